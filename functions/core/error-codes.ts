@@ -1,0 +1,50 @@
+/**
+ * Every error code the engine writes into tracking records or prints in the CLI.
+ * docs/TROUBLESHOOTING.md documents each one (a test keeps the two in step).
+ */
+export const ERROR_CODES = {
+  // Request validation (Email Sender, step 1)
+  VAL001: 'The event is not a valid "Email Request": its body is not JSON or has no detail object.',
+  VAL002: 'A required field is missing (to, templateName).',
+  VAL003: 'The recipient address is not a valid e-mail address.',
+  VAL004: 'templateName is not a safe identifier (letters, digits, "-" and "_", 1-64 characters).',
+  VAL005: 'A header value (to, subject, sender, replyTo) contains a line break or a control character.',
+  VAL006: 'A field has the wrong type (for example templateData is not an object).',
+  VAL007: 'The request is too large (a field or templateData exceeds its size limit).',
+  VAL008: 'emailId is not valid (1-128 characters, no control characters).',
+  VAL009: 'The sender override or reply-to address is not a valid e-mail address.',
+  // Reputation protection (steps 2-3)
+  SUP001: 'The recipient is on the suppression list.',
+  BRK001: "Today's bounce rate is over BounceRateThreshold; sending is paused until the next UTC day.",
+  // Templates (step 4)
+  TMPL001: 'The template does not exist in the template bucket.',
+  TMPL002: "The template's metadata.json is missing or invalid.",
+  TMPL003: 'templateData lacks variables the template requires (requiredVariables).',
+  TMPL004: 'The template failed to render (syntax error or a bad value).',
+  TMPL005: 'No sender address: neither the request, the template nor the stack default gives one.',
+  // SES (step 6)
+  SES001: 'SES rejected the message permanently (MessageRejected).',
+  SES002: 'The sender identity is not verified in SES, or the account is in the sandbox and the recipient is not verified.',
+  SES003: 'Sending is paused for the SES account or the configuration set.',
+  SES004: 'SES refused the request as invalid.',
+  // Idempotency
+  DUP001: 'A previous attempt for this emailId was interrupted after claiming it; the engine does not risk sending it twice.',
+  // Feedback (Feedback Processor)
+  FBK001: 'SES rejected the message after accepting it (Reject event), usually because it contained a virus.',
+  FBK002: 'SES could not render the message (Rendering Failure event).',
+  FBK003: 'The soft-bounce retry bounced softly again (retry exhausted); the recipient is not suppressed.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error the engine understands: it carries a code and, for the CLI, a fix. */
+export class EngineError extends Error {
+  override readonly name: string = 'EngineError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

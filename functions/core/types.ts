@@ -1,0 +1,92 @@
+/**
+ * The engine's data shapes: what publishers send, what the tracking table holds,
+ * and what the suppression list holds. Plain data only; no AWS types here.
+ */
+
+export const EMAIL_STATUSES = [
+  'sent',
+  'failed',
+  'soft_bounced',
+  'complained',
+  'bounced',
+  'delivered',
+  'opened',
+] as const;
+export type EmailStatus = (typeof EMAIL_STATUSES)[number];
+
+/**
+ * `sending` marks a record whose request has been claimed by a sender but whose
+ * SES outcome is not yet written. It is transient: it becomes `sent` or `failed`.
+ */
+export type RecordStatus = EmailStatus | 'sending';
+
+/** The `detail` of an "Email Request" event, as a publisher sends it (unvalidated). */
+export interface EmailRequest {
+  to: string;
+  templateName: string;
+  templateData?: Record<string, unknown>;
+  emailId?: string;
+  subject?: string;
+  senderOverride?: { email: string; name?: string };
+  replyTo?: string;
+  metadata?: Record<string, unknown>;
+  /** Adds List-Unsubscribe headers; defaults to on for marketing templates. */
+  unsubscribe?: boolean;
+}
+
+/** The record kept for every consumed request, keyed by `emailId`. */
+export interface TrackingRecord {
+  emailId: string;
+  originalEmailId: string;
+  retryAttempt: number;
+  toEmail: string;
+  templateName: string;
+  subject?: string;
+  senderEmail?: string;
+  status: RecordStatus;
+  /** Numeric rank of `status` (see status-priority.ts); conditional updates compare it. */
+  statusRank: number;
+  errorCode?: string;
+  errorMessage?: string;
+  sesMessageId?: string;
+  originalSource: string;
+  metadata?: Record<string, unknown>;
+  /** ISO-8601 time the record was created. */
+  timestamp: string;
+  /** YYYY-MM-DD (UTC) of `timestamp`. */
+  datePartition: string;
+  sentAt?: string;
+  deliveredAt?: string;
+  openedAt?: string;
+  openCount?: number;
+  clickCount?: number;
+  clickedLinks?: string[];
+  bounceType?: string;
+  bounceSubType?: string;
+  bounceReason?: string;
+  complaintFeedbackType?: string;
+  complainedAt?: string;
+  /** Epoch seconds; DynamoDB TTL removes the record after it. */
+  expiresAt: number;
+}
+
+export type SuppressionReason =
+  | 'hard-bounce'
+  | 'spam-complaint'
+  | 'unsubscribed'
+  | 'consecutive-soft-bounces'
+  | 'manual';
+
+export type SuppressionType = 'bounce' | 'complaint' | 'unsubscribe' | 'manual';
+
+export interface SuppressionEntry {
+  /** Lower-cased address. */
+  email: string;
+  reason: SuppressionReason;
+  suppressionType: SuppressionType;
+  /** ISO-8601 time the address was added. */
+  createdAt: string;
+  /** emailId of the message whose feedback caused the suppression, when known. */
+  sourceEmailId?: string;
+  details?: string;
+}
