@@ -1,0 +1,27 @@
+/**
+ * `npm run bench`: runs every benchmark in scripts/bench/ in turn and prints its figures.
+ * A name on the command line runs just that one (`npm run bench -- sender`).
+ */
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+interface Benchmark {
+  name: string;
+  run(): Promise<void>;
+}
+
+const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
+  // name: () => import('./bench/<name>.js').then((m) => m.benchmark),
+};
+
+const wanted = process.argv.slice(2);
+const names = wanted.length > 0 ? wanted : Object.keys(BENCHMARKS);
+for (const name of names) {
+  const load = BENCHMARKS[name];
+  if (!load) {
+    console.error(`Unknown benchmark "${name}". Known: ${Object.keys(BENCHMARKS).join(', ')}`);
+    process.exit(2);
+  }
+  const benchmark = await load();
+  console.log(`\n== ${benchmark.name} ==`);
+  await benchmark.run();
+}
