@@ -1,0 +1,22 @@
+/**
+ * The package's library entry: `import { EmailClient } from 'sesmailengine'`.
+ */
+export {
+  EmailClient,
+  entrySize,
+  planCalls,
+  DETAIL_TYPE,
+  MAX_ENTRIES_PER_CALL,
+  DEFAULT_MAX_REQUEST_BYTES,
+  type EmailClientOptions,
+  type SendOutcome,
+} from './email-client.js';
+export type {
+  EmailRequest,
+  EmailStatus,
+  TrackingRecord,
+  SuppressionEntry,
+  SuppressionReason,
+  SuppressionType,
+} from '../../functions/core/types.js';
+export type { EmailStatusChangedDetail } from './notifications.js';

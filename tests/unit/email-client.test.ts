@@ -1,0 +1,138 @@
+import { describe, expect, it } from '@jest/globals';
+import { mockClient } from 'aws-sdk-client-mock';
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { EmailClient, entrySize, planCalls } from '../../src/client/index.js';
+
+const noSleep = async () => {};
+
+function entriesOf(call: { args: unknown[] }): PutEventsRequestEntry[] {
+  return ((call.args[0] as { input: { Entries: PutEventsRequestEntry[] } }).input.Entries);
+}
+
+describe('planCalls', () => {
+  it('packs at most ten entries per call', () => {
+    expect(planCalls(new Array(23).fill(1), 1000).map((c) => c.length)).toEqual([10, 10, 3]);
+  });
+
+  it('starts a new call before the byte limit would be exceeded', () => {
+    expect(planCalls([400, 400, 400, 100], 1000)).toEqual([[0, 1], [2, 3]]);
+  });
+});
+
+describe('entrySize', () => {
+  it('counts UTF-8 bytes of source, detail type and detail, and 14 for a time', () => {
+    const size = entrySize({ Source: 'a', DetailType: 'bb', Detail: '"é"', Time: new Date() });
+    expect(size).toBe(1 + 2 + 4 + 14);
+  });
+});
+
+describe('EmailClient', () => {
+  it('generates an emailId when the request has none and keeps a given one', async () => {
+    const eb = mockClient(EventBridgeClient);
+    eb.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ({
+      FailedEntryCount: 0,
+      Entries: input.Entries.map((_, i) => ({ EventId: `ev-${i}` })),
+    }));
+    const client = new EmailClient({ eventBusName: 'bus', client: new EventBridgeClient({}), sleep: noSleep });
+
+    const outcomes = await client.sendBatch([
+      { to: 'a@example.com', templateName: 'welcome' },
+      { to: 'b@example.com', templateName: 'welcome', emailId: 'order-42' },
+    ]);
+
+    expect(outcomes[0]).toMatchObject({ ok: true, eventId: 'ev-0' });
+    expect(outcomes[0]!.emailId).toMatch(/^email-[0-9a-f-]{36}$/);
+    expect(outcomes[1]).toEqual({ ok: true, emailId: 'order-42', eventId: 'ev-1' });
+    const sent = entriesOf(eb.commandCalls(PutEventsCommand)[0]!);
+    expect(JSON.parse(sent[0]!.Detail!).emailId).toBe(outcomes[0]!.emailId);
+    expect(sent[0]).toMatchObject({ EventBusName: 'bus', Source: 'app.email-client', DetailType: 'Email Request' });
+    eb.restore();
+  });
+
+  it('splits 25 requests into calls of 10, 10 and 5', async () => {
+    const eb = mockClient(EventBridgeClient);
+    eb.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ({
+      FailedEntryCount: 0,
+      Entries: input.Entries.map(() => ({ EventId: 'x' })),
+    }));
+    const client = new EmailClient({ eventBusName: 'bus', client: new EventBridgeClient({}), sleep: noSleep });
+
+    const outcomes = await client.sendBatch(
+      Array.from({ length: 25 }, (_, i) => ({ to: `u${i}@example.com`, templateName: 'welcome' })),
+    );
+
+    expect(outcomes.every((o) => o.ok)).toBe(true);
+    expect(eb.commandCalls(PutEventsCommand).map((c) => entriesOf(c).length).sort()).toEqual([10, 10, 5]);
+    eb.restore();
+  });
+
+  it('retries only the entries that failed with a retryable code', async () => {
+    const eb = mockClient(EventBridgeClient);
+    eb.on(PutEventsCommand)
+      .resolvesOnce({
+        FailedEntryCount: 2,
+        Entries: [
+          { EventId: 'e1' },
+          { ErrorCode: 'InternalFailure', ErrorMessage: 'Internal Service Failure' },
+          { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' },
+        ],
+      })
+      .resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'e2' }] });
+    const client = new EmailClient({ eventBusName: 'bus', client: new EventBridgeClient({}), sleep: noSleep });
+
+    const outcomes = await client.sendBatch([
+      { to: 'a@example.com', templateName: 't', emailId: 'a' },
+      { to: 'b@example.com', templateName: 't', emailId: 'b' },
+      { to: 'c@example.com', templateName: 't', emailId: 'c' },
+    ]);
+
+    expect(outcomes).toEqual([
+      { ok: true, emailId: 'a', eventId: 'e1' },
+      { ok: true, emailId: 'b', eventId: 'e2' },
+      { ok: false, emailId: 'c', errorCode: 'MalformedDetail', errorMessage: 'Detail is malformed.' },
+    ]);
+    const calls = eb.commandCalls(PutEventsCommand);
+    expect(calls).toHaveLength(2);
+    expect(JSON.parse(entriesOf(calls[1]!)[0]!.Detail!).emailId).toBe('b');
+    eb.restore();
+  });
+
+  it('gives up after maxAttempts when the whole call keeps failing, reporting the error', async () => {
+    const eb = mockClient(EventBridgeClient);
+    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    eb.on(PutEventsCommand).rejects(throttled);
+    const delays: number[] = [];
+    const client = new EmailClient({
+      eventBusName: 'bus',
+      client: new EventBridgeClient({}),
+      maxAttempts: 3,
+      baseDelayMs: 50,
+      sleep: async (ms) => {
+        delays.push(ms);
+      },
+    });
+
+    const outcome = await client.send({ to: 'a@example.com', templateName: 't', emailId: 'a' });
+
+    expect(outcome).toMatchObject({ ok: false, emailId: 'a', errorCode: 'ThrottlingException' });
+    expect(eb.commandCalls(PutEventsCommand)).toHaveLength(3);
+    expect(delays).toHaveLength(2);
+    expect(delays[1]!).toBeLessThanOrEqual(100);
+    eb.restore();
+  });
+
+  it('refuses an entry larger than the request limit without calling EventBridge', async () => {
+    const eb = mockClient(EventBridgeClient);
+    const client = new EmailClient({ eventBusName: 'bus', client: new EventBridgeClient({}), maxRequestBytes: 1000 });
+
+    const outcome = await client.send({ to: 'a@example.com', templateName: 't', templateData: { big: 'x'.repeat(2000) } });
+
+    expect(outcome).toMatchObject({ ok: false, errorCode: 'EntryTooLarge' });
+    expect(eb.commandCalls(PutEventsCommand)).toHaveLength(0);
+    eb.restore();
+  });
+
+  it('rejects the engine\'s own source name', () => {
+    expect(() => new EmailClient({ eventBusName: 'bus', source: 'sesmailengine' })).toThrow(/reserved/);
+  });
+});
