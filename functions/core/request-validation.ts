@@ -1,0 +1,324 @@
+import { hasControlChars, parseEmailAddress, type EmailAddress } from './email-address.js';
+import type { ErrorCode } from './error-codes.js';
+import type { EmailRequest } from './types.js';
+
+/**
+ * Step 1 of sending: turn one send-queue message body (an EventBridge event) into a
+ * validated request, or into a failure that still names the emailId to track it under.
+ *
+ * Optional fields given as `null` count as absent (many JSON encoders write None/nil as
+ * null). Unknown fields are ignored so publishers can be newer than the engine.
+ */
+
+export const REQUEST_LIMITS = {
+  emailIdLength: 128,
+  templateNameLength: 64,
+  subjectLength: 998,
+  senderNameLength: 256,
+  templateDataBytes: 128 * 1024,
+  metadataBytes: 8 * 1024,
+  maxRetryAttempt: 10,
+} as const;
+
+export const REQUEST_DETAIL_TYPE = 'Email Request';
+export const RETRY_DETAIL_TYPE = 'Email Retry';
+export const ENGINE_SOURCE = 'sesmailengine';
+
+export const TEMPLATE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+/** The fields a soft-bounce retry re-publishes (kept on retryAttempt-0 tracking records). */
+export type StoredRequest = Omit<EmailRequest, 'emailId'>;
+
+export interface ValidRequest {
+  emailId: string;
+  originalEmailId: string;
+  retryAttempt: number;
+  /** The event's `source`, kept as the record's originalSource. */
+  source: string;
+  to: EmailAddress;
+  templateName: string;
+  templateData: Record<string, unknown>;
+  subject?: string;
+  senderOverride?: { address: EmailAddress; name?: string };
+  replyTo?: EmailAddress;
+  metadata?: Record<string, unknown>;
+  unsubscribe?: boolean;
+  /** The request as the publisher wrote it (validated), for the retry path. */
+  stored: StoredRequest;
+}
+
+/** What is known about a request that failed validation: enough to write its failed record. */
+export interface InvalidRequest {
+  code: ErrorCode;
+  message: string;
+  emailId: string;
+  originalEmailId: string;
+  retryAttempt: number;
+  source: string;
+  toEmail: string;
+  templateName: string;
+  subject?: string;
+  metadata?: Record<string, unknown>;
+}
+
+export type ParsedRequest = { ok: true; request: ValidRequest } | { ok: false; failure: InvalidRequest };
+
+/** Placeholder stored in a failed record when the request gave no usable value. */
+export const MISSING_VALUE = '(missing)';
+const STORED_TEXT_LIMIT = 320;
+
+type Json = Record<string, unknown>;
+
+class Invalid extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function isPlainObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describeType(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+function jsonBytes(value: unknown): number {
+  return Buffer.byteLength(JSON.stringify(value), 'utf8');
+}
+
+/** A string safe to store as a record attribute: no controls, bounded, never empty. */
+function storedText(value: unknown, limit = STORED_TEXT_LIMIT): string {
+  if (typeof value !== 'string') return MISSING_VALUE;
+  const cleaned = value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ').trim().slice(0, limit);
+  return cleaned === '' ? MISSING_VALUE : cleaned;
+}
+
+function validId(value: string): boolean {
+  return value.length >= 1 && value.length <= REQUEST_LIMITS.emailIdLength && !hasControlChars(value);
+}
+
+function optional(detail: Json, field: string): unknown {
+  const value = detail[field];
+  return value === null ? undefined : value;
+}
+
+function requiredString(detail: Json, field: string, label = field): string {
+  const value = optional(detail, field);
+  if (value === undefined) throw new Invalid('VAL002', `${label} is required.`);
+  if (typeof value !== 'string') throw new Invalid('VAL006', `${label} must be a string, got ${describeType(value)}.`);
+  if (value.trim() === '') throw new Invalid('VAL002', `${label} is required but empty.`);
+  return value;
+}
+
+function optionalString(detail: Json, field: string, label = field): string | undefined {
+  const value = optional(detail, field);
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new Invalid('VAL006', `${label} must be a string, got ${describeType(value)}.`);
+  return value;
+}
+
+function headerSafe(field: string, value: string): void {
+  if (hasControlChars(value)) {
+    throw new Invalid('VAL005', `${field} contains a line break or control character, which is not allowed in a mail header.`);
+  }
+}
+
+function address(field: string, value: string, code: 'VAL003' | 'VAL009'): EmailAddress {
+  headerSafe(field, value);
+  const parsed = parseEmailAddress(value);
+  if (!parsed.ok) throw new Invalid(code, `${field} "${storedText(value, 100)}" ${parsed.reason}.`);
+  return parsed.value;
+}
+
+function optionalObject(detail: Json, field: string, maxBytes: number): Json | undefined {
+  const value = optional(detail, field);
+  if (value === undefined) return undefined;
+  if (!isPlainObject(value)) throw new Invalid('VAL006', `${field} must be an object, got ${describeType(value)}.`);
+  const bytes = jsonBytes(value);
+  if (bytes > maxBytes) {
+    throw new Invalid('VAL007', `${field} is ${bytes} bytes as JSON; the limit is ${maxBytes} bytes.`);
+  }
+  return value;
+}
+
+interface Envelope {
+  source: string;
+  detail: Json;
+  defaultEmailId: string;
+  isRetry: boolean;
+}
+
+function readEnvelope(body: string, sqsMessageId: string): Envelope | InvalidRequest {
+  const fallbackId = `email-${sqsMessageId}`;
+  const invalid = (message: string, source = 'unknown'): InvalidRequest => ({
+    code: 'VAL001',
+    message,
+    emailId: fallbackId,
+    originalEmailId: fallbackId,
+    retryAttempt: 0,
+    source,
+    toEmail: MISSING_VALUE,
+    templateName: MISSING_VALUE,
+  });
+  let event: unknown;
+  try {
+    event = JSON.parse(body);
+  } catch {
+    return invalid('The message body is not JSON.');
+  }
+  if (!isPlainObject(event)) return invalid(`The message body must be a JSON object (an EventBridge event), got ${describeType(event)}.`);
+  const source = typeof event.source === 'string' && event.source !== '' ? storedText(event.source, 256) : 'unknown';
+  const detailType = event['detail-type'];
+  const isRetry = source === ENGINE_SOURCE && detailType === RETRY_DETAIL_TYPE;
+  if (!isRetry && detailType !== REQUEST_DETAIL_TYPE && detailType !== RETRY_DETAIL_TYPE) {
+    return invalid(`The event's detail-type must be "${REQUEST_DETAIL_TYPE}", got ${JSON.stringify(storedText(detailType, 100))}.`, source);
+  }
+  if (!isPlainObject(event.detail)) return invalid(`The event has no detail object (got ${describeType(event.detail)}).`, source);
+  const id = event.id;
+  const defaultEmailId = typeof id === 'string' && validId(`email-${id}`) ? `email-${id}` : fallbackId;
+  return { source, detail: event.detail, defaultEmailId, isRetry };
+}
+
+/** Validates one send-queue message body. Never throws. */
+export function parseSendRequest(body: string, sqsMessageId: string): ParsedRequest {
+  const envelope = readEnvelope(body, sqsMessageId);
+  if (!('detail' in envelope)) return { ok: false, failure: envelope };
+  const { detail, source, isRetry } = envelope;
+
+  // Identity first, so every later failure is tracked under the caller's emailId.
+  let emailId = envelope.defaultEmailId;
+  let originalEmailId = emailId;
+  let retryAttempt = 0;
+  const failure = (error: Invalid): ParsedRequest => ({
+    ok: false,
+    failure: {
+      code: error.code,
+      message: error.message,
+      emailId,
+      originalEmailId,
+      retryAttempt,
+      source,
+      toEmail: typeof detail.to === 'string' ? storedText(detail.to).toLowerCase() : MISSING_VALUE,
+      templateName: storedText(detail.templateName, 128),
+      ...(typeof detail.subject === 'string' && detail.subject !== '' ? { subject: storedText(detail.subject, 998) } : {}),
+      ...(isPlainObject(detail.metadata) && jsonBytes(detail.metadata) <= REQUEST_LIMITS.metadataBytes
+        ? { metadata: detail.metadata }
+        : {}),
+    },
+  });
+
+  try {
+    const givenId = optional(detail, 'emailId');
+    if (givenId !== undefined) {
+      if (typeof givenId !== 'string') throw new Invalid('VAL006', `emailId must be a string, got ${describeType(givenId)}.`);
+      if (!validId(givenId)) {
+        throw new Invalid('VAL008', `emailId must be 1-${REQUEST_LIMITS.emailIdLength} characters without control characters.`);
+      }
+      emailId = givenId;
+      originalEmailId = givenId;
+    }
+    if (isRetry) {
+      const original = optional(detail, 'originalEmailId');
+      if (typeof original !== 'string' || !validId(original)) {
+        throw new Invalid('VAL008', 'An Email Retry needs originalEmailId (1-128 characters without control characters).');
+      }
+      originalEmailId = original;
+      const attempt = detail.retryAttempt;
+      if (typeof attempt !== 'number' || !Number.isInteger(attempt) || attempt < 1 || attempt > REQUEST_LIMITS.maxRetryAttempt) {
+        throw new Invalid('VAL006', `An Email Retry needs retryAttempt as an integer from 1 to ${REQUEST_LIMITS.maxRetryAttempt}.`);
+      }
+      retryAttempt = attempt;
+    }
+
+    const toRaw = requiredString(detail, 'to');
+    const to = address('to', toRaw, 'VAL003');
+
+    const templateName = requiredString(detail, 'templateName');
+    if (!TEMPLATE_NAME_PATTERN.test(templateName)) {
+      throw new Invalid(
+        'VAL004',
+        `templateName "${storedText(templateName, 100)}" is not a safe identifier: use 1-64 letters, digits, "-" or "_", starting with a letter or digit.`,
+      );
+    }
+
+    const templateData = optionalObject(detail, 'templateData', REQUEST_LIMITS.templateDataBytes) ?? {};
+
+    let subject = optionalString(detail, 'subject');
+    if (subject !== undefined) {
+      headerSafe('subject', subject);
+      if (subject.length > REQUEST_LIMITS.subjectLength) {
+        throw new Invalid('VAL007', `subject is ${subject.length} characters; the limit is ${REQUEST_LIMITS.subjectLength}.`);
+      }
+      if (subject.trim() === '') subject = undefined;
+    }
+
+    let senderOverride: ValidRequest['senderOverride'];
+    const overrideRaw = optional(detail, 'senderOverride');
+    if (overrideRaw !== undefined) {
+      if (!isPlainObject(overrideRaw)) {
+        throw new Invalid('VAL006', `senderOverride must be an object {email, name?}, got ${describeType(overrideRaw)}.`);
+      }
+      const email = requiredString(overrideRaw, 'email', 'senderOverride.email');
+      const name = optionalString(overrideRaw, 'name', 'senderOverride.name');
+      const parsed = address('senderOverride.email', email, 'VAL009');
+      if (name !== undefined) {
+        headerSafe('senderOverride.name', name);
+        if (name.length > REQUEST_LIMITS.senderNameLength) {
+          throw new Invalid('VAL007', `senderOverride.name is longer than ${REQUEST_LIMITS.senderNameLength} characters.`);
+        }
+      }
+      const trimmedName = name?.trim();
+      senderOverride = { address: parsed, ...(trimmedName ? { name: trimmedName } : {}) };
+    }
+
+    const replyToRaw = optionalString(detail, 'replyTo');
+    const replyTo = replyToRaw !== undefined && replyToRaw.trim() !== '' ? address('replyTo', replyToRaw, 'VAL009') : undefined;
+
+    const metadata = optionalObject(detail, 'metadata', REQUEST_LIMITS.metadataBytes);
+
+    const unsubscribe = optional(detail, 'unsubscribe');
+    if (unsubscribe !== undefined && typeof unsubscribe !== 'boolean') {
+      throw new Invalid('VAL006', `unsubscribe must be true or false, got ${describeType(unsubscribe)}.`);
+    }
+
+    const stored: StoredRequest = {
+      to: toRaw.trim(),
+      templateName,
+      templateData,
+      ...(subject !== undefined ? { subject } : {}),
+      ...(senderOverride ? { senderOverride: { email: senderOverride.address.address, ...(senderOverride.name ? { name: senderOverride.name } : {}) } } : {}),
+      ...(replyTo ? { replyTo: replyTo.address } : {}),
+      ...(metadata !== undefined ? { metadata } : {}),
+      ...(unsubscribe !== undefined ? { unsubscribe } : {}),
+    };
+    return {
+      ok: true,
+      request: {
+        emailId,
+        originalEmailId,
+        retryAttempt,
+        source,
+        to,
+        templateName,
+        templateData,
+        ...(subject !== undefined ? { subject } : {}),
+        ...(senderOverride ? { senderOverride } : {}),
+        ...(replyTo ? { replyTo } : {}),
+        ...(metadata !== undefined ? { metadata } : {}),
+        ...(unsubscribe !== undefined ? { unsubscribe } : {}),
+        stored,
+      },
+    };
+  } catch (error) {
+    if (error instanceof Invalid) return failure(error);
+    // Anything unforeseen in the input is still a validation failure, never a crashed batch.
+    return failure(new Invalid('VAL001', `The request could not be read: ${(error as Error).message}`));
+  }
+}

@@ -1,0 +1,228 @@
+import nunjucks from 'nunjucks';
+import { hasControlChars, parseEmailAddress, type EmailAddress } from './email-address.js';
+import { REQUEST_LIMITS } from './request-validation.js';
+import type { Outcome } from './outcome.js';
+
+/**
+ * Step 4 of sending: template metadata, compilation and rendering with nunjucks (Jinja2
+ * syntax). HTML renders with autoescape on, so templateData cannot inject markup; the text
+ * part, the subject and the template's replyTo render with autoescape off. Templates come
+ * from strings only: there is no loader, so `include`/`extends`/`import` cannot reach files.
+ * Undefined or null values in `{{ }}` are errors; `requiredVariables` is checked before
+ * rendering because nunjucks does not throw for undefined values inside `if`/`for`.
+ */
+
+export const TEMPLATE_CATEGORIES = ['transactional', 'marketing'] as const;
+export type TemplateCategory = (typeof TEMPLATE_CATEGORIES)[number];
+
+export interface TemplateMetadata {
+  subject: string;
+  requiredVariables: string[];
+  category: TemplateCategory;
+  version: string;
+  description: string;
+  senderEmail?: string;
+  senderName?: string;
+  replyTo?: string;
+}
+
+/** The three files of `templates/<name>/` as text. */
+export interface TemplateSource {
+  name: string;
+  html: string;
+  text: string;
+  metadata: string;
+}
+
+export interface CompiledTemplate {
+  name: string;
+  metadata: TemplateMetadata;
+  /** metadata.senderEmail, parsed (its domain in ASCII form). */
+  senderAddress?: EmailAddress;
+  subject: nunjucks.Template;
+  html: nunjucks.Template;
+  text: nunjucks.Template;
+  replyTo?: nunjucks.Template;
+}
+
+export interface RenderedEmail {
+  subject: string;
+  html: string;
+  text: string;
+  /** The template's replyTo, rendered (only when asked for). */
+  replyTo?: string;
+}
+
+export interface RenderOptions {
+  /** The request's subject: used literally (never rendered as a template). */
+  subjectOverride?: string;
+  /** Render the template's replyTo (not needed when the request gives one). */
+  renderReplyTo?: boolean;
+}
+
+const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$/;
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+// Property names through which a template expression could climb from a value to the
+// Function constructor (and from there to the Node.js globals). Looked-up names in this set
+// read as undefined. Patched once on nunjucks' shared runtime, which compiled templates call.
+const BLOCKED_MEMBERS = new Set([
+  'constructor',
+  'prototype',
+  '__proto__',
+  '__defineGetter__',
+  '__defineSetter__',
+  '__lookupGetter__',
+  '__lookupSetter__',
+]);
+type MemberLookup = (obj: unknown, name: unknown) => unknown;
+const runtime = nunjucks.runtime as unknown as { memberLookup: MemberLookup & { guarded?: boolean } };
+if (!runtime.memberLookup.guarded) {
+  const original = runtime.memberLookup;
+  const guarded: MemberLookup & { guarded?: boolean } = (obj, name) =>
+    typeof name === 'string' && BLOCKED_MEMBERS.has(name) ? undefined : original(obj, name);
+  guarded.guarded = true;
+  runtime.memberLookup = guarded;
+}
+
+function environment(autoescape: boolean): nunjucks.Environment {
+  const env = new nunjucks.Environment([], { autoescape, throwOnUndefined: true });
+  // Only nunjucks' own helpers (range, cycler, joiner) are global; nothing is added.
+  return env;
+}
+
+const htmlEnv = environment(true);
+const textEnv = environment(false);
+
+function cleanMessage(error: unknown): string {
+  const raw = error instanceof Error ? error.message : String(error);
+  return raw
+    .replace(/Template render error:\s*/g, '')
+    .replace(/\s+/g, ' ')
+    .replace(/^\s*\(([^)]*)\)\s*/, '$1: ')
+    .trim();
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function metadataError(message: string): Outcome<never> {
+  return { ok: false, code: 'TMPL002', message: `metadata.json: ${message}` };
+}
+
+/** Checks metadata.json's shape; the same rules `templates validate` applies. */
+export function validateTemplateMetadata(raw: unknown): Outcome<TemplateMetadata> {
+  if (!isPlainObject(raw)) return metadataError('must be a JSON object.');
+  const { subject, requiredVariables, category, version, description, senderEmail, senderName, replyTo } = raw;
+  if (typeof subject !== 'string' || subject.trim() === '') return metadataError('"subject" must be a non-empty string.');
+  if (hasControlChars(subject)) return metadataError('"subject" contains a line break or control character.');
+  if (!Array.isArray(requiredVariables) || !requiredVariables.every((v) => typeof v === 'string' && VARIABLE_NAME.test(v))) {
+    return metadataError('"requiredVariables" must be an array of variable names (letters, digits, "_").');
+  }
+  if (typeof category !== 'string' || !(TEMPLATE_CATEGORIES as readonly string[]).includes(category)) {
+    return metadataError(`"category" must be one of ${TEMPLATE_CATEGORIES.join(', ')}.`);
+  }
+  if (typeof version !== 'string' || !SEMVER.test(version)) return metadataError('"version" must be a semantic version such as "1.0.0".');
+  if (typeof description !== 'string') return metadataError('"description" must be a string.');
+  for (const [field, value] of [['senderEmail', senderEmail], ['senderName', senderName], ['replyTo', replyTo]] as const) {
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'string') return metadataError(`"${field}" must be a string.`);
+    if (hasControlChars(value)) return metadataError(`"${field}" contains a line break or control character.`);
+  }
+  if (typeof senderEmail === 'string' && senderEmail.trim() !== '') {
+    const parsed = parseEmailAddress(senderEmail);
+    if (!parsed.ok) return metadataError(`"senderEmail" ${parsed.reason}.`);
+  }
+  const optional = (value: unknown): string | undefined => (typeof value === 'string' && value.trim() !== '' ? value : undefined);
+  const email = optional(senderEmail);
+  const name = optional(senderName);
+  const reply = optional(replyTo);
+  return {
+    ok: true,
+    value: {
+      subject,
+      requiredVariables: requiredVariables as string[],
+      category: category as TemplateCategory,
+      version,
+      description,
+      ...(email !== undefined ? { senderEmail: email } : {}),
+      ...(name !== undefined ? { senderName: name } : {}),
+      ...(reply !== undefined ? { replyTo: reply } : {}),
+    },
+  };
+}
+
+function compilePart(src: string, env: nunjucks.Environment, path: string): nunjucks.Template {
+  return new nunjucks.Template(src, env, path, true);
+}
+
+/** Parses the metadata and compiles every part once (a compiled template renders many times). */
+export function compileTemplate(source: TemplateSource): Outcome<CompiledTemplate> {
+  let rawMetadata: unknown;
+  try {
+    rawMetadata = JSON.parse(source.metadata);
+  } catch (error) {
+    return metadataError(`is not valid JSON (${cleanMessage(error)}).`);
+  }
+  const metadata = validateTemplateMetadata(rawMetadata);
+  if (!metadata.ok) return metadata;
+  const meta = metadata.value;
+  const name = source.name;
+  try {
+    const senderParsed = meta.senderEmail !== undefined ? parseEmailAddress(meta.senderEmail) : undefined;
+    return {
+      ok: true,
+      value: {
+        name,
+        metadata: meta,
+        ...(senderParsed?.ok ? { senderAddress: senderParsed.value } : {}),
+        subject: compilePart(meta.subject, textEnv, `${name}/metadata.json subject`),
+        html: compilePart(source.html, htmlEnv, `${name}/template.html`),
+        text: compilePart(source.text, textEnv, `${name}/template.txt`),
+        ...(meta.replyTo !== undefined ? { replyTo: compilePart(meta.replyTo, textEnv, `${name}/metadata.json replyTo`) } : {}),
+      },
+    };
+  } catch (error) {
+    return { ok: false, code: 'TMPL004', message: `Template syntax error in ${cleanMessage(error)}` };
+  }
+}
+
+/** Required variables absent from templateData (null counts as absent). */
+export function missingVariables(required: readonly string[], data: Record<string, unknown>): string[] {
+  return required.filter((name) => !Object.hasOwn(data, name) || data[name] === null || data[name] === undefined);
+}
+
+export function renderEmail(template: CompiledTemplate, data: Record<string, unknown>, options: RenderOptions = {}): Outcome<RenderedEmail> {
+  const missing = missingVariables(template.metadata.requiredVariables, data);
+  if (missing.length > 0) {
+    return {
+      ok: false,
+      code: 'TMPL003',
+      message: `templateData lacks required variable${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} of template "${template.name}".`,
+    };
+  }
+  let rendered: RenderedEmail;
+  try {
+    rendered = {
+      subject: options.subjectOverride ?? template.subject.render(data),
+      html: template.html.render(data),
+      text: template.text.render(data),
+      ...(options.renderReplyTo && template.replyTo ? { replyTo: template.replyTo.render(data).trim() } : {}),
+    };
+  } catch (error) {
+    return { ok: false, code: 'TMPL004', message: `Rendering failed: ${cleanMessage(error)}` };
+  }
+  rendered.subject = rendered.subject.trim();
+  if (hasControlChars(rendered.subject)) {
+    return { ok: false, code: 'VAL005', message: 'The subject rendered with a line break or control character (check the templateData values used in it).' };
+  }
+  if (rendered.subject === '') return { ok: false, code: 'TMPL004', message: 'The subject rendered empty.' };
+  if (rendered.subject.length > REQUEST_LIMITS.subjectLength) {
+    return { ok: false, code: 'VAL007', message: `The subject rendered to ${rendered.subject.length} characters; the limit is ${REQUEST_LIMITS.subjectLength}.` };
+  }
+  if (rendered.html.trim() === '' && rendered.text.trim() === '') {
+    return { ok: false, code: 'TMPL004', message: 'Both the HTML and the text part rendered empty.' };
+  }
+  return { ok: true, value: rendered };
+}

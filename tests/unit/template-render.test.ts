@@ -1,0 +1,181 @@
+import { describe, expect, it } from '@jest/globals';
+import {
+  compileTemplate,
+  missingVariables,
+  renderEmail,
+  validateTemplateMetadata,
+  type CompiledTemplate,
+  type TemplateSource,
+} from '../../functions/core/template-render.js';
+
+const metadata = {
+  subject: 'Welcome to {{ companyName }}, {{ userName }}!',
+  requiredVariables: ['userName', 'companyName'],
+  category: 'transactional',
+  version: '1.0.0',
+  description: 'Welcome mail',
+};
+
+function source(overrides: Partial<TemplateSource> & { meta?: object } = {}): TemplateSource {
+  return {
+    name: 'welcome',
+    html: '<p>Hello {{ userName }}</p>{% if promo %}<p>{{ promo }}</p>{% endif %}',
+    text: 'Hello {{ userName }}',
+    metadata: JSON.stringify(overrides.meta ?? metadata),
+    ...overrides,
+  };
+}
+
+function compiled(overrides: Parameters<typeof source>[0] = {}): CompiledTemplate {
+  const result = compileTemplate(source(overrides));
+  if (!result.ok) throw new Error(`${result.code}: ${result.message}`);
+  return result.value;
+}
+
+function rendered(template: CompiledTemplate, data: Record<string, unknown>, options = {}) {
+  const result = renderEmail(template, data, options);
+  if (!result.ok) throw new Error(`${result.code}: ${result.message}`);
+  return result.value;
+}
+
+describe('validateTemplateMetadata', () => {
+  it('accepts a complete metadata object', () => {
+    const result = validateTemplateMetadata({ ...metadata, senderEmail: 'hello@app.example', senderName: 'App', replyTo: '{{ x }}' });
+    expect(result).toEqual({ ok: true, value: { ...metadata, senderEmail: 'hello@app.example', senderName: 'App', replyTo: '{{ x }}' } });
+  });
+
+  it('drops empty optional sender fields', () => {
+    const result = validateTemplateMetadata({ ...metadata, senderEmail: '', senderName: null });
+    expect(result.ok && result.value).toEqual(metadata);
+  });
+
+  it.each([
+    ['not an object', []],
+    ['no subject', { ...metadata, subject: undefined }],
+    ['an empty subject', { ...metadata, subject: ' ' }],
+    ['a subject with a line break', { ...metadata, subject: 'Hi\nthere' }],
+    ['requiredVariables not an array', { ...metadata, requiredVariables: 'userName' }],
+    ['a non-string required variable', { ...metadata, requiredVariables: ['userName', 3] }],
+    ['a required variable that is no name', { ...metadata, requiredVariables: ['user name'] }],
+    ['an unknown category', { ...metadata, category: 'promo' }],
+    ['no category', { ...metadata, category: undefined }],
+    ['a version that is not semver', { ...metadata, version: '1.0' }],
+    ['a numeric version', { ...metadata, version: 1 }],
+    ['no description', { ...metadata, description: undefined }],
+    ['an invalid senderEmail', { ...metadata, senderEmail: 'noreply' }],
+    ['a senderName with a line break', { ...metadata, senderName: 'A\r\nBcc: x@y.com' }],
+    ['a numeric replyTo', { ...metadata, replyTo: 5 }],
+  ])('refuses %s with TMPL002', (_label, raw) => {
+    expect(validateTemplateMetadata(raw)).toMatchObject({ ok: false, code: 'TMPL002' });
+  });
+
+  it('accepts pre-release and build semver', () => {
+    expect(validateTemplateMetadata({ ...metadata, version: '2.1.0-beta.1+build.5' }).ok).toBe(true);
+  });
+});
+
+describe('compileTemplate', () => {
+  it('refuses metadata that is not JSON with TMPL002', () => {
+    expect(compileTemplate(source({ metadata: '{subject:' }))).toMatchObject({ ok: false, code: 'TMPL002' });
+  });
+
+  it('reports a syntax error with TMPL004 naming the file', () => {
+    const result = compileTemplate(source({ html: '<p>{{ userName </p>' }));
+    expect(result).toMatchObject({ ok: false, code: 'TMPL004' });
+    expect(!result.ok && result.message).toMatch(/welcome\/template\.html/);
+  });
+
+  it('parses the template sender address', () => {
+    expect(compiled({ meta: { ...metadata, senderEmail: 'hi@bücher.de' } }).senderAddress?.address).toBe('hi@xn--bcher-kva.de');
+  });
+});
+
+describe('renderEmail', () => {
+  const data = { userName: 'Ann', companyName: 'Acme' };
+
+  it('renders subject, HTML and text', () => {
+    expect(rendered(compiled(), data)).toEqual({ subject: 'Welcome to Acme, Ann!', html: '<p>Hello Ann</p>', text: 'Hello Ann' });
+  });
+
+  it('escapes templateData in HTML but not in text or subject', () => {
+    const email = rendered(compiled(), { userName: '<script>alert("x")</script> & \'co\'', companyName: 'A&B' });
+    expect(email.html).toBe('<p>Hello &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;co&#39;</p>');
+    expect(email.text).toBe('Hello <script>alert("x")</script> & \'co\'');
+    expect(email.subject).toBe('Welcome to A&B, <script>alert("x")</script> & \'co\'!');
+  });
+
+  it('escapes attribute-breaking values', () => {
+    const template = compiled({ html: '<a href="{{ link }}">go</a>', meta: { ...metadata, requiredVariables: ['link'] } });
+    expect(rendered(template, { ...data, link: '" onmouseover="alert(1)' }).html).toBe('<a href="&quot; onmouseover=&quot;alert(1)">go</a>');
+  });
+
+  it('uses the request subject literally, never as a template', () => {
+    expect(rendered(compiled(), data, { subjectOverride: 'Your code: {{ 7*7 }}' }).subject).toBe('Your code: {{ 7*7 }}');
+  });
+
+  it('checks required variables before rendering (TMPL003), even those used only inside if', () => {
+    const template = compiled({ html: '{% if userName %}Hi {{ userName }}{% endif %}', text: 'x', meta: { ...metadata, subject: 'Hi' } });
+    const result = renderEmail(template, { companyName: 'Acme' });
+    expect(result).toEqual({ ok: false, code: 'TMPL003', message: 'templateData lacks required variable "userName" of template "welcome".' });
+  });
+
+  it('lists every missing variable', () => {
+    const result = renderEmail(compiled(), {});
+    expect(!result.ok && result.message).toMatch(/variables "userName", "companyName"/);
+  });
+
+  it('fails with TMPL004 on an undefined variable that is output but not declared required', () => {
+    const template = compiled({ text: 'Order {{ orderId }}' });
+    expect(renderEmail(template, data)).toMatchObject({ ok: false, code: 'TMPL004' });
+  });
+
+  it('renders loops over templateData', () => {
+    const template = compiled({ html: '<ul>{% for i in items %}<li>{{ i.name }}: {{ i.qty }}</li>{% endfor %}</ul>' });
+    expect(rendered(template, { ...data, items: [{ name: '<b>', qty: 2 }] }).html).toBe('<ul><li>&lt;b&gt;: 2</li></ul>');
+  });
+
+  it('cannot include, extend or import other files', () => {
+    for (const html of ['{% include "../../etc/passwd" %}', '{% extends "base.html" %}', '{% import "macros.html" as m %}']) {
+      expect(renderEmail(compiled({ html }), data)).toMatchObject({ ok: false, code: 'TMPL004' });
+    }
+  });
+
+  it('cannot reach the Function constructor or Node.js globals from a template', () => {
+    const escapes = [
+      '{{ "".constructor.constructor("return process")().env }}',
+      '{{ range.constructor("return process")() }}',
+      '{{ cycler.__proto__ }}',
+    ];
+    for (const html of escapes) {
+      const result = renderEmail(compiled({ html }), data);
+      // Either the lookup renders as nothing (and so fails as undefined) or it renders harmlessly.
+      if (result.ok) expect(result.value.html).not.toMatch(/object|process|function|native/i);
+      else expect(result.code).toBe('TMPL004');
+    }
+  });
+
+  it('refuses a subject that renders with a line break (VAL005)', () => {
+    expect(renderEmail(compiled(), { userName: 'Ann\r\nBcc: x@y.com', companyName: 'Acme' })).toMatchObject({ ok: false, code: 'VAL005' });
+  });
+
+  it('refuses a subject that renders too long (VAL007) or empty (TMPL004)', () => {
+    expect(renderEmail(compiled(), { userName: 'x'.repeat(1000), companyName: 'A' })).toMatchObject({ ok: false, code: 'VAL007' });
+    const blank = compiled({ meta: { ...metadata, subject: '{{ userName }}' } });
+    expect(renderEmail(blank, { userName: ' ', companyName: 'A' })).toMatchObject({ ok: false, code: 'TMPL004' });
+  });
+
+  it('refuses a message whose HTML and text both render empty', () => {
+    expect(renderEmail(compiled({ html: ' ', text: '' }), data)).toMatchObject({ ok: false, code: 'TMPL004' });
+  });
+
+  it('renders the template replyTo only when asked', () => {
+    const template = compiled({ meta: { ...metadata, replyTo: '{{ formSenderEmail }}' } });
+    expect(rendered(template, data).replyTo).toBeUndefined();
+    expect(rendered(template, { ...data, formSenderEmail: 'jane@example.com' }, { renderReplyTo: true }).replyTo).toBe('jane@example.com');
+  });
+
+  it('does not treat inherited object properties as provided variables', () => {
+    expect(missingVariables(['constructor', 'toString'], {})).toEqual(['constructor', 'toString']);
+    expect(missingVariables(['a', 'b', 'c'], { a: '', b: 0, c: null })).toEqual(['c']);
+  });
+});
