@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   FBK001: 'SES rejected the message after accepting it (Reject event), usually because it contained a virus.',
   FBK002: 'SES could not render the message (Rendering Failure event).',
   FBK003: 'The soft-bounce retry bounced softly again (retry exhausted); the recipient is not suppressed.',
+  FBK004: 'A feedback queue message is not a readable SES event (not JSON, not from aws.ses, or missing required fields); it is logged and dropped.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
