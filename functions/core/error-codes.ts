@@ -27,6 +27,8 @@ export const ERROR_CODES = {
   SES002: 'The sender identity is not verified in SES, or the account is in the sandbox and the recipient is not verified.',
   SES003: 'Sending is paused for the SES account or the configuration set.',
   SES004: 'SES refused the request as invalid.',
+  // Unsubscribe links (step 6, marketing mail and requests with unsubscribe: true)
+  UNS001: 'The email needs an unsubscribe link but UNSUBSCRIBE_URL or the unsubscribe secret is not configured.',
   // Idempotency
   DUP001: 'A previous attempt for this emailId was interrupted after claiming it; the engine does not risk sending it twice.',
   // Feedback (Feedback Processor)
