@@ -7,6 +7,22 @@ export type Runner = (debug: boolean, body: () => Promise<number>) => Promise<ne
  * `sesmailengine --help` loads neither the AWS SDK nor prompts nor spinners.
  */
 export function registerCommands(program: Command, run: Runner): void {
-  void program;
-  void run;
+  program
+    .command('local')
+    .description('run the whole engine on this machine (no AWS account): local EventBridge, DynamoDB, S3 and SES')
+    .option('--json', 'print one JSON line with the endpoints once ready')
+    .option('--port <port>', 'EventBridge (and SQS) endpoint port; 0 picks a free one', '4010')
+    .option('--dynamodb-port <port>', 'DynamoDB stand-in port; 0 picks a free one', '4011')
+    .option('--s3-port <port>', 'S3 stand-in port; 0 picks a free one', '4012')
+    .option('--ses-port <port>', 'SES stand-in (and mail viewer) port; 0 picks a free one', '4013')
+    .option('--data-dir <dir>', 'keep tables and templates in this folder across restarts')
+    .option('--retry-delay-seconds <n>', 'soft-bounce retry delay', '5')
+    .option('--sender <email>', 'default sender address', 'no-reply@example.com')
+    .option('--stack-name <name>', 'name prefix of the local bus, tables and bucket', 'sesmailengine')
+    .action(async (options: Record<string, string | boolean | undefined>) => {
+      await run(Boolean(program.opts().debug), async () => {
+        const { localCommand } = await import('./local.js');
+        return localCommand(options);
+      });
+    });
 }

@@ -1,0 +1,204 @@
+/**
+ * `sesmailengine local`: the whole engine on this machine, no AWS account. Starts local
+ * mode (src/local/engine.ts), prints where everything is (a banner, or one JSON line with
+ * --json), and runs until SIGINT/SIGTERM, then stops everything and exits 0.
+ */
+import chalk from 'chalk';
+import { CliError } from '../errors.js';
+import { PortInUseError, StandInStartError } from '../local/stand-ins.js';
+import { startLocalEngine, type LocalEngine, type LocalEngineInfo, type LocalEngineOptions } from '../local/engine.js';
+
+export interface LocalCommandOptions {
+  json?: boolean;
+  port?: string | number;
+  dynamodbPort?: string | number;
+  s3Port?: string | number;
+  sesPort?: string | number;
+  dataDir?: string;
+  retryDelaySeconds?: string | number;
+  sender?: string;
+  stackName?: string;
+  /** Resolves when local mode should stop (default: SIGINT or SIGTERM). */
+  untilStopped?: (engine: LocalEngine) => Promise<void>;
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+}
+
+export const LOCAL_DEFAULTS = {
+  port: 4010,
+  dynamodbPort: 4011,
+  s3Port: 4012,
+  sesPort: 4013,
+  retryDelaySeconds: 5,
+  sender: 'no-reply@example.com',
+  stackName: 'sesmailengine',
+} as const;
+
+const PORT_FLAGS: Record<string, string> = {
+  eventbridge: '--port',
+  dynamodb: '--dynamodb-port',
+  s3: '--s3-port',
+  ses: '--ses-port',
+};
+
+function parsePort(value: string | number | undefined, fallback: number, flag: string): number {
+  if (value === undefined) return fallback;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new CliError('LOC003', `${flag} must be a port number from 0 to 65535, got "${value}".`, `Pass ${flag} <port>; 0 picks a free port.`);
+  }
+  return port;
+}
+
+/** Validates the flags into engine options (exported for tests). */
+export function engineOptionsFrom(options: LocalCommandOptions): LocalEngineOptions {
+  const retry = options.retryDelaySeconds === undefined ? LOCAL_DEFAULTS.retryDelaySeconds : Number(options.retryDelaySeconds);
+  if (!Number.isInteger(retry) || retry < 0 || retry > 900) {
+    throw new CliError(
+      'LOC003',
+      `--retry-delay-seconds must be a whole number from 0 to 900, got "${options.retryDelaySeconds}".`,
+      'SQS delays a message by at most 900 seconds; pass a value in that range.',
+    );
+  }
+  const sender = options.sender ?? LOCAL_DEFAULTS.sender;
+  if (!/^[^\s@<>]+@[^\s@<>]+$/.test(sender)) {
+    throw new CliError('LOC003', `--sender "${sender}" is not an e-mail address.`, 'Pass --sender you@example.com.');
+  }
+  const stackName = options.stackName ?? LOCAL_DEFAULTS.stackName;
+  if (!/^[A-Za-z][A-Za-z0-9-]{0,63}$/.test(stackName)) {
+    throw new CliError(
+      'LOC003',
+      `--stack-name "${stackName}" is not a valid stack name.`,
+      'Use letters, digits and hyphens, starting with a letter (at most 64 characters).',
+    );
+  }
+  const ports = {
+    port: parsePort(options.port, LOCAL_DEFAULTS.port, '--port'),
+    dynamoDbPort: parsePort(options.dynamodbPort, LOCAL_DEFAULTS.dynamodbPort, '--dynamodb-port'),
+    s3Port: parsePort(options.s3Port, LOCAL_DEFAULTS.s3Port, '--s3-port'),
+    sesPort: parsePort(options.sesPort, LOCAL_DEFAULTS.sesPort, '--ses-port'),
+  };
+  const fixed = Object.entries(ports).filter(([, port]) => port !== 0);
+  const seen = new Map<number, string>();
+  for (const [name, port] of fixed) {
+    const other = seen.get(port);
+    if (other) {
+      throw new CliError('LOC003', `Two services were given the same port ${port} (${other} and ${name}).`, 'Give each port flag its own value, or 0.');
+    }
+    seen.set(port, name);
+  }
+  return { ...ports, dataDir: options.dataDir, retryDelaySeconds: retry, sender, stackName };
+}
+
+function translateStartError(error: unknown): unknown {
+  if (error instanceof PortInUseError) {
+    const flag = PORT_FLAGS[error.kind] ?? '--port';
+    return new CliError(
+      'LOC001',
+      `Port ${error.port} on 127.0.0.1 is already in use (the ${error.kind === 'eventbridge' ? 'EventBridge endpoint' : `${error.kind} stand-in`} wants it).`,
+      `Stop whatever listens on ${error.port} (another "sesmailengine local"?), or pass ${flag} <other port> (0 picks a free one).`,
+      { cause: error },
+    );
+  }
+  if (error instanceof StandInStartError) {
+    return new CliError('LOC002', error.message, 'Check that the package was installed completely (npm install) and try again with --debug.', {
+      cause: error,
+    });
+  }
+  return error;
+}
+
+function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    // The CLI's default Ctrl-C handler exits at once; local mode must stop its children first.
+    process.removeAllListeners('SIGINT');
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+function firstSend(info: LocalEngineInfo): { detail: Record<string, unknown> } {
+  const templateName = info.templates.includes('welcome') ? 'welcome' : (info.templates[0] ?? 'welcome');
+  return {
+    detail: {
+      to: 'success@simulator.amazonses.com',
+      templateName,
+      templateData: { userName: 'Ada', companyName: 'Acme' },
+    },
+  };
+}
+
+export function banner(info: LocalEngineInfo): string {
+  const { detail } = firstSend(info);
+  const entries = JSON.stringify([
+    { EventBusName: info.eventBusName, Source: 'my.app', DetailType: 'Email Request', Detail: JSON.stringify(detail) },
+  ]);
+  const b = chalk.bold;
+  const d = chalk.dim;
+  const c = chalk.cyan;
+  const lines = [
+    '',
+    `${chalk.green('●')} ${b('SESMailEngine is running locally')} ${d('(no AWS account needed; Ctrl-C stops it)')}`,
+    '',
+    `  ${b('EventBridge endpoint')}  ${c(info.eventBridgeEndpoint)}   bus ${c(info.eventBusName)}`,
+    `  ${b('Mail viewer')}           ${c(info.sesWebUrl)}   ${d(`(JSON: ${info.sesStoreUrl})`)}`,
+    `  ${b('Status events')}         ${c(info.statusEventsUrl)}`,
+    `  ${b('DynamoDB')}              ${c(info.dynamoDbEndpoint)}   tables ${info.trackingTable}, ${info.suppressionTable}, ${info.countersTable}`,
+    `  ${b('S3')}                    ${c(info.s3Endpoint)}   bucket ${info.templateBucket}`,
+    `  ${b('SES')}                   ${c(info.sesEndpoint)}`,
+    `  ${b('Region / credentials')}  ${info.region}, key ${info.credentials.accessKeyId} / ${info.credentials.secretAccessKey} ${d('(any key works except for S3)')}`,
+    `  ${b('Data')}                  ${info.dataDir ?? d('in memory (pass --data-dir to keep it)')}`,
+    `  ${b('Templates')}             ${info.templates.join(', ')}`,
+    '',
+    b('Send your first email (AWS CLI):'),
+    '',
+    `  AWS_ACCESS_KEY_ID=${info.credentials.accessKeyId} AWS_SECRET_ACCESS_KEY=${info.credentials.secretAccessKey} \\`,
+    `  aws events put-events --endpoint-url ${info.eventBridgeEndpoint} --region ${info.region} \\`,
+    `    --entries '${entries}'`,
+    '',
+    b('Or from Node (@aws-sdk/client-eventbridge):'),
+    '',
+    `  const events = new EventBridgeClient({ endpoint: '${info.eventBridgeEndpoint}', region: '${info.region}',`,
+    `    credentials: { accessKeyId: '${info.credentials.accessKeyId}', secretAccessKey: '${info.credentials.secretAccessKey}' } });`,
+    `  await events.send(new PutEventsCommand({ Entries: [{ EventBusName: '${info.eventBusName}', Source: 'my.app',`,
+    `    DetailType: 'Email Request', Detail: JSON.stringify(${JSON.stringify(detail)}) }] }));`,
+    '',
+    d(`Then open ${info.sesWebUrl} to see the mail, and ${info.statusEventsUrl} for its status changes.`),
+    d('Simulator addresses: success@ bounce@ complaint@ ooto@ suppressionlist@ simulator.amazonses.com'),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+export async function localCommand(options: LocalCommandOptions): Promise<number> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  const stdout = options.stdout ?? ((text: string) => process.stdout.write(text));
+  const stderr = options.stderr ?? ((text: string) => process.stderr.write(text));
+  const engineOptions = engineOptionsFrom(options);
+  // Listen for signals before starting, so a Ctrl-C during start-up still stops the children.
+  const stopped = options.untilStopped ? undefined : waitForSignal();
+  if (!options.json) stderr(chalk.dim('Starting local mode (DynamoDB, S3 and SES stand-ins)…\n'));
+  let engine: LocalEngine;
+  try {
+    engine = await startLocalEngine({
+      ...engineOptions,
+      log: (line) => {
+        if (line.startsWith('handler error')) stderr(`${options.json ? '' : chalk.yellow('! ')}${line}\n`);
+      },
+    });
+  } catch (error) {
+    throw translateStartError(error);
+  }
+  if (options.json) stdout(`${JSON.stringify(engine.info)}\n`);
+  else stdout(banner(engine.info));
+  await (options.untilStopped ? options.untilStopped(engine) : stopped);
+  if (!options.json) stderr(chalk.dim('\nStopping local mode…\n'));
+  await engine.stop();
+  if (!options.json) stderr(chalk.dim('Stopped.\n'));
+  return 0;
+}

@@ -1,0 +1,417 @@
+/**
+ * Local mode's assembly: starts the stand-ins (DynamoDB, S3, SES), creates the tables and
+ * the template bucket, loads the starter templates, and runs the engine's handlers
+ * unchanged behind in-process queues, fed by a local EventBridge endpoint.
+ *
+ *   app ──PutEvents──▶ local bus ──"Email Request"──▶ send queue ──▶ Email Sender ──▶ SES stand-in
+ *                         ▲  │                           ▲                              │ (simulator)
+ *                         │  └──aws.ses──▶ feedback queue ─▶ Feedback Processor ◀────────┘
+ *                         └──"Email Status Changed"─────────────┘   (soft-bounce retry: SQS SendMessage)
+ */
+import { Agent } from 'node:http';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { documentClient, type AwsClients } from '../../functions/lib/clients.js';
+import type { Env } from '../../functions/lib/env.js';
+import {
+  COUNTERS_TABLE,
+  SUPPRESSION_TABLE,
+  TRACKING_TABLE,
+  createTableInput,
+  type TableSchema,
+} from '../../functions/lib/table-schemas.js';
+import { LocalQueue, QueuePoller, type SqsHandler } from './local-queue.js';
+import { LocalEventBus } from './local-bus.js';
+import { StatusLog } from './status-log.js';
+import { queueDirectory } from './sqs-protocol.js';
+import { createLocalServer, listenLocal, type LocalServerOptions, type UnsubscribeHandler } from './local-server.js';
+import { attachSesSimulator } from './ses-simulator.js';
+import { startStandIn, type RunningStandIn } from './stand-ins.js';
+import { DEFAULT_MAX_REQUEST_BYTES } from './put-events.js';
+
+export const LOCAL_HOST = '127.0.0.1';
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT = '000000000000';
+/** s3rver accepts only this key pair; dynalite, the SES stand-in and local mode accept any. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
+
+export interface HandlerDeps {
+  clients: Partial<AwsClients>;
+  env: Env;
+  now: () => Date;
+}
+
+/** The handler factories local mode runs (the engine's own, unless a test swaps them). */
+export interface EngineHandlers {
+  emailSender(deps: HandlerDeps): SqsHandler;
+  feedbackProcessor(deps: HandlerDeps): SqsHandler;
+  unsubscribe?(deps: HandlerDeps): UnsubscribeHandler;
+}
+
+export interface LocalEngineOptions {
+  /** EventBridge/SQS endpoint port; 0 picks a free one. */
+  port: number;
+  dynamoDbPort: number;
+  s3Port: number;
+  sesPort: number;
+  /** Keeps DynamoDB and S3 state here across restarts; a temporary, removed state otherwise. */
+  dataDir?: string;
+  retryDelaySeconds: number;
+  sender: string;
+  senderName?: string;
+  stackName: string;
+  /** Send-queue batches processed at once (the stack's EmailSenderConcurrency). */
+  senderConcurrency?: number;
+  feedbackConcurrency?: number;
+  visibilityTimeoutSeconds?: number;
+  maxReceiveCount?: number;
+  maxRequestBytes?: number;
+  /** Spacing of simulated SES events after a send (Delivery, then Open/Complaint). */
+  simulatorStepMs?: number;
+  templateCacheSeconds?: number;
+  statusLogCapacity?: number;
+  handlers?: EngineHandlers;
+  /** Progress and handler errors. */
+  log?: (line: string) => void;
+}
+
+export interface LocalEngineInfo {
+  eventBridgeEndpoint: string;
+  eventBusName: string;
+  eventBusArn: string;
+  sqsEndpoint: string;
+  sendQueueUrl: string;
+  feedbackQueueUrl: string;
+  statusEventsUrl: string;
+  queuesUrl: string;
+  unsubscribeUrl: string;
+  dynamoDbEndpoint: string;
+  trackingTable: string;
+  suppressionTable: string;
+  countersTable: string;
+  s3Endpoint: string;
+  templateBucket: string;
+  sesEndpoint: string;
+  sesWebUrl: string;
+  sesStoreUrl: string;
+  configurationSet: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  dataDir: string | null;
+  retryDelaySeconds: number;
+  templates: string[];
+}
+
+export interface LocalEngine {
+  info: LocalEngineInfo;
+  bus: LocalEventBus;
+  queues: { send: LocalQueue; sendDlq: LocalQueue; feedback: LocalQueue; feedbackDlq: LocalQueue };
+  statusLog: StatusLog;
+  stop(): Promise<void>;
+}
+
+/** The folder holding package.json and starter-templates/, from this module's location. */
+export function starterTemplatesDir(from = dirname(fileURLToPath(import.meta.url))): string {
+  let dir = from;
+  for (;;) {
+    const candidate = join(dir, 'starter-templates');
+    if (existsSync(join(dir, 'package.json')) && existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`Cannot find starter-templates/ above ${from}.`);
+    dir = parent;
+  }
+}
+
+async function defaultHandlers(): Promise<EngineHandlers> {
+  // TEMPORARY until the handlers land: untyped imports.
+  const load = (path: string) => import(path) as Promise<Record<string, (deps: HandlerDeps) => unknown>>;
+  const [sender, feedback, unsubscribe] = await Promise.all([
+    load('../../functions/email-sender/handler.js'),
+    load('../../functions/feedback-processor/handler.js'),
+    load('../../functions/unsubscribe/handler.js'),
+  ]);
+  return {
+    emailSender: (deps) => sender.createEmailSenderHandler!(deps) as SqsHandler,
+    feedbackProcessor: (deps) => feedback.createFeedbackProcessorHandler!(deps) as SqsHandler,
+    unsubscribe: (deps) => unsubscribe.createUnsubscribeHandler!(deps) as UnsubscribeHandler,
+  };
+}
+
+async function createTable(client: DynamoDBClient, name: string, schema: TableSchema): Promise<void> {
+  try {
+    await client.send(new CreateTableCommand(createTableInput(name, schema)));
+  } catch (error) {
+    // With --data-dir the tables survive a restart.
+    if ((error as { name?: string }).name !== 'ResourceInUseException') throw error;
+  }
+}
+
+async function createBucket(s3: S3Client, bucket: string): Promise<void> {
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw error;
+  }
+}
+
+/** Loads the starter templates version-aware (customised templates in a --data-dir survive). */
+async function seedStarterTemplates(s3: S3Client, bucket: string): Promise<string[]> {
+  const dir = starterTemplatesDir();
+  const seeding = await import('../../functions/lib/template-seeding.js');
+  const templates = await seeding.readStarterTemplatesFromDirectory(dir);
+  const result = await seeding.seedTemplates(s3, bucket, templates);
+  return [...result.installed, ...result.updated, ...result.skipped].sort();
+}
+
+function unsubscribeSecret(dataDir: string | undefined): string {
+  if (!dataDir) return randomBytes(32).toString('hex');
+  // Kept with the data so unsubscribe links in stored mail stay valid after a restart.
+  const file = join(dataDir, 'unsubscribe-secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const secret = randomBytes(32).toString('hex');
+  writeFileSync(file, secret, { mode: 0o600 });
+  return secret;
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((done) => {
+    server.close(() => done());
+    server.closeAllConnections();
+  });
+}
+
+export async function startLocalEngine(options: LocalEngineOptions): Promise<LocalEngine> {
+  const log = options.log ?? (() => undefined);
+  const stackName = options.stackName;
+  const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
+  const cleanups: (() => Promise<void> | void)[] = [];
+  const cleanup = async () => {
+    for (const step of cleanups.splice(0).reverse()) {
+      try {
+        await step();
+      } catch {
+        // Keep stopping the rest.
+      }
+    }
+  };
+
+  try {
+    let s3Dir: string;
+    let dynamoDir: string | undefined;
+    if (dataDir) {
+      s3Dir = join(dataDir, 's3');
+      dynamoDir = join(dataDir, 'dynamodb');
+      mkdirSync(s3Dir, { recursive: true });
+      mkdirSync(dynamoDir, { recursive: true });
+    } else {
+      s3Dir = mkdtempSync(join(tmpdir(), 'sesmailengine-local-s3-'));
+      cleanups.push(() => rmSync(s3Dir, { recursive: true, force: true }));
+    }
+
+    // Stand-ins first, in parallel; if one fails the others are stopped again.
+    const started = await Promise.allSettled([
+      startStandIn('dynamodb', { host: LOCAL_HOST, port: options.dynamoDbPort, path: dynamoDir }),
+      startStandIn('s3', { host: LOCAL_HOST, port: options.s3Port, path: s3Dir }),
+      startStandIn('ses', { host: LOCAL_HOST, port: options.sesPort }),
+    ]);
+    for (const result of started) if (result.status === 'fulfilled') cleanups.push(() => result.value.stop());
+    const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failure) throw failure.reason;
+    const [dynamo, s3Stand, ses] = started.map((r) => (r as PromiseFulfilledResult<RunningStandIn>).value) as [
+      RunningStandIn,
+      RunningStandIn,
+      RunningStandIn,
+    ];
+    log(`stand-ins up: dynamodb ${dynamo.endpoint}, s3 ${s3Stand.endpoint}, ses ${ses.endpoint}`);
+
+    // The local EventBridge/SQS server: listen first so its URL is known to the handlers;
+    // it answers 503 until the engine behind it is assembled.
+    const statusLog = new StatusLog(options.statusLogCapacity);
+    let serverState: LocalServerOptions | undefined;
+    const server = createLocalServer(() => serverState);
+    const port = await listenLocal(server, LOCAL_HOST, options.port);
+    cleanups.push(() => closeServer(server));
+    const endpoint = `http://${LOCAL_HOST}:${port}`;
+
+    const queueUrl = (name: string) => `${endpoint}/${LOCAL_ACCOUNT}/${name}`;
+    const queueArn = (name: string) => `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;
+    const queue = (name: string, dlq?: LocalQueue) =>
+      new LocalQueue({
+        name,
+        url: queueUrl(name),
+        arn: queueArn(name),
+        region: LOCAL_REGION,
+        visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30,
+        maxReceiveCount: options.maxReceiveCount ?? 3,
+        deadLetterQueue: dlq,
+      });
+    const sendDlq = queue(`${stackName}-SendQueue-DLQ`);
+    const send = queue(`${stackName}-SendQueue`, sendDlq);
+    const feedbackDlq = queue(`${stackName}-FeedbackQueue-DLQ`);
+    const feedback = queue(`${stackName}-FeedbackQueue`, feedbackDlq);
+    const listed = [send, sendDlq, feedback, feedbackDlq];
+    const directory = queueDirectory(listed);
+    cleanups.push(() => listed.forEach((q) => q.close()));
+
+    const eventBusName = `${stackName}-EmailBus`;
+    const configurationSet = `${stackName}-tracking`;
+    const bus = new LocalEventBus({
+      engineBusName: eventBusName,
+      account: LOCAL_ACCOUNT,
+      region: LOCAL_REGION,
+      sendQueue: send,
+      feedbackQueue: feedback,
+      statusLog,
+      maxRequestBytes: options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
+    });
+
+    // Clients pointing at the stand-ins and at the local server, with pooled connections.
+    const agent = new Agent({ keepAlive: true, maxSockets: 256 });
+    cleanups.push(() => agent.destroy());
+    const common = {
+      region: LOCAL_REGION,
+      // A copy per client: the SDK annotates the credentials object it is given.
+      get credentials() {
+        return { ...LOCAL_CREDENTIALS };
+      },
+      requestHandler: { httpAgent: agent, requestTimeout: 30_000 },
+      maxAttempts: 3,
+    };
+    const rawDdb = new DynamoDBClient({ ...common, endpoint: dynamo.endpoint });
+    const s3 = new S3Client({ ...common, endpoint: s3Stand.endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' });
+    const sesClient = new SESv2Client({ ...common, endpoint: ses.endpoint });
+    const sqs = new SQSClient({ ...common, endpoint });
+    const events = new EventBridgeClient({ ...common, endpoint });
+    cleanups.push(() => [rawDdb, s3, sesClient, sqs, events].forEach((c) => c.destroy()));
+    attachSesSimulator(sesClient, {
+      configurationSet,
+      account: LOCAL_ACCOUNT,
+      region: LOCAL_REGION,
+      stepMs: options.simulatorStepMs,
+      publish: (event, delayMs) => bus.deliver(event, 'default', delayMs),
+    });
+
+    const tables = {
+      tracking: `${stackName}-EmailTracking`,
+      suppression: `${stackName}-Suppression`,
+      counters: `${stackName}-Counters`,
+    };
+    await Promise.all([
+      createTable(rawDdb, tables.tracking, TRACKING_TABLE),
+      createTable(rawDdb, tables.suppression, SUPPRESSION_TABLE),
+      createTable(rawDdb, tables.counters, COUNTERS_TABLE),
+    ]);
+    const templateBucket = `${stackName.toLowerCase()}-templates`;
+    await createBucket(s3, templateBucket);
+    const templates = await seedStarterTemplates(s3, templateBucket);
+    log(`tables and bucket ready; templates: ${templates.join(', ')}`);
+
+    const unsubscribeUrl = `${endpoint}/unsubscribe`;
+    const env: Env = {
+      TRACKING_TABLE: tables.tracking,
+      SUPPRESSION_TABLE: tables.suppression,
+      COUNTERS_TABLE: tables.counters,
+      TEMPLATE_BUCKET: templateBucket,
+      CONFIGURATION_SET: configurationSet,
+      DEFAULT_SENDER_EMAIL: options.sender,
+      DEFAULT_SENDER_NAME: options.senderName ?? '',
+      BOUNCE_RATE_THRESHOLD: '5',
+      BOUNCE_RATE_MIN_SENDS: '100',
+      TEMPLATE_CACHE_SECONDS: String(options.templateCacheSeconds ?? 5),
+      TRACKING_RETENTION_DAYS: '365',
+      UNSUBSCRIBE_URL: unsubscribeUrl,
+      UNSUBSCRIBE_SECRET: unsubscribeSecret(dataDir),
+      UNSUBSCRIBE_MAILTO: '',
+      EVENT_BUS_NAME: eventBusName,
+      SEND_QUEUE_URL: send.url,
+      SOFT_BOUNCE_RETRY_DELAY_SECONDS: String(options.retryDelaySeconds),
+      SOFT_BOUNCE_SUPPRESSION_THRESHOLD: '3',
+      SOFT_BOUNCE_WINDOW_DAYS: '30',
+      AWS_REGION: LOCAL_REGION,
+    };
+    const clients: AwsClients = { ddb: documentClient(rawDdb), s3, ses: sesClient, sqs, events };
+    const deps: HandlerDeps = { clients, env, now: () => new Date() };
+    const handlers = options.handlers ?? (await defaultHandlers());
+    const unsubscribeHandler = handlers.unsubscribe?.(deps);
+    const onError = (error: unknown, q: LocalQueue) => {
+      log(`handler error on ${q.name}: ${error instanceof Error ? error.message : String(error)}`);
+    };
+    const senderPoller = new QueuePoller(send, handlers.emailSender(deps), {
+      batchSize: 10,
+      maxConcurrency: options.senderConcurrency ?? 14,
+      onError,
+    });
+    const feedbackPoller = new QueuePoller(feedback, handlers.feedbackProcessor(deps), {
+      batchSize: 10,
+      maxConcurrency: options.feedbackConcurrency ?? 10,
+      onError,
+    });
+    senderPoller.start();
+    feedbackPoller.start();
+    serverState = { bus, queues: directory, listedQueues: listed, statusLog, unsubscribe: unsubscribeHandler };
+    cleanups.push(() => Promise.all([senderPoller.stop(), feedbackPoller.stop()]).then(() => undefined));
+
+    const info: LocalEngineInfo = {
+      eventBridgeEndpoint: endpoint,
+      eventBusName,
+      eventBusArn: `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/${eventBusName}`,
+      sqsEndpoint: endpoint,
+      sendQueueUrl: send.url,
+      feedbackQueueUrl: feedback.url,
+      statusEventsUrl: `${endpoint}/events`,
+      queuesUrl: `${endpoint}/queues`,
+      unsubscribeUrl,
+      dynamoDbEndpoint: dynamo.endpoint,
+      trackingTable: tables.tracking,
+      suppressionTable: tables.suppression,
+      countersTable: tables.counters,
+      s3Endpoint: s3Stand.endpoint,
+      templateBucket,
+      sesEndpoint: ses.endpoint,
+      sesWebUrl: `${ses.endpoint}/`,
+      sesStoreUrl: `${ses.endpoint}/store`,
+      configurationSet,
+      region: LOCAL_REGION,
+      credentials: { ...LOCAL_CREDENTIALS },
+      dataDir: dataDir ?? null,
+      retryDelaySeconds: options.retryDelaySeconds,
+      templates,
+    };
+
+    let stopping: Promise<void> | undefined;
+    return {
+      info,
+      bus,
+      queues: { send, sendDlq, feedback, feedbackDlq },
+      statusLog,
+      stop() {
+        stopping ??= withTimeout(cleanup(), 15_000);
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+  return new Promise((done) => {
+    const timer = setTimeout(done, ms);
+    timer.unref();
+    void promise.finally(() => {
+      clearTimeout(timer);
+      done();
+    });
+  });
+}

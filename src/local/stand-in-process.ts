@@ -1,0 +1,116 @@
+/**
+ * Runs one stand-in server (dynalite, s3rver or aws-ses-v2-local) in a process of its own,
+ * started by stand-ins.ts with an IPC channel. Own processes spread the work over the
+ * machine's cores, give s3rver the OpenSSL flag it needs for paged listings, and keep the
+ * SES stand-in's module-wide mail store apart from the engine.
+ *
+ * Protocol: argv[2] = kind, argv[3] = JSON options. The process answers on IPC with
+ * `{ type: "ready", port }` or `{ type: "error", code, message }`, and exits when told
+ * SIGTERM/SIGINT or when its parent goes away (IPC disconnect), so it never outlives it.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+const require = createRequire(import.meta.url);
+
+export type StandInKind = 'dynamodb' | 's3' | 'ses';
+
+export interface StandInOptions {
+  host: string;
+  port: number;
+  /** dynamodb: LevelDB directory (in memory when absent); s3: object directory (required). */
+  path?: string;
+}
+
+export type StandInMessage = { type: 'ready'; port: number } | { type: 'error'; code: string; message: string };
+
+let closeServer: (() => Promise<void>) | undefined;
+let exiting = false;
+
+function report(message: StandInMessage): void {
+  if (process.send) process.send(message);
+}
+
+function fail(error: unknown): void {
+  const err = error as NodeJS.ErrnoException;
+  report({ type: 'error', code: err?.code ?? 'ERROR', message: err?.message ?? String(error) });
+  setTimeout(() => process.exit(1), 50).unref();
+}
+
+async function shutdown(): Promise<void> {
+  if (exiting) return;
+  exiting = true;
+  const timer = setTimeout(() => process.exit(0), 3000);
+  timer.unref();
+  try {
+    await closeServer?.();
+  } finally {
+    process.exit(0);
+  }
+}
+
+function closeHttp(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+function listen(server: Server, options: StandInOptions): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+async function startDynamoDb(options: StandInOptions): Promise<number> {
+  const dynalite = require('dynalite') as (opts: object) => Server;
+  const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const port = await listen(server, options);
+  closeServer = () => closeHttp(server);
+  return port;
+}
+
+async function startS3(options: StandInOptions): Promise<number> {
+  const S3rver = require('s3rver') as new (opts: object) => { run(): Promise<AddressInfo>; close(): Promise<void> };
+  const s3rver = new S3rver({ address: options.host, port: options.port, silent: true, directory: options.path });
+  const address = await s3rver.run();
+  closeServer = () => s3rver.close();
+  return address.port;
+}
+
+async function startSes(options: StandInOptions): Promise<number> {
+  // aws-ses-v2-local resolves even when listen fails, so make sure the port is free first.
+  const probe = (await import('node:net')).createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', reject);
+    probe.listen(options.port, options.host, () => resolve());
+  });
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const sesLocal = require('aws-ses-v2-local') as { default: (c: { host: string; port: number }) => Promise<Server> };
+  const server = await sesLocal.default({ host: options.host, port });
+  closeServer = () => closeHttp(server);
+  return (server.address() as AddressInfo).port;
+}
+
+async function main(): Promise<void> {
+  const kind = process.argv[2] as StandInKind;
+  const options = JSON.parse(process.argv[3] ?? '{}') as StandInOptions;
+  process.on('SIGTERM', () => void shutdown());
+  process.on('SIGINT', () => void shutdown());
+  process.on('disconnect', () => void shutdown());
+  process.on('uncaughtException', fail);
+  const start = { dynamodb: startDynamoDb, s3: startS3, ses: startSes }[kind];
+  if (!start) throw new Error(`Unknown stand-in "${kind}".`);
+  const port = await start(options);
+  report({ type: 'ready', port });
+}
+
+main().catch(fail);
