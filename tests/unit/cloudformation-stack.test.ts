@@ -1,0 +1,426 @@
+import { describe, expect, it } from '@jest/globals';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  TEMPLATE_PATH,
+  isObject,
+  loadTemplate,
+  referencedResource,
+  roleStatements,
+  type CfnResource,
+  type Json,
+} from '../support/cloudformation.js';
+import { matchesPattern } from '../support/event-pattern.js';
+
+const template = loadTemplate();
+const resources = template.Resources;
+const params = template.Parameters ?? {};
+
+function props(logicalId: string): Record<string, any> {
+  const resource = resources[logicalId];
+  if (!resource) throw new Error(`No resource ${logicalId}`);
+  return (resource.Properties ?? {}) as Record<string, any>;
+}
+
+function ofType(type: string): [string, CfnResource][] {
+  return Object.entries(resources).filter(([, r]) => r.Type === type);
+}
+
+/** Replaces `!Ref X` / `!GetAtt X.Y` inside a value with fixed strings, as CloudFormation would. */
+function resolveRefs(value: Json, values: Record<string, string>): Json {
+  if (Array.isArray(value)) return value.map((v) => resolveRefs(v, values));
+  if (!isObject(value)) return value;
+  const ref = referencedResource(value);
+  if (ref !== undefined && ref in values) return values[ref]!;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveRefs(v, values)]));
+}
+
+const FUNCTIONS = {
+  EmailSenderFunction: { name: 'EmailSender', codeKey: 'EmailSenderCodeKey' },
+  FeedbackProcessorFunction: { name: 'FeedbackProcessor', codeKey: 'FeedbackProcessorCodeKey' },
+  UnsubscribeFunction: { name: 'Unsubscribe', codeKey: 'UnsubscribeCodeKey' },
+  TemplateSeederFunction: { name: 'TemplateSeeder', codeKey: 'TemplateSeederCodeKey' },
+} as const;
+
+describe('names', () => {
+  const NAME_PROPERTIES = ['Name', 'QueueName', 'FunctionName', 'TableName', 'TopicName', 'AlarmName', 'LogGroupName', 'RoleName', 'RuleName'];
+
+  it('derives every physical name from the stack name, so two stacks coexist in one account', () => {
+    for (const [id, resource] of Object.entries(resources)) {
+      for (const key of NAME_PROPERTIES) {
+        const value = (resource.Properties as Record<string, Json> | undefined)?.[key];
+        // A reference to another resource (an event source's FunctionName) names nothing new.
+        if (value === undefined || referencedResource(value) !== undefined) continue;
+        expect({ id, key, usesStackName: JSON.stringify(value).includes('${AWS::StackName}-') }).toEqual({ id, key, usesStackName: true });
+      }
+    }
+  });
+
+  it('names the bus, configuration set and seeder as the seed documents do', () => {
+    expect(props('EmailBus').Name).toEqual({ 'Fn::Sub': '${AWS::StackName}-EmailBus' });
+    expect(props('ConfigurationSet').Name).toEqual({ 'Fn::Sub': '${AWS::StackName}-tracking' });
+    expect(props('TemplateSeederFunction').FunctionName).toEqual({ 'Fn::Sub': '${AWS::StackName}-TemplateSeeder' });
+  });
+
+  it('stays small enough for an inline TemplateBody (51,200 bytes)', () => {
+    expect(statSync(TEMPLATE_PATH).size).toBeLessThan(51_200);
+  });
+});
+
+describe('send path', () => {
+  const rule = props('EmailRequestRule');
+  const request = (source: string, detailType = 'Email Request') => ({
+    source,
+    'detail-type': detailType,
+    detail: { to: 'a@example.com', templateName: 'welcome' },
+  });
+
+  it('has a rule on the engine bus that routes "Email Request" from any source but the engine', () => {
+    expect(referencedResource(rule.EventBusName)).toBe('EmailBus');
+    expect(matchesPattern(rule.EventPattern, request('my.app'))).toBe(true);
+    expect(matchesPattern(rule.EventPattern, request('com.example.orders'))).toBe(true);
+    expect(matchesPattern(rule.EventPattern, request('sesmailengine'))).toBe(false);
+    expect(matchesPattern(rule.EventPattern, request('sesmailengine', 'Email Retry'))).toBe(false);
+    expect(matchesPattern(rule.EventPattern, request('my.app', 'Email Status Changed'))).toBe(false);
+  });
+
+  it('delivers to the send queue with a retry policy and its own dead-letter queue', () => {
+    expect(rule.Targets).toHaveLength(1);
+    const target = rule.Targets[0];
+    expect(target.Arn).toEqual({ 'Fn::GetAtt': ['SendQueue', 'Arn'] });
+    expect(target.RetryPolicy.MaximumRetryAttempts).toBeGreaterThan(0);
+    expect(target.RetryPolicy.MaximumEventAgeInSeconds).toBeGreaterThanOrEqual(3600);
+    const dlq = referencedResource(target.DeadLetterConfig.Arn)!;
+    expect(resources[dlq]?.Type).toBe('AWS::SQS::Queue');
+    expect(dlq).not.toBe('SendQueue');
+  });
+
+  it('lets only that rule send to the send queue', () => {
+    const policies = ofType('AWS::SQS::QueuePolicy').filter(([, p]) =>
+      (p.Properties!.Queues as Json[]).some((q) => referencedResource(q) === 'SendQueue'),
+    );
+    expect(policies).toHaveLength(1);
+    const statements = (policies[0]![1].Properties!.PolicyDocument as any).Statement;
+    expect(statements).toEqual([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['EmailRequestRule', 'Arn'] } } },
+      }),
+    ]);
+  });
+
+  it('lets EventBridge put undeliverable events of both rules on the event-delivery DLQ', () => {
+    const policy = ofType('AWS::SQS::QueuePolicy').find(([, p]) =>
+      (p.Properties!.Queues as Json[]).some((q) => referencedResource(q) === 'EventDeliveryDeadLetterQueue'),
+    );
+    const sources = (policy![1].Properties!.PolicyDocument as any).Statement[0].Condition.ArnEquals['aws:SourceArn'];
+    expect(sources.map(referencedResource).sort()).toEqual(['EmailRequestRule', 'SesFeedbackRule']);
+  });
+
+  it('feeds the Email Sender in batches of 10 with partial batch failures and capped concurrency', () => {
+    const mapping = props('EmailSenderEventSource');
+    expect(referencedResource(mapping.FunctionName)).toBe('EmailSenderFunction');
+    expect(mapping.EventSourceArn).toEqual({ 'Fn::GetAtt': ['SendQueue', 'Arn'] });
+    expect(mapping.BatchSize).toBe(10);
+    expect(mapping.MaximumBatchingWindowInSeconds).toBeLessThanOrEqual(5);
+    expect(mapping.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(mapping.ScalingConfig).toEqual({ MaximumConcurrency: { Ref: 'EmailSenderConcurrency' } });
+    expect(params.EmailSenderConcurrency).toMatchObject({ Default: 14, MinValue: 2, MaxValue: 1000 });
+  });
+});
+
+describe('queues', () => {
+  const queues = ofType('AWS::SQS::Queue');
+  const mappings = ofType('AWS::Lambda::EventSourceMapping');
+
+  it('are all encrypted', () => {
+    for (const [id, q] of queues) expect({ id, sse: q.Properties?.SqsManagedSseEnabled }).toEqual({ id, sse: true });
+  });
+
+  it('keep a message invisible for at least six times the timeout of the function that consumes it', () => {
+    expect(mappings.length).toBeGreaterThanOrEqual(2);
+    for (const [, m] of mappings) {
+      const queue = referencedResource(m.Properties!.EventSourceArn as Json)!;
+      const fn = referencedResource(m.Properties!.FunctionName as Json)!;
+      const visibility = Number(props(queue).VisibilityTimeout);
+      expect({ queue, ok: visibility >= 6 * Number(props(fn).Timeout) }).toEqual({ queue, ok: true });
+    }
+  });
+
+  it('move a message to a dead-letter queue after a bounded number of receives', () => {
+    for (const [, m] of mappings) {
+      const queue = referencedResource(m.Properties!.EventSourceArn as Json)!;
+      const redrive = props(queue).RedrivePolicy;
+      expect(resources[referencedResource(redrive.deadLetterTargetArn)!]?.Type).toBe('AWS::SQS::Queue');
+      expect(redrive.maxReceiveCount).toBeGreaterThanOrEqual(3);
+      expect(redrive.maxReceiveCount).toBeLessThanOrEqual(20);
+    }
+  });
+
+  it('every consumer reports partial batch failures', () => {
+    for (const [id, m] of mappings) expect({ id, types: m.Properties!.FunctionResponseTypes }).toEqual({ id, types: ['ReportBatchItemFailures'] });
+  });
+});
+
+describe('feedback path', () => {
+  const FIXTURES = join(process.cwd(), 'tests', 'fixtures', 'aws', 'event-publishing-sns');
+  const pattern = resolveRefs(props('SesFeedbackRule').EventPattern, { ConfigurationSet: 'mystack-tracking' }) as any;
+
+  function sesEvent(file: string, configurationSet: string) {
+    const detail = JSON.parse(readFileSync(join(FIXTURES, file), 'utf8'));
+    detail.mail.tags = { ...detail.mail.tags, 'ses:configuration-set': [configurationSet] };
+    return { source: 'aws.ses', 'detail-type': 'Email Delivered', detail };
+  }
+
+  it('publishes every SES event type to the default event bus', () => {
+    const destination = props('ConfigurationSetEventDestination');
+    expect(referencedResource(destination.ConfigurationSetName)).toBe('ConfigurationSet');
+    expect([...destination.EventDestination.MatchingEventTypes].sort()).toEqual(
+      ['SEND', 'DELIVERY', 'BOUNCE', 'COMPLAINT', 'REJECT', 'OPEN', 'CLICK', 'RENDERING_FAILURE', 'DELIVERY_DELAY', 'SUBSCRIPTION'].sort(),
+    );
+    expect(destination.EventDestination.Enabled).toBe(true);
+    expect(destination.EventDestination.EventBridgeDestination.EventBusArn).toEqual({
+      'Fn::Sub': 'arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default',
+    });
+  });
+
+  it("has a rule on the default bus that takes each real SES event of this stack's configuration set", () => {
+    expect(props('SesFeedbackRule').EventBusName).toBeUndefined();
+    const files = readdirSync(FIXTURES).filter((f) => f.endsWith('.json'));
+    expect(files.length).toBeGreaterThanOrEqual(10);
+    for (const file of files) {
+      expect({ file, matches: matchesPattern(pattern, sesEvent(file, 'mystack-tracking')) }).toEqual({ file, matches: true });
+    }
+  });
+
+  it("ignores SES events of another stack's configuration set", () => {
+    expect(matchesPattern(pattern, sesEvent('delivery.json', 'otherstack-tracking'))).toBe(false);
+    expect(matchesPattern(pattern, { ...sesEvent('delivery.json', 'mystack-tracking'), source: 'my.app' })).toBe(false);
+  });
+
+  it('delivers to the feedback queue, with a retry policy and a dead-letter queue', () => {
+    const target = props('SesFeedbackRule').Targets[0];
+    expect(target.Arn).toEqual({ 'Fn::GetAtt': ['FeedbackQueue', 'Arn'] });
+    expect(target.RetryPolicy).toBeDefined();
+    expect(referencedResource(target.DeadLetterConfig.Arn)).toBe('EventDeliveryDeadLetterQueue');
+    const mapping = ofType('AWS::Lambda::EventSourceMapping').find(([, m]) => referencedResource(m.Properties!.FunctionName as Json) === 'FeedbackProcessorFunction');
+    expect(mapping![1].Properties!.EventSourceArn).toEqual({ 'Fn::GetAtt': ['FeedbackQueue', 'Arn'] });
+  });
+
+  it('keeps reputation metrics for the configuration set and uses a custom tracking domain only when given', () => {
+    const set = props('ConfigurationSet');
+    expect(set.ReputationOptions).toEqual({ ReputationMetricsEnabled: true });
+    expect(set.TrackingOptions).toEqual({
+      'Fn::If': ['HasCustomTrackingDomain', { CustomRedirectDomain: { Ref: 'CustomTrackingDomain' } }, { Ref: 'AWS::NoValue' }],
+    });
+  });
+});
+
+describe('soft-bounce retry', () => {
+  it('lets the Feedback Processor put retries on the send queue with a delay of at most 900 seconds', () => {
+    const env = props('FeedbackProcessorFunction').Environment.Variables;
+    expect(env.SEND_QUEUE_URL).toEqual({ Ref: 'SendQueue' });
+    expect(env.SOFT_BOUNCE_RETRY_DELAY_SECONDS).toEqual({ Ref: 'SoftBounceRetryDelaySeconds' });
+    expect(params.SoftBounceRetryDelaySeconds).toMatchObject({ Default: 900, MaxValue: 900 });
+    const send = roleStatements(template, 'FeedbackProcessorRole').filter((s) => [s.Action].flat().includes('sqs:SendMessage'));
+    expect(send.map((s) => s.Resource)).toEqual([{ 'Fn::GetAtt': ['SendQueue', 'Arn'] }]);
+  });
+});
+
+describe('unsubscribe endpoint', () => {
+  it('is a public function URL on the Unsubscribe function', () => {
+    const url = props('UnsubscribeFunctionUrl');
+    expect(resources.UnsubscribeFunctionUrl!.Type).toBe('AWS::Lambda::Url');
+    expect(url.AuthType).toBe('NONE');
+    expect(referencedResource(url.TargetFunctionArn)).toBe('UnsubscribeFunction');
+    expect(template.Outputs?.UnsubscribeUrl?.Value).toEqual({ 'Fn::GetAtt': ['UnsubscribeFunctionUrl', 'FunctionUrl'] });
+  });
+
+  it('grants both permissions a public function URL needs, and nothing broader', () => {
+    const permissions = ofType('AWS::Lambda::Permission').map(([, p]) => p.Properties as Record<string, Json>);
+    expect(permissions).toHaveLength(2);
+    expect(permissions).toEqual(
+      expect.arrayContaining([
+        { FunctionName: { Ref: 'UnsubscribeFunction' }, Action: 'lambda:InvokeFunctionUrl', Principal: '*', FunctionUrlAuthType: 'NONE' },
+        { FunctionName: { Ref: 'UnsubscribeFunction' }, Action: 'lambda:InvokeFunction', Principal: '*', InvokedViaFunctionUrl: true },
+      ]),
+    );
+  });
+
+  it('signs links with a secret the stack generates', () => {
+    const secret = props('UnsubscribeSecret');
+    expect(secret.GenerateSecretString.PasswordLength).toBeGreaterThanOrEqual(32);
+    expect(secret.SecretString).toBeUndefined();
+    expect(props('EmailSenderFunction').Environment.Variables.UNSUBSCRIBE_SECRET_ARN).toEqual({ Ref: 'UnsubscribeSecret' });
+    expect(props('UnsubscribeFunction').Environment.Variables.UNSUBSCRIBE_SECRET_ARN).toEqual({ Ref: 'UnsubscribeSecret' });
+  });
+});
+
+describe('functions', () => {
+  it.each(Object.entries(FUNCTIONS))('%s runs the bundled handler on nodejs22.x / arm64 from the artifact bucket', (id, f) => {
+    const fn = props(id);
+    expect(fn.FunctionName).toEqual({ 'Fn::Sub': `\${AWS::StackName}-${f.name}` });
+    expect(fn.Runtime).toBe('nodejs22.x');
+    expect(fn.Handler).toBe('index.handler');
+    expect(fn.Architectures).toEqual(['arm64']);
+    expect(fn.Code).toEqual({ S3Bucket: { Ref: 'ArtifactBucket' }, S3Key: { Ref: f.codeKey } });
+    expect(fn.Timeout).toBeGreaterThan(0);
+    expect(fn.MemorySize).toBeGreaterThanOrEqual(128);
+  });
+
+  it.each(Object.keys(FUNCTIONS))('%s logs to its own log group with the configured retention', (id) => {
+    const group = referencedResource(props(id).LoggingConfig.LogGroup)!;
+    expect(resources[group]?.Type).toBe('AWS::Logs::LogGroup');
+    expect(props(group).RetentionInDays).toEqual({ Ref: 'LogRetentionDays' });
+    expect(props(group).LogGroupName).toEqual({ 'Fn::Sub': `/aws/lambda/\${AWS::StackName}-${FUNCTIONS[id as keyof typeof FUNCTIONS].name}` });
+  });
+
+  it('each has a role of its own', () => {
+    const roles = Object.keys(FUNCTIONS).map((id) => referencedResource(props(id).Role));
+    expect(new Set(roles).size).toBe(roles.length);
+    expect(ofType('AWS::IAM::Role')).toHaveLength(roles.length);
+  });
+
+  it('seeds the templates on create and update through a custom resource when asked to', () => {
+    const seeding = resources.TemplateSeeding!;
+    expect(seeding.Type).toBe('Custom::TemplateSeeding');
+    expect(seeding.Condition).toBe('SeedOnDeploy');
+    expect(props('TemplateSeeding').ServiceToken).toEqual({ 'Fn::GetAtt': ['TemplateSeederFunction', 'Arn'] });
+    expect(props('TemplateSeeding').StarterTemplatesPrefix).toEqual({ Ref: 'StarterTemplatesPrefix' });
+    expect(Number(props('TemplateSeeding').ServiceTimeout)).toBeLessThanOrEqual(Number(props('TemplateSeederFunction').Timeout) * 3);
+  });
+});
+
+describe('alarms', () => {
+  const alarms = ofType('AWS::CloudWatch::Alarm').map(([, a]) => a.Properties as Record<string, any>);
+  const notifies = (a: Record<string, any>) => a.AlarmActions?.some((x: Json) => referencedResource(x) === 'AlarmTopic');
+
+  it('go to an SNS topic that e-mails AdminEmail', () => {
+    const subscription = props('AlarmEmailSubscription');
+    expect(subscription).toEqual({ TopicArn: { Ref: 'AlarmTopic' }, Protocol: 'email', Endpoint: { Ref: 'AdminEmail' } });
+    for (const alarm of alarms) expect({ alarm: alarm.AlarmName, notifies: notifies(alarm) }).toEqual({ alarm: alarm.AlarmName, notifies: true });
+  });
+
+  it('watch every dead-letter queue for a message', () => {
+    const dlqs = ofType('AWS::SQS::Queue').map(([id]) => id).filter((id) => /DeadLetter/.test(id));
+    expect(dlqs).toHaveLength(3);
+    for (const dlq of dlqs) {
+      const alarm = alarms.find((a) => a.Dimensions?.some((d: any) => referencedResource(d.Value) === dlq));
+      expect(alarm).toMatchObject({
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Threshold: 0,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+    }
+  });
+
+  it('watch every function for more than 50 errors in two consecutive 5-minute periods', () => {
+    for (const id of Object.keys(FUNCTIONS)) {
+      const alarm = alarms.find((a) => a.MetricName === 'Errors' && a.Dimensions?.some((d: any) => referencedResource(d.Value) === id));
+      expect(alarm).toMatchObject({
+        Namespace: 'AWS/Lambda',
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 2,
+        Threshold: 50,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+      expect(alarm!.Dimensions[0].Name).toBe('FunctionName');
+    }
+  });
+
+  it('watch the SES bounce rate over 3% and complaint rate over 0.05%', () => {
+    expect(alarms.find((a) => a.MetricName === 'Reputation.BounceRate')).toMatchObject({ Namespace: 'AWS/SES', Threshold: 0.03, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(alarms.find((a) => a.MetricName === 'Reputation.ComplaintRate')).toMatchObject({ Namespace: 'AWS/SES', Threshold: 0.0005, ComparisonOperator: 'GreaterThanThreshold' });
+  });
+});
+
+describe('template bucket', () => {
+  it('refuses every request that does not use TLS', () => {
+    const policy = props('ArtifactBucketPolicy');
+    expect(policy.Bucket).toEqual({ Ref: 'ArtifactBucket' });
+    expect(policy.PolicyDocument.Statement).toEqual([
+      expect.objectContaining({
+        Effect: 'Deny',
+        Principal: '*',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+        Resource: [
+          { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${ArtifactBucket}' },
+          { 'Fn::Sub': 'arn:${AWS::Partition}:s3:::${ArtifactBucket}/*' },
+        ],
+      }),
+    ]);
+  });
+});
+
+describe('parameters', () => {
+  it('offers the documented parameters with their defaults', () => {
+    const defaults: Record<string, string | number | undefined> = {
+      DefaultSenderEmail: undefined,
+      DefaultSenderName: '',
+      AdminEmail: undefined,
+      BounceRateThreshold: 5,
+      BounceRateMinimumSends: 100,
+      EmailSenderConcurrency: 14,
+      SoftBounceRetryDelaySeconds: 900,
+      SoftBounceSuppressionThreshold: 3,
+      SoftBounceWindowDays: 30,
+      TemplateCacheSeconds: 300,
+      TrackingRetentionDays: 365,
+      UnsubscribeMailto: '',
+      LogRetentionDays: 30,
+      ArtifactBucket: undefined,
+      EmailSenderCodeKey: undefined,
+      FeedbackProcessorCodeKey: undefined,
+      UnsubscribeCodeKey: undefined,
+      TemplateSeederCodeKey: undefined,
+    };
+    for (const [name, value] of Object.entries(defaults)) {
+      expect({ name, declared: name in params, default: params[name]?.Default }).toEqual({ name, declared: true, default: value });
+    }
+    expect(params.StarterTemplatesPrefix).toBeDefined();
+  });
+
+  it('rejects addresses that are not e-mail addresses', () => {
+    const pattern = new RegExp(params.DefaultSenderEmail!.AllowedPattern!);
+    expect(pattern.test('noreply@example.com')).toBe(true);
+    expect(pattern.test('not-an-address')).toBe(false);
+    expect(pattern.test('a@b.com\nBcc: x@y.com')).toBe(false);
+  });
+});
+
+describe('outputs', () => {
+  it('give publishers and the CLI everything they need', () => {
+    expect(Object.keys(template.Outputs ?? {})).toEqual(
+      expect.arrayContaining([
+        'EventBusName',
+        'EventBusArn',
+        'CustomerIAMPolicy',
+        'EmailTrackingTableName',
+        'SuppressionTableName',
+        'CountersTableName',
+        'TemplateBucketName',
+        'UnsubscribeUrl',
+        'SendQueueUrl',
+        'SendDeadLetterQueueUrl',
+        'FeedbackDeadLetterQueueUrl',
+        'EventDeliveryDeadLetterQueueUrl',
+        'ConfigurationSetName',
+        'AlarmTopicArn',
+      ]),
+    );
+  });
+
+  it('offer a publisher policy that allows only events:PutEvents on this bus', () => {
+    const value = template.Outputs!.CustomerIAMPolicy!.Value as { 'Fn::Sub': string };
+    const busArn = 'arn:aws:events:eu-west-1:123456789012:event-bus/mystack-EmailBus';
+    const policy = JSON.parse(value['Fn::Sub'].replace('${EmailBus.Arn}', busArn));
+    expect(policy).toEqual({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 'events:PutEvents', Resource: busArn }],
+    });
+  });
+});
