@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerInstallerCommands } from './installer-commands.js';
 
 export type Runner = (debug: boolean, body: () => Promise<number>) => Promise<never>;
 
@@ -7,6 +8,7 @@ export type Runner = (debug: boolean, body: () => Promise<number>) => Promise<ne
  * `sesmailengine --help` loads neither the AWS SDK nor prompts nor spinners.
  */
 export function registerCommands(program: Command, run: Runner): void {
+  registerInstallerCommands(program, run);
   program
     .command('local')
     .description('run the whole engine on this machine (no AWS account): local EventBridge, DynamoDB, S3 and SES')

@@ -1,0 +1,516 @@
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { STSClient } from '@aws-sdk/client-sts';
+import chalk from 'chalk';
+import { clientConfig, s3Config, watchCalls, type AwsTarget } from '../aws/clients.js';
+import { createCloudFormationApi, type CloudFormationApi, type StackDescription } from '../aws/cloudformation.js';
+import { StackProgress } from '../aws/stack-progress.js';
+import { CliError } from '../errors.js';
+import { INSTALL_LOG_FILE, openRunLog, type RunLog } from '../install-log.js';
+import { defaultBucketName, ensureBucket } from '../installer/bucket.js';
+import { followOperation, reportFailure } from '../installer/follow.js';
+import {
+  accountWarnings,
+  checkCredentials,
+  checkSenderIdentity,
+  configuredRegion,
+  quotaLine,
+  readSesAccount,
+  resolveCredentials,
+  senderAdvice,
+  type Identity,
+} from '../installer/preflight.js';
+import {
+  MAX_TEMPLATE_BODY_BYTES,
+  loadStackTemplate,
+  parseParameterFlags,
+  stackParameters,
+  type StackTemplate,
+} from '../installer/stack-template.js';
+import { packageRoot } from '../package-root.js';
+import { buildHandlers, sha256, type HandlerArtifact } from '../packaging/build.js';
+import { uploadHandlerArtifact, uploadStarterTemplates } from '../packaging/upload.js';
+import { createPrompter, type Prompter } from '../prompts.js';
+import { createUi, processIo, type Ui } from '../ui.js';
+import { VERSION } from '../version.js';
+import { readStarterTemplatesFromDirectory, type SeedResult, type StarterTemplate } from '../../functions/lib/template-seeding.js';
+import { DEFAULT_STACK_NAME, emailProblem, stackNameProblem, type CommonOptions } from './shared-options.js';
+
+/**
+ * `sesmailengine install`: from zero (or an older version) to a working stack. Credentials
+ * first, then the questions, the pre-flight checks, packaging and uploads, the stack
+ * create-or-update with live events, the starter templates, and what to do next.
+ */
+
+export interface InstallClients {
+  sts: STSClient;
+  ses: SESv2Client;
+  s3: S3Client;
+  lambda: LambdaClient;
+  cloudFormation: CloudFormationApi;
+}
+
+export interface InstallOptions extends CommonOptions {
+  sender?: string;
+  senderName?: string;
+  adminEmail?: string;
+  bucket?: string;
+  /** No questions: every required value must come from a flag or the existing stack. */
+  yes?: boolean;
+  /** `Key=Value` pairs for the stack's tuning parameters. */
+  parameter?: string[];
+  /** Go on even if the sender is not a verified SES identity yet. */
+  skipSenderCheck?: boolean;
+
+  // Seams for tests and benchmarks.
+  clients?: Partial<InstallClients>;
+  prompter?: Prompter;
+  log?: RunLog;
+  /** The package root holding cloudformation/, starter-templates/ and functions/. */
+  root?: string;
+  buildArtifacts?: (root: string) => Promise<HandlerArtifact[]>;
+  pollMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+const STEP_LOG_PREFIX = 'step';
+
+interface Timings {
+  started: number;
+  waitingMs: number;
+  promptMs: number;
+}
+
+function withTimer<T>(timings: Timings, key: 'waitingMs' | 'promptMs', body: () => Promise<T>): Promise<T> {
+  const start = Date.now();
+  return body().finally(() => {
+    timings[key] += Date.now() - start;
+  });
+}
+
+function awsClients(target: AwsTarget, log: RunLog, given: Partial<InstallClients> = {}): InstallClients {
+  const listen = (client: unknown) => {
+    watchCalls(client, (c) => log.write(`aws ${c.service}.${c.operation} ${c.ms}ms${c.error ? ` error=${c.error}` : ''}`));
+    return client;
+  };
+  const config = clientConfig(target);
+  const cfnClient = given.cloudFormation ? undefined : (listen(new CloudFormationClient(config)) as CloudFormationClient);
+  return {
+    sts: given.sts ?? (listen(new STSClient(config)) as STSClient),
+    ses: given.ses ?? (listen(new SESv2Client(config)) as SESv2Client),
+    s3: given.s3 ?? (listen(new S3Client(s3Config(target))) as S3Client),
+    lambda: given.lambda ?? (listen(new LambdaClient(config)) as LambdaClient),
+    cloudFormation: given.cloudFormation ?? createCloudFormationApi(cfnClient as CloudFormationClient),
+  };
+}
+
+interface Answers {
+  stackName: string;
+  region: string;
+  sender?: string;
+  senderName?: string;
+  adminEmail?: string;
+  bucket: string;
+}
+
+function missingForYes(answers: Omit<Answers, 'bucket'>, previous: Record<string, string> | undefined): string[] {
+  const missing: string[] = [];
+  if (!answers.sender && !previous?.DefaultSenderEmail) missing.push('the default sender address (--sender <address>)');
+  if (!answers.adminEmail && !previous?.AdminEmail) missing.push('the admin e-mail for alarms (--admin-email <address>)');
+  return missing;
+}
+
+function checkAddress(label: string, flag: string, value: string | undefined): void {
+  if (value === undefined) return;
+  const problem = emailProblem(value);
+  if (problem) throw new CliError('INS003', `The ${label} "${value}" ${problem}.`, `Pass a valid address with ${flag} <address>.`);
+}
+
+/** Reads the starter templates shipped with the package. */
+async function readStarters(root: string): Promise<StarterTemplate[]> {
+  return readStarterTemplatesFromDirectory(join(root, 'starter-templates'));
+}
+
+/** The copy-paste first send: one Email Request to the SES mailbox simulator. */
+export function firstSendCommand(busName: string, region: string, profile?: string): string {
+  const detail = JSON.stringify({
+    to: 'success@simulator.amazonses.com',
+    templateName: 'welcome',
+    templateData: { userName: 'Ada', companyName: 'Example Co' },
+  });
+  const entries = JSON.stringify([{ EventBusName: busName, Source: 'my.app', DetailType: 'Email Request', Detail: detail }]);
+  return `aws events put-events --region ${region}${profile ? ` --profile ${profile}` : ''} --entries '${entries}'`;
+}
+
+function printOutputs(ui: Ui, stack: StackDescription, region: string, profile?: string): void {
+  const outputs = stack.outputs;
+  ui.out('');
+  ui.out(chalk.bold('Stack outputs'));
+  for (const [key, value] of Object.entries(outputs).sort(([a], [b]) => a.localeCompare(b))) {
+    if (key === 'CustomerIAMPolicy') continue;
+    ui.out(`  ${key.padEnd(28)} ${value}`);
+  }
+  if (outputs.CustomerIAMPolicy) {
+    ui.out('');
+    ui.out(chalk.bold('IAM policy for your publishers (allows events:PutEvents on the bus only):'));
+    let policy = outputs.CustomerIAMPolicy;
+    try {
+      policy = JSON.stringify(JSON.parse(policy), null, 2);
+    } catch {
+      // printed as CloudFormation gave it
+    }
+    ui.out(policy);
+  }
+  const bus = outputs.EventBusName;
+  if (bus) {
+    ui.out('');
+    ui.out(chalk.bold('Send a first email (to the SES mailbox simulator, which works in the sandbox too):'));
+    ui.out(`  ${firstSendCommand(bus, region, profile)}`);
+  }
+}
+
+async function invokeSeeder(lambda: LambdaClient, stackName: string): Promise<SeedResult> {
+  const out = await lambda.send(
+    new InvokeCommand({ FunctionName: `${stackName}-TemplateSeeder`, Payload: new TextEncoder().encode('{}') }),
+  );
+  const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
+  if (out.FunctionError) {
+    let reason = text;
+    try {
+      const parsed = JSON.parse(text) as { errorType?: string; errorMessage?: string };
+      reason = `${parsed.errorType ?? 'Error'}: ${parsed.errorMessage ?? text}`;
+    } catch {
+      // keep the raw text
+    }
+    throw new Error(reason);
+  }
+  const parsed = JSON.parse(text || '{}') as Partial<SeedResult>;
+  return { installed: parsed.installed ?? [], updated: parsed.updated ?? [], skipped: parsed.skipped ?? [] };
+}
+
+export async function install(options: InstallOptions): Promise<number> {
+  const cwd = options.cwd ?? process.cwd();
+  const log = options.log ?? openRunLog(join(cwd, INSTALL_LOG_FILE), `sesmailengine ${VERSION} install`);
+  try {
+    return await runInstall(options, log);
+  } catch (error) {
+    const e = error as { code?: string; name?: string; message?: string };
+    log.write(`failed ${e?.code ?? e?.name ?? 'Error'}: ${e?.message ?? String(error)}`);
+    throw error;
+  }
+}
+
+async function runInstall(options: InstallOptions, log: RunLog): Promise<number> {
+  const io = options.io ?? processIo();
+  const ui = createUi(io);
+  const prompter = options.prompter ?? createPrompter();
+  const interactive = !options.yes;
+  const timings: Timings = { started: Date.now(), waitingMs: 0, promptMs: 0 };
+  const step = (message: string) => log.write(`${STEP_LOG_PREFIX} ${message}`);
+  const ask = <T>(body: () => Promise<T>) => withTimer(timings, 'promptMs', body);
+
+  // Validate what the flags say before anything else happens.
+  if (options.stackName) {
+    const problem = stackNameProblem(options.stackName);
+    if (problem) throw new CliError('INS003', `The stack name "${options.stackName}" ${problem}.`, 'Pass a valid name with --stack-name <name>.');
+  }
+  checkAddress('sender address', '--sender', options.sender);
+  checkAddress('admin e-mail', '--admin-email', options.adminEmail);
+  const extra = parseParameterFlags(options.parameter);
+
+  const root = options.root ?? packageRoot();
+  // Packaging needs no AWS: start it now so it runs while the person answers and AWS answers.
+  const build = (options.buildArtifacts ?? buildHandlers)(root);
+  const starters = readStarters(root);
+  build.catch(() => undefined);
+  starters.catch(() => undefined);
+
+  // 1. Credentials, before any question.
+  step('credentials');
+  const probe = options.clients?.sts ?? new STSClient(clientConfig({ ...(options.profile ? { profile: options.profile } : {}) }));
+  let region = options.region ?? (await configuredRegion(probe));
+  let identity: Identity | undefined;
+  let clients: InstallClients | undefined;
+  const connect = async (r: string) => {
+    clients = awsClients({ region: r, ...(options.profile ? { profile: options.profile } : {}) }, log, options.clients);
+    identity = await checkCredentials(clients.sts, options.profile);
+    step(`credentials ok: account ${identity.account} (${identity.arn}) region ${r}`);
+  };
+  if (region) await connect(region);
+  else await resolveCredentials(probe, options.profile);
+  if (identity) ui.ok(`AWS account ${identity.account} (${identity.arn})`);
+
+  // 2. Stack name and region.
+  let stackName = options.stackName ?? DEFAULT_STACK_NAME;
+  if (interactive && !options.stackName) {
+    stackName = await ask(() =>
+      prompter.text({ message: 'Stack name', default: DEFAULT_STACK_NAME, validate: (v) => stackNameProblem(v) && `The stack name ${stackNameProblem(v)}.` }),
+    );
+  }
+  if (interactive && !options.region) {
+    const chosen = await ask(() =>
+      prompter.text({
+        message: 'AWS region',
+        ...(region ? { default: region } : {}),
+        validate: (v) => (/^[a-z]{2}(-[a-z]+)+-\d$/.test(v) ? undefined : 'Give a region code such as eu-west-1.'),
+      }),
+    );
+    if (chosen !== region || !identity) {
+      region = chosen;
+      await connect(region);
+      if (identity) ui.ok(`AWS account ${identity!.account} (${identity!.arn})`);
+    }
+  }
+  if (!region) {
+    throw new CliError(
+      'INS011',
+      'No AWS region is configured.',
+      'Pass --region <region> (for example --region eu-west-1), set AWS_REGION, or add one to your profile: aws configure set region <region>',
+    );
+  }
+  if (!identity || !clients) await connect(region);
+  const aws = clients as InstallClients;
+  const account = (identity as Identity).account;
+
+  // 3. What is there already: an earlier install keeps its answers as defaults.
+  step(`describe stack ${stackName}`);
+  let existing = await aws.cloudFormation.describe(stackName);
+  const previous = existing && existing.status.canUpdate ? existing.parameters : undefined;
+  if (existing) step(`stack ${stackName} exists: ${existing.status}`);
+
+  // 4. The questions (or the flags).
+  const answers: Answers = {
+    stackName,
+    region,
+    ...(options.sender ? { sender: options.sender } : {}),
+    ...(options.senderName !== undefined ? { senderName: options.senderName } : {}),
+    ...(options.adminEmail ? { adminEmail: options.adminEmail } : {}),
+    bucket: options.bucket ?? previous?.ArtifactBucket ?? defaultBucketName(stackName, account, region),
+  };
+  if (interactive) {
+    const email = (label: string) => (v: string) => (emailProblem(v) ? `The ${label} ${emailProblem(v)}.` : undefined);
+    if (!options.sender) {
+      answers.sender = await ask(() =>
+        prompter.text({
+          message: 'Default sender address (a verified SES identity)',
+          ...(previous?.DefaultSenderEmail ? { default: previous.DefaultSenderEmail } : {}),
+          validate: email('sender address'),
+        }),
+      );
+    }
+    if (options.senderName === undefined) {
+      answers.senderName = await ask(() =>
+        prompter.text({ message: 'Default sender name (optional)', default: previous?.DefaultSenderName ?? '' }),
+      );
+    }
+    if (!options.adminEmail) {
+      answers.adminEmail = await ask(() =>
+        prompter.text({
+          message: 'Admin e-mail for alarms',
+          default: previous?.AdminEmail ?? answers.sender ?? '',
+          validate: email('admin e-mail'),
+        }),
+      );
+    }
+    if (!options.bucket) {
+      answers.bucket = await ask(() =>
+        prompter.text({ message: 'Bucket for code and templates (created if absent)', default: answers.bucket }),
+      );
+    }
+  } else {
+    const missing = missingForYes(answers, previous);
+    if (missing.length > 0) {
+      throw new CliError(
+        'INS003',
+        `--yes was given, so nothing is asked, but these values are missing: ${missing.join('; ')}.`,
+        `Pass them as flags, for example: sesmailengine install --yes --stack-name ${stackName} --region ${region} --sender noreply@example.com --admin-email ops@example.com`,
+      );
+    }
+  }
+  step(`answers stack=${answers.stackName} region=${answers.region} sender=${answers.sender ?? '(previous)'} adminEmail=${answers.adminEmail ?? '(previous)'} bucket=${answers.bucket}`);
+
+  // 5. Pre-flight checks.
+  const sender = answers.sender ?? previous?.DefaultSenderEmail;
+  if (sender) {
+    step(`check sender identity ${sender}`);
+    const check = await checkSenderIdentity(aws.ses, sender);
+    if (check.verified) {
+      ui.ok(`Sender ${sender} is verified in SES (${check.via === 'domain' ? `through the domain ${check.identity}` : 'address'}).`);
+    } else {
+      const advice = senderAdvice(check, sender, region);
+      step(`sender not verified: ${check.problem}`);
+      if (options.skipSenderCheck) {
+        ui.warn(`${advice.message}\n  ${advice.fix.replace(/\n/g, '\n  ')}`);
+      } else if (interactive) {
+        ui.warn(`${advice.message}\n  ${advice.fix.replace(/\n/g, '\n  ')}`);
+        const goOn = await ask(() => prompter.confirm('Install anyway (nothing is sent until the sender is verified)?', false));
+        if (!goOn) throw new CliError('INS004', advice.message, advice.fix);
+      } else {
+        throw new CliError('INS004', advice.message, `${advice.fix}\nTo install before verification completes, add --skip-sender-check.`);
+      }
+    }
+  }
+  step('check SES account');
+  const sesAccount = await readSesAccount(aws.ses);
+  ui.ok(quotaLine(sesAccount));
+  for (const warning of accountWarnings(sesAccount, region)) ui.warn(warning);
+
+  if (existing?.status.isInProgress) {
+    throw new CliError(
+      'INS008',
+      `The stack ${stackName} is busy: ${existing.status.name}.`,
+      `Wait for the running operation to end (sesmailengine status --stack-name ${stackName} shows it), then run install again.`,
+    );
+  }
+  if (existing?.status.needsContinueRollback) {
+    throw new CliError(
+      'INS010',
+      `The stack ${stackName} is stuck in ${existing.status.name}: a failed update could not roll back.`,
+      `Fix the cause shown in the stack's events, then: aws cloudformation continue-update-rollback --stack-name ${stackName} --region ${region} — and run install again.`,
+    );
+  }
+
+  step(`ensure bucket ${answers.bucket}`);
+  const bucket = await ensureBucket(aws.s3, answers.bucket, region);
+  ui.ok(bucket.created ? `Created bucket ${answers.bucket} (encrypted, private, versioned, TLS only).` : `Using bucket ${answers.bucket}.`);
+
+  if (interactive) {
+    const verb = existing && !existing.status.mustDeleteBeforeCreate ? 'Update' : 'Create';
+    const proceed = await ask(() => prompter.confirm(`${verb} stack ${stackName} in ${region} now?`, true));
+    if (!proceed) throw new CliError('CLI000', 'Install cancelled; the bucket is kept, nothing else was changed.');
+  }
+
+  // 6. A stack left by a failed first install cannot be updated: delete it, then create.
+  if (existing?.status.mustDeleteBeforeCreate) {
+    ui.warn(`The stack ${stackName} is in ${existing.status.name}${existing.status.reason ? ` (${existing.status.reason})` : ''}: it cannot be updated and must be deleted before installing again.`);
+    if (interactive) {
+      const del = await ask(() => prompter.confirm(`Delete the failed stack ${stackName} now?`, true));
+      if (!del) {
+        throw new CliError('INS007', `The stack ${stackName} is in ${existing.status.name} and was not deleted.`, `Delete it (sesmailengine uninstall --stack-name ${stackName}) or install under another --stack-name.`);
+      }
+    } else {
+      ui.info(`--yes: deleting the failed stack ${stackName} first.`);
+    }
+    step(`delete failed stack ${stackName}`);
+    const token = `sesmailengine-delete-${randomUUID()}`;
+    const progress = new StackProgress({ stackName, startTime: new Date(), clientRequestToken: token, total: await aws.cloudFormation.countResources(existing.stackId) });
+    await aws.cloudFormation.delete(existing.stackId, token);
+    const gone = await withTimer(timings, 'waitingMs', () =>
+      followOperation(aws.cloudFormation, existing!.stackId, progress, stackName, { ui, log, verb: 'Deleting', ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}), ...(options.sleep ? { sleep: options.sleep } : {}) }),
+    );
+    if (gone && gone.status.name !== 'DELETE_COMPLETE') {
+      const next = reportFailure(ui, log, progress, gone.status.name, stackName, region, gone.status.reason);
+      throw new CliError('INS007', `Deleting the failed stack ${stackName} ended in ${gone.status.name}.`, next);
+    }
+    existing = undefined;
+  }
+
+  // 7. Packages and uploads.
+  step('build handlers');
+  let artifacts: HandlerArtifact[];
+  let templates: StarterTemplate[];
+  try {
+    [artifacts, templates] = await Promise.all([build, starters]);
+  } catch (error) {
+    throw new CliError('INS016', `Packaging the engine failed: ${(error as Error).message}`, 'Reinstall the package (npm install sesmailengine) or, in a clone, run npm ci && npm run build.', { cause: error });
+  }
+  for (const a of artifacts) step(`artifact ${a.name} ${a.key} ${a.zip.length} bytes`);
+  step('upload artifacts');
+  const uploads = await Promise.all(artifacts.map((a) => uploadHandlerArtifact(aws.s3, answers.bucket, a)));
+  const starterUpload = await uploadStarterTemplates(aws.s3, answers.bucket, templates);
+  const uploaded = uploads.filter((u) => u.uploaded).length;
+  ui.ok(
+    `Packaged ${artifacts.length} handlers (${uploaded} uploaded, ${artifacts.length - uploaded} unchanged) and ${templates.length} starter templates${starterUpload.uploaded ? '' : ' (unchanged)'}.`,
+  );
+
+  // 8. The stack.
+  const template: StackTemplate = await loadStackTemplate(root);
+  let templateUrl: string | undefined;
+  if (Buffer.byteLength(template.body) > MAX_TEMPLATE_BODY_BYTES) {
+    const key = `artifacts/template-${sha256(Buffer.from(template.body)).slice(0, 16)}.yaml`;
+    await aws.s3.send(new PutObjectCommand({ Bucket: answers.bucket, Key: key, Body: template.body, ContentType: 'text/yaml' }));
+    templateUrl = `https://${answers.bucket}.s3.${region}.amazonaws.com/${key}`;
+  }
+  const parameters = stackParameters(
+    template.parameters,
+    {
+      ...(answers.sender ? { sender: answers.sender } : {}),
+      ...(answers.senderName !== undefined ? { senderName: answers.senderName } : {}),
+      ...(answers.adminEmail ? { adminEmail: answers.adminEmail } : {}),
+      bucket: answers.bucket,
+      extra,
+    },
+    {
+      codeKeys: Object.fromEntries(artifacts.map((a) => [a.parameter, a.key])),
+      starterTemplatesPrefix: starterUpload.prefix,
+    },
+    existing?.parameters,
+  );
+  step(`parameters ${Object.entries(parameters).map(([k, v]) => `${k}=${'value' in v ? v.value : '(previous)'}`).join(' ')}`);
+
+  const token = `sesmailengine-install-${randomUUID()}`;
+  const deploy = {
+    stackName,
+    ...(templateUrl ? { templateUrl } : { templateBody: template.body }),
+    parameters,
+    tags: { 'sesmailengine:version': VERSION },
+    clientRequestToken: token,
+  };
+  const startTime = new Date();
+  let stackId: string;
+  let verb: string;
+  if (existing) {
+    step(`update stack ${stackName}`);
+    const result = await aws.cloudFormation.update(deploy);
+    if (result.noChanges) {
+      ui.ok(`Stack ${stackName} is up to date (no changes).`);
+      step('no updates to perform');
+      return finish(existing);
+    }
+    stackId = result.stackId ?? existing.stackId;
+    verb = 'Updating';
+  } else {
+    step(`create stack ${stackName}`);
+    stackId = (await aws.cloudFormation.create(deploy)).stackId;
+    verb = 'Creating';
+  }
+  const progress = new StackProgress({ stackName, startTime, clientRequestToken: token, total: template.resourceCount });
+  const final = await withTimer(timings, 'waitingMs', () =>
+    followOperation(aws.cloudFormation, stackId, progress, stackName, {
+      ui,
+      log,
+      verb,
+      ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+      ...(options.sleep ? { sleep: options.sleep } : {}),
+    }),
+  );
+  if (!final || !final.status.isSuccess) {
+    const status = final?.status.name ?? 'DELETE_COMPLETE';
+    const next = reportFailure(ui, log, progress, status, stackName, region, final?.status.reason);
+    throw new CliError('INS009', `The stack ${stackName} did not ${existing ? 'update' : 'install'}: it ended in ${status}.`, `${next}\nThe full event list is in ${log.path ?? INSTALL_LOG_FILE}.`);
+  }
+  return finish(final);
+
+  async function finish(stack: StackDescription): Promise<number> {
+    // 9. Starter templates into the bucket, through the stack's own seeder.
+    step('invoke template seeder');
+    try {
+      const seeded = await invokeSeeder(aws.lambda, stackName);
+      ui.ok(`Starter templates: ${seeded.installed.length} installed, ${seeded.updated.length} updated, ${seeded.skipped.length} skipped (customised or current).`);
+      step(`seeded installed=${seeded.installed.join(',')} updated=${seeded.updated.join(',')} skipped=${seeded.skipped.join(',')}`);
+    } catch (error) {
+      ui.warn(`The Template Seeder failed: ${(error as Error).message}\n  Run it again with: sesmailengine seed-templates --stack-name ${stackName} --region ${region}`);
+      step(`seeder failed: ${(error as Error).message}`);
+    }
+    printOutputs(ui, stack, region as string, options.profile);
+    const overhead = (Date.now() - timings.started - timings.waitingMs - timings.promptMs) / 1000;
+    step(`done; time besides CloudFormation and prompts: ${overhead.toFixed(2)} s`);
+    ui.info('');
+    ui.ok(`SESMailEngine ${VERSION} is installed in ${region} as ${stackName}. Log: ${log.path ?? '(not written)'}`);
+    return 0;
+  }
+}

@@ -1,0 +1,114 @@
+import type { Command } from 'commander';
+import type { Runner } from './index.js';
+
+/**
+ * Commander wiring for the deploy-side commands: install, uninstall, seed-templates and
+ * status. Each action imports its module only when it runs, so `--help` loads no AWS SDK,
+ * prompts or spinners. Options are parsed here and handed over as a typed object.
+ */
+
+type Raw = Record<string, unknown>;
+
+function common(command: Command): Command {
+  return command
+    .option('--stack-name <name>', 'CloudFormation stack name (default: sesmailengine)')
+    .option('--region <region>', 'AWS region (default: AWS_REGION or the profile\'s region)')
+    .option('--profile <name>', 'AWS profile from ~/.aws/config (default: AWS_PROFILE or the default chain)')
+    .option('--debug', 'print stack traces and AWS error details');
+}
+
+function str(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function commonValues(raw: Raw) {
+  return {
+    ...(str(raw.stackName) ? { stackName: str(raw.stackName) } : {}),
+    ...(str(raw.region) ? { region: str(raw.region) } : {}),
+    ...(str(raw.profile) ? { profile: str(raw.profile) } : {}),
+    debug: Boolean(raw.debug),
+  };
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function registerInstallerCommands(program: Command, run: Runner): void {
+  const debugOf = (raw: Raw) => Boolean(raw.debug) || Boolean(program.opts().debug);
+
+  common(
+    program
+      .command('install')
+      .description('install or upgrade the engine in your AWS account (asks a few questions; --yes for CI)'),
+  )
+    .option('--sender <address>', 'default sender address (a verified SES identity)')
+    .option('--sender-name <name>', 'default sender display name')
+    .option('--admin-email <address>', 'where alarms are e-mailed')
+    .option('--bucket <name>', 'bucket for code and templates (default: <stack-name>-<account>-<region>)')
+    .option('--parameter <Key=Value>', 'set a stack parameter, e.g. BounceRateThreshold=3 (repeatable)', collect)
+    .option('--skip-sender-check', 'install even if the sender is not verified in SES yet')
+    .option('-y, --yes', 'ask nothing; take every value from flags or the existing stack')
+    .action(async (raw: Raw) => {
+      await run(debugOf(raw), async () => {
+        const { install } = await import('./install.js');
+        return install({
+          ...commonValues(raw),
+          ...(str(raw.sender) ? { sender: str(raw.sender) } : {}),
+          ...(str(raw.senderName) !== undefined ? { senderName: str(raw.senderName) } : {}),
+          ...(str(raw.adminEmail) ? { adminEmail: str(raw.adminEmail) } : {}),
+          ...(str(raw.bucket) ? { bucket: str(raw.bucket) } : {}),
+          parameter: (raw.parameter as string[] | undefined) ?? [],
+          skipSenderCheck: Boolean(raw.skipSenderCheck),
+          yes: Boolean(raw.yes),
+        });
+      });
+    });
+
+  common(program.command('uninstall').description('delete the stack (tables and bucket are kept unless --delete-bucket)'))
+    .option('--delete-bucket', 'also empty (every object version) and delete the bucket')
+    .option('--bucket <name>', 'the bucket to delete (default: from the stack)')
+    .option('-y, --yes', 'do not ask for confirmation')
+    .action(async (raw: Raw) => {
+      await run(debugOf(raw), async () => {
+        const { uninstall } = await import('./uninstall.js');
+        return uninstall({
+          ...commonValues(raw),
+          deleteBucket: Boolean(raw.deleteBucket),
+          ...(str(raw.bucket) ? { bucket: str(raw.bucket) } : {}),
+          yes: Boolean(raw.yes),
+        });
+      });
+    });
+
+  common(
+    program
+      .command('seed-templates')
+      .description('install or update the starter templates in the bucket (never downgrades a customised one)'),
+  )
+    .option('--bucket <name>', 'template bucket (default: from the stack outputs)')
+    .option('--json', 'print the result as JSON')
+    .action(async (raw: Raw) => {
+      await run(debugOf(raw), async () => {
+        const { seedTemplatesCommand } = await import('./seed-templates.js');
+        return seedTemplatesCommand({
+          ...commonValues(raw),
+          ...(str(raw.bucket) ? { bucket: str(raw.bucket) } : {}),
+          json: Boolean(raw.json),
+        });
+      });
+    });
+
+  common(
+    program
+      .command('status')
+      .description('stack, SES account, today\'s sending and bounce rates, queues and alarms at a glance'),
+  )
+    .option('--json', 'print one JSON object')
+    .action(async (raw: Raw) => {
+      await run(debugOf(raw), async () => {
+        const { status } = await import('./status.js');
+        return status({ ...commonValues(raw), json: Boolean(raw.json) });
+      });
+    });
+}

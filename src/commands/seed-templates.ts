@@ -1,0 +1,78 @@
+import { join } from 'node:path';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { S3Client } from '@aws-sdk/client-s3';
+import { STSClient } from '@aws-sdk/client-sts';
+import { clientConfig, s3Config, type AwsTarget } from '../aws/clients.js';
+import { createCloudFormationApi, type CloudFormationApi } from '../aws/cloudformation.js';
+import { CliError } from '../errors.js';
+import { checkCredentials } from '../installer/preflight.js';
+import { viewOutputs } from '../installer/stack-outputs.js';
+import { packageRoot } from '../package-root.js';
+import { createUi, processIo } from '../ui.js';
+import { readStarterTemplatesFromDirectory, seedTemplates, type SeedResult } from '../../functions/lib/template-seeding.js';
+import { DEFAULT_STACK_NAME, type CommonOptions } from './shared-options.js';
+import { requireRegion } from './uninstall.js';
+
+/**
+ * `sesmailengine seed-templates`: copies the starter templates shipped in this package into
+ * the stack's bucket, version-aware (a template whose installed metadata.json version is
+ * the same or newer is left alone, so customised templates survive).
+ */
+
+export interface SeedTemplatesOptions extends CommonOptions {
+  bucket?: string;
+  json?: boolean;
+  /** Folder with `<name>/{template.html,template.txt,metadata.json}` (default: the package's starter-templates/). */
+  source?: string;
+  clients?: Partial<{ sts: STSClient; s3: S3Client; cloudFormation: CloudFormationApi }>;
+}
+
+export async function seedTemplatesCommand(options: SeedTemplatesOptions): Promise<number> {
+  const io = options.io ?? processIo();
+  const ui = createUi(io);
+  const stackName = options.stackName ?? DEFAULT_STACK_NAME;
+  const region = await requireRegion(options, options.clients?.sts);
+  const target: AwsTarget = { region, ...(options.profile ? { profile: options.profile } : {}) };
+  const sts = options.clients?.sts ?? new STSClient(clientConfig(target));
+  await checkCredentials(sts, options.profile);
+
+  let bucket = options.bucket;
+  if (!bucket) {
+    const cfn = options.clients?.cloudFormation ?? createCloudFormationApi(new CloudFormationClient(clientConfig(target)));
+    const stack = await cfn.describe(stackName);
+    bucket = stack ? viewOutputs(stack.outputs, stack.parameters).bucket : undefined;
+    if (!bucket) {
+      throw new CliError(
+        'INS012',
+        stack
+          ? `The stack ${stackName} in ${region} names no template bucket in its outputs.`
+          : `There is no stack named ${stackName} in ${region} to take the template bucket from.`,
+        'Pass the bucket with --bucket <name>, or check --stack-name and --region.',
+      );
+    }
+  }
+
+  const source = options.source ?? join(packageRoot(), 'starter-templates');
+  const templates = await readStarterTemplatesFromDirectory(source);
+  const s3 = options.clients?.s3 ?? new S3Client(s3Config(target));
+  let result: SeedResult;
+  try {
+    result = await seedTemplates(s3, bucket, templates);
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    if (name === 'NoSuchBucket') {
+      throw new CliError('INS014', `The bucket ${bucket} does not exist in ${region}.`, 'Pass the right bucket with --bucket, or run sesmailengine install first.', { cause: error });
+    }
+    throw error;
+  }
+
+  if (options.json) {
+    io.stdout.write(`${JSON.stringify({ bucket, ...result })}\n`);
+    return 0;
+  }
+  ui.ok(`Starter templates in s3://${bucket}/templates/: ${result.installed.length} installed, ${result.updated.length} updated, ${result.skipped.length} skipped.`);
+  if (result.installed.length > 0) ui.out(`  installed: ${result.installed.join(', ')}`);
+  if (result.updated.length > 0) ui.out(`  updated:   ${result.updated.join(', ')}`);
+  if (result.skipped.length > 0) ui.out(`  skipped:   ${result.skipped.join(', ')} (same or newer version installed)`);
+  return 0;
+}

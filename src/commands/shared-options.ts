@@ -1,0 +1,33 @@
+import type { Io } from '../ui.js';
+
+/**
+ * Options every AWS command takes. Values come from commander (src/commands/index.ts);
+ * tests fill the same object and add their own clients and streams.
+ */
+export interface CommonOptions {
+  /** CloudFormation stack name (default sesmailengine). */
+  stackName?: string;
+  region?: string;
+  profile?: string;
+  debug?: boolean;
+  /** Where output goes (default: the process's streams). */
+  io?: Io;
+  /** Working directory for files a command writes (default process.cwd()). */
+  cwd?: string;
+}
+
+export const DEFAULT_STACK_NAME = 'sesmailengine';
+
+/** CloudFormation stack names: a letter, then letters, digits and hyphens, at most 128. */
+export function stackNameProblem(name: string): string | undefined {
+  if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(name)) {
+    return 'must start with a letter and hold only letters, digits and "-" (at most 128 characters)';
+  }
+  return undefined;
+}
+
+/** A deliberately plain address check for prompts and flags; SES has the final word. */
+export function emailProblem(value: string): string | undefined {
+  if (!/^[^\s@<>()",;:\\[\]]+@[^\s@<>()",;:\\[\]]+\.[A-Za-z0-9-]{2,}$/.test(value)) return 'is not an e-mail address';
+  return undefined;
+}

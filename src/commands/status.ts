@@ -1,0 +1,223 @@
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { STSClient } from '@aws-sdk/client-sts';
+import chalk from 'chalk';
+import { clientConfig, type AwsTarget } from '../aws/clients.js';
+import { createCloudFormationApi, type CloudFormationApi, type StackDescription } from '../aws/cloudformation.js';
+import { checkCredentials, readSesAccount, type SesAccount } from '../installer/preflight.js';
+import { queueNameFromUrl, viewOutputs } from '../installer/stack-outputs.js';
+import { createUi, processIo, type Ui } from '../ui.js';
+import { documentClient } from '../../functions/lib/clients.js';
+import { readDailyCounts } from '../../functions/lib/counters-store.js';
+import { DEFAULT_STACK_NAME, type CommonOptions } from './shared-options.js';
+import { requireRegion } from './uninstall.js';
+
+/**
+ * `sesmailengine status`: the stack, the SES account, today's sending from the O(1) daily
+ * counters, dead-letter queue depths and alarms in ALARM. Each part is fetched on its own,
+ * so one missing permission shows as that part's error instead of failing the report.
+ */
+
+export interface StatusClients {
+  sts: STSClient;
+  cloudFormation: CloudFormationApi;
+  ses: SESv2Client;
+  ddb: DynamoDBDocumentClient;
+  sqs: SQSClient;
+  cloudWatch: CloudWatchClient;
+}
+
+export interface StatusOptions extends CommonOptions {
+  json?: boolean;
+  clients?: Partial<StatusClients>;
+  now?: () => Date;
+}
+
+type Part<T> = T | { error: string };
+
+export interface TodayCounts {
+  date: string;
+  sent: number;
+  delivered: number;
+  bounced: number;
+  complained: number;
+  failed: number;
+  /** Percent of today's sent mail, rounded to 2 decimals. */
+  bounceRate: number;
+  complaintRate: number;
+}
+
+export interface StatusReport {
+  stackName: string;
+  region: string;
+  account: string;
+  stack: { status: string; reason?: string; outputs: Record<string, string> } | null;
+  ses: Part<SesAccount>;
+  today: Part<TodayCounts> | null;
+  deadLetterQueues: Part<{ name: string; url: string; messages: number }[]>;
+  alarms: Part<{ name: string; reason: string; since?: string }[]>;
+}
+
+function percent(part: number, whole: number): number {
+  return whole > 0 ? Math.round((part / whole) * 10_000) / 100 : 0;
+}
+
+export function todayCounts(date: string, counts: Record<string, number>): TodayCounts {
+  const sent = counts.sent ?? 0;
+  return {
+    date,
+    sent,
+    delivered: counts.delivered ?? 0,
+    bounced: counts.bounced ?? 0,
+    complained: counts.complained ?? 0,
+    failed: counts.failed ?? 0,
+    bounceRate: percent(counts.bounced ?? 0, sent),
+    complaintRate: percent(counts.complained ?? 0, sent),
+  };
+}
+
+async function part<T>(body: () => Promise<T>): Promise<Part<T>> {
+  try {
+    return await body();
+  } catch (error) {
+    const e = error as { name?: string; message?: string };
+    return { error: `${e?.name ?? 'Error'}: ${e?.message ?? String(error)}` };
+  }
+}
+
+function isError<T>(value: Part<T> | null): value is { error: string } {
+  return value !== null && typeof value === 'object' && 'error' in value && Object.keys(value).length === 1;
+}
+
+export async function collectStatus(
+  clients: StatusClients,
+  stackName: string,
+  region: string,
+  account: string,
+  now: Date,
+): Promise<StatusReport> {
+  const stack: StackDescription | undefined = await clients.cloudFormation.describe(stackName);
+  const view = stack ? viewOutputs(stack.outputs, stack.parameters) : undefined;
+  const date = now.toISOString().slice(0, 10);
+
+  const [ses, today, dlqs, alarms] = await Promise.all([
+    part(() => readSesAccount(clients.ses)),
+    view?.countersTable
+      ? part(async () => todayCounts(date, await readDailyCounts(clients.ddb, view.countersTable as string, date)))
+      : Promise.resolve(null),
+    part(() =>
+      Promise.all(
+        (view?.deadLetterQueues ?? []).map(async (q) => {
+          const out = await clients.sqs.send(
+            new GetQueueAttributesCommand({ QueueUrl: q.url, AttributeNames: ['ApproximateNumberOfMessages'] }),
+          );
+          return { name: queueNameFromUrl(q.url), url: q.url, messages: Number(out.Attributes?.ApproximateNumberOfMessages ?? 0) };
+        }),
+      ),
+    ),
+    part(async () => {
+      const found: { name: string; reason: string; since?: string }[] = [];
+      let token: string | undefined;
+      do {
+        const out = await clients.cloudWatch.send(
+          new DescribeAlarmsCommand({ AlarmNamePrefix: stackName, StateValue: 'ALARM', ...(token ? { NextToken: token } : {}) }),
+        );
+        for (const alarm of out.MetricAlarms ?? []) {
+          found.push({
+            name: alarm.AlarmName ?? '?',
+            reason: alarm.StateReason ?? '',
+            ...(alarm.StateUpdatedTimestamp ? { since: new Date(alarm.StateUpdatedTimestamp).toISOString() } : {}),
+          });
+        }
+        token = out.NextToken;
+      } while (token);
+      return found;
+    }),
+  ]);
+
+  return {
+    stackName,
+    region,
+    account,
+    stack: stack
+      ? { status: stack.status.name, ...(stack.status.reason ? { reason: stack.status.reason } : {}), outputs: stack.outputs }
+      : null,
+    ses,
+    today,
+    deadLetterQueues: dlqs,
+    alarms,
+  };
+}
+
+function printReport(ui: Ui, report: StatusReport): void {
+  const bad = (s: string) => chalk.red(s);
+  const good = (s: string) => chalk.green(s);
+  ui.out(chalk.bold(`SESMailEngine ${report.stackName} — ${report.region}, account ${report.account}`));
+  ui.out('');
+  if (!report.stack) {
+    ui.out(`Stack:    ${bad('not installed')} (sesmailengine install --stack-name ${report.stackName} --region ${report.region})`);
+  } else {
+    const ok = /_COMPLETE$/.test(report.stack.status) && !/ROLLBACK|DELETE/.test(report.stack.status);
+    ui.out(`Stack:    ${ok ? good(report.stack.status) : bad(report.stack.status)}${report.stack.reason ? ` — ${report.stack.reason}` : ''}`);
+    for (const [key, value] of Object.entries(report.stack.outputs).sort(([a], [b]) => a.localeCompare(b))) {
+      if (key === 'CustomerIAMPolicy') continue;
+      ui.out(`  ${key.padEnd(28)} ${value}`);
+    }
+  }
+  ui.out('');
+  if (isError(report.ses)) ui.out(`SES:      ${bad(report.ses.error)}`);
+  else {
+    const s = report.ses;
+    ui.out(`SES:      ${s.productionAccess ? good('production access') : bad('sandbox (verified recipients only)')}, sending ${s.sendingEnabled ? good('enabled') : bad('disabled')}`);
+    ui.out(`  quota ${s.max24HourSend ?? '?'} per 24h, ${s.maxSendRate ?? '?'}/s; sent in the last 24h: ${s.sentLast24Hours ?? '?'}`);
+  }
+  ui.out('');
+  if (report.today === null) ui.out('Today:    no counters table in the stack outputs');
+  else if (isError(report.today)) ui.out(`Today:    ${bad(report.today.error)}`);
+  else {
+    const t = report.today;
+    ui.out(`Today (${t.date} UTC): ${t.sent} sent, ${t.delivered} delivered, ${t.bounced} bounced, ${t.complained} complaints, ${t.failed} failed`);
+    ui.out(`  bounce rate ${t.bounceRate}%, complaint rate ${t.complaintRate}%`);
+  }
+  ui.out('');
+  if (isError(report.deadLetterQueues)) ui.out(`DLQs:     ${bad(report.deadLetterQueues.error)}`);
+  else if (report.deadLetterQueues.length === 0) ui.out('DLQs:     none found in the stack outputs');
+  else {
+    ui.out('DLQs:');
+    for (const q of report.deadLetterQueues) ui.out(`  ${q.name.padEnd(40)} ${q.messages === 0 ? good('0') : bad(String(q.messages))} messages`);
+  }
+  ui.out('');
+  if (isError(report.alarms)) ui.out(`Alarms:   ${bad(report.alarms.error)}`);
+  else if (report.alarms.length === 0) ui.out(`Alarms:   ${good('none in ALARM')}`);
+  else {
+    ui.out(`Alarms in ALARM: ${bad(String(report.alarms.length))}`);
+    for (const a of report.alarms) ui.out(`  ${a.name}${a.since ? ` (since ${a.since})` : ''}: ${a.reason}`);
+  }
+}
+
+export async function status(options: StatusOptions): Promise<number> {
+  const io = options.io ?? processIo();
+  const ui = createUi(io);
+  const stackName = options.stackName ?? DEFAULT_STACK_NAME;
+  const region = await requireRegion(options, options.clients?.sts);
+  const target: AwsTarget = { region, ...(options.profile ? { profile: options.profile } : {}) };
+  const config = clientConfig(target);
+  const sts = options.clients?.sts ?? new STSClient(config);
+  const identity = await checkCredentials(sts, options.profile);
+  const clients: StatusClients = {
+    sts,
+    cloudFormation: options.clients?.cloudFormation ?? createCloudFormationApi(new CloudFormationClient(config)),
+    ses: options.clients?.ses ?? new SESv2Client(config),
+    ddb: options.clients?.ddb ?? documentClient(new DynamoDBClient(config)),
+    sqs: options.clients?.sqs ?? new SQSClient(config),
+    cloudWatch: options.clients?.cloudWatch ?? new CloudWatchClient(config),
+  };
+  const report = await collectStatus(clients, stackName, region, identity.account, (options.now ?? (() => new Date()))());
+  if (options.json) io.stdout.write(`${JSON.stringify(report)}\n`);
+  else printReport(ui, report);
+  return 0;
+}

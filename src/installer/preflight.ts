@@ -1,0 +1,220 @@
+import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
+import { GetAccountCommand, GetEmailIdentityCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
+import { CliError } from '../errors.js';
+import { awsErrorInfo } from '../aws/clients.js';
+
+/**
+ * The installer's pre-flight checks: each asks AWS one question and turns the answer into
+ * either a fact the install goes on with or a CliError that says what to do. The advice
+ * texts are pure functions so tests read them without any client.
+ */
+
+export interface Identity {
+  account: string;
+  arn: string;
+}
+
+const CONFIGURE_CREDENTIALS = [
+  'Configure AWS credentials, then run this again:',
+  '  aws configure                          # an access key and secret',
+  '  aws configure sso && aws sso login     # IAM Identity Center (SSO)',
+  'or pick a configured profile with --profile <name> (or AWS_PROFILE=<name>).',
+  'Check them with: aws sts get-caller-identity',
+].join('\n');
+
+const REJECTED = new Set([
+  'InvalidClientTokenId',
+  'SignatureDoesNotMatch',
+  'UnrecognizedClientException',
+  'ExpiredToken',
+  'ExpiredTokenException',
+  'InvalidAccessKeyId',
+  'AccessDenied',
+  'TokenRefreshRequired',
+]);
+
+/** Turns a failure to get credentials or to use them into the error the user sees first. */
+export function credentialsError(error: unknown, profile?: string): CliError {
+  const info = awsErrorInfo(error);
+  const where = profile ? ` for profile "${profile}"` : '';
+  if (/region is missing/i.test(info.message)) {
+    return new CliError(
+      'INS011',
+      'No AWS region is configured.',
+      'Pass --region <region> (for example --region eu-west-1), set AWS_REGION, or add a region to your profile: aws configure set region <region>',
+      { cause: error },
+    );
+  }
+  if (
+    info.name === 'CredentialsProviderError' ||
+    (!REJECTED.has(info.name) && /could not load credentials|could not be found|credentials/i.test(info.message))
+  ) {
+    const sso = /sso|token/i.test(info.message) ? `\nIf the profile uses SSO, refresh it: aws sso login${profile ? ` --profile ${profile}` : ''}` : '';
+    return new CliError('INS001', `No usable AWS credentials were found${where}: ${info.message}`, CONFIGURE_CREDENTIALS + sso, {
+      cause: error,
+    });
+  }
+  if (REJECTED.has(info.name) || info.status === 403) {
+    return new CliError(
+      'INS002',
+      `AWS rejected the credentials${where} (${info.name}): ${info.message}`,
+      `Refresh or replace them: aws sso login${profile ? ` --profile ${profile}` : ''} for SSO profiles, or aws configure for access keys. Check with: aws sts get-caller-identity${profile ? ` --profile ${profile}` : ''}`,
+      { cause: error },
+    );
+  }
+  return new CliError(
+    'INS002',
+    `Could not check the AWS credentials${where} (${info.name}): ${info.message}`,
+    'Check your network connection and AWS_ENDPOINT_URL settings, then run: aws sts get-caller-identity',
+    { cause: error },
+  );
+}
+
+/** Resolves credentials without calling AWS (works before a region is known). */
+export async function resolveCredentials(sts: STSClient, profile?: string): Promise<void> {
+  try {
+    const credentials = await sts.config.credentials();
+    if (!credentials?.accessKeyId) throw Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
+  } catch (error) {
+    throw credentialsError(error, profile);
+  }
+}
+
+/** STS GetCallerIdentity: the account and principal the credentials belong to. */
+export async function checkCredentials(sts: STSClient, profile?: string): Promise<Identity> {
+  try {
+    const out = await sts.send(new GetCallerIdentityCommand({}));
+    return { account: out.Account ?? '', arn: out.Arn ?? '' };
+  } catch (error) {
+    throw credentialsError(error, profile);
+  }
+}
+
+/** The region the SDK will use (flag, AWS_REGION or the profile), or undefined if none is set. */
+export async function configuredRegion(client: { config: { region: () => Promise<string> } }): Promise<string | undefined> {
+  try {
+    const region = await client.config.region();
+    return region || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// SES: sender identity and account
+
+export type SenderCheck =
+  | { verified: true; identity: string; via: 'address' | 'domain' }
+  | { verified: false; identity: string; problem: 'missing' | 'pending' | 'failed'; status?: string };
+
+interface IdentityState {
+  exists: boolean;
+  verified: boolean;
+  status?: string;
+}
+
+async function identityState(ses: SESv2Client, identity: string): Promise<IdentityState> {
+  try {
+    const out = await ses.send(new GetEmailIdentityCommand({ EmailIdentity: identity }));
+    return {
+      exists: true,
+      verified: out.VerifiedForSendingStatus === true,
+      ...(out.VerificationStatus ? { status: out.VerificationStatus } : {}),
+    };
+  } catch (error) {
+    const info = awsErrorInfo(error);
+    if (info.name === 'NotFoundException' || info.status === 404) return { exists: false, verified: false };
+    throw error;
+  }
+}
+
+/** Whether SES v2 lets this address send: verified itself, or through its verified domain. */
+export async function checkSenderIdentity(ses: SESv2Client, sender: string): Promise<SenderCheck> {
+  const domain = sender.slice(sender.lastIndexOf('@') + 1).toLowerCase();
+  const address = await identityState(ses, sender);
+  if (address.verified) return { verified: true, identity: sender, via: 'address' };
+  const byDomain = await identityState(ses, domain);
+  if (byDomain.verified) return { verified: true, identity: domain, via: 'domain' };
+  const seen = address.exists ? { identity: sender, state: address } : byDomain.exists ? { identity: domain, state: byDomain } : undefined;
+  if (!seen) return { verified: false, identity: sender, problem: 'missing' };
+  const failed = seen.state.status === 'FAILED' || seen.state.status === 'TEMPORARY_FAILURE';
+  return {
+    verified: false,
+    identity: seen.identity,
+    problem: failed ? 'failed' : 'pending',
+    ...(seen.state.status ? { status: seen.state.status } : {}),
+  };
+}
+
+/** The sentence and the fix for a sender that cannot send yet. */
+export function senderAdvice(check: Extract<SenderCheck, { verified: false }>, sender: string, region: string): { message: string; fix: string } {
+  const console = `Amazon SES console (${region}) → Configuration → Identities`;
+  if (check.problem === 'missing') {
+    return {
+      message: `The sender ${sender} is not a verified SES identity in ${region} (neither the address nor its domain).`,
+      fix: [
+        'Verify the address (SES e-mails a link to click):',
+        `  aws sesv2 create-email-identity --email-identity ${sender} --region ${region}`,
+        `or verify the whole domain with DKIM in the ${console} → Create identity.`,
+      ].join('\n'),
+    };
+  }
+  if (check.problem === 'pending') {
+    return {
+      message: `The SES identity ${check.identity} in ${region} is not verified yet (${check.status ?? 'PENDING'}).`,
+      fix: check.identity.includes('@')
+        ? `Click the link in the verification e-mail sent to ${check.identity} (resend it from the ${console}), then run install again.`
+        : `Publish the DKIM CNAME records shown in the ${console} → ${check.identity} in your DNS, wait for SES to see them, then run install again.`,
+    };
+  }
+  return {
+    message: `Verification of the SES identity ${check.identity} in ${region} failed (${check.status ?? 'FAILED'}).`,
+    fix: `Delete and re-create it: aws sesv2 delete-email-identity --email-identity ${check.identity} --region ${region} && aws sesv2 create-email-identity --email-identity ${check.identity} --region ${region}`,
+  };
+}
+
+export interface SesAccount {
+  productionAccess: boolean;
+  sendingEnabled: boolean;
+  max24HourSend?: number;
+  maxSendRate?: number;
+  sentLast24Hours?: number;
+  enforcementStatus?: string;
+}
+
+export async function readSesAccount(ses: SESv2Client): Promise<SesAccount> {
+  const out = await ses.send(new GetAccountCommand({}));
+  return {
+    productionAccess: out.ProductionAccessEnabled === true,
+    sendingEnabled: out.SendingEnabled !== false,
+    ...(out.SendQuota?.Max24HourSend !== undefined ? { max24HourSend: out.SendQuota.Max24HourSend } : {}),
+    ...(out.SendQuota?.MaxSendRate !== undefined ? { maxSendRate: out.SendQuota.MaxSendRate } : {}),
+    ...(out.SendQuota?.SentLast24Hours !== undefined ? { sentLast24Hours: out.SendQuota.SentLast24Hours } : {}),
+    ...(out.EnforcementStatus ? { enforcementStatus: out.EnforcementStatus } : {}),
+  };
+}
+
+export function quotaLine(account: SesAccount): string {
+  const fmt = (n?: number) => (n === undefined ? '?' : n.toLocaleString('en-US'));
+  return `SES quota: ${fmt(account.max24HourSend)} emails/24h, ${fmt(account.maxSendRate)}/s; ${fmt(account.sentLast24Hours)} sent in the last 24h.`;
+}
+
+/** Warnings about the SES account that do not stop an install. */
+export function accountWarnings(account: SesAccount, region: string): string[] {
+  const warnings: string[] = [];
+  if (!account.productionAccess) {
+    warnings.push(
+      [
+        `Your SES account in ${region} is in the sandbox: mail reaches only verified addresses (and the mailbox simulator), at most 200 a day.`,
+        `  Request production access: Amazon SES console (${region}) → Get set up → Request production access,`,
+        `  or: aws sesv2 put-account-details --production-access-enabled --mail-type TRANSACTIONAL --website-url <https://your.site> --use-case-description "<how you send>" --region ${region}`,
+      ].join('\n'),
+    );
+  }
+  if (!account.sendingEnabled) {
+    warnings.push(
+      `Sending is disabled for your SES account in ${region}${account.enforcementStatus ? ` (${account.enforcementStatus})` : ''}: nothing will be sent until it is re-enabled (aws sesv2 put-account-sending-attributes --sending-enabled --region ${region}, or AWS Support if SES paused it).`,
+    );
+  }
+  return warnings;
+}
