@@ -18,6 +18,8 @@ export const REQUEST_LIMITS = {
   templateDataBytes: 128 * 1024,
   metadataBytes: 8 * 1024,
   maxRetryAttempt: 10,
+  /** Nesting of templateData and metadata (the tracking record must stay within DynamoDB's 32 levels). */
+  maxDepth: 16,
 } as const;
 
 export const REQUEST_DETAIL_TYPE = 'Email Request';
@@ -89,6 +91,13 @@ function describeType(value: unknown): string {
   return `a ${typeof value}`;
 }
 
+function depth(value: unknown): number {
+  if (value === null || typeof value !== 'object') return 0;
+  let deepest = 0;
+  for (const item of Object.values(value)) deepest = Math.max(deepest, depth(item));
+  return deepest + 1;
+}
+
 function jsonBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value), 'utf8');
 }
@@ -144,6 +153,9 @@ function optionalObject(detail: Json, field: string, maxBytes: number): Json | u
   const bytes = jsonBytes(value);
   if (bytes > maxBytes) {
     throw new Invalid('VAL007', `${field} is ${bytes} bytes as JSON; the limit is ${maxBytes} bytes.`);
+  }
+  if (depth(value) > REQUEST_LIMITS.maxDepth) {
+    throw new Invalid('VAL007', `${field} is nested more than ${REQUEST_LIMITS.maxDepth} levels deep.`);
   }
   return value;
 }
@@ -208,7 +220,7 @@ export function parseSendRequest(body: string, sqsMessageId: string): ParsedRequ
       toEmail: typeof detail.to === 'string' ? storedText(detail.to).toLowerCase() : MISSING_VALUE,
       templateName: storedText(detail.templateName, 128),
       ...(typeof detail.subject === 'string' && detail.subject !== '' ? { subject: storedText(detail.subject, 998) } : {}),
-      ...(isPlainObject(detail.metadata) && jsonBytes(detail.metadata) <= REQUEST_LIMITS.metadataBytes
+      ...(isPlainObject(detail.metadata) && jsonBytes(detail.metadata) <= REQUEST_LIMITS.metadataBytes && depth(detail.metadata) <= REQUEST_LIMITS.maxDepth
         ? { metadata: detail.metadata }
         : {}),
     },

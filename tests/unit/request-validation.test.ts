@@ -222,6 +222,8 @@ describe('field failures', () => {
     ['a 999-character subject', { ...base, subject: 's'.repeat(999) }, 'VAL007'],
     ['oversized templateData', { ...base, templateData: { blob: 'x'.repeat(128 * 1024) } }, 'VAL007'],
     ['oversized metadata', { ...base, metadata: { blob: 'x'.repeat(8 * 1024) } }, 'VAL007'],
+    ['templateData nested 17 levels deep', { ...base, templateData: JSON.parse('{"a":'.repeat(17) + '1' + '}'.repeat(17)) }, 'VAL007'],
+    ['metadata nested 17 levels deep', { ...base, metadata: JSON.parse('{"a":'.repeat(16) + '[1]' + '}'.repeat(16)) }, 'VAL007'],
     ['a 257-character sender name', { ...base, senderOverride: { email: 's@example.com', name: 'n'.repeat(257) } }, 'VAL007'],
     ['an empty emailId', { ...base, emailId: '' }, 'VAL008'],
     ['a 129-character emailId', { ...base, emailId: 'e'.repeat(129) }, 'VAL008'],

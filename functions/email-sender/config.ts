@@ -1,0 +1,71 @@
+import { hasControlChars, parseEmailAddress, type EmailAddress } from '../core/email-address.js';
+import { ConfigError, numberValue, optionalString, requiredString, type Env } from '../lib/env.js';
+
+/**
+ * The Email Sender's configuration, from the environment variables the stack sets.
+ * UNSUBSCRIBE_SECRET_ARN / UNSUBSCRIBE_SECRET are read by lib/secrets.ts when a link is needed.
+ */
+export interface EmailSenderConfig {
+  trackingTable: string;
+  suppressionTable: string;
+  countersTable: string;
+  templateBucket: string;
+  configurationSet: string;
+  /** DEFAULT_SENDER_EMAIL / DEFAULT_SENDER_NAME: the last resort for From. */
+  defaultSender?: { address: EmailAddress; name?: string };
+  /** Percent of today's sends that may hard-bounce before the brake holds. */
+  bounceRateThreshold: number;
+  /** Sends needed today before the brake can hold. */
+  bounceRateMinSends: number;
+  templateCacheSeconds: number;
+  trackingRetentionDays: number;
+  /** Base URL of the unsubscribe endpoint; a signed token is appended. */
+  unsubscribeUrl?: string;
+  /** Address for the mailto: form of List-Unsubscribe. */
+  unsubscribeMailto?: string;
+}
+
+function address(name: string, raw: string | undefined): EmailAddress | undefined {
+  if (raw === undefined) return undefined;
+  const parsed = hasControlChars(raw) ? { ok: false as const, reason: 'contains a control character' } : parseEmailAddress(raw);
+  if (!parsed.ok) throw new ConfigError(`Environment variable ${name} ("${raw}") is not a valid e-mail address: it ${parsed.reason}.`);
+  return parsed.value;
+}
+
+function httpUrl(name: string, raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    throw new ConfigError(`Environment variable ${name} must be an http(s) URL, got "${raw}".`);
+  }
+  return url.toString();
+}
+
+export function emailSenderConfig(env: Env): EmailSenderConfig {
+  const defaultAddress = address('DEFAULT_SENDER_EMAIL', optionalString(env, 'DEFAULT_SENDER_EMAIL'));
+  const defaultName = optionalString(env, 'DEFAULT_SENDER_NAME');
+  if (defaultName !== undefined && hasControlChars(defaultName)) {
+    throw new ConfigError('Environment variable DEFAULT_SENDER_NAME contains a line break or control character.');
+  }
+  const mailto = address('UNSUBSCRIBE_MAILTO', optionalString(env, 'UNSUBSCRIBE_MAILTO')?.replace(/^mailto:/i, ''));
+  const unsubscribeUrl = httpUrl('UNSUBSCRIBE_URL', optionalString(env, 'UNSUBSCRIBE_URL'));
+  return {
+    trackingTable: requiredString(env, 'TRACKING_TABLE'),
+    suppressionTable: requiredString(env, 'SUPPRESSION_TABLE'),
+    countersTable: requiredString(env, 'COUNTERS_TABLE'),
+    templateBucket: requiredString(env, 'TEMPLATE_BUCKET'),
+    configurationSet: requiredString(env, 'CONFIGURATION_SET'),
+    ...(defaultAddress ? { defaultSender: { address: defaultAddress, ...(defaultName ? { name: defaultName } : {}) } } : {}),
+    bounceRateThreshold: numberValue(env, 'BOUNCE_RATE_THRESHOLD', 5, 0, 100),
+    bounceRateMinSends: Math.floor(numberValue(env, 'BOUNCE_RATE_MIN_SENDS', 100, 0)),
+    templateCacheSeconds: numberValue(env, 'TEMPLATE_CACHE_SECONDS', 300, 0, 86_400),
+    trackingRetentionDays: numberValue(env, 'TRACKING_RETENTION_DAYS', 365, 1, 36_500),
+    ...(unsubscribeUrl ? { unsubscribeUrl } : {}),
+    ...(mailto ? { unsubscribeMailto: mailto.address } : {}),
+  };
+}

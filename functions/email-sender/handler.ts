@@ -1,0 +1,435 @@
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { SendEmailCommand, type MessageHeader, type MessageTag } from '@aws-sdk/client-sesv2';
+import { bounceBrake, brakeMessage, type BrakeDecision } from '../core/bounce-brake.js';
+import { datePartition } from '../core/dates.js';
+import { EngineError, type ErrorCode } from '../core/error-codes.js';
+import { emailIdTag } from '../core/message-tags.js';
+import { parseSendRequest, type InvalidRequest, type ParsedRequest, type ValidRequest } from '../core/request-validation.js';
+import { chooseReplyTo, chooseSender } from '../core/sender-identity.js';
+import { classifySesError, type SesErrorKind } from '../core/ses-errors.js';
+import { compileTemplate, renderEmail, type CompiledTemplate } from '../core/template-render.js';
+import type { Outcome } from '../core/outcome.js';
+import type { SuppressionEntry } from '../core/types.js';
+import { signUnsubscribeToken, unsubscribeUrl } from '../core/unsubscribe-token.js';
+import { createClients, type AwsClients } from '../lib/clients.js';
+import { addDailyCounts, readDailyCounts } from '../lib/counters-store.js';
+import { ConfigError, type Env } from '../lib/env.js';
+import { loadUnsubscribeSecret } from '../lib/secrets.js';
+import { findSuppressed } from '../lib/suppression-store.js';
+import { createTemplateStore, type TemplateStore } from '../lib/template-store.js';
+import {
+  buildRecord,
+  claim,
+  markFailed,
+  markSent,
+  putFailed,
+  releaseClaim,
+  type NewRecordFields,
+} from '../lib/tracking-store.js';
+import { emailSenderConfig, type EmailSenderConfig } from './config.js';
+
+/**
+ * Email Sender: consumes the send queue (SQS, partial batch responses).
+ *
+ * Per batch: one BatchGetItem for every recipient's suppression entry, today's counters
+ * read at most once per BRAKE_CACHE_MS per container, templates from the in-memory cache,
+ * records processed concurrently, and one counter write for the batch's sent/failed.
+ * Per record (SPEC §4): validate → suppressed? → bounce brake → template → sender →
+ * claim the emailId → SES SendEmail → mark sent. Every consumed record leaves exactly one
+ * tracking record; a record whose outcome is not final (throttling, transient errors,
+ * DynamoDB faults, a claim in flight elsewhere) is returned to the queue as a batch item
+ * failure, without touching its batch-mates.
+ */
+
+export interface HandlerDeps {
+  clients: Partial<AwsClients>;
+  env: Env;
+  now: () => Date;
+  /** One JSON log line per outcome (default: console.log, which Lambda sends to CloudWatch Logs). */
+  log?: (entry: Record<string, unknown>) => void;
+}
+
+/** How long today's counters are reused for the bounce-rate brake. */
+export const BRAKE_CACHE_MS = 5_000;
+/** A claim older than this is taken to be an interrupted attempt (DUP001). */
+export const STALE_CLAIM_MS = 15 * 60 * 1000;
+/** Records of one batch in flight at once. */
+const RECORD_CONCURRENCY = 10;
+/**
+ * SES calls of one batch in flight at once. Fewer than the records, so that when SES starts
+ * throttling, the records still waiting go back to the queue without another call.
+ */
+const SES_CONCURRENCY = 4;
+
+type RecordOutcome =
+  | { kind: 'sent'; emailId: string; sesMessageId: string }
+  | { kind: 'failed'; emailId: string; code: ErrorCode; message: string }
+  | { kind: 'duplicate'; emailId: string }
+  | { kind: 'returned'; emailId: string; reason: string };
+
+interface Runtime {
+  config: EmailSenderConfig;
+  clients: Pick<AwsClients, 'ddb' | 's3' | 'ses'>;
+  templates: TemplateStore<Outcome<CompiledTemplate>>;
+  env: Env;
+}
+
+interface BatchContext {
+  now: Date;
+  suppressed: Promise<Map<string, SuppressionEntry>>;
+  brake: () => Promise<BrakeDecision>;
+  /** Set once SES throttles: the rest of the batch goes back to the queue unsent. */
+  throttled: boolean;
+  sesSlots: Semaphore;
+}
+
+class Semaphore {
+  private waiting: (() => void)[] = [];
+  constructor(private free: number) {}
+  async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
+class Returned extends Error {}
+
+function consoleLog(entry: Record<string, unknown>): void {
+  console.log(JSON.stringify({ component: 'email-sender', ...entry }));
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 500);
+  return String(error).slice(0, 500);
+}
+
+async function mapConcurrently<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (event: SQSEvent) => Promise<SQSBatchResponse> {
+  const now = deps.now ?? (() => new Date());
+  const log = deps.log ?? consoleLog;
+  let runtime: Runtime | undefined;
+  let brakeCache: { day: string; expiresAt: number; counts: Promise<{ sent: number; bounced: number }> } | undefined;
+
+  function resolve(): Runtime {
+    if (!runtime) {
+      const env = deps.env ?? process.env;
+      const config = emailSenderConfig(env);
+      const needed = ['ddb', 's3', 'ses'] as const;
+      const built = needed.every((name) => deps.clients?.[name]) ? undefined : createClients(env);
+      const clients = {
+        ddb: deps.clients?.ddb ?? built!.ddb,
+        s3: deps.clients?.s3 ?? built!.s3,
+        ses: deps.clients?.ses ?? built!.ses,
+      };
+      const templates = createTemplateStore({
+        s3: clients.s3,
+        bucket: config.templateBucket,
+        ttlSeconds: config.templateCacheSeconds,
+        prepare: compileTemplate,
+        now: () => now().getTime(),
+      });
+      runtime = { config, clients, templates, env };
+    }
+    return runtime;
+  }
+
+  function todaysCounts(rt: Runtime, at: Date): Promise<{ sent: number; bounced: number }> {
+    const day = datePartition(at);
+    const nowMs = at.getTime();
+    if (brakeCache && brakeCache.day === day && brakeCache.expiresAt > nowMs) return brakeCache.counts;
+    const entry = {
+      day,
+      expiresAt: nowMs + BRAKE_CACHE_MS,
+      counts: readDailyCounts(rt.clients.ddb, rt.config.countersTable, day),
+    };
+    entry.counts.catch(() => {
+      if (brakeCache === entry) brakeCache = undefined;
+    });
+    brakeCache = entry;
+    return entry.counts;
+  }
+
+  async function writeFailed(rt: Runtime, ctx: BatchContext, fields: NewRecordFields, code: ErrorCode, message: string): Promise<RecordOutcome> {
+    const record = buildRecord(fields, 'failed', ctx.now, rt.config.trackingRetentionDays, { code, message });
+    const written = await putFailed(rt.clients.ddb, rt.config.trackingTable, record);
+    if (!written) return { kind: 'duplicate', emailId: fields.emailId };
+    return { kind: 'failed', emailId: fields.emailId, code, message };
+  }
+
+  function invalidFields(failure: InvalidRequest): NewRecordFields {
+    return {
+      emailId: failure.emailId,
+      originalEmailId: failure.originalEmailId,
+      retryAttempt: failure.retryAttempt,
+      toEmail: failure.toEmail,
+      templateName: failure.templateName,
+      originalSource: failure.source,
+      ...(failure.subject !== undefined ? { subject: failure.subject } : {}),
+      ...(failure.metadata !== undefined ? { metadata: failure.metadata } : {}),
+    };
+  }
+
+  function requestFields(request: ValidRequest): NewRecordFields {
+    return {
+      emailId: request.emailId,
+      originalEmailId: request.originalEmailId,
+      retryAttempt: request.retryAttempt,
+      toEmail: request.to.normalized,
+      templateName: request.templateName,
+      originalSource: request.source,
+      ...(request.subject !== undefined ? { subject: request.subject } : {}),
+      ...(request.metadata !== undefined ? { metadata: request.metadata } : {}),
+      request: request.stored,
+    };
+  }
+
+  async function unsubscribeHeaders(rt: Runtime, request: ValidRequest): Promise<Outcome<{ link: string; headers: MessageHeader[] }>> {
+    const url = rt.config.unsubscribeUrl;
+    if (url === undefined) {
+      return { ok: false, code: 'UNS001', message: 'This email needs an unsubscribe link, but UNSUBSCRIBE_URL is not set.' };
+    }
+    let secret: string;
+    try {
+      secret = await loadUnsubscribeSecret(rt.env);
+    } catch (error) {
+      if (error instanceof ConfigError) return { ok: false, code: 'UNS001', message: error.message };
+      throw error;
+    }
+    const link = unsubscribeUrl(url, signUnsubscribeToken(secret, request.to.address));
+    const targets = [`<${link}>`];
+    if (rt.config.unsubscribeMailto) targets.push(`<mailto:${rt.config.unsubscribeMailto}?subject=unsubscribe>`);
+    return {
+      ok: true,
+      value: {
+        link,
+        headers: [
+          { Name: 'List-Unsubscribe', Value: targets.join(', ') },
+          { Name: 'List-Unsubscribe-Post', Value: 'List-Unsubscribe=One-Click' },
+        ],
+      },
+    };
+  }
+
+  async function processValid(rt: Runtime, ctx: BatchContext, request: ValidRequest): Promise<RecordOutcome> {
+    const fields = requestFields(request);
+    const fail = (code: ErrorCode, message: string) => writeFailed(rt, ctx, fields, code, message);
+
+    // 2. Suppression list.
+    const entry = (await ctx.suppressed).get(request.to.normalized);
+    if (entry) {
+      const since = entry.createdAt ? ` since ${entry.createdAt}` : '';
+      return fail('SUP001', `The recipient is on the suppression list (reason: ${entry.reason}${since}).`);
+    }
+
+    // 3. Bounce-rate brake.
+    const brake = await ctx.brake();
+    if (brake.over) return fail('BRK001', brakeMessage(brake, rt.config.bounceRateThreshold));
+
+    // 4. Template.
+    let compiled: Outcome<CompiledTemplate>;
+    try {
+      compiled = await rt.templates.get(request.templateName);
+    } catch (error) {
+      if (error instanceof EngineError) return fail(error.code, error.message);
+      throw error;
+    }
+    if (!compiled.ok) return fail(compiled.code, `Template "${request.templateName}": ${compiled.message}`);
+    const template = compiled.value;
+
+    const unsubscribeOn = request.unsubscribe ?? template.metadata.category === 'marketing';
+    let headers: MessageHeader[] | undefined;
+    let data = request.templateData;
+    if (unsubscribeOn) {
+      const unsubscribe = await unsubscribeHeaders(rt, request);
+      if (!unsubscribe.ok) return fail(unsubscribe.code, unsubscribe.message);
+      headers = unsubscribe.value.headers;
+      if (!Object.hasOwn(data, 'unsubscribeLink')) data = { ...data, unsubscribeLink: unsubscribe.value.link };
+    }
+
+    const rendered = renderEmail(template, data, {
+      ...(request.subject !== undefined ? { subjectOverride: request.subject } : {}),
+      renderReplyTo: request.replyTo === undefined,
+    });
+    if (!rendered.ok) return fail(rendered.code, rendered.message);
+    const email = rendered.value;
+    fields.subject = email.subject;
+
+    // 5. From and Reply-To.
+    const sender = chooseSender({
+      ...(request.senderOverride ? { request: request.senderOverride } : {}),
+      template: { ...(template.senderAddress ? { address: template.senderAddress } : {}), ...(template.metadata.senderName ? { name: template.metadata.senderName } : {}) },
+      ...(rt.config.defaultSender ? { stackDefault: rt.config.defaultSender } : {}),
+    });
+    if (!sender.ok) return fail(sender.code, sender.message);
+    fields.senderEmail = sender.value.address.address;
+    const replyTo = chooseReplyTo(request.replyTo, email.replyTo);
+    if (!replyTo.ok) return fail(replyTo.code, replyTo.message);
+
+    // 6. Claim, send, record.
+    if (ctx.throttled) throw new Returned('SES is throttling; returned unsent');
+    const claimRecord = buildRecord(fields, 'sending', ctx.now, rt.config.trackingRetentionDays);
+    const claimedAt = claimRecord.timestamp;
+    const claimed = await claim(rt.clients.ddb, rt.config.trackingTable, claimRecord);
+    if (!claimed.claimed) {
+      const existing = claimed.existing;
+      if (!existing) throw new Returned('the claim conflicted with a record that is gone; retrying');
+      if (existing.status !== 'sending') return { kind: 'duplicate', emailId: request.emailId };
+      const age = ctx.now.getTime() - Date.parse(existing.timestamp);
+      if (!(age >= STALE_CLAIM_MS)) throw new Returned(`another attempt claimed this emailId at ${existing.timestamp} and has not finished`);
+      const message = `An attempt claimed this emailId at ${existing.timestamp} and never finished; it may or may not have been sent, so it is not sent again.`;
+      const marked = await markFailed(rt.clients.ddb, rt.config.trackingTable, request.emailId, existing.timestamp, { code: 'DUP001', message });
+      return marked ? { kind: 'failed', emailId: request.emailId, code: 'DUP001', message } : { kind: 'duplicate', emailId: request.emailId };
+    }
+
+    const release = async (reason: string): Promise<never> => {
+      await releaseClaim(rt.clients.ddb, rt.config.trackingTable, request.emailId, claimedAt);
+      throw new Returned(reason);
+    };
+
+    const tags: MessageTag[] = [emailIdTag(request.emailId), { Name: 'templateName', Value: request.templateName }];
+    const body = {
+      ...(email.html.trim() !== '' ? { Html: { Data: email.html, Charset: 'UTF-8' } } : {}),
+      ...(email.text.trim() !== '' ? { Text: { Data: email.text, Charset: 'UTF-8' } } : {}),
+    };
+    const command = new SendEmailCommand({
+      FromEmailAddress: sender.value.fromHeader,
+      Destination: { ToAddresses: [request.to.address] },
+      ...(replyTo.value ? { ReplyToAddresses: [replyTo.value.address] } : {}),
+      ConfigurationSetName: rt.config.configurationSet,
+      EmailTags: tags,
+      Content: {
+        Simple: {
+          Subject: { Data: email.subject, Charset: 'UTF-8' },
+          Body: body,
+          ...(headers ? { Headers: headers } : {}),
+        },
+      },
+    });
+    // Only the SES call holds a slot; the throttle flag is set before the slot is handed on.
+    let result: { sent: string } | { error: SesErrorKind } | 'skipped';
+    await ctx.sesSlots.acquire();
+    try {
+      if (ctx.throttled) {
+        result = 'skipped';
+      } else {
+        try {
+          const out = await rt.clients.ses.send(command);
+          result = { sent: out.MessageId ?? '' };
+        } catch (error) {
+          result = { error: classifySesError(error) };
+          if (result.error.kind === 'throttled') ctx.throttled = true;
+        }
+      }
+    } finally {
+      ctx.sesSlots.release();
+    }
+    if (result === 'skipped') return release('SES is throttling; returned unsent');
+    if ('error' in result) {
+      const kind = result.error;
+      if (kind.kind !== 'permanent') return release(`${kind.kind} SES error: ${kind.message}`);
+      const marked = await markFailed(rt.clients.ddb, rt.config.trackingTable, request.emailId, claimedAt, { code: kind.code, message: kind.message });
+      if (!marked) throw new Returned('the claim changed while SES refused the message; retrying');
+      return { kind: 'failed', emailId: request.emailId, code: kind.code, message: kind.message };
+    }
+    const sesMessageId = result.sent;
+
+    try {
+      await markSent(rt.clients.ddb, rt.config.trackingTable, request.emailId, { sesMessageId, sentAt: now().toISOString() });
+    } catch (error) {
+      // Sent, but not recorded: leave the claim. A redelivery finds it; feedback raises it, or
+      // after STALE_CLAIM_MS it becomes DUP001. Never a second send.
+      throw new Returned(`sent (SES ${sesMessageId}) but the record could not be updated: ${describe(error)}`);
+    }
+    return { kind: 'sent', emailId: request.emailId, sesMessageId };
+  }
+
+  async function processRecord(rt: Runtime, ctx: BatchContext, parsed: ParsedRequest): Promise<RecordOutcome> {
+    const emailId = parsed.ok ? parsed.request.emailId : parsed.failure.emailId;
+    try {
+      if (!parsed.ok) {
+        return await writeFailed(rt, ctx, invalidFields(parsed.failure), parsed.failure.code, parsed.failure.message);
+      }
+      return await processValid(rt, ctx, parsed.request);
+    } catch (error) {
+      return { kind: 'returned', emailId, reason: error instanceof Returned ? error.message : describe(error) };
+    }
+  }
+
+  return async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
+    const rt = resolve();
+    const records = event.Records ?? [];
+    const batchNow = now();
+    const parsed = records.map((record: SQSRecord) => parseSendRequest(record.body ?? '', record.messageId));
+    const recipients = parsed.flatMap((p) => (p.ok ? [p.request.to.normalized] : []));
+    const suppressed =
+      recipients.length > 0 ? findSuppressed(rt.clients.ddb, rt.config.suppressionTable, recipients) : Promise.resolve(new Map());
+    suppressed.catch(() => undefined);
+    let brake: Promise<BrakeDecision> | undefined;
+    const ctx: BatchContext = {
+      now: batchNow,
+      suppressed,
+      brake: () =>
+        (brake ??= todaysCounts(rt, batchNow).then((counts) =>
+          bounceBrake(counts, rt.config.bounceRateThreshold, rt.config.bounceRateMinSends),
+        )),
+      throttled: false,
+      sesSlots: new Semaphore(SES_CONCURRENCY),
+    };
+
+    const outcomes = await mapConcurrently(parsed, RECORD_CONCURRENCY, (request) => processRecord(rt, ctx, request));
+
+    const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+    let sent = 0;
+    let failed = 0;
+    outcomes.forEach((outcome, i) => {
+      const messageId = records[i]!.messageId;
+      switch (outcome.kind) {
+        case 'sent':
+          sent++;
+          log({ level: 'info', outcome: 'sent', emailId: outcome.emailId, sesMessageId: outcome.sesMessageId, messageId });
+          break;
+        case 'failed':
+          failed++;
+          log({ level: 'warn', outcome: 'failed', emailId: outcome.emailId, errorCode: outcome.code, errorMessage: outcome.message, messageId });
+          break;
+        case 'duplicate':
+          log({ level: 'info', outcome: 'duplicate', emailId: outcome.emailId, messageId });
+          break;
+        case 'returned':
+          batchItemFailures.push({ itemIdentifier: messageId });
+          log({ level: 'warn', outcome: 'returned', emailId: outcome.emailId, reason: outcome.reason, messageId });
+          break;
+      }
+    });
+
+    try {
+      await addDailyCounts(rt.clients.ddb, rt.config.countersTable, datePartition(batchNow), { sent, failed });
+    } catch (error) {
+      // The emails are sent and tracked; a lost counter update only skews today's rates.
+      log({ level: 'error', outcome: 'counters-not-updated', sent, failed, error: describe(error) });
+    }
+    return { batchItemFailures };
+  };
+}
+
+export const handler = createEmailSenderHandler();

@@ -1,0 +1,216 @@
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { datePartition, expiresAfterDays } from '../core/dates.js';
+import type { ErrorCode } from '../core/error-codes.js';
+import type { StoredRequest } from '../core/request-validation.js';
+import { statusRank } from '../core/status-priority.js';
+import type { RecordStatus, TrackingRecord } from '../core/types.js';
+import { isConditionalCheckFailure } from './dynamo-errors.js';
+
+/**
+ * The Email Sender's writes to the tracking table. Every write is conditional, so that
+ * exactly one record exists per emailId and a later step never undoes an earlier one:
+ *
+ *   claim      PutItem `sending` if no record exists          (before the SES call)
+ *   markSent   `sending` → `sent`; if feedback already raised the status, only add
+ *              sesMessageId/sentAt
+ *   markFailed `sending` → `failed` (permanent SES error, or a claim found stale)
+ *   putFailed  a new `failed` record if none exists (failures before the claim)
+ *   releaseClaim  delete a `sending` claim (transient SES error: the message is retried)
+ */
+
+/** A tracking record as the sender writes it: retryAttempt-0 records keep the request for a soft-bounce retry. */
+export type SenderTrackingRecord = TrackingRecord & { request?: StoredRequest };
+
+export interface NewRecordFields {
+  emailId: string;
+  originalEmailId: string;
+  retryAttempt: number;
+  toEmail: string;
+  templateName: string;
+  originalSource: string;
+  subject?: string;
+  senderEmail?: string;
+  metadata?: Record<string, unknown>;
+  request?: StoredRequest;
+}
+
+// DynamoDB numbers: lib-dynamodb refuses magnitudes beyond 2^53 (precision), DynamoDB refuses
+// magnitudes under 1e-130. JSON.parse has already rounded such values, so they are kept as text.
+const MIN_MAGNITUDE = 1e-130;
+
+/** A copy of caller data (metadata, the stored request) that DynamoDB will accept. */
+export function storable<T>(value: T): T {
+  if (typeof value === 'number') {
+    const magnitude = Math.abs(value);
+    const fits = Number.isFinite(value) && magnitude <= Number.MAX_SAFE_INTEGER && (magnitude === 0 || magnitude >= MIN_MAGNITUDE);
+    return (fits ? value : String(value)) as T;
+  }
+  if (Array.isArray(value)) return value.map((item) => storable(item)) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, storable(item)])) as T;
+  }
+  return value;
+}
+
+/** Builds a record in `status` at `now` with its TTL. */
+export function buildRecord(
+  fields: NewRecordFields,
+  status: RecordStatus,
+  now: Date,
+  retentionDays: number,
+  error?: { code: ErrorCode; message: string },
+): SenderTrackingRecord {
+  const record: SenderTrackingRecord = {
+    emailId: fields.emailId,
+    originalEmailId: fields.originalEmailId,
+    retryAttempt: fields.retryAttempt,
+    toEmail: fields.toEmail,
+    templateName: fields.templateName,
+    status,
+    statusRank: statusRank(status),
+    originalSource: fields.originalSource,
+    timestamp: now.toISOString(),
+    datePartition: datePartition(now),
+    expiresAt: expiresAfterDays(now, retentionDays),
+  };
+  if (fields.subject !== undefined) record.subject = fields.subject;
+  if (fields.senderEmail !== undefined) record.senderEmail = fields.senderEmail;
+  if (fields.metadata !== undefined) record.metadata = storable(fields.metadata);
+  if (fields.request !== undefined && fields.retryAttempt === 0) record.request = storable(fields.request);
+  if (error) {
+    record.errorCode = error.code;
+    record.errorMessage = error.message;
+  }
+  return record;
+}
+
+export async function readRecord(ddb: DynamoDBDocumentClient, table: string, emailId: string): Promise<SenderTrackingRecord | undefined> {
+  const out = await ddb.send(new GetCommand({ TableName: table, Key: { emailId }, ConsistentRead: true }));
+  return out.Item as SenderTrackingRecord | undefined;
+}
+
+export type ClaimResult = { claimed: true } | { claimed: false; existing: SenderTrackingRecord | undefined };
+
+/**
+ * Claims an emailId before sending. When a record already exists, returns it (read
+ * consistently) so the caller can tell a finished duplicate from an interrupted claim.
+ */
+export async function claim(ddb: DynamoDBDocumentClient, table: string, record: SenderTrackingRecord): Promise<ClaimResult> {
+  try {
+    await ddb.send(
+      new PutCommand({ TableName: table, Item: record, ConditionExpression: 'attribute_not_exists(emailId)' }),
+    );
+    return { claimed: true };
+  } catch (error) {
+    if (!isConditionalCheckFailure(error)) throw error;
+    return { claimed: false, existing: await readRecord(ddb, table, record.emailId) };
+  }
+}
+
+export type MarkSentResult = 'sent' | 'already-advanced' | 'missing';
+
+export async function markSent(
+  ddb: DynamoDBDocumentClient,
+  table: string,
+  emailId: string,
+  sent: { sesMessageId: string; sentAt: string },
+): Promise<MarkSentResult> {
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { emailId },
+        UpdateExpression: 'SET #status = :sent, statusRank = :rank, sesMessageId = :mid, sentAt = :at',
+        ConditionExpression: 'attribute_exists(emailId) AND statusRank < :rank',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':sent': 'sent', ':rank': statusRank('sent'), ':mid': sent.sesMessageId, ':at': sent.sentAt },
+      }),
+    );
+    return 'sent';
+  } catch (error) {
+    if (!isConditionalCheckFailure(error)) throw error;
+  }
+  // Feedback for this message got there first (it finds the record by the emailId tag):
+  // keep its status, add what only the sender knows.
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { emailId },
+        UpdateExpression: 'SET sesMessageId = :mid, sentAt = :at',
+        ConditionExpression: 'attribute_exists(emailId)',
+        ExpressionAttributeValues: { ':mid': sent.sesMessageId, ':at': sent.sentAt },
+      }),
+    );
+    return 'already-advanced';
+  } catch (error) {
+    if (isConditionalCheckFailure(error)) return 'missing';
+    throw error;
+  }
+}
+
+/**
+ * Turns the `sending` claim made at `claimedAt` into `failed` (a permanent SES error, or a
+ * stale claim another attempt left behind). False when the record is no longer that claim.
+ */
+export async function markFailed(
+  ddb: DynamoDBDocumentClient,
+  table: string,
+  emailId: string,
+  claimedAt: string,
+  error: { code: ErrorCode; message: string },
+): Promise<boolean> {
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { emailId },
+        UpdateExpression: 'SET #status = :failed, statusRank = :rank, errorCode = :code, errorMessage = :message',
+        ConditionExpression: '#status = :sending AND #ts = :claimedAt',
+        ExpressionAttributeNames: { '#status': 'status', '#ts': 'timestamp' },
+        ExpressionAttributeValues: {
+          ':failed': 'failed',
+          ':sending': 'sending',
+          ':rank': statusRank('failed'),
+          ':code': error.code,
+          ':message': error.message,
+          ':claimedAt': claimedAt,
+        },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionalCheckFailure(err)) return false;
+    throw err;
+  }
+}
+
+/** Writes a `failed` record unless one exists for the emailId (an existing record wins). */
+export async function putFailed(ddb: DynamoDBDocumentClient, table: string, record: SenderTrackingRecord): Promise<boolean> {
+  try {
+    await ddb.send(new PutCommand({ TableName: table, Item: record, ConditionExpression: 'attribute_not_exists(emailId)' }));
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailure(error)) return false;
+    throw error;
+  }
+}
+
+/** Deletes the claim made at `claimedAt` so a retry of the message can claim again. False when it is no longer that claim. */
+export async function releaseClaim(ddb: DynamoDBDocumentClient, table: string, emailId: string, claimedAt: string): Promise<boolean> {
+  try {
+    await ddb.send(
+      new DeleteCommand({
+        TableName: table,
+        Key: { emailId },
+        ConditionExpression: '#status = :sending AND #ts = :claimedAt',
+        ExpressionAttributeNames: { '#status': 'status', '#ts': 'timestamp' },
+        ExpressionAttributeValues: { ':sending': 'sending', ':claimedAt': claimedAt },
+      }),
+    );
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailure(error)) return false;
+    throw error;
+  }
+}

@@ -1,0 +1,97 @@
+import { describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { emailSenderConfig } from '../../functions/email-sender/config.js';
+
+const required = {
+  TRACKING_TABLE: 't',
+  SUPPRESSION_TABLE: 's',
+  COUNTERS_TABLE: 'c',
+  TEMPLATE_BUCKET: 'b',
+  CONFIGURATION_SET: 'cs',
+};
+
+describe('emailSenderConfig', () => {
+  it('applies the documented defaults', () => {
+    expect(emailSenderConfig(required)).toEqual({
+      trackingTable: 't',
+      suppressionTable: 's',
+      countersTable: 'c',
+      templateBucket: 'b',
+      configurationSet: 'cs',
+      bounceRateThreshold: 5,
+      bounceRateMinSends: 100,
+      templateCacheSeconds: 300,
+      trackingRetentionDays: 365,
+    });
+  });
+
+  it('reads every optional setting', () => {
+    const config = emailSenderConfig({
+      ...required,
+      DEFAULT_SENDER_EMAIL: 'noreply@bücher.de',
+      DEFAULT_SENDER_NAME: 'Bücher Team',
+      BOUNCE_RATE_THRESHOLD: '2.5',
+      BOUNCE_RATE_MIN_SENDS: '50',
+      TEMPLATE_CACHE_SECONDS: '0',
+      TRACKING_RETENTION_DAYS: '30',
+      UNSUBSCRIBE_URL: 'https://abc.lambda-url.us-east-1.on.aws/',
+      UNSUBSCRIBE_MAILTO: 'mailto:unsubscribe@app.example',
+    });
+    expect(config.defaultSender).toEqual({ address: expect.objectContaining({ address: 'noreply@xn--bcher-kva.de' }), name: 'Bücher Team' });
+    expect(config).toMatchObject({
+      bounceRateThreshold: 2.5,
+      bounceRateMinSends: 50,
+      templateCacheSeconds: 0,
+      trackingRetentionDays: 30,
+      unsubscribeUrl: 'https://abc.lambda-url.us-east-1.on.aws/',
+      unsubscribeMailto: 'unsubscribe@app.example',
+    });
+  });
+
+  it('treats empty optional values as unset', () => {
+    const config = emailSenderConfig({ ...required, DEFAULT_SENDER_EMAIL: '', DEFAULT_SENDER_NAME: '', UNSUBSCRIBE_URL: '', UNSUBSCRIBE_MAILTO: '' });
+    expect(config.defaultSender).toBeUndefined();
+    expect(config.unsubscribeUrl).toBeUndefined();
+  });
+
+  it.each([
+    [{ TRACKING_TABLE: '' }, /TRACKING_TABLE is required/],
+    [{ CONFIGURATION_SET: undefined }, /CONFIGURATION_SET is required/],
+    [{ DEFAULT_SENDER_EMAIL: 'noreply' }, /DEFAULT_SENDER_EMAIL .* not a valid e-mail address/],
+    [{ DEFAULT_SENDER_NAME: 'A\nB' }, /DEFAULT_SENDER_NAME/],
+    [{ BOUNCE_RATE_THRESHOLD: '150' }, /BOUNCE_RATE_THRESHOLD must be a number between 0 and 100/],
+    [{ BOUNCE_RATE_MIN_SENDS: 'many' }, /BOUNCE_RATE_MIN_SENDS/],
+    [{ UNSUBSCRIBE_URL: 'ftp://x.example/' }, /UNSUBSCRIBE_URL must be an http\(s\) URL/],
+    [{ UNSUBSCRIBE_URL: 'not a url' }, /UNSUBSCRIBE_URL/],
+    [{ UNSUBSCRIBE_MAILTO: 'nobody' }, /UNSUBSCRIBE_MAILTO/],
+  ])('refuses %j', (overrides, message) => {
+    expect(() => emailSenderConfig({ ...required, ...overrides })).toThrow(message);
+  });
+
+  it('reads exactly the variables the team brief lists for the Email Sender', () => {
+    const here = dirname(fileURLToPath(import.meta.url));
+    const source = ['config.ts', 'handler.ts']
+      .map((file) => readFileSync(join(here, '..', '..', 'functions', 'email-sender', file), 'utf8'))
+      .join('\n');
+    const names = new Set([...source.matchAll(/(?:requiredString|optionalString|numberValue)\(env, '([A-Z_]+)'/g)].map((m) => m[1]));
+    expect([...names].sort()).toEqual(
+      [
+        'BOUNCE_RATE_MIN_SENDS',
+        'BOUNCE_RATE_THRESHOLD',
+        'CONFIGURATION_SET',
+        'COUNTERS_TABLE',
+        'DEFAULT_SENDER_EMAIL',
+        'DEFAULT_SENDER_NAME',
+        'SUPPRESSION_TABLE',
+        'TEMPLATE_BUCKET',
+        'TEMPLATE_CACHE_SECONDS',
+        'TRACKING_RETENTION_DAYS',
+        'TRACKING_TABLE',
+        'UNSUBSCRIBE_MAILTO',
+        'UNSUBSCRIBE_URL',
+      ].sort(),
+    );
+  });
+});
