@@ -91,6 +91,14 @@ it('holds the starter set named in the specification', () => {
 describe.each(NAMES)('starter template %s', (name) => {
   const dir = join(ROOT, name);
 
+  it('is listed in docs/TEMPLATES.md with its required variables', () => {
+    const guide = readFileSync(join(ROOT, '..', 'docs', 'TEMPLATES.md'), 'utf8');
+    const row = guide.split('\n').find((line) => line.startsWith(`| \`${name}\` |`));
+    expect(row).toBeDefined();
+    const required = (JSON.parse(read(name, 'metadata.json')) as { requiredVariables: string[] }).requiredVariables;
+    for (const variable of required) expect(row).toContain(`**${variable}**`);
+  });
+
   it('has the template files and sample data', () => {
     for (const file of FILES) expect(existsSync(join(dir, file)) ? file : `${file} (missing)`).toBe(file);
   });
