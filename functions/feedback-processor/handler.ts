@@ -1,0 +1,259 @@
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { createClients, type AwsClients } from '../lib/clients.js';
+import type { Env } from '../lib/env.js';
+import { addDailyCounts, type DailyCounts } from '../lib/counters-store.js';
+import { addSuppression } from '../lib/suppression-store.js';
+import { applyFeedback, claimRetry, markRetryEnqueued, type FeedbackApplyResult } from '../lib/tracking-updates.js';
+import { recordSoftBounce, resetSoftBounceStreak } from '../lib/soft-bounce-streak.js';
+import { publishStatusChanges, statusChangedDetail, type StatusChangedDetail } from '../lib/status-notifications.js';
+import { enqueueRetry, RetryNotPossibleError } from '../lib/retry-queue.js';
+import { parseFeedbackBody, type FeedbackEvent } from '../core/feedback-event.js';
+import type { SuppressAction } from '../core/feedback-rules.js';
+import { emailIdFromTags } from '../core/message-tags.js';
+import { datePartition } from '../core/dates.js';
+import { feedbackProcessorConfig, type FeedbackProcessorConfig } from './config.js';
+
+/**
+ * Feedback Processor: SES events (from the feedback queue) → tracking records,
+ * suppression list, soft-bounce retries, daily counters and status notifications.
+ *
+ * Per SQS record: a malformed message is logged (FBK004) and consumed, since no retry
+ * can fix it; an event for an unknown record is logged and consumed after its
+ * address-level effects (suppression, soft-bounce streak); a DynamoDB or SQS error
+ * returns only that message to the queue (partial batch response). Events for the same
+ * message are applied one after another; different messages in parallel.
+ */
+
+export type Logger = (entry: Record<string, unknown>) => void;
+
+export interface HandlerDeps {
+  clients: Partial<AwsClients>;
+  env: Env;
+  now: () => Date;
+  /** Structured log sink (default: one JSON line per entry on stdout/stderr). */
+  log: Logger;
+}
+
+const PARALLEL_GROUPS = 8;
+
+const defaultLog: Logger = (entry) => {
+  const line = JSON.stringify({ component: 'feedback-processor', ...entry });
+  if (entry.level === 'error' || entry.level === 'warn') console.error(line);
+  else console.log(line);
+};
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+interface Runtime {
+  config: FeedbackProcessorConfig;
+  clients: Pick<AwsClients, 'ddb' | 'sqs' | 'events'>;
+}
+
+/** What a batch accumulates and writes once at its end. */
+class BatchEffects {
+  readonly counters = new Map<string, Partial<DailyCounts>>();
+  readonly notifications: StatusChangedDetail[] = [];
+
+  addCounters(day: string, deltas: Partial<Record<keyof DailyCounts, number>>): void {
+    const current = this.counters.get(day) ?? {};
+    for (const [name, n] of Object.entries(deltas)) {
+      const key = name as keyof DailyCounts;
+      current[key] = (current[key] ?? 0) + (n ?? 0);
+    }
+    this.counters.set(day, current);
+  }
+}
+
+async function inPool<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const runners = Array.from({ length: Math.min(size, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await work(item);
+    }
+  });
+  await Promise.all(runners);
+}
+
+export function createFeedbackProcessorHandler(
+  deps: Partial<HandlerDeps> = {},
+): (event: SQSEvent) => Promise<SQSBatchResponse> {
+  const now = deps.now ?? (() => new Date());
+  const log = deps.log ?? defaultLog;
+  let runtime: Runtime | undefined;
+
+  function resolve(): Runtime {
+    if (!runtime) {
+      const env = deps.env ?? process.env;
+      const config = feedbackProcessorConfig(env);
+      const given = deps.clients ?? {};
+      const built = given.ddb && given.sqs && given.events ? undefined : createClients(env);
+      runtime = {
+        config,
+        clients: {
+          ddb: given.ddb ?? built!.ddb,
+          sqs: given.sqs ?? built!.sqs,
+          events: given.events ?? built!.events,
+        },
+      };
+    }
+    return runtime;
+  }
+
+  async function suppress(
+    rt: Runtime,
+    emails: string[],
+    entry: Omit<SuppressAction, 'emails'>,
+    sourceEmailId: string | undefined,
+  ): Promise<void> {
+    for (const email of emails) {
+      const added = await addSuppression(rt.clients.ddb, rt.config.suppressionTable, {
+        email,
+        reason: entry.reason,
+        suppressionType: entry.suppressionType,
+        createdAt: now().toISOString(),
+        details: entry.details,
+        ...(sourceEmailId ? { sourceEmailId } : {}),
+      });
+      if (added) log({ level: 'info', message: 'Address suppressed', email, reason: entry.reason, emailId: sourceEmailId });
+    }
+  }
+
+  async function handleEvent(rt: Runtime, event: FeedbackEvent, holder: string, batch: BatchEffects): Promise<FeedbackApplyResult> {
+    const { ddb, sqs } = rt.clients;
+    const { config } = rt;
+    const result = await applyFeedback(ddb, config.trackingTable, event, now());
+    const decision = result.decision;
+    const context = { eventType: event.eventType, sesMessageId: event.mail.messageId, emailId: result.emailId };
+
+    if (result.outcome === 'unknown-record') {
+      log({
+        level: 'warn',
+        message: 'No tracking record for this SES event; only address-level effects applied',
+        ...context,
+        emailIdTag: emailIdFromTags(event.mail.tags),
+      });
+    }
+    if (result.outcome === 'updated') {
+      // Counted only when this write recorded the fact, so redeliveries never count twice.
+      batch.addCounters(datePartition(now()), decision.counters);
+      if (decision.notify && result.before && result.after) {
+        batch.notifications.push(statusChangedDetail(result.before, result.after, decision.notify));
+      }
+    }
+
+    if (decision.suppress) await suppress(rt, decision.suppress.emails, decision.suppress, result.emailId);
+
+    const streak = decision.softBounceStreak;
+    if (streak?.action === 'add') {
+      for (const email of streak.emails) {
+        const outcome = await recordSoftBounce(ddb, config.countersTable, email, { at: streak.at, key: event.eventKey }, {
+          threshold: config.softBounceSuppressionThreshold,
+          windowDays: config.softBounceWindowDays,
+        });
+        if (outcome.suppress) {
+          await suppress(
+            rt,
+            [email],
+            {
+              reason: 'consecutive-soft-bounces',
+              suppressionType: 'bounce',
+              details: `${outcome.count} soft bounces without a delivery within ${config.softBounceWindowDays} days`,
+            },
+            result.emailId,
+          );
+        }
+      }
+    } else if (streak?.action === 'reset') {
+      for (const email of streak.emails) {
+        await resetSoftBounceStreak(ddb, config.countersTable, email, streak.at, config.softBounceWindowDays);
+      }
+    }
+
+    if (decision.retry && result.after && (await claimRetry(ddb, config.trackingTable, result.after.emailId, holder, now()))) {
+      try {
+        await enqueueRetry(sqs, config.sendQueueUrl, config.retryDelaySeconds, result.after, decision.retry.retryEmailId, now());
+        await markRetryEnqueued(ddb, config.trackingTable, result.after.emailId, decision.retry.retryEmailId, now());
+        log({ level: 'info', message: 'Soft-bounce retry queued', ...context, retryEmailId: decision.retry.retryEmailId, delaySeconds: config.retryDelaySeconds });
+      } catch (error) {
+        if (!(error instanceof RetryNotPossibleError)) throw error;
+        log({ level: 'warn', message: 'Soft bounce not retried', ...context, reason: error.message });
+      }
+    }
+
+    log({ level: 'debug', message: 'Feedback applied', ...context, outcome: result.outcome, lookup: result.lookup, conflicts: result.conflicts });
+    return result;
+  }
+
+  async function flush(rt: Runtime, batch: BatchEffects): Promise<void> {
+    for (const [day, deltas] of batch.counters) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await addDailyCounts(rt.clients.ddb, rt.config.countersTable, day, deltas);
+          break;
+        } catch (error) {
+          // The records are already updated, so a redelivery would not count again:
+          // failing the batch cannot help. The loss is logged with the numbers.
+          if (attempt >= 2) {
+            log({ level: 'error', message: 'Daily counters not written', day, deltas, error: describe(error) });
+            break;
+          }
+        }
+      }
+    }
+    if (batch.notifications.length > 0) {
+      await publishStatusChanges(rt.clients.events, rt.config.eventBusName, batch.notifications, log);
+    }
+  }
+
+  return async (event: SQSEvent): Promise<SQSBatchResponse> => {
+    const rt = resolve();
+    const batch = new BatchEffects();
+    const failures: string[] = [];
+    const groups = new Map<string, { record: SQSRecord; event: FeedbackEvent }[]>();
+
+    for (const record of event.Records ?? []) {
+      const parsed = parseFeedbackBody(record.body);
+      if (!parsed.ok) {
+        log({
+          level: 'error',
+          code: parsed.error.code,
+          message: `Dropped a malformed feedback message: ${parsed.error.message}`,
+          sqsMessageId: record.messageId,
+          bodyStart: typeof record.body === 'string' ? record.body.slice(0, 200) : undefined,
+        });
+        continue;
+      }
+      const key = emailIdFromTags(parsed.event.mail.tags) ?? `ses:${parsed.event.mail.messageId}`;
+      const group = groups.get(key) ?? [];
+      group.push({ record, event: parsed.event });
+      groups.set(key, group);
+    }
+
+    await inPool([...groups.values()], PARALLEL_GROUPS, async (group) => {
+      for (const { record, event: feedback } of group) {
+        try {
+          await handleEvent(rt, feedback, record.messageId, batch);
+        } catch (error) {
+          failures.push(record.messageId);
+          log({
+            level: 'error',
+            message: 'Feedback not applied; the message returns to the queue',
+            sqsMessageId: record.messageId,
+            eventType: feedback.eventType,
+            sesMessageId: feedback.mail.messageId,
+            error: describe(error),
+          });
+        }
+      }
+    });
+
+    await flush(rt, batch);
+    return { batchItemFailures: failures.map((itemIdentifier) => ({ itemIdentifier })) };
+  };
+}
+
+export const handler = createFeedbackProcessorHandler();
