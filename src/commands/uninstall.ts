@@ -104,12 +104,19 @@ export async function uninstall(options: UninstallOptions): Promise<number> {
       throw new CliError('INS013', `Deleting the stack ${stackName} ended in ${final.status.name}.`, next);
     }
     ui.ok(`Deleted the stack ${stackName}.`);
-    if (view && view.tables.length > 0) {
-      ui.info('Kept (their DeletionPolicy retains them, so the data survives):');
-      for (const table of view.tables) ui.info(`  DynamoDB table ${table.name}`);
-      ui.info(
-        `  Installing again under the same stack name needs them brought back or removed; to delete one for good: aws dynamodb delete-table --region ${region} --table-name <name>`,
-      );
+    const kept = (view?.tables ?? []).map((t) => `DynamoDB table ${t.name}`);
+    if (!options.deleteBucket && bucket) kept.push(`S3 bucket ${bucket} (code and your templates)`);
+    if (kept.length > 0) {
+      ui.info('Kept, with their data (the stack retains them on delete):');
+      for (const line of kept) ui.info(`  ${line}`);
+      if (view && view.tables.length > 0) {
+        ui.info(
+          `Installing again under the same stack name needs these tables brought back or removed; to delete one for good: aws dynamodb delete-table --region ${region} --table-name <name>`,
+        );
+      }
+      if (!options.deleteBucket && bucket) {
+        ui.info(`To delete the bucket too: sesmailengine uninstall --delete-bucket --stack-name ${stackName} --region ${region}`);
+      }
     }
   } else {
     ui.info(`There is no stack named ${stackName} in ${region}; only the bucket is left to delete.`);
@@ -131,8 +138,6 @@ export async function uninstall(options: UninstallOptions): Promise<number> {
         throw error;
       }
     }
-  } else if (bucket) {
-    ui.info(`  S3 bucket ${bucket} (code and your templates); delete it with: sesmailengine uninstall --delete-bucket --stack-name ${stackName} --region ${region}`);
   }
   return 0;
 }

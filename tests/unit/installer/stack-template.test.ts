@@ -1,0 +1,61 @@
+import { describe, it, expect } from '@jest/globals';
+import { loadStackTemplate, parseStackTemplate, parseParameterFlags, stackParameters } from '../../../src/installer/stack-template.js';
+import { packageRoot } from '../../../src/package-root.js';
+import { HANDLERS } from '../../../src/packaging/build.js';
+import { CliError } from '../../../src/errors.js';
+
+const ARTIFACTS = {
+  codeKeys: { EmailSenderCodeKey: 'artifacts/email-sender-1.zip', TemplateSeederCodeKey: 'artifacts/template-seeder-1.zip' },
+  starterTemplatesPrefix: 'artifacts/starter-templates/abc',
+};
+const PARAMS = ['DefaultSenderEmail', 'DefaultSenderName', 'AdminEmail', 'BounceRateThreshold', 'ArtifactBucket', 'EmailSenderCodeKey', 'TemplateSeederCodeKey', 'StarterTemplatesPrefix', 'NewInThisVersion'];
+
+describe('stackParameters', () => {
+  it('sends the answers, the bucket and the artifact keys on a create, and nothing else', () => {
+    const out = stackParameters(PARAMS, { sender: 'a@example.com', adminEmail: 'b@example.com', bucket: 'bkt' }, ARTIFACTS);
+    expect(out).toEqual({
+      DefaultSenderEmail: { value: 'a@example.com' },
+      AdminEmail: { value: 'b@example.com' },
+      ArtifactBucket: { value: 'bkt' },
+      EmailSenderCodeKey: { value: 'artifacts/email-sender-1.zip' },
+      TemplateSeederCodeKey: { value: 'artifacts/template-seeder-1.zip' },
+      StarterTemplatesPrefix: { value: 'artifacts/starter-templates/abc' },
+    });
+  });
+
+  it('keeps what the running stack has unless given anew; a parameter new in this template takes its default', () => {
+    const previous = { DefaultSenderEmail: 'old@example.com', DefaultSenderName: 'Old', AdminEmail: 'x@example.com', BounceRateThreshold: '3', ArtifactBucket: 'bkt' };
+    const out = stackParameters(PARAMS, { senderName: 'New', bucket: 'bkt' }, ARTIFACTS, previous);
+    expect(out.DefaultSenderEmail).toEqual({ usePrevious: true });
+    expect(out.DefaultSenderName).toEqual({ value: 'New' });
+    expect(out.BounceRateThreshold).toEqual({ usePrevious: true });
+    expect(out.NewInThisVersion).toBeUndefined();
+  });
+
+  it('takes --parameter values and refuses names the template lacks', () => {
+    expect(stackParameters(PARAMS, { bucket: 'b', extra: { BounceRateThreshold: '2' } }, ARTIFACTS).BounceRateThreshold).toEqual({ value: '2' });
+    expect(() => stackParameters(PARAMS, { bucket: 'b', extra: { Nope: '1' } }, ARTIFACTS)).toThrow(CliError);
+  });
+
+  it('parses Key=Value flags, values may hold "="', () => {
+    expect(parseParameterFlags(['A=1', 'UnsubscribeMailto=mailto:x@y.z?subject=unsubscribe'])).toEqual({ A: '1', UnsubscribeMailto: 'mailto:x@y.z?subject=unsubscribe' });
+    expect(() => parseParameterFlags(['novalue'])).toThrow(/Key=Value/);
+  });
+});
+
+describe('the shipped stack template', () => {
+  it('declares every parameter the installer sends, and its resources are counted', async () => {
+    const template = await loadStackTemplate(packageRoot());
+    for (const name of ['DefaultSenderEmail', 'DefaultSenderName', 'AdminEmail', 'ArtifactBucket', 'StarterTemplatesPrefix', ...HANDLERS.map((h) => h.parameter)]) {
+      expect(template.parameters).toContain(name);
+    }
+    expect(template.resourceCount).toBeGreaterThan(20);
+    expect(Buffer.byteLength(template.body)).toBeLessThan(51_200);
+  });
+
+  it('parses short-form intrinsic tags without complaint', async () => {
+    const t = await parseStackTemplate("Parameters:\n  P: {Type: String}\nResources:\n  R:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: !Sub '${AWS::StackName}-q'\n      Tags: !If [c, !Ref P, !GetAtt X.Arn]\n");
+    expect(t.parameters).toEqual(['P']);
+    expect(t.resourceCount).toBe(1);
+  });
+});
