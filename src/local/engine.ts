@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -48,6 +48,8 @@ export interface HandlerDeps {
   clients: Partial<AwsClients>;
   env: Env;
   now: () => Date;
+  /** The handlers' structured log lines (one object per outcome). */
+  log?: (entry: Record<string, unknown>) => void;
 }
 
 /** The handler factories local mode runs (the engine's own, unless a test swaps them). */
@@ -82,6 +84,8 @@ export interface LocalEngineOptions {
   handlers?: EngineHandlers;
   /** Progress and handler errors. */
   log?: (line: string) => void;
+  /** Receives the handlers' structured log entries (dropped by default). */
+  handlerLog?: (entry: Record<string, unknown>) => void;
 }
 
 export interface LocalEngineInfo {
@@ -131,18 +135,30 @@ export function starterTemplatesDir(from = dirname(fileURLToPath(import.meta.url
   }
 }
 
-async function defaultHandlers(): Promise<EngineHandlers> {
+async function optionalModule<T>(load: () => Promise<T>, what: string, log: (line: string) => void): Promise<T | undefined> {
+  try {
+    return await load();
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    log(`warning: ${what} is not in this build; local mode runs without it`);
+    return undefined;
+  }
+}
+
+async function defaultHandlers(log: (line: string) => void): Promise<EngineHandlers> {
   // TEMPORARY until the handlers land: untyped imports.
-  const load = (path: string) => import(path) as Promise<Record<string, (deps: HandlerDeps) => unknown>>;
+  const load = (path: string) => () => import(path) as Promise<Record<string, (deps: HandlerDeps) => unknown>>;
   const [sender, feedback, unsubscribe] = await Promise.all([
-    load('../../functions/email-sender/handler.js'),
-    load('../../functions/feedback-processor/handler.js'),
-    load('../../functions/unsubscribe/handler.js'),
+    load('../../functions/email-sender/handler.js')(),
+    optionalModule(load('../../functions/feedback-processor/handler.js'), 'the Feedback Processor', log),
+    optionalModule(load('../../functions/unsubscribe/handler.js'), 'the Unsubscribe handler', log),
   ]);
   return {
     emailSender: (deps) => sender.createEmailSenderHandler!(deps) as SqsHandler,
-    feedbackProcessor: (deps) => feedback.createFeedbackProcessorHandler!(deps) as SqsHandler,
-    unsubscribe: (deps) => unsubscribe.createUnsubscribeHandler!(deps) as UnsubscribeHandler,
+    feedbackProcessor: feedback
+      ? (deps) => feedback.createFeedbackProcessorHandler!(deps) as SqsHandler
+      : () => async () => ({ batchItemFailures: [] }),
+    unsubscribe: unsubscribe ? (deps) => unsubscribe.createUnsubscribeHandler!(deps) as UnsubscribeHandler : undefined,
   };
 }
 
@@ -181,6 +197,21 @@ function unsubscribeSecret(dataDir: string | undefined): string {
   const secret = randomBytes(32).toString('hex');
   writeFileSync(file, secret, { mode: 0o600 });
   return secret;
+}
+
+/** A SigV4 auth scheme whose signer only stamps a fixed Authorization and X-Amz-Date header. */
+function unsignedAuthScheme() {
+  return {
+    schemeId: 'aws.auth#sigv4',
+    identityProvider: () => async () => ({ ...LOCAL_CREDENTIALS }),
+    signer: {
+      async sign<T extends { headers: Record<string, string> }>(request: T): Promise<T> {
+        request.headers.authorization = `AWS4-HMAC-SHA256 Credential=${LOCAL_CREDENTIALS.accessKeyId}/20260101/${LOCAL_REGION}/local/aws4_request, SignedHeaders=host, Signature=0`;
+        request.headers['x-amz-date'] = '20260101T000000Z';
+        return request;
+      },
+    },
+  };
 }
 
 function closeServer(server: Server): Promise<void> {
@@ -245,20 +276,22 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
 
     const queueUrl = (name: string) => `${endpoint}/${LOCAL_ACCOUNT}/${name}`;
     const queueArn = (name: string) => `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;
-    const queue = (name: string, dlq?: LocalQueue) =>
+    const queue = (name: string, dlq?: LocalQueue, maxReceiveCount?: number) =>
       new LocalQueue({
         name,
         url: queueUrl(name),
         arn: queueArn(name),
         region: LOCAL_REGION,
         visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30,
-        maxReceiveCount: options.maxReceiveCount ?? 3,
+        maxReceiveCount: options.maxReceiveCount ?? maxReceiveCount,
         deadLetterQueue: dlq,
       });
-    const sendDlq = queue(`${stackName}-SendQueue-DLQ`);
-    const send = queue(`${stackName}-SendQueue`, sendDlq);
-    const feedbackDlq = queue(`${stackName}-FeedbackQueue-DLQ`);
-    const feedback = queue(`${stackName}-FeedbackQueue`, feedbackDlq);
+    // Names and redrive counts as in cloudformation/template.yaml; the visibility timeout is
+    // shorter than the stack's 180 s so a returned message comes back quickly locally.
+    const sendDlq = queue(`${stackName}-send-dlq`);
+    const send = queue(`${stackName}-send`, sendDlq, 10);
+    const feedbackDlq = queue(`${stackName}-feedback-dlq`);
+    const feedback = queue(`${stackName}-feedback`, feedbackDlq, 5);
     const listed = [send, sendDlq, feedback, feedbackDlq];
     const directory = queueDirectory(listed);
     cleanups.push(() => listed.forEach((q) => q.close()));
@@ -287,11 +320,15 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       requestHandler: { httpAgent: agent, requestTimeout: 30_000 },
       maxAttempts: 3,
     };
-    const rawDdb = new DynamoDBClient({ ...common, endpoint: dynamo.endpoint });
+    // The stand-ins (and local mode's own server) do not check signatures, so these clients
+    // skip SigV4 and send a fixed, well-formed Authorization header instead: signing every
+    // request is a measurable share of the CPU at burst rates. s3rver does check, so S3 signs.
+    const unsigned = { ...common, httpAuthSchemes: [unsignedAuthScheme()] as unknown as NonNullable<DynamoDBClientConfig['httpAuthSchemes']> };
+    const rawDdb = new DynamoDBClient({ ...unsigned, endpoint: dynamo.endpoint });
     const s3 = new S3Client({ ...common, endpoint: s3Stand.endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' });
-    const sesClient = new SESv2Client({ ...common, endpoint: ses.endpoint });
-    const sqs = new SQSClient({ ...common, endpoint });
-    const events = new EventBridgeClient({ ...common, endpoint });
+    const sesClient = new SESv2Client({ ...unsigned, endpoint: ses.endpoint });
+    const sqs = new SQSClient({ ...unsigned, endpoint });
+    const events = new EventBridgeClient({ ...unsigned, endpoint });
     cleanups.push(() => [rawDdb, s3, sesClient, sqs, events].forEach((c) => c.destroy()));
     attachSesSimulator(sesClient, {
       configurationSet,
@@ -340,8 +377,8 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       AWS_REGION: LOCAL_REGION,
     };
     const clients: AwsClients = { ddb: documentClient(rawDdb), s3, ses: sesClient, sqs, events };
-    const deps: HandlerDeps = { clients, env, now: () => new Date() };
-    const handlers = options.handlers ?? (await defaultHandlers());
+    const deps: HandlerDeps = { clients, env, now: () => new Date(), log: options.handlerLog ?? (() => undefined) };
+    const handlers = options.handlers ?? (await defaultHandlers(log));
     const unsubscribeHandler = handlers.unsubscribe?.(deps);
     const onError = (error: unknown, q: LocalQueue) => {
       log(`handler error on ${q.name}: ${error instanceof Error ? error.message : String(error)}`);

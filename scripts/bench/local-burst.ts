@@ -1,0 +1,139 @@
+/**
+ * local-burst: a burst of "Email Request" events through `sesmailengine local`, end to end.
+ *
+ * Starts local mode in this process (stand-ins in their child processes, as the CLI does),
+ * publishes N requests (default 10,000; LOCAL_BURST_N) from several concurrent publishers
+ * in PutEvents batches of 10 over HTTP with @aws-sdk/client-eventbridge, and waits until
+ * every request has been consumed by the Email Sender (the send queue is empty; each
+ * consumed request leaves exactly one tracking record), then checks the tracking table
+ * holds N records. Prints emails/s from the first publish to the last record, and the time
+ * until the feedback queue (the SES events of those sends) is drained too.
+ *
+ * Addresses: mostly reader-<i>@example.com, every 10th success@simulator.amazonses.com.
+ */
+import { performance } from 'node:perf_hooks';
+import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { startLocalEngine, type LocalEngine } from '../../src/local/engine.js';
+
+const TOTAL = Number(process.env.LOCAL_BURST_N ?? 10_000);
+const PUBLISHERS = Number(process.env.LOCAL_BURST_PUBLISHERS ?? 8);
+const BATCH = 10;
+const TIMEOUT_MS = 10 * 60 * 1000;
+
+function entry(engine: LocalEngine, runId: string, i: number): PutEventsRequestEntry {
+  const to = i % 10 === 0 ? `success+${i}@simulator.amazonses.com` : `reader-${i}@example.com`;
+  return {
+    EventBusName: engine.info.eventBusName,
+    Source: 'bench.publisher',
+    DetailType: 'Email Request',
+    Detail: JSON.stringify({
+      to,
+      emailId: `bench-${runId}-${i}`,
+      templateName: engine.info.templates.includes('welcome') ? 'welcome' : 'notification',
+      templateData: { userName: `Reader ${i}`, companyName: 'Acme', title: 'Hello', message: 'Bench message', name: 'Reader' },
+    }),
+  };
+}
+
+async function countRecords(engine: LocalEngine, prefix: string): Promise<number> {
+  const client = new DynamoDBClient({ endpoint: engine.info.dynamoDbEndpoint, region: engine.info.region, credentials: engine.info.credentials });
+  let count = 0;
+  let start: Record<string, never> | undefined;
+  try {
+    do {
+      const page = await client.send(
+        new ScanCommand({
+          TableName: engine.info.trackingTable,
+          Select: 'COUNT',
+          FilterExpression: 'begins_with(emailId, :p)',
+          ExpressionAttributeValues: { ':p': { S: prefix } },
+          ExclusiveStartKey: start,
+        }),
+      );
+      count += page.Count ?? 0;
+      start = page.LastEvaluatedKey as typeof start;
+    } while (start);
+  } finally {
+    client.destroy();
+  }
+  return count;
+}
+
+function drained(engine: LocalEngine, which: 'send' | 'feedback'): boolean {
+  const c = engine.queues[which].counts();
+  return c.visible + c.inFlight + c.delayed === 0;
+}
+
+async function waitFor(condition: () => boolean, deadline: number): Promise<void> {
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error('Timed out waiting for the burst to be processed.');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+export async function runBurst(total: number, publishers: number): Promise<{ emailsPerSecond: number; seconds: number }> {
+  const handlerErrors: string[] = [];
+  const engine = await startLocalEngine({
+    port: 0,
+    dynamoDbPort: 0,
+    s3Port: 0,
+    sesPort: 0,
+    retryDelaySeconds: 5,
+    sender: 'bench@example.com',
+    stackName: 'bench',
+    log: (line) => {
+      if (line.startsWith('handler error')) handlerErrors.push(line);
+    },
+  });
+  const events = new EventBridgeClient({
+    endpoint: engine.info.eventBridgeEndpoint,
+    region: engine.info.region,
+    credentials: engine.info.credentials,
+  });
+  try {
+    const runId = Date.now().toString(36);
+    let next = 0;
+    let failedEntries = 0;
+    const started = performance.now();
+    const publisher = async () => {
+      for (;;) {
+        const from = next;
+        if (from >= total) return;
+        next = Math.min(total, from + BATCH);
+        const entries = [];
+        for (let i = from; i < next; i += 1) entries.push(entry(engine, runId, i));
+        const out = await events.send(new PutEventsCommand({ Entries: entries }));
+        failedEntries += out.FailedEntryCount ?? 0;
+      }
+    };
+    await Promise.all(Array.from({ length: publishers }, publisher));
+    const published = performance.now();
+    const deadline = started + TIMEOUT_MS;
+    await waitFor(() => drained(engine, 'send'), deadline);
+    const sent = performance.now();
+    await waitFor(() => drained(engine, 'feedback') && drained(engine, 'send'), deadline);
+    const feedbackDone = performance.now();
+    const records = await countRecords(engine, `bench-${runId}-`);
+    const seconds = (sent - started) / 1000;
+    const emailsPerSecond = total / seconds;
+    const dlq = engine.queues.sendDlq.counts().visible + engine.queues.feedbackDlq.counts().visible;
+    console.log(`requests            ${total} from ${publishers} publishers in batches of ${BATCH} (failed entries: ${failedEntries})`);
+    console.log(`published in        ${((published - started) / 1000).toFixed(2)} s (${(total / ((published - started) / 1000)).toFixed(0)} requests/s accepted)`);
+    console.log(`all tracked after   ${seconds.toFixed(2)} s  →  ${emailsPerSecond.toFixed(0)} emails/s end to end`);
+    console.log(`feedback drained    ${((feedbackDone - started) / 1000).toFixed(2)} s (SES events of those sends processed)`);
+    console.log(`tracking records    ${records} / ${total}${records === total ? '' : '  ← MISSING RECORDS'}; DLQ messages ${dlq}; handler errors ${handlerErrors.length}`);
+    if (handlerErrors.length > 0) console.log(`first handler error: ${handlerErrors[0]}`);
+    return { emailsPerSecond, seconds };
+  } finally {
+    events.destroy();
+    await engine.stop();
+  }
+}
+
+export const benchmark = {
+  name: 'local-burst',
+  async run(): Promise<void> {
+    await runBurst(TOTAL, PUBLISHERS);
+  },
+};

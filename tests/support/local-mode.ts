@@ -1,0 +1,168 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { EventBridgeClient, PutEventsCommand, type PutEventsCommandOutput, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+
+/**
+ * Starts `sesmailengine local` as a user would (the built CLI in a child process) and
+ * gives tests what they need: the JSON line, an EventBridge client, tracking reads, the
+ * SES stand-in's mail store and the status-event log. Tests run after `npm run build`.
+ */
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = join(REPO, 'dist', 'src', 'cli.js');
+
+export interface LocalInfo {
+  eventBridgeEndpoint: string;
+  eventBusName: string;
+  dynamoDbEndpoint: string;
+  trackingTable: string;
+  suppressionTable: string;
+  countersTable: string;
+  s3Endpoint: string;
+  templateBucket: string;
+  sesEndpoint: string;
+  sesWebUrl: string;
+  sesStoreUrl: string;
+  statusEventsUrl: string;
+  queuesUrl: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  [key: string]: unknown;
+}
+
+export interface LocalMode {
+  child: ChildProcess;
+  info: LocalInfo;
+  stderr(): string;
+  events: EventBridgeClient;
+  ddb: DynamoDBDocumentClient;
+  publish(entries: PutEventsRequestEntry[]): Promise<PutEventsCommandOutput>;
+  request(detail: Record<string, unknown>, source?: string): PutEventsRequestEntry;
+  record(emailId: string): Promise<Record<string, any> | undefined>;
+  records(emailIds: string[]): Promise<Record<string, any>[]>;
+  retriesOf(originalEmailId: string): Promise<Record<string, any>[]>;
+  suppression(email: string): Promise<Record<string, any> | undefined>;
+  mail(): Promise<{ messageId: string; subject: string; destination: { to: string[] } }[]>;
+  statusEvents(emailId: string): Promise<{ detail: Record<string, any> }[]>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startLocalMode(args: string[] = [], timeoutMs = 60_000): Promise<LocalMode> {
+  const child = spawn(process.execPath, [CLI, 'local', '--json', '--port', '0', '--dynamodb-port', '0', '--s3-port', '0', '--ses-port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+  });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (chunk: string) => {
+    if (stderr.length < 100_000) stderr += chunk;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const lines = createInterface({ input: child.stdout! });
+  const first = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`local mode did not print its JSON line in time. stderr: ${stderr}`)), timeoutMs);
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      resolve(line);
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`local mode exited with ${code} before it was ready. stderr: ${stderr}`));
+    });
+  });
+  const info = JSON.parse(first) as LocalInfo;
+  const common = { region: info.region, credentials: info.credentials };
+  const events = new EventBridgeClient({ ...common, endpoint: info.eventBridgeEndpoint });
+  const raw = new DynamoDBClient({ ...common, endpoint: info.dynamoDbEndpoint });
+  const ddb = DynamoDBDocumentClient.from(raw);
+  let stopped: Promise<number | null> | undefined;
+
+  return {
+    child,
+    info,
+    stderr: () => stderr,
+    events,
+    ddb,
+    publish: (entries) => events.send(new PutEventsCommand({ Entries: entries })),
+    request: (detail, source = 'e2e.app') => ({
+      EventBusName: info.eventBusName,
+      Source: source,
+      DetailType: 'Email Request',
+      Detail: JSON.stringify(detail),
+    }),
+    async record(emailId) {
+      const out = await ddb.send(new GetCommand({ TableName: info.trackingTable, Key: { emailId }, ConsistentRead: true }));
+      return out.Item;
+    },
+    async records(emailIds) {
+      const found: Record<string, any>[] = [];
+      for (let i = 0; i < emailIds.length; i += 100) {
+        const keys = emailIds.slice(i, i + 100).map((emailId) => ({ emailId }));
+        let pending: Record<string, any> | undefined = { [info.trackingTable]: { Keys: keys } };
+        while (pending && Object.keys(pending).length > 0) {
+          const out: BatchGetCommandOutput = await ddb.send(new BatchGetCommand({ RequestItems: pending }));
+          found.push(...(out.Responses?.[info.trackingTable] ?? []));
+          pending = out.UnprocessedKeys;
+        }
+      }
+      return found;
+    },
+    async retriesOf(originalEmailId) {
+      const out = await ddb.send(
+        new QueryCommand({
+          TableName: info.trackingTable,
+          IndexName: 'original-email-id-index',
+          KeyConditionExpression: 'originalEmailId = :o',
+          ExpressionAttributeValues: { ':o': originalEmailId },
+        }),
+      );
+      return (out.Items ?? []).filter((item) => item.emailId !== originalEmailId);
+    },
+    async suppression(email) {
+      const out = await ddb.send(new GetCommand({ TableName: info.suppressionTable, Key: { email: email.toLowerCase() } }));
+      return out.Item;
+    },
+    async mail() {
+      const body = (await (await fetch(info.sesStoreUrl)).json()) as { emails: { messageId: string; subject: string; destination: { to: string[] } }[] };
+      return body.emails;
+    },
+    async statusEvents(emailId) {
+      const body = (await (await fetch(`${info.statusEventsUrl}?emailId=${encodeURIComponent(emailId)}`)).json()) as {
+        events: { detail: Record<string, any> }[];
+      };
+      return body.events;
+    },
+    stop(signal = 'SIGTERM') {
+      stopped ??= (async () => {
+        events.destroy();
+        raw.destroy();
+        if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+        const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        const code = await exited;
+        clearTimeout(timer);
+        return code;
+      })();
+      return stopped;
+    },
+  };
+}
+
+/** Polls `probe` until it returns a value (not undefined), or fails after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
