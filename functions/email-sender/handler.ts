@@ -59,7 +59,7 @@ const RECORD_CONCURRENCY = 10;
  * SES calls of one batch in flight at once. Fewer than the records, so that when SES starts
  * throttling, the records still waiting go back to the queue without another call.
  */
-const SES_CONCURRENCY = 4;
+const SES_CONCURRENCY = 5;
 
 type RecordOutcome =
   | { kind: 'sent'; emailId: string; sesMessageId: string }
