@@ -1,0 +1,92 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { CLI, eventually, startLocalMode, type LocalMode } from '../support/local-mode.js';
+
+/** Starting, stopping and restarting `sesmailengine local` as a user does. */
+
+const running: LocalMode[] = [];
+const blockers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((l) => l.stop('SIGKILL')));
+  await Promise.all(blockers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
+}, 30_000);
+
+function ports(info: Record<string, unknown>): number[] {
+  return ['eventBridgeEndpoint', 'dynamoDbEndpoint', 's3Endpoint', 'sesEndpoint'].map((key) => Number(new URL(info[key] as string).port));
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+}
+
+function occupy(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    blockers.push(server);
+    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port));
+  });
+}
+
+describe('sesmailengine local lifecycle', () => {
+  it.each(['SIGTERM', 'SIGINT'] as const)('stops on %s with exit code 0 and leaves no port listening', async (signal) => {
+    const local = await startLocalMode();
+    running.push(local);
+    const used = ports(local.info);
+    expect(await Promise.all(used.map(canListen))).toEqual([false, false, false, false]);
+    const code = await local.stop(signal);
+    expect(code).toBe(0);
+    // The stand-ins run in child processes: all of them must be gone too.
+    await eventually(async () => ((await Promise.all(used.map(canListen))).every(Boolean) ? true : undefined), 10_000, 'ports to be free');
+  }, 90_000);
+
+  it.each([
+    ['--port', 'EventBridge'],
+    ['--dynamodb-port', 'dynamodb'],
+    ['--s3-port', 's3'],
+    ['--ses-port', 'ses'],
+  ])('refuses a taken %s with an error naming the port and the flag', async (flag) => {
+    const port = await occupy();
+    const args = [CLI, 'local', '--json', '--port', '0', '--dynamodb-port', '0', '--s3-port', '0', '--ses-port', '0'];
+    args[args.indexOf(flag) + 1] = String(port);
+    const result = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(`Error LOC001: Port ${port}`);
+    expect(result.stderr).toContain(flag);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  }, 90_000);
+
+  it('rejects an invalid option before starting anything', () => {
+    const result = spawnSync(process.execPath, [CLI, 'local', '--retry-delay-seconds', '901'], { encoding: 'utf8', timeout: 30_000 });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('Error LOC003');
+  });
+
+  it('keeps tracking records across a restart with --data-dir', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sesmailengine-e2e-data-'));
+    try {
+      const first = await startLocalMode(['--data-dir', dataDir]);
+      running.push(first);
+      const emailId = `persist-${randomUUID()}`;
+      await first.publish([first.request({ emailId, to: 'keep@example.com', templateName: 'welcome', templateData: { userName: 'A', companyName: 'B' } })]);
+      await eventually(async () => ((await first.record(emailId))?.status === 'sent' ? true : undefined));
+      expect(await first.stop()).toBe(0);
+
+      const second = await startLocalMode(['--data-dir', dataDir]);
+      running.push(second);
+      expect((await second.record(emailId))?.status).toBe('sent');
+      expect(await second.stop()).toBe(0);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
