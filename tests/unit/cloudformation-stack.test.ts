@@ -384,6 +384,17 @@ describe('parameters', () => {
     expect(params.StarterTemplatesPrefix).toBeDefined();
   });
 
+  it('are each documented in docs/SETUP.md with their default', () => {
+    const setup = readFileSync(join(process.cwd(), 'docs', 'SETUP.md'), 'utf8');
+    for (const [name, p] of Object.entries(params)) {
+      const row = setup.split('\n').find((line) => line.startsWith(`| \`${name}\` |`));
+      expect({ name, documented: row !== undefined }).toEqual({ name, documented: true });
+      const shownDefault = row!.split('|')[2]!.trim();
+      const expected = p.Default === undefined ? '—' : p.Default === '' ? "`''`" : `\`${p.Default}\``;
+      expect({ name, default: shownDefault.startsWith(expected) }).toEqual({ name, default: true });
+    }
+  });
+
   it('rejects addresses that are not e-mail addresses', () => {
     const pattern = new RegExp(params.DefaultSenderEmail!.AllowedPattern!);
     expect(pattern.test('noreply@example.com')).toBe(true);
