@@ -12,6 +12,7 @@ interface Benchmark {
 const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   // name: () => import('./bench/<name>.js').then((m) => m.benchmark),
   'local-burst': () => import('./bench/local-burst.js').then((m) => m.benchmark),
+  sender: () => import('./bench/sender.js').then((m) => m.benchmark),
 };
 
 const wanted = process.argv.slice(2);

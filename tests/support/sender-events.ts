@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
@@ -9,7 +9,18 @@ import type { SenderTrackingRecord } from '../../functions/lib/tracking-store.js
 
 /** Event factories and fixtures for the Email Sender's tests and benchmark. */
 
-const STARTER_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'starter-templates');
+/** starter-templates/ of the repository, found upwards from here (tests run from source, benchmarks from dist-bench/). */
+function starterRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'starter-templates', 'welcome'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('starter-templates/ not found above the test support files');
+    dir = parent;
+  }
+  return join(dir, 'starter-templates');
+}
+
+const STARTER_ROOT = starterRoot();
 
 /** An "Email Request" EventBridge event as the send queue receives it (the body of an SQS message). */
 export function requestEvent(detail: unknown, envelope: Record<string, unknown> = {}): string {
