@@ -105,11 +105,13 @@ export class StackProgress {
     return { fresh, wantOlder: page.length > 0 };
   }
 
-  /** Records new events (any order) and returns them oldest first, as progress events. */
-  accept(events: StackEvent[]): ProgressEvent[] {
-    const ordered = events
-      .filter((e) => e.EventId && !this.seen.has(e.EventId))
-      .sort((a, b) => time(a) - time(b) || (a.EventId ?? '').localeCompare(b.EventId ?? ''));
+  /**
+   * Records new events, given newest first as DescribeStackEvents lists them, and returns
+   * them oldest first. CloudFormation's order is kept as it is: events of one second can
+   * share a timestamp, so sorting by time could put a COMPLETE before its IN_PROGRESS.
+   */
+  accept(eventsNewestFirst: StackEvent[]): ProgressEvent[] {
+    const ordered = eventsNewestFirst.filter((e) => e.EventId && !this.seen.has(e.EventId)).reverse();
     const out: ProgressEvent[] = [];
     for (const event of ordered) {
       this.seen.add(event.EventId as string);
@@ -142,10 +144,6 @@ export class StackProgress {
       isStack: type === 'AWS::CloudFormation::Stack' && logicalId === this.options.stackName,
     };
   }
-}
-
-function time(event: StackEvent): number {
-  return event.Timestamp ? new Date(event.Timestamp).getTime() : 0;
 }
 
 /** Fetches the events that appeared since the last call: page by page until a known one. */

@@ -54,6 +54,9 @@ export interface FakeStack {
   pending: Step[];
   token?: string;
   deleted: boolean;
+  /** When the running operation started, and how many of its steps have happened. */
+  opStartedAt?: number;
+  applied?: number;
 }
 
 export const DEFAULT_RESOURCES: FakeResource[] = [
@@ -89,7 +92,11 @@ export class FakeCloudFormation {
   pageSize = 4;
   private seq = 0;
 
-  constructor(options: { mock?: boolean } = {}) {
+  /** In wall-clock mode (the HTTP fake), one step happens every stepMs instead of one per poll. */
+  private readonly stepMs?: number;
+
+  constructor(options: { mock?: boolean; stepMs?: number } = {}) {
+    if (options.stepMs) this.stepMs = options.stepMs;
     if (options.mock === false) return;
     const m = mockCloudFormation();
     this.mock = m;
@@ -187,17 +194,29 @@ export class FakeCloudFormation {
   }
 
   private stackEvent(stack: FakeStack, status: string, reason?: string) {
+    if (reason === 'User Initiated') {
+      stack.opStartedAt = Date.now();
+      stack.applied = 0;
+    }
     stack.status = status;
     stack.reason = reason;
     this.pushEvent(stack, stack.name, 'AWS::CloudFormation::Stack', status, reason);
   }
 
   private advance(stack: FakeStack) {
-    const step = stack.pending.shift();
-    if (!step) return;
-    for (const e of step.events) this.pushEvent(stack, e.logicalId, e.type, e.status, e.reason);
-    if (step.status) this.stackEvent(stack, step.status, step.reason);
-    step.after?.();
+    let due = 1;
+    if (this.stepMs) {
+      const elapsed = Date.now() - (stack.opStartedAt ?? Date.now());
+      due = Math.floor(elapsed / this.stepMs) - (stack.applied ?? 0);
+    }
+    for (let i = 0; i < due; i++) {
+      const step = stack.pending.shift();
+      if (!step) return;
+      stack.applied = (stack.applied ?? 0) + 1;
+      for (const e of step.events) this.pushEvent(stack, e.logicalId, e.type, e.status, e.reason);
+      if (step.status) this.stackEvent(stack, step.status, step.reason);
+      step.after?.();
+    }
   }
 
   private resolveParameters(params: Parameter[] | undefined, previous: Record<string, string>): Record<string, string> {

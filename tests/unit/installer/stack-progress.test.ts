@@ -37,6 +37,15 @@ describe('StackProgress', () => {
     expect(p.accept([b, a])).toEqual([]);
   });
 
+  it('keeps CloudFormation\'s order for events of the same second (no re-sorting by time)', () => {
+    const p = new StackProgress({ stackName: 'sme', startTime: START, total: 1 });
+    const inProgress = event('Zeta', 'CREATE_IN_PROGRESS', { at: 7 });
+    const complete = event('Zeta', 'CREATE_COMPLETE', { at: 7 });
+    complete.EventId = 'a-sorts-first';
+    expect(p.accept([complete, inProgress]).map((e) => e.status)).toEqual(['CREATE_IN_PROGRESS', 'CREATE_COMPLETE']);
+    expect(p.counter).toBe('1/1 resources');
+  });
+
   it('keeps root causes and drops the resources merely cancelled because of them', () => {
     const p = new StackProgress({ stackName: 'sme', startTime: START, total: 3 });
     p.accept([

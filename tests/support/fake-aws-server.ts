@@ -1,0 +1,214 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FakeCloudFormation } from './fake-cloudformation.js';
+
+/**
+ * A tiny HTTP server that answers the AWS calls `sesmailengine install` makes, in each
+ * service's own wire protocol, so the real CLI (real SDK clients, real serialization,
+ * endpoints from AWS_ENDPOINT_URL) can run in a terminal against it:
+ *
+ *   STS (query/XML), SES v2 (REST/JSON), S3 (REST/XML, path-style, in memory),
+ *   CloudFormation (query/XML, backed by FakeCloudFormation), Lambda Invoke (REST/JSON).
+ *
+ * The service is read from the SigV4 credential scope of each request. 127.0.0.1 only.
+ */
+
+export interface FakeAws {
+  endpoint: string;
+  cfn: FakeCloudFormation;
+  /** "service Operation-or-METHOD path" per request, in order. */
+  requests: string[];
+  objects: Map<string, Buffer>;
+  buckets: Set<string>;
+  stop(): Promise<void>;
+}
+
+export interface FakeAwsOptions {
+  account?: string;
+  senderVerified?: boolean;
+  sandbox?: boolean;
+  seeded?: { installed: string[]; updated: string[]; skipped: string[] };
+  /** Wall-clock time each CloudFormation step takes. */
+  stepMs?: number;
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
+function toXml(name: string, value: unknown): string {
+  if (value === undefined || value === null) return '';
+  if (value instanceof Date) return `<${name}>${value.toISOString()}</${name}>`;
+  if (Array.isArray(value)) return `<${name}>${value.map((v) => toXml('member', v)).join('')}</${name}>`;
+  if (typeof value === 'object') {
+    return `<${name}>${Object.entries(value as Record<string, unknown>).map(([k, v]) => toXml(k, v)).join('')}</${name}>`;
+  }
+  return `<${name}>${escapeXml(String(value))}</${name}>`;
+}
+
+/** `Parameters.member.1.ParameterKey=x` → { Parameters: [{ ParameterKey: 'x' }] } */
+export function parseQueryInput(params: URLSearchParams): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const [key, value] of params) {
+    if (key === 'Action' || key === 'Version') continue;
+    const parts = key.split('.');
+    let node: Record<string, unknown> | unknown[] = root;
+    for (let i = 0; i < parts.length; i++) {
+      let part: string | number = parts[i]!;
+      if (part === 'member') continue;
+      if (/^\d+$/.test(part)) part = Number(part) - 1;
+      const last = i === parts.length - 1;
+      const nextIsList = parts[i + 1] === 'member';
+      const container = node as Record<string | number, unknown>;
+      if (last) container[part] = value;
+      else {
+        container[part] ??= nextIsList ? [] : {};
+        node = container[part] as Record<string, unknown>;
+      }
+    }
+  }
+  return root;
+}
+
+async function body(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+function serviceOf(req: IncomingMessage): string {
+  const auth = req.headers.authorization ?? '';
+  return /Credential=[^/]+\/[^/]+\/[^/]+\/([^/]+)\//.exec(auth)?.[1] ?? 'unknown';
+}
+
+function send(res: ServerResponse, status: number, contentType: string, text: string, headers: Record<string, string> = {}) {
+  res.writeHead(status, { 'content-type': contentType, 'x-amzn-requestid': 'fake', ...headers });
+  res.end(text);
+}
+
+export async function startFakeAws(options: FakeAwsOptions = {}): Promise<FakeAws> {
+  const account = options.account ?? '123456789012';
+  const cfn = new FakeCloudFormation({ mock: false, stepMs: options.stepMs ?? 150 });
+  const requests: string[] = [];
+  const objects = new Map<string, Buffer>();
+  const buckets = new Set<string>();
+
+  async function queryProtocol(req: IncomingMessage, res: ServerResponse, service: string, handle: (action: string, input: Record<string, unknown>) => object) {
+    const params = new URLSearchParams((await body(req)).toString('utf8'));
+    const action = params.get('Action') ?? '?';
+    requests.push(`${service} ${action}`);
+    const ns = service === 'sts' ? 'https://sts.amazonaws.com/doc/2011-06-15/' : 'http://cloudformation.amazonaws.com/doc/2010-05-15/';
+    try {
+      const output = handle(action, parseQueryInput(params));
+      const inner = Object.entries(output).map(([k, v]) => toXml(k, v)).join('');
+      send(res, 200, 'text/xml', `<${action}Response xmlns="${ns}"><${action}Result>${inner}</${action}Result><ResponseMetadata><RequestId>fake</RequestId></ResponseMetadata></${action}Response>`);
+    } catch (error) {
+      const e = error as { name?: string; message?: string };
+      send(res, 400, 'text/xml', `<ErrorResponse xmlns="${ns}"><Error><Type>Sender</Type><Code>${escapeXml(e.name ?? 'Error')}</Code><Message>${escapeXml(e.message ?? '')}</Message></Error><RequestId>fake</RequestId></ErrorResponse>`);
+    }
+  }
+
+  async function s3(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const [bucket = '', ...rest] = url.pathname.slice(1).split('/');
+    const key = decodeURIComponent(rest.join('/'));
+    const sub = [...url.searchParams.keys()][0];
+    requests.push(`s3 ${req.method} /${bucket}${key ? `/${key}` : ''}${sub ? `?${sub}` : ''}`);
+    const data = await body(req);
+    if (!key) {
+      if (req.method === 'HEAD') {
+        if (buckets.has(bucket)) return send(res, 200, 'application/xml', '', { 'x-amz-bucket-region': 'us-east-1' });
+        return send(res, 404, 'application/xml', '');
+      }
+      if (req.method === 'PUT' && !sub) buckets.add(bucket);
+      if (!buckets.has(bucket)) return send(res, 404, 'application/xml', '<Error><Code>NoSuchBucket</Code><Message>none</Message></Error>');
+      return send(res, sub === 'policy' || sub === 'publicAccessBlock' ? 204 : 200, 'application/xml', '');
+    }
+    const id = `${bucket}/${key}`;
+    if (req.method === 'HEAD') return objects.has(id) ? send(res, 200, 'application/octet-stream', '', { etag: '"e"' }) : send(res, 404, 'application/xml', '');
+    if (req.method === 'PUT') {
+      objects.set(id, data);
+      return send(res, 200, 'application/xml', '', { etag: '"e"' });
+    }
+    return send(res, 404, 'application/xml', '<Error><Code>NoSuchKey</Code><Message>none</Message></Error>');
+  }
+
+  const server: Server = createServer((req, res) => {
+    const service = serviceOf(req);
+    const run = async () => {
+      switch (service) {
+        case 'sts':
+          return queryProtocol(req, res, 'sts', (action) => {
+            if (action !== 'GetCallerIdentity') throw Object.assign(new Error(action), { name: 'InvalidAction' });
+            return { Arn: `arn:aws:iam::${account}:user/dev`, UserId: 'AIDAFAKE', Account: account };
+          });
+        case 'cloudformation':
+          return queryProtocol(req, res, 'cloudformation', (action, input) => cfn.handle(action, input));
+        case 'ses': {
+          await body(req);
+          const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+          requests.push(`ses ${req.method} ${path}`);
+          if (path === '/v2/email/account') {
+            return send(res, 200, 'application/json', JSON.stringify({
+              ProductionAccessEnabled: options.sandbox === false,
+              SendingEnabled: true,
+              SendQuota: { Max24HourSend: 200, MaxSendRate: 1, SentLast24Hours: 0 },
+            }));
+          }
+          if (path.startsWith('/v2/email/identities/')) {
+            if (options.senderVerified === false) {
+              return send(res, 404, 'application/json', JSON.stringify({ message: 'Email identity not found' }), { 'x-amzn-errortype': 'NotFoundException' });
+            }
+            return send(res, 200, 'application/json', JSON.stringify({ IdentityType: 'EMAIL_ADDRESS', VerifiedForSendingStatus: true, VerificationStatus: 'SUCCESS' }));
+          }
+          return send(res, 404, 'application/json', '{}', { 'x-amzn-errortype': 'NotFoundException' });
+        }
+        case 's3':
+          return s3(req, res);
+        case 'lambda': {
+          await body(req);
+          requests.push(`lambda ${req.method} ${req.url}`);
+          return send(res, 200, 'application/json', JSON.stringify(options.seeded ?? { installed: ['welcome', 'invoice'], updated: [], skipped: [] }), { 'x-amz-executed-version': '$LATEST' });
+        }
+        default:
+          await body(req);
+          requests.push(`${service} ${req.method} ${req.url}`);
+          return send(res, 400, 'application/json', JSON.stringify({ message: `fake AWS does not serve ${service}` }));
+      }
+    };
+    run().catch((error: unknown) => send(res, 500, 'text/plain', String(error)));
+  });
+
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    endpoint,
+    cfn,
+    requests,
+    objects,
+    buckets,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** The environment for a CLI process that talks to the fake: no real AWS settings leak in. */
+export function cliEnv(endpoint: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('AWS_')) env[k] = v;
+  return {
+    ...env,
+    AWS_ENDPOINT_URL: endpoint,
+    AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKE',
+    AWS_SECRET_ACCESS_KEY: 'fake-secret',
+    AWS_REGION: 'us-east-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_CONFIG_FILE: '/nonexistent',
+    AWS_SHARED_CREDENTIALS_FILE: '/nonexistent',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    NO_COLOR: '1',
+  };
+}
