@@ -12,6 +12,7 @@
  * Addresses: mostly reader-<i>@example.com, every 10th success@simulator.amazonses.com.
  */
 import { performance } from 'node:perf_hooks';
+import { readFileSync } from 'node:fs';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { startLocalEngine, type LocalEngine } from '../../src/local/engine.js';
@@ -60,6 +61,27 @@ async function countRecords(engine: LocalEngine, prefix: string): Promise<number
   return count;
 }
 
+/** CPU seconds a process has used so far (Linux /proc; undefined elsewhere). */
+function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+function cpuSnapshot(engine: LocalEngine): Record<string, number | undefined> {
+  const main = process.cpuUsage();
+  return {
+    engine: (main.user + main.system) / 1e6,
+    dynamodb: cpuSeconds(engine.standInPids.dynamodb),
+    ses: cpuSeconds(engine.standInPids.ses),
+    s3: cpuSeconds(engine.standInPids.s3),
+  };
+}
+
 function drained(engine: LocalEngine, which: 'send' | 'feedback'): boolean {
   const c = engine.queues[which].counts();
   return c.visible + c.inFlight + c.delayed === 0;
@@ -95,6 +117,7 @@ export async function runBurst(total: number, publishers: number): Promise<{ ema
     const runId = Date.now().toString(36);
     let next = 0;
     let failedEntries = 0;
+    const cpuBefore = cpuSnapshot(engine);
     const started = performance.now();
     const publisher = async () => {
       for (;;) {
@@ -114,6 +137,7 @@ export async function runBurst(total: number, publishers: number): Promise<{ ema
     const sent = performance.now();
     await waitFor(() => drained(engine, 'feedback') && drained(engine, 'send'), deadline);
     const feedbackDone = performance.now();
+    const cpuAfter = cpuSnapshot(engine);
     const records = await countRecords(engine, `bench-${runId}-`);
     const seconds = (sent - started) / 1000;
     const emailsPerSecond = total / seconds;
@@ -123,6 +147,13 @@ export async function runBurst(total: number, publishers: number): Promise<{ ema
     console.log(`all tracked after   ${seconds.toFixed(2)} s  →  ${emailsPerSecond.toFixed(0)} emails/s end to end`);
     console.log(`feedback drained    ${((feedbackDone - started) / 1000).toFixed(2)} s (SES events of those sends processed)`);
     console.log(`tracking records    ${records} / ${total}${records === total ? '' : '  ← MISSING RECORDS'}; DLQ messages ${dlq}; handler errors ${handlerErrors.length}`);
+    const cpu = Object.entries(cpuAfter)
+      .map(([name, after]) => {
+        const before = cpuBefore[name];
+        return after === undefined || before === undefined ? undefined : `${name} ${(after - before).toFixed(1)} s (${(((after - before) / total) * 1000).toFixed(2)} ms/email)`;
+      })
+      .filter(Boolean);
+    if (cpu.length > 0) console.log(`CPU used            ${cpu.join(', ')}  [engine includes the publishers]`);
     if (handlerErrors.length > 0) console.log(`first handler error: ${handlerErrors[0]}`);
     return { emailsPerSecond, seconds };
   } finally {

@@ -120,6 +120,8 @@ export interface LocalEngine {
   bus: LocalEventBus;
   queues: { send: LocalQueue; sendDlq: LocalQueue; feedback: LocalQueue; feedbackDlq: LocalQueue };
   statusLog: StatusLog;
+  /** Process ids of the stand-ins (for diagnostics such as CPU accounting). */
+  standInPids: Record<'dynamodb' | 's3' | 'ses', number | undefined>;
   stop(): Promise<void>;
 }
 
@@ -431,6 +433,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       bus,
       queues: { send, sendDlq, feedback, feedbackDlq },
       statusLog,
+      standInPids: { dynamodb: dynamo.pid, s3: s3Stand.pid, ses: ses.pid },
       stop() {
         stopping ??= withTimeout(cleanup(), 15_000);
         return stopping;
