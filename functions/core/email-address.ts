@@ -1,4 +1,4 @@
-import { domainToASCII } from 'node:url';
+import { domainToASCII, domainToUnicode } from 'node:url';
 
 /**
  * E-mail address syntax as SES can send it: one bare `local@domain`.
@@ -80,4 +80,18 @@ export function parseEmailAddress(input: string): AddressResult {
   const address = `${local}@${domain}`;
   if (address.length > MAX_ADDRESS_LENGTH) return fail(`is longer than ${MAX_ADDRESS_LENGTH} characters`);
   return { ok: true, value: { address, normalized: address.toLowerCase(), local, domain } };
+}
+
+/**
+ * The keys under which an address may sit on the suppression list: the lower-cased ASCII
+ * form (what SES reports in feedback), and for an internationalised domain also the
+ * Unicode form a person may have typed into `suppression add`.
+ */
+export function suppressionKeys(address: EmailAddress): string[] {
+  const keys = [address.normalized];
+  if (address.domain.split('.').some((label) => label.startsWith('xn--'))) {
+    const unicode = `${address.local.toLowerCase()}@${domainToUnicode(address.domain)}`;
+    if (unicode !== address.normalized) keys.push(unicode);
+  }
+  return keys;
 }

@@ -2,6 +2,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { SendEmailCommand, type MessageHeader, type MessageTag } from '@aws-sdk/client-sesv2';
 import { bounceBrake, brakeMessage, type BrakeDecision } from '../core/bounce-brake.js';
 import { datePartition } from '../core/dates.js';
+import { suppressionKeys } from '../core/email-address.js';
 import { EngineError, type ErrorCode } from '../core/error-codes.js';
 import { emailIdTag } from '../core/message-tags.js';
 import { parseSendRequest, type InvalidRequest, type ParsedRequest, type ValidRequest } from '../core/request-validation.js';
@@ -235,7 +236,8 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
     const fail = (code: ErrorCode, message: string) => writeFailed(rt, ctx, fields, code, message);
 
     // 2. Suppression list.
-    const entry = (await ctx.suppressed).get(request.to.normalized);
+    const suppressed = await ctx.suppressed;
+    const entry = suppressionKeys(request.to).map((key) => suppressed.get(key)).find((found) => found !== undefined);
     if (entry) {
       const since = entry.createdAt ? ` since ${entry.createdAt}` : '';
       return fail('SUP001', `The recipient is on the suppression list (reason: ${entry.reason}${since}).`);
@@ -380,7 +382,7 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
     const records = event.Records ?? [];
     const batchNow = now();
     const parsed = records.map((record: SQSRecord) => parseSendRequest(record.body ?? '', record.messageId));
-    const recipients = parsed.flatMap((p) => (p.ok ? [p.request.to.normalized] : []));
+    const recipients = parsed.flatMap((p) => (p.ok ? suppressionKeys(p.request.to) : []));
     const suppressed =
       recipients.length > 0 ? findSuppressed(rt.clients.ddb, rt.config.suppressionTable, recipients) : Promise.resolve(new Map());
     suppressed.catch(() => undefined);

@@ -326,6 +326,15 @@ describe('reputation protection', () => {
     expect(await mailTo('BLOCKED@customer.example')).toHaveLength(0);
   });
 
+  it('finds an internationalised address suppressed under either its Unicode or its ASCII form', async () => {
+    await addSuppression(env.ddb, env.tables.suppression, { email: 'kunde@bücher.de', reason: 'manual', suppressionType: 'manual', createdAt: clock.toISOString() });
+    await addSuppression(env.ddb, env.tables.suppression, { email: 'leser@xn--mnchen-3ya.de', reason: 'hard-bounce', suppressionType: 'bounce', createdAt: clock.toISOString() });
+    const { handler } = makeHandler();
+    await handler(sqsEvent(welcome('Kunde@xn--bcher-kva.de', 'sup-idn-1'), welcome('leser@München.de', 'sup-idn-2')));
+    expect(await record('sup-idn-1')).toMatchObject({ status: 'failed', errorCode: 'SUP001' });
+    expect(await record('sup-idn-2')).toMatchObject({ status: 'failed', errorCode: 'SUP001' });
+  });
+
   it('does not brake below the minimum sample, however high the rate', async () => {
     clock = new Date('2026-05-01T12:00:00.000Z');
     await addDailyCounts(env.ddb, env.tables.counters, '2026-05-01', { sent: 50, bounced: 25 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { hasControlChars, parseEmailAddress } from '../../functions/core/email-address.js';
+import { hasControlChars, parseEmailAddress, suppressionKeys } from '../../functions/core/email-address.js';
 
 function accepted(input: string) {
   const result = parseEmailAddress(input);
@@ -108,5 +108,16 @@ describe('hasControlChars', () => {
 
   it.each(['plain', 'Grüße 👋', 'quote " and \\ backslash', ''])('lets %j through', (value) => {
     expect(hasControlChars(value)).toBe(false);
+  });
+});
+
+describe('suppressionKeys', () => {
+  it('is the lower-cased address for an ASCII domain', () => {
+    expect(suppressionKeys(accepted('Ann.Lee@Example.com'))).toEqual(['ann.lee@example.com']);
+  });
+
+  it('adds the Unicode form for an internationalised domain', () => {
+    expect(suppressionKeys(accepted('Kunde@Bücher.DE'))).toEqual(['kunde@xn--bcher-kva.de', 'kunde@bücher.de']);
+    expect(suppressionKeys(accepted('kunde@xn--bcher-kva.de'))).toEqual(['kunde@xn--bcher-kva.de', 'kunde@bücher.de']);
   });
 });
