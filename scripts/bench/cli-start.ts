@@ -1,0 +1,50 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { packageRoot } from '../../src/package-root.js';
+
+/**
+ * CLI start-up: wall time and peak memory of `node dist/src/cli.js --help` over 20 runs
+ * (after 2 warm-up runs). Target (SPEC §8): ≤ 150 ms and < 80 MiB. The peak RSS is read
+ * inside the child at exit (process.resourceUsage), through a one-line --import hook.
+ */
+
+const RUNS = 20;
+const RSS_HOOK =
+  "data:text/javascript,process.on('exit',()=>process.stderr.write('\\nMAXRSS_KB='+process.resourceUsage().maxRSS+'\\n'))";
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+export const benchmark = {
+  name: 'cli-start: sesmailengine --help',
+  async run(): Promise<void> {
+    const root = packageRoot();
+    const cli = [join(root, 'dist', 'src', 'cli.js'), join(root, 'dist-bench', 'src', 'cli.js')].find((p) => existsSync(p));
+    if (!cli) throw new Error('Build the CLI first (npm run build).');
+    const measure = (args: string[]) => {
+      const times: number[] = [];
+      const rss: number[] = [];
+      for (let i = 0; i < RUNS + 2; i++) {
+        const started = process.hrtime.bigint();
+        const child = spawnSync(process.execPath, ['--import', RSS_HOOK, ...args], { encoding: 'utf8' });
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        if (child.status !== 0) throw new Error(`${args.join(' ')} exited ${child.status}: ${child.stderr}`);
+        if (i < 2) continue;
+        times.push(ms);
+        rss.push(Number(/MAXRSS_KB=(\d+)/.exec(child.stderr)?.[1] ?? NaN) / 1024);
+      }
+      times.sort((a, b) => a - b);
+      return { median: percentile(times, 50), p95: percentile(times, 95), max: times.at(-1)!, rss: Math.max(...rss) };
+    };
+    // An empty Node start, measured alongside: on a busy machine it shows how much of the
+    // figure is Node itself rather than the CLI.
+    const baseline = measure(['-e', '0']);
+    const help = measure([cli, '--help']);
+    console.log(`entry: ${cli.slice(root.length + 1)} (${RUNS} runs, Node ${process.version})`);
+    console.log(`--help wall ms: median ${help.median.toFixed(0)}, p95 ${help.p95.toFixed(0)}, max ${help.max.toFixed(0)}  (target ≤ 150)`);
+    console.log(`--help max RSS: ${help.rss.toFixed(1)} MiB  (target < 80)`);
+    console.log(`empty node -e 0: median ${baseline.median.toFixed(0)} ms, ${baseline.rss.toFixed(1)} MiB → the CLI's own share: ${(help.median - baseline.median).toFixed(0)} ms, ${(help.rss - baseline.rss).toFixed(1)} MiB`);
+  },
+};
