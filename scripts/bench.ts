@@ -13,6 +13,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   // name: () => import('./bench/<name>.js').then((m) => m.benchmark),
   'cli-start': () => import('./bench/cli-start.js').then((m) => m.benchmark),
   'install-overhead': () => import('./bench/install-overhead.js').then((m) => m.benchmark),
+  feedback: () => import('./bench/feedback.js').then((m) => m.benchmark),
   'local-burst': () => import('./bench/local-burst.js').then((m) => m.benchmark),
   sender: () => import('./bench/sender.js').then((m) => m.benchmark),
 };

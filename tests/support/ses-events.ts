@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
@@ -9,7 +9,19 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
  * and wrap them the way they reach the feedback queue.
  */
 
-const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'aws');
+/** tests/fixtures/aws, found from here whether this module runs from tests/ or compiled (dist-bench/). */
+function fixturesDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, 'tests', 'fixtures', 'aws');
+    if (existsSync(candidate)) return candidate;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('tests/fixtures/aws not found above this module.');
+    dir = parent;
+  }
+}
+
+const FIXTURES = fixturesDir();
 
 export const SES_FIXTURES = {
   Send: 'send.json',
