@@ -18,10 +18,16 @@ export interface CommonOptions {
 
 export const DEFAULT_STACK_NAME = 'sesmailengine';
 
-/** CloudFormation stack names: a letter, then letters, digits and hyphens, at most 128. */
+/**
+ * Stack names: CloudFormation wants a letter, then letters, digits and hyphens; the stack
+ * prefixes every resource name, and `<stack>-FeedbackProcessor` must fit Lambda's
+ * 64-character limit, so at most 46 characters.
+ */
+export const MAX_STACK_NAME_LENGTH = 46;
+
 export function stackNameProblem(name: string): string | undefined {
-  if (!/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(name)) {
-    return 'must start with a letter and hold only letters, digits and "-" (at most 128 characters)';
+  if (!/^[A-Za-z][A-Za-z0-9-]*$/.test(name) || name.length > MAX_STACK_NAME_LENGTH) {
+    return `must start with a letter and hold only letters, digits and "-" (at most ${MAX_STACK_NAME_LENGTH} characters, as it prefixes every resource name)`;
   }
   return undefined;
 }

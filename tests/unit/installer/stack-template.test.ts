@@ -59,3 +59,14 @@ describe('the shipped stack template', () => {
     expect(t.resourceCount).toBe(1);
   });
 });
+
+describe('stack names', () => {
+  it('accepts up to 46 characters of letters, digits and hyphens, starting with a letter', async () => {
+    const { stackNameProblem } = await import('../../../src/commands/shared-options.js');
+    expect(stackNameProblem('sesmailengine')).toBeUndefined();
+    expect(stackNameProblem(`a${'b'.repeat(45)}`)).toBeUndefined();
+    expect(stackNameProblem(`a${'b'.repeat(46)}`)).toMatch(/46/);
+    expect(stackNameProblem('1abc')).toBeDefined();
+    expect(stackNameProblem('my_stack')).toBeDefined();
+  });
+});
