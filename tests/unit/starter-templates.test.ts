@@ -78,6 +78,8 @@ function normaliseSpace(text: string): string {
 it('holds the starter set named in the specification', () => {
   expect(NAMES).toEqual(
     expect.arrayContaining([
+      'welcome',
+      'password-reset',
       'order-confirmation',
       'invoice',
       'newsletter',
