@@ -137,30 +137,17 @@ export function starterTemplatesDir(from = dirname(fileURLToPath(import.meta.url
   }
 }
 
-async function optionalModule<T>(load: () => Promise<T>, what: string, log: (line: string) => void): Promise<T | undefined> {
-  try {
-    return await load();
-  } catch (error) {
-    if ((error as { code?: string }).code !== 'ERR_MODULE_NOT_FOUND') throw error;
-    log(`warning: ${what} is not in this build; local mode runs without it`);
-    return undefined;
-  }
-}
-
-async function defaultHandlers(log: (line: string) => void): Promise<EngineHandlers> {
-  // TEMPORARY until the handlers land: untyped imports.
-  const load = (path: string) => () => import(path) as Promise<Record<string, (deps: HandlerDeps) => unknown>>;
+/** The engine's own handlers, imported when local mode starts (the CLI's --help never loads them). */
+async function defaultHandlers(): Promise<EngineHandlers> {
   const [sender, feedback, unsubscribe] = await Promise.all([
-    load('../../functions/email-sender/handler.js')(),
-    optionalModule(load('../../functions/feedback-processor/handler.js'), 'the Feedback Processor', log),
-    optionalModule(load('../../functions/unsubscribe/handler.js'), 'the Unsubscribe handler', log),
+    import('../../functions/email-sender/handler.js'),
+    import('../../functions/feedback-processor/handler.js'),
+    import('../../functions/unsubscribe/handler.js'),
   ]);
   return {
-    emailSender: (deps) => sender.createEmailSenderHandler!(deps) as SqsHandler,
-    feedbackProcessor: feedback
-      ? (deps) => feedback.createFeedbackProcessorHandler!(deps) as SqsHandler
-      : () => async () => ({ batchItemFailures: [] }),
-    unsubscribe: unsubscribe ? (deps) => unsubscribe.createUnsubscribeHandler!(deps) as UnsubscribeHandler : undefined,
+    emailSender: (deps) => sender.createEmailSenderHandler(deps),
+    feedbackProcessor: (deps) => feedback.createFeedbackProcessorHandler(deps),
+    unsubscribe: (deps) => unsubscribe.createUnsubscribeHandler(deps),
   };
 }
 
@@ -380,7 +367,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     };
     const clients: AwsClients = { ddb: documentClient(rawDdb), s3, ses: sesClient, sqs, events };
     const deps: HandlerDeps = { clients, env, now: () => new Date(), log: options.handlerLog ?? (() => undefined) };
-    const handlers = options.handlers ?? (await defaultHandlers(log));
+    const handlers = options.handlers ?? (await defaultHandlers());
     const unsubscribeHandler = handlers.unsubscribe?.(deps);
     const onError = (error: unknown, q: LocalQueue) => {
       log(`handler error on ${q.name}: ${error instanceof Error ? error.message : String(error)}`);

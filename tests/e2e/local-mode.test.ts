@@ -132,6 +132,30 @@ describe('sending through local mode', () => {
   });
 });
 
+describe('unsubscribe', () => {
+  it('serves the one-click unsubscribe link of marketing mail and suppresses the reader', async () => {
+    const to = `news-${randomUUID()}@example.com`;
+    const emailId = `e2e-${randomUUID()}`;
+    await local.publish([local.request({ emailId, to, templateName: 'newsletter', templateData: { firstName: 'Ada' } })]);
+    const { sesMessageId } = await statusOf(emailId, ['sent']);
+    const mail = (await local.mail()) as unknown as { messageId: string; headers?: { name: string; value: string }[] }[];
+    const header = mail.find((m) => m.messageId === sesMessageId)?.headers?.find((h) => h.name === 'List-Unsubscribe')?.value;
+    const link = /<(http[^>]+)>/.exec(header ?? '')?.[1];
+    expect(link?.startsWith(`${local.info.eventBridgeEndpoint}/unsubscribe`)).toBe(true);
+    const page = await fetch(link!);
+    expect(page.status).toBe(200);
+    expect(await local.suppression(to)).toBeUndefined();
+    const response = await fetch(link!, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    });
+    expect(response.status).toBeLessThan(300);
+    const entry = await eventually(() => local.suppression(to));
+    expect(entry.reason).toBe('unsubscribed');
+  });
+});
+
 describe('injected SES events', () => {
   function sesEvent(eventType: string, messageId: string, to: string, extra: Record<string, unknown>, tags: Record<string, string[]> = {}) {
     return {
