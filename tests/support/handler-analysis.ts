@@ -5,6 +5,11 @@ import { dirname, join, relative, resolve } from 'node:path';
  * Static analysis of a Lambda handler's source: follow its relative imports under
  * functions/ and list the AWS SDK commands it can send and the environment variables it
  * reads, so tests can hold the CloudFormation template (IAM, Environment) to the code.
+ *
+ * It reads text, not types: it sees `new XxxCommand(` for classes imported from @aws-sdk
+ * packages and calls of lib/env.ts helpers with literal names. A command built any other
+ * way (a class held in a variable, a client's convenience method) is invisible to it, and a
+ * DynamoDB call whose table it cannot work out is reported rather than guessed.
  */
 
 export const FUNCTIONS_DIR = join(process.cwd(), 'functions');
