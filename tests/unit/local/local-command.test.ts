@@ -1,0 +1,81 @@
+import { describe, expect, it } from '@jest/globals';
+import { CliError } from '../../../src/errors.js';
+import { banner, engineOptionsFrom, LOCAL_DEFAULTS } from '../../../src/commands/local.js';
+import type { LocalEngineInfo } from '../../../src/local/engine.js';
+
+function cliError(fn: () => unknown): CliError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof CliError) return error;
+    throw error;
+  }
+  throw new Error('expected a CliError');
+}
+
+describe('sesmailengine local options', () => {
+  it('uses the documented defaults', () => {
+    expect(engineOptionsFrom({})).toEqual({
+      port: 4010,
+      dynamoDbPort: 4011,
+      s3Port: 4012,
+      sesPort: 4013,
+      dataDir: undefined,
+      retryDelaySeconds: LOCAL_DEFAULTS.retryDelaySeconds,
+      sender: 'no-reply@example.com',
+      stackName: 'sesmailengine',
+    });
+  });
+
+  it('takes ports as commander passes them (strings), 0 meaning any free port', () => {
+    const options = engineOptionsFrom({ port: '0', dynamodbPort: '0', s3Port: '0', sesPort: '0', retryDelaySeconds: '1' });
+    expect([options.port, options.dynamoDbPort, options.s3Port, options.sesPort, options.retryDelaySeconds]).toEqual([0, 0, 0, 0, 1]);
+  });
+
+  it.each([
+    [{ port: '70000' }, '--port'],
+    [{ dynamodbPort: 'abc' }, '--dynamodb-port'],
+    [{ retryDelaySeconds: '901' }, '--retry-delay-seconds'],
+    [{ retryDelaySeconds: '1.5' }, '--retry-delay-seconds'],
+    [{ sender: 'not an address' }, '--sender'],
+    [{ stackName: '1-bad' }, '--stack-name'],
+    [{ port: '5000', sesPort: '5000' }, 'same port 5000'],
+  ])('refuses %j with LOC003 and a fix', (options, mention) => {
+    const error = cliError(() => engineOptionsFrom(options));
+    expect(error.code).toBe('LOC003');
+    expect(error.message).toContain(mention);
+    expect(error.fix).toEqual(expect.any(String));
+  });
+});
+
+describe('the banner', () => {
+  const info = {
+    eventBridgeEndpoint: 'http://127.0.0.1:4010',
+    eventBusName: 'sesmailengine-EmailBus',
+    statusEventsUrl: 'http://127.0.0.1:4010/events',
+    dynamoDbEndpoint: 'http://127.0.0.1:4011',
+    trackingTable: 'sesmailengine-EmailTracking',
+    suppressionTable: 'sesmailengine-Suppression',
+    countersTable: 'sesmailengine-Counters',
+    s3Endpoint: 'http://127.0.0.1:4012',
+    templateBucket: 'sesmailengine-templates',
+    sesEndpoint: 'http://127.0.0.1:4013',
+    sesWebUrl: 'http://127.0.0.1:4013/',
+    sesStoreUrl: 'http://127.0.0.1:4013/store',
+    region: 'us-east-1',
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    dataDir: null,
+    templates: ['welcome'],
+  } as unknown as LocalEngineInfo;
+
+  it('shows the endpoints, the mail viewer and a first send that parses as PutEvents entries', () => {
+    const text = banner(info);
+    expect(text).toContain('http://127.0.0.1:4010');
+    expect(text).toContain('http://127.0.0.1:4013/');
+    const entries = /--entries '([^']+)'/.exec(text)?.[1];
+    const parsed = JSON.parse(entries!) as { EventBusName: string; DetailType: string; Detail: string }[];
+    expect(parsed[0]).toMatchObject({ EventBusName: 'sesmailengine-EmailBus', DetailType: 'Email Request' });
+    expect(JSON.parse(parsed[0]!.Detail)).toMatchObject({ to: 'success@simulator.amazonses.com', templateName: 'welcome' });
+    expect(text).toContain('new EventBridgeClient');
+  });
+});
