@@ -197,6 +197,18 @@ export async function emptyAndDeleteBucket(
     keyMarker = page.NextKeyMarker;
     versionIdMarker = page.NextVersionIdMarker;
   }
-  await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+  try {
+    await s3.send(new DeleteBucketCommand({ Bucket: bucket }));
+  } catch (error) {
+    const info = awsErrorInfo(error);
+    throw new CliError(
+      'INS015',
+      `S3 did not delete the bucket ${bucket} (${info.name}: ${info.message}).`,
+      info.name === 'BucketNotEmpty'
+        ? 'Something wrote to the bucket while it was being emptied (another install?). Run uninstall --delete-bucket again.'
+        : 'Check that your credentials may s3:DeleteBucket on it, then run uninstall --delete-bucket again.',
+      { cause: error },
+    );
+  }
   return deleted;
 }

@@ -33,6 +33,12 @@ export async function followOperation(
 ): Promise<StackDescription | undefined> {
   const { ui, log, verb } = options;
   const spinner = await ui.spinner(`${verb} ${stackName}: ${progress.counter}`);
+  // Ctrl-C stops the CLI, not CloudFormation: say so before the entry point exits.
+  const onInterrupt = () => {
+    spinner.stop();
+    ui.warn(`Stopped following ${stackName}; the stack operation goes on in CloudFormation. Follow it with: sesmailengine status --stack-name ${stackName}`);
+  };
+  process.prependListener('SIGINT', onInterrupt);
   let final: StackDescription | undefined;
   try {
     final = await waitForStack(api, stackId, progress, {
@@ -49,6 +55,8 @@ export async function followOperation(
   } catch (error) {
     spinner.fail(`${verb} ${stackName}: stopped following (${(error as Error).message})`);
     throw error;
+  } finally {
+    process.removeListener('SIGINT', onInterrupt);
   }
   const status = final?.status.name ?? 'DELETE_COMPLETE';
   const good = final ? final.status.isSuccess : true;

@@ -96,4 +96,23 @@ afterAll(async () => {
     const report = JSON.parse(result.stdout) as { stack: { status: string } };
     expect(report.stack.status).toBe('CREATE_COMPLETE');
   });
+
+  it('seed-templates --json takes the bucket from the stack and installs the starter templates', async () => {
+    const result = await runCli(['seed-templates', '--json', '--stack-name', 'smeproc'], cliEnv(aws.endpoint));
+    expect(result.code).toBe(0);
+    const out = JSON.parse(result.stdout) as { bucket: string; installed: string[] };
+    expect(out.bucket).toBe('smeproc-123456789012-us-east-1');
+    expect(out.installed.length).toBeGreaterThan(0);
+    expect(aws.objects.has(`smeproc-123456789012-us-east-1/templates/${out.installed[0]}/metadata.json`)).toBe(true);
+  });
+
+  it('uninstall --yes --delete-bucket deletes the stack, empties and deletes the bucket', async () => {
+    const result = await runCli(['uninstall', '--yes', '--delete-bucket', '--stack-name', 'smeproc'], cliEnv(aws.endpoint));
+    expect(result.stderr).toContain('Deleted the stack smeproc');
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('DynamoDB table smeproc-EmailTracking');
+    expect(result.stderr).toMatch(/Deleted the bucket smeproc-123456789012-us-east-1 \(\d+ object versions/);
+    expect(aws.buckets.has('smeproc-123456789012-us-east-1')).toBe(false);
+    expect(aws.cfn.live('smeproc')).toBeUndefined();
+  });
 });

@@ -112,7 +112,7 @@ export async function startFakeAws(options: FakeAwsOptions = {}): Promise<FakeAw
     const url = new URL(req.url ?? '/', 'http://x');
     const [bucket = '', ...rest] = url.pathname.slice(1).split('/');
     const key = decodeURIComponent(rest.join('/'));
-    const sub = [...url.searchParams.keys()][0];
+    const sub = ['versions', 'delete', 'policy', 'publicAccessBlock', 'encryption', 'versioning', 'lifecycle'].find((k) => url.searchParams.has(k));
     requests.push(`s3 ${req.method} /${bucket}${key ? `/${key}` : ''}${sub ? `?${sub}` : ''}`);
     const data = await body(req);
     if (!key) {
@@ -122,6 +122,22 @@ export async function startFakeAws(options: FakeAwsOptions = {}): Promise<FakeAw
       }
       if (req.method === 'PUT' && !sub) buckets.add(bucket);
       if (!buckets.has(bucket)) return send(res, 404, 'application/xml', '<Error><Code>NoSuchBucket</Code><Message>none</Message></Error>');
+      const inBucket = [...objects.keys()].filter((id) => id.startsWith(`${bucket}/`)).map((id) => id.slice(bucket.length + 1));
+      if (req.method === 'GET' && sub === 'versions') {
+        const versions = inBucket.map((k) => `<Version><Key>${escapeXml(k)}</Key><VersionId>v1</VersionId><IsLatest>true</IsLatest></Version>`).join('');
+        return send(res, 200, 'application/xml', `<ListVersionsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>${bucket}</Name><IsTruncated>false</IsTruncated>${versions}</ListVersionsResult>`);
+      }
+      if (req.method === 'POST' && sub === 'delete') {
+        for (const match of data.toString('utf8').matchAll(/<Key>([^<]*)<\/Key>/g)) {
+          objects.delete(`${bucket}/${match[1]!.replace(/&amp;/g, '&').replace(/&lt;/g, '<').replace(/&gt;/g, '>')}`);
+        }
+        return send(res, 200, 'application/xml', '<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"></DeleteResult>');
+      }
+      if (req.method === 'DELETE' && !sub) {
+        if (inBucket.length > 0) return send(res, 409, 'application/xml', '<Error><Code>BucketNotEmpty</Code><Message>not empty</Message></Error>');
+        buckets.delete(bucket);
+        return send(res, 204, 'application/xml', '');
+      }
       return send(res, sub === 'policy' || sub === 'publicAccessBlock' ? 204 : 200, 'application/xml', '');
     }
     const id = `${bucket}/${key}`;
@@ -130,6 +146,7 @@ export async function startFakeAws(options: FakeAwsOptions = {}): Promise<FakeAw
       objects.set(id, data);
       return send(res, 200, 'application/xml', '', { etag: '"e"' });
     }
+    if (req.method === 'GET' && objects.has(id)) return send(res, 200, 'application/octet-stream', objects.get(id)!.toString('utf8'), { etag: '"e"' });
     return send(res, 404, 'application/xml', '<Error><Code>NoSuchKey</Code><Message>none</Message></Error>');
   }
 
