@@ -186,9 +186,13 @@ function readEnvelope(body: string, sqsMessageId: string): Envelope | InvalidReq
     return invalid('The message body is not JSON.');
   }
   if (!isPlainObject(event)) return invalid(`The message body must be a JSON object (an EventBridge event), got ${describeType(event)}.`);
-  const source = typeof event.source === 'string' && event.source !== '' ? storedText(event.source, 256) : 'unknown';
+  let source = typeof event.source === 'string' && event.source !== '' ? storedText(event.source, 256) : 'unknown';
   const detailType = event['detail-type'];
   const isRetry = source === ENGINE_SOURCE && detailType === RETRY_DETAIL_TYPE;
+  if (isRetry && isPlainObject(event.detail) && typeof event.detail.originalSource === 'string' && event.detail.originalSource !== '') {
+    // A retry keeps the publisher's source, so applications filtering status events by it see retries too.
+    source = storedText(event.detail.originalSource, 256);
+  }
   if (!isRetry && detailType !== REQUEST_DETAIL_TYPE && detailType !== RETRY_DETAIL_TYPE) {
     return invalid(`The event's detail-type must be "${REQUEST_DETAIL_TYPE}", got ${JSON.stringify(storedText(detailType, 100))}.`, source);
   }

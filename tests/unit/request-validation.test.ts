@@ -141,6 +141,15 @@ describe('soft-bounce retries', () => {
     expect(request.retryAttempt).toBe(1);
   });
 
+  it("keeps the publisher's source that the retry carries as originalSource", () => {
+    expect(valid(retry({ originalSource: 'my.application' })).source).toBe('my.application');
+    expect(valid(retry()).source).toBe('sesmailengine');
+  });
+
+  it('ignores originalSource on requests that are not engine retries', () => {
+    expect(valid(retry({ originalSource: 'spoofed' }, { source: 'my.application' })).source).toBe('my.application');
+  });
+
   it('ignores them from any other source', () => {
     const request = valid(retry({}, { source: 'my.application' }));
     expect(request.originalEmailId).toBe('email-retry-1');
