@@ -12,7 +12,9 @@ import { compileTemplate, renderEmail, type CompiledTemplate } from '../core/tem
 import type { Outcome } from '../core/outcome.js';
 import type { SuppressionEntry } from '../core/types.js';
 import { signUnsubscribeToken, unsubscribeUrl } from '../core/unsubscribe-token.js';
-import { createClients, type AwsClients } from '../lib/clients.js';
+import { createDynamoDbClient, type AwsClients } from '../lib/clients.js';
+import { createS3Client } from '../lib/clients-s3.js';
+import { createSesClient } from '../lib/clients-ses.js';
 import { addDailyCounts, readDailyCounts } from '../lib/counters-store.js';
 import { ConfigError, type Env } from '../lib/env.js';
 import { loadUnsubscribeSecret } from '../lib/secrets.js';
@@ -135,12 +137,10 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
     if (!runtime) {
       const env = deps.env ?? process.env;
       const config = emailSenderConfig(env);
-      const needed = ['ddb', 's3', 'ses'] as const;
-      const built = needed.every((name) => deps.clients?.[name]) ? undefined : createClients(env);
       const clients = {
-        ddb: deps.clients?.ddb ?? built!.ddb,
-        s3: deps.clients?.s3 ?? built!.s3,
-        ses: deps.clients?.ses ?? built!.ses,
+        ddb: deps.clients?.ddb ?? createDynamoDbClient(),
+        s3: deps.clients?.s3 ?? createS3Client(env),
+        ses: deps.clients?.ses ?? createSesClient(),
       };
       const templates = createTemplateStore({
         s3: clients.s3,

@@ -1,5 +1,7 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { createClients, type AwsClients } from '../lib/clients.js';
+import { createDynamoDbClient, type AwsClients } from '../lib/clients.js';
+import { createSqsClient } from '../lib/clients-sqs.js';
+import { createEventBridgeClient } from '../lib/clients-eventbridge.js';
 import type { Env } from '../lib/env.js';
 import { addDailyCounts, type DailyCounts } from '../lib/counters-store.js';
 import { addSuppression } from '../lib/suppression-store.js';
@@ -90,13 +92,12 @@ export function createFeedbackProcessorHandler(
       const env = deps.env ?? process.env;
       const config = feedbackProcessorConfig(env);
       const given = deps.clients ?? {};
-      const built = given.ddb && given.sqs && given.events ? undefined : createClients(env);
       runtime = {
         config,
         clients: {
-          ddb: given.ddb ?? built!.ddb,
-          sqs: given.sqs ?? built!.sqs,
-          events: given.events ?? built!.events,
+          ddb: given.ddb ?? createDynamoDbClient(),
+          sqs: given.sqs ?? createSqsClient(),
+          events: given.events ?? createEventBridgeClient(),
         },
       };
     }

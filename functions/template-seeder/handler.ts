@@ -1,4 +1,5 @@
-import { createClients, type AwsClients } from '../lib/clients.js';
+import type { AwsClients } from '../lib/clients.js';
+import { createS3Client } from '../lib/clients-s3.js';
 import { requiredString, type Env } from '../lib/env.js';
 import {
   buildResponse,
@@ -75,7 +76,7 @@ export function createTemplateSeederHandler(
     if (!resolved) {
       const env = deps.env ?? process.env;
       const config = seederConfig(env);
-      const s3 = deps.clients?.s3 ?? createClients(env).s3;
+      const s3 = deps.clients?.s3 ?? createS3Client(env);
       resolved = { s3, config };
     }
     return resolved;

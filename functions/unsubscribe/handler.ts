@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { createClients, type AwsClients } from '../lib/clients.js';
+import { createDynamoDbClient, type AwsClients } from '../lib/clients.js';
 import type { Env } from '../lib/env.js';
 import { loadUnsubscribeSecret } from '../lib/secrets.js';
 import { addSuppression } from '../lib/suppression-store.js';
@@ -98,7 +98,7 @@ export function createUnsubscribeHandler(deps: Partial<HandlerDeps> = {}): (even
     if (!runtime) {
       const env = deps.env ?? process.env;
       const config = unsubscribeConfig(env);
-      runtime = { env, config, ddb: deps.clients?.ddb ?? createClients(env).ddb };
+      runtime = { env, config, ddb: deps.clients?.ddb ?? createDynamoDbClient() };
     }
     return runtime;
   }
