@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { eventually, startLocalMode, type LocalMode } from '../support/local-mode.js';
 
 /**
@@ -66,6 +67,33 @@ describe('the JSON line', () => {
   it('points at servers on 127.0.0.1 only', () => {
     for (const key of ['eventBridgeEndpoint', 'dynamoDbEndpoint', 's3Endpoint', 'sesEndpoint']) {
       expect(new URL(local.info[key] as string).hostname).toBe('127.0.0.1');
+    }
+  });
+});
+
+describe('the template bucket', () => {
+  it('holds every starter template, listable page by page with the handed-out credentials', async () => {
+    const s3 = new S3Client({
+      endpoint: local.info.s3Endpoint,
+      region: local.info.region,
+      credentials: local.info.credentials,
+      forcePathStyle: true,
+    });
+    try {
+      const keys: string[] = [];
+      let token: string | undefined;
+      let pages = 0;
+      do {
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: local.info.templateBucket, Prefix: 'templates/', MaxKeys: 5, ContinuationToken: token }));
+        keys.push(...(page.Contents ?? []).map((o) => o.Key!));
+        token = page.NextContinuationToken;
+        pages += 1;
+      } while (token);
+      expect(pages).toBeGreaterThan(1);
+      expect(keys).toContain('templates/welcome/metadata.json');
+      expect(new Set(keys).size).toBe(keys.length);
+    } finally {
+      s3.destroy();
     }
   });
 });
