@@ -281,6 +281,21 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
   let existing = await aws.cloudFormation.describe(stackName);
   const previous = existing && existing.status.canUpdate ? existing.parameters : undefined;
   if (existing) step(`stack ${stackName} exists: ${existing.status}`);
+  // A stack that is busy or stuck cannot take an install: say so before any question.
+  if (existing?.status.isInProgress) {
+    throw new CliError(
+      'INS008',
+      `The stack ${stackName} is busy: ${existing.status.name}.`,
+      `Wait for the running operation to end (sesmailengine status --stack-name ${stackName} shows it), then run install again.`,
+    );
+  }
+  if (existing?.status.needsContinueRollback) {
+    throw new CliError(
+      'INS010',
+      `The stack ${stackName} is stuck in ${existing.status.name}: a failed update could not roll back.`,
+      `Fix the cause shown in the stack's events, then: aws cloudformation continue-update-rollback --stack-name ${stackName} --region ${region} — and run install again.`,
+    );
+  }
 
   // 4. The questions (or the flags).
   const answers: Answers = {
@@ -358,21 +373,6 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
   const sesAccount = await readSesAccount(aws.ses);
   ui.ok(quotaLine(sesAccount));
   for (const warning of accountWarnings(sesAccount, region)) ui.warn(warning);
-
-  if (existing?.status.isInProgress) {
-    throw new CliError(
-      'INS008',
-      `The stack ${stackName} is busy: ${existing.status.name}.`,
-      `Wait for the running operation to end (sesmailengine status --stack-name ${stackName} shows it), then run install again.`,
-    );
-  }
-  if (existing?.status.needsContinueRollback) {
-    throw new CliError(
-      'INS010',
-      `The stack ${stackName} is stuck in ${existing.status.name}: a failed update could not roll back.`,
-      `Fix the cause shown in the stack's events, then: aws cloudformation continue-update-rollback --stack-name ${stackName} --region ${region} — and run install again.`,
-    );
-  }
 
   step(`ensure bucket ${answers.bucket}`);
   const bucket = await ensureBucket(aws.s3, answers.bucket, region);

@@ -82,6 +82,20 @@ afterAll(async () => {
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('without any region configured, reports missing credentials first, then the region', async () => {
+    const env = cliEnv(aws.endpoint);
+    delete env.AWS_REGION;
+    const withoutCredentials = { ...env };
+    delete withoutCredentials.AWS_ACCESS_KEY_ID;
+    delete withoutCredentials.AWS_SECRET_ACCESS_KEY;
+    const first = await runCli(['install', '--yes'], withoutCredentials);
+    expect(first.stderr).toMatch(/^Error INS001/m);
+    const second = await runCli(['install', '--yes', '--sender', 'a@example.com', '--admin-email', 'b@example.com'], env);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/^Error INS011: No AWS region is configured/m);
+    expect(second.stderr).toContain('--region');
+  });
+
   it('--yes without the required values names the flags', async () => {
     const result = await runCli(['install', '--yes', '--stack-name', 'fresh'], cliEnv(aws.endpoint));
     expect(result.code).toBe(1);
