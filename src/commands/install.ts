@@ -92,9 +92,18 @@ function withTimer<T>(timings: Timings, key: 'waitingMs' | 'promptMs', body: () 
   });
 }
 
-function awsClients(target: AwsTarget, log: RunLog, given: Partial<InstallClients> = {}): InstallClients {
+function awsClients(
+  target: AwsTarget,
+  log: RunLog,
+  given: Partial<InstallClients> = {},
+  debug?: NodeJS.WritableStream,
+): InstallClients {
   const listen = (client: unknown) => {
-    watchCalls(client, (c) => log.write(`aws ${c.service}.${c.operation} ${c.ms}ms${c.error ? ` error=${c.error}` : ''}`));
+    watchCalls(client, (c) => {
+      const line = `aws ${c.service}.${c.operation} ${c.ms}ms${c.error ? ` error=${c.error}` : ''}`;
+      log.write(line);
+      debug?.write(`[debug] ${line}\n`);
+    });
     return client;
   };
   const config = clientConfig(target);
@@ -236,7 +245,12 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
   let identity: Identity | undefined;
   let clients: InstallClients | undefined;
   const connect = async (r: string) => {
-    clients = awsClients({ region: r, ...(options.profile ? { profile: options.profile } : {}) }, log, options.clients);
+    clients = awsClients(
+      { region: r, ...(options.profile ? { profile: options.profile } : {}) },
+      log,
+      options.clients,
+      options.debug ? io.stderr : undefined,
+    );
     identity = await checkCredentials(clients.sts, options.profile);
     step(`credentials ok: account ${identity.account} (${identity.arn}) region ${r}`);
   };
