@@ -10,6 +10,9 @@
  * until the feedback queue (the SES events of those sends) is drained too.
  *
  * Addresses: mostly reader-<i>@example.com, every 10th success@simulator.amazonses.com.
+ * Knobs: LOCAL_BURST_N, LOCAL_BURST_PUBLISHERS (8), LOCAL_BURST_SENDER_CONCURRENCY (the
+ * stack's 14), LOCAL_BURST_FEEDBACK_CONCURRENCY (10). The CPU line shows where the time
+ * goes: the engine process (handlers, AWS SDK, local endpoint, publishers) and each stand-in.
  */
 import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
@@ -104,6 +107,8 @@ export async function runBurst(total: number, publishers: number): Promise<{ ema
     retryDelaySeconds: 5,
     sender: 'bench@example.com',
     stackName: 'bench',
+    senderConcurrency: process.env.LOCAL_BURST_SENDER_CONCURRENCY ? Number(process.env.LOCAL_BURST_SENDER_CONCURRENCY) : undefined,
+    feedbackConcurrency: process.env.LOCAL_BURST_FEEDBACK_CONCURRENCY ? Number(process.env.LOCAL_BURST_FEEDBACK_CONCURRENCY) : undefined,
     log: (line) => {
       if (line.startsWith('handler error')) handlerErrors.push(line);
     },
