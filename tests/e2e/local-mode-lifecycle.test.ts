@@ -42,8 +42,12 @@ describe('sesmailengine local lifecycle', () => {
     running.push(local);
     const used = ports(local.info);
     expect(await Promise.all(used.map(canListen))).toEqual([false, false, false, false]);
+    await local.publish([local.request({ to: 'success@simulator.amazonses.com', templateName: 'welcome', templateData: { userName: 'A', companyName: 'B' } })]);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     const code = await local.stop(signal);
     expect(code).toBe(0);
+    // --json: exactly one line on stdout, even after mail went through the handlers.
+    expect(local.stdoutLines()).toHaveLength(1);
     // The stand-ins run in child processes: all of them must be gone too.
     await eventually(async () => ((await Promise.all(used.map(canListen))).every(Boolean) ? true : undefined), 10_000, 'ports to be free');
   }, 90_000);

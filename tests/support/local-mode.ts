@@ -38,6 +38,8 @@ export interface LocalMode {
   child: ChildProcess;
   info: LocalInfo;
   stderr(): string;
+  /** Every line the process wrote to stdout so far. */
+  stdoutLines(): string[];
   events: EventBridgeClient;
   ddb: DynamoDBDocumentClient;
   publish(entries: PutEventsRequestEntry[]): Promise<PutEventsCommandOutput>;
@@ -63,6 +65,8 @@ export async function startLocalMode(args: string[] = [], timeoutMs = 60_000): P
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const lines = createInterface({ input: child.stdout! });
+  const stdoutLines: string[] = [];
+  lines.on('line', (line) => stdoutLines.push(line));
   const first = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`local mode did not print its JSON line in time. stderr: ${stderr}`)), timeoutMs);
     lines.once('line', (line) => {
@@ -85,6 +89,7 @@ export async function startLocalMode(args: string[] = [], timeoutMs = 60_000): P
     child,
     info,
     stderr: () => stderr,
+    stdoutLines: () => [...stdoutLines],
     events,
     ddb,
     publish: (entries) => events.send(new PutEventsCommand({ Entries: entries })),
