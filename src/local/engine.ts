@@ -413,6 +413,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       retryDelaySeconds: options.retryDelaySeconds,
       templates,
     };
+    serverState.info = info;
 
     let stopping: Promise<void> | undefined;
     return {

@@ -4,6 +4,7 @@
  *   POST /  X-Amz-Target: AmazonSQS.<op>   SQS (SendMessage, …), AWS JSON 1.0
  *   GET  /events     the "Email Status Changed" log (?emailId=, ?toEmail=, ?status=)
  *   GET  /queues     depths of the send and feedback queues and their DLQs
+ *   GET  /info       the JSON line `--json` prints (how `sesmailengine <command> --local` finds everything)
  *   GET|POST /unsubscribe   the Unsubscribe handler, as its function URL would serve it
  *   GET  /health
  * Signatures are not checked: any SigV4-signed request (any key) is accepted.
@@ -29,6 +30,8 @@ export interface LocalServerOptions {
   unsubscribe?: UnsubscribeHandler;
   /** Largest request body accepted, in bytes. */
   maxBodyBytes?: number;
+  /** What GET /info answers: the engine's info (the same object as the --json line). */
+  info?: unknown;
 }
 
 export interface AwsResponse {
@@ -169,6 +172,10 @@ async function route(request: IncomingMessage, response: ServerResponse, options
   if (request.method === 'GET' && url.pathname === '/queues') {
     const queues = Object.fromEntries(options.listedQueues.map((q) => [q.name, { url: q.url, ...q.counts() }]));
     send(response, json(200, { queues, routed: options.bus.routed() }));
+    return;
+  }
+  if (request.method === 'GET' && url.pathname === '/info' && options.info !== undefined) {
+    send(response, json(200, options.info));
     return;
   }
   if (request.method === 'GET' && (url.pathname === '/health' || url.pathname === '/')) {
