@@ -213,7 +213,8 @@ export async function status(options: StatusOptions): Promise<number> {
     cloudFormation: options.clients?.cloudFormation ?? createCloudFormationApi(new CloudFormationClient(config)),
     ses: options.clients?.ses ?? new SESv2Client(config),
     ddb: options.clients?.ddb ?? documentClient(new DynamoDBClient(config)),
-    sqs: options.clients?.sqs ?? new SQSClient(config),
+    // The configured endpoint (SDK defaults, AWS_ENDPOINT_URL) wins over the host in a queue URL.
+    sqs: options.clients?.sqs ?? new SQSClient({ ...config, useQueueUrlAsEndpoint: false }),
     cloudWatch: options.clients?.cloudWatch ?? new CloudWatchClient(config),
   };
   const report = await collectStatus(clients, stackName, region, identity.account, (options.now ?? (() => new Date()))());
