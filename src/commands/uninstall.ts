@@ -9,7 +9,7 @@ import { CliError, UserCancelled } from '../errors.js';
 import { nullLog } from '../install-log.js';
 import { bucketState, defaultBucketName, emptyAndDeleteBucket } from '../installer/bucket.js';
 import { followOperation, reportFailure } from '../installer/follow.js';
-import { checkCredentials, configuredRegion, credentialsError } from '../installer/preflight.js';
+import { checkCredentials, configuredRegion, credentialsError, resolveCredentials } from '../installer/preflight.js';
 import { viewOutputs } from '../installer/stack-outputs.js';
 import { createPrompter, type Prompter } from '../prompts.js';
 import { createUi, processIo } from '../ui.js';
@@ -42,6 +42,8 @@ export async function requireRegion(options: { region?: string; profile?: string
   const client = probe ?? new STSClient(clientConfig(options.profile ? { profile: options.profile } : {}));
   const region = await configuredRegion(client);
   if (region) return region;
+  // Missing credentials are reported before a missing region, as in install.
+  await resolveCredentials(client, options.profile);
   throw credentialsError(new Error('Region is missing'), options.profile);
 }
 
