@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerInstallerCommands } from './installer-commands.js';
+import { registerOpsCommands } from './ops-commands.js';
 
 export type Runner = (debug: boolean, body: () => Promise<number>) => Promise<never>;
 
@@ -27,4 +28,5 @@ export function registerCommands(program: Command, run: Runner): void {
         return localCommand(options);
       });
     });
+  registerOpsCommands(program, run);
 }

@@ -1,0 +1,177 @@
+import { CliError } from '../errors.js';
+import { EmailClient } from '../client/email-client.js';
+import { createUi, processIo } from '../ui.js';
+import { parseEmailAddress } from '../../functions/core/email-address.js';
+import { TEMPLATE_NAME_PATTERN } from '../../functions/core/request-validation.js';
+import { readRecord } from '../../functions/lib/tracking-store.js';
+import type { EmailRequest } from '../../functions/core/types.js';
+import { fixFor } from '../ops/error-fixes.js';
+import { choiceOption, jsonObjectOption, secondsOption } from '../ops/input.js';
+import { printRecord } from '../ops/print.js';
+import type { StoredRecord } from '../ops/records.js';
+import { withTarget, type TargetOptions } from '../ops/target.js';
+import type { CommonOptions } from './shared-options.js';
+
+/**
+ * `sesmailengine send`: publishes one "Email Request" through EmailClient, then watches its
+ * tracking record until it reaches the wanted stage (`sent` by default, or a delivery
+ * outcome with --wait-for delivered) and prints it. A failed email, or no record in time,
+ * is a non-zero exit with the fix.
+ */
+
+export type WaitFor = 'sent' | 'delivered';
+
+export interface SendOptions extends CommonOptions, TargetOptions {
+  to: string;
+  template: string;
+  /** JSON object inline or @file. */
+  data?: string;
+  subject?: string;
+  /** "addr" or "Name <addr>". */
+  from?: string;
+  replyTo?: string;
+  emailId?: string;
+  /** Default true; --no-wait publishes and returns. */
+  wait?: boolean;
+  waitFor?: string;
+  /** Seconds (default 60). */
+  timeout?: string | number;
+  /** The event's source (default sesmailengine.cli). */
+  source?: string;
+  json?: boolean;
+  now?: () => Date;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Statuses at which each wait ends. */
+const DONE: Record<WaitFor, ReadonlySet<string>> = {
+  sent: new Set(['sent', 'failed', 'delivered', 'opened', 'bounced', 'complained', 'soft_bounced']),
+  delivered: new Set(['failed', 'delivered', 'opened', 'bounced', 'complained']),
+};
+
+export function isDone(status: string | undefined, waitFor: WaitFor): boolean {
+  return status !== undefined && DONE[waitFor].has(status);
+}
+
+/** "Ada <ada@example.com>" or "ada@example.com" → senderOverride. */
+export function parseFrom(value: string): { email: string; name?: string } {
+  const match = /^\s*(.*?)\s*<([^<>]+)>\s*$/.exec(value);
+  const email = (match ? match[2]! : value).trim();
+  const name = match?.[1]?.replace(/^"|"$/g, '').trim();
+  const parsed = parseEmailAddress(email);
+  if (!parsed.ok) {
+    throw new CliError('OPS004', `--from "${value}": the address ${parsed.reason}.`, 'Pass --from sender@example.com or --from "Sender Name <sender@example.com>" (a verified SES identity).');
+  }
+  return { email, ...(name ? { name } : {}) };
+}
+
+export function buildRequest(options: SendOptions): EmailRequest {
+  const to = parseEmailAddress(options.to ?? '');
+  if (!to.ok) throw new CliError('OPS004', `--to "${options.to}": the address ${to.reason}.`, 'Pass one bare address: --to someone@example.com.');
+  if (!TEMPLATE_NAME_PATTERN.test(options.template ?? '')) {
+    throw new CliError(
+      'OPS004',
+      `--template "${options.template}" is not a template name.`,
+      'Pass the template\'s folder name, e.g. --template welcome (sesmailengine templates validate lists yours).',
+    );
+  }
+  if (options.replyTo !== undefined) {
+    const reply = parseEmailAddress(options.replyTo);
+    if (!reply.ok) throw new CliError('OPS004', `--reply-to "${options.replyTo}": the address ${reply.reason}.`, 'Pass one bare address: --reply-to support@example.com.');
+  }
+  return {
+    to: options.to.trim(),
+    templateName: options.template,
+    ...(options.data !== undefined ? { templateData: jsonObjectOption(options.data, '--data', options.cwd) } : {}),
+    ...(options.emailId ? { emailId: options.emailId } : {}),
+    ...(options.subject ? { subject: options.subject } : {}),
+    ...(options.from ? { senderOverride: parseFrom(options.from) } : {}),
+    ...(options.replyTo ? { replyTo: options.replyTo.trim() } : {}),
+  };
+}
+
+export async function send(options: SendOptions): Promise<number> {
+  const io = options.io ?? processIo();
+  const ui = createUi(io);
+  const request = buildRequest(options);
+  const waitFor = choiceOption<WaitFor>(options.waitFor, '--wait-for', ['sent', 'delivered'], 'sent');
+  const timeoutMs = secondsOption(options.timeout, '--timeout', 60) * 1000;
+  const sleep = options.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+
+  return withTarget(options, async (target) => {
+    const client = new EmailClient({ eventBusName: target.resources.eventBusName, client: await target.clients.events(), source: options.source ?? 'sesmailengine.cli' });
+    const outcome = await client.send(request);
+    if (!outcome.ok) {
+      throw new CliError(
+        'SND001',
+        `EventBridge refused the request for ${outcome.emailId}: ${outcome.errorCode}: ${outcome.errorMessage}`,
+        outcome.errorCode === 'EntryTooLarge'
+          ? 'Make templateData smaller (send identifiers, not documents).'
+          : `Check that the bus ${target.resources.eventBusName} exists (sesmailengine status) and that your credentials may call events:PutEvents on it.`,
+      );
+    }
+    const published = { emailId: outcome.emailId, eventId: outcome.eventId, eventBusName: target.resources.eventBusName, target: target.kind };
+    if (options.wait === false) {
+      if (options.json) io.stdout.write(`${JSON.stringify({ ...published, record: null })}\n`);
+      else {
+        ui.ok(`Published ${outcome.emailId} (event ${outcome.eventId}) to ${target.resources.eventBusName} (${target.description}).`);
+        ui.out(outcome.emailId);
+      }
+      return 0;
+    }
+
+    if (!options.json) ui.info(`Published ${outcome.emailId} to ${target.resources.eventBusName} (${target.description}); waiting for it to be ${waitFor}…`);
+    const ddb = await target.clients.ddb();
+    const deadline = Date.now() + timeoutMs;
+    let record: StoredRecord | undefined;
+    let delay = 200;
+    let announcedSent = false;
+    for (;;) {
+      record = (await readRecord(ddb, target.resources.trackingTable, outcome.emailId)) as StoredRecord | undefined;
+      if (isDone(record?.status, waitFor)) break;
+      if (record?.status === 'sent' && waitFor === 'delivered' && !announcedSent && !options.json) {
+        ui.info(`Sent (SES message ${record.sesMessageId ?? '?'}); waiting for SES feedback…`);
+        announcedSent = true;
+      }
+      if (Date.now() >= deadline) break;
+      await sleep(delay);
+      delay = Math.min(1_000, delay * 2);
+    }
+
+    if (options.json) io.stdout.write(`${JSON.stringify({ ...published, status: record?.status ?? null, record: record ?? null })}\n`);
+    else if (record) {
+      ui.out(`Email ${record.emailId}:`);
+      printRecord(ui, record);
+    }
+
+    const seconds = Math.round(timeoutMs / 1000);
+    if (!record) {
+      throw new CliError(
+        'SND002',
+        `No tracking record for ${outcome.emailId} after ${seconds} s: the request is still queued, or it failed without a record (throttled into the DLQ).`,
+        `Run: sesmailengine diagnose ${outcome.emailId}${target.flags}  (it checks the send queue and the dead-letter queues).`,
+      );
+    }
+    if (record.status === 'failed') {
+      throw new CliError('SND003', `The engine tracked ${record.emailId} as failed: ${record.errorCode ?? '?'}: ${record.errorMessage ?? ''}`, fixFor(record.errorCode));
+    }
+    if (!isDone(record.status, waitFor)) {
+      throw new CliError(
+        'SND004',
+        `${record.emailId} is still ${record.status} after ${seconds} s (waited for ${waitFor}).`,
+        target.kind === 'local' && record.status === 'sent'
+          ? 'Local mode sends feedback only for simulator addresses (success@simulator.amazonses.com, bounce@…, complaint@…); mail to others stays sent.'
+          : `Wait longer (--timeout), or run: sesmailengine diagnose ${record.emailId}${target.flags}`,
+      );
+    }
+    if (record.status === 'bounced') {
+      throw new CliError(
+        'SND005',
+        `${record.emailId} bounced (${record.bounceType ?? 'Permanent'}/${record.bounceSubType ?? 'General'}${record.bounceReason ? `: ${record.bounceReason}` : ''}); ${record.toEmail} is now suppressed.`,
+        `Check the address; sesmailengine diagnose ${record.toEmail}${target.flags} shows its history.`,
+      );
+    }
+    if (!options.json && record.status === 'complained') ui.warn(`${record.toEmail} complained (spam) and is now suppressed.`);
+    return 0;
+  });
+}

@@ -1,0 +1,129 @@
+import { createUi, processIo } from '../ui.js';
+import { bounceBrake } from '../../functions/core/bounce-brake.js';
+import { emptyCounts, readDailyCounts, type DailyCounts } from '../../functions/lib/counters-store.js';
+import { dayOption, daysEndingWith, integerOption } from '../ops/input.js';
+import { percent, table } from '../ops/print.js';
+import { withTarget, type TargetOptions } from '../ops/target.js';
+import type { CommonOptions } from './shared-options.js';
+
+/**
+ * `sesmailengine stats`: per-day sending figures from the daily counters: one BatchGetItem
+ * per day whatever the day's volume (functions/lib/counters-store.ts), never a count over
+ * the tracking table. Rates are percentages of the day's sent emails.
+ */
+
+export interface StatsOptions extends CommonOptions, TargetOptions {
+  /** The last day shown (YYYY-MM-DD, UTC; default today). */
+  date?: string;
+  /** How many days, ending with --date (default 1). */
+  days?: string | number;
+  json?: boolean;
+  now?: () => Date;
+}
+
+export interface DayStats extends DailyCounts {
+  date: string;
+  deliveryRate: number;
+  openRate: number;
+  clickRate: number;
+  bounceRate: number;
+  complaintRate: number;
+}
+
+export function dayStats(date: string, counts: DailyCounts): DayStats {
+  return {
+    date,
+    ...counts,
+    deliveryRate: percent(counts.delivered, counts.sent),
+    openRate: percent(counts.opened, counts.sent),
+    clickRate: percent(counts.clicked, counts.sent),
+    bounceRate: percent(counts.bounced, counts.sent),
+    complaintRate: percent(counts.complained, counts.sent),
+  };
+}
+
+function sum(days: DailyCounts[]): DailyCounts {
+  const total = emptyCounts();
+  for (const day of days) for (const key of Object.keys(total) as (keyof DailyCounts)[]) total[key] += day[key];
+  return total;
+}
+
+async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return out;
+}
+
+export async function stats(options: StatsOptions): Promise<number> {
+  const io = options.io ?? processIo();
+  const ui = createUi(io);
+  const now = (options.now ?? (() => new Date()))();
+  const today = now.toISOString().slice(0, 10);
+  const last = options.date !== undefined ? dayOption(options.date, '--date') : today;
+  const count = integerOption(options.days, '--days', 1, 1, 400);
+  const dates = daysEndingWith(last, count);
+
+  return withTarget(options, async (target) => {
+    const ddb = await target.clients.ddb();
+    const counts = await mapLimited(dates, 8, (date) => readDailyCounts(ddb, target.resources.countersTable, date));
+    const days = dates.map((date, i) => dayStats(date, counts[i]!));
+    const total = count > 1 ? dayStats(`${dates[0]}..${last}`, sum(counts)) : undefined;
+    const { bounceRateThreshold: threshold, bounceRateMinimumSends: minimumSends } = target.settings;
+    const todayCounts = dates.includes(today) ? counts[dates.indexOf(today)]! : undefined;
+    const brake = todayCounts ? bounceBrake(todayCounts, threshold, minimumSends) : undefined;
+
+    if (options.json) {
+      io.stdout.write(
+        `${JSON.stringify({
+          target: target.kind,
+          countersTable: target.resources.countersTable,
+          bounceRateThreshold: threshold,
+          bounceRateMinimumSends: minimumSends,
+          ...(brake ? { brakeOnToday: brake.over } : {}),
+          days,
+          ...(total ? { total } : {}),
+        })}\n`,
+      );
+      return 0;
+    }
+    const row = (d: DayStats) => [
+      d.date,
+      String(d.sent),
+      String(d.delivered),
+      String(d.opened),
+      String(d.clicked),
+      String(d.bounced),
+      String(d.softBounced),
+      String(d.complained),
+      String(d.failed),
+      `${d.deliveryRate}%`,
+      `${d.openRate}%`,
+      `${d.bounceRate}%`,
+      `${d.complaintRate}%`,
+    ];
+    ui.out(`Sending figures (UTC days) — ${target.description}`);
+    table(
+      ui,
+      ['date', 'sent', 'delivered', 'opened', 'clicked', 'bounced', 'soft-bounced', 'complained', 'failed', 'delivery', 'open', 'bounce', 'complaint'],
+      [...days.map(row), ...(total ? [row(total)] : [])],
+    );
+    ui.out('Rates are percentages of sent; bounced counts hard bounces only (soft bounces are retried).');
+    if (brake) {
+      const state = brake.over
+        ? `ON: every email fails BRK001 until 00:00 UTC`
+        : brake.sent < minimumSends
+          ? `off (it needs at least ${minimumSends} sends in a day before it can act)`
+          : 'off';
+      ui.out(`Bounce-rate brake today: ${brake.ratePercent.toFixed(2)}% against a threshold of ${threshold}% — ${state}.`);
+    }
+    return 0;
+  });
+}

@@ -1,0 +1,47 @@
+import { ERROR_CODES, type ErrorCode } from '../../functions/core/error-codes.js';
+
+/**
+ * What to do about each engine error code, in one sentence or two: the "Fix" of
+ * docs/TROUBLESHOOTING.md, shortened for the terminal (`diagnose` and `send` print it).
+ * A test checks that every code of ERROR_CODES has one.
+ */
+
+export const ERROR_FIXES: Record<ErrorCode, string> = {
+  VAL001: 'Publish DetailType "Email Request" with Detail = JSON.stringify(request), where request is an object (encoded once).',
+  VAL002: 'Send both "to" and "templateName"; errorMessage names the missing one.',
+  VAL003: 'Send one bare address such as user@example.com (no display name, no list); validate addresses where you collect them.',
+  VAL004: 'Use the template\'s folder name exactly, e.g. "order-confirmation" (letters, digits, "-" and "_").',
+  VAL005: 'Strip line breaks and control characters from values used in headers (names, subjects, replyTo).',
+  VAL006: 'Send each field with its documented type (templateData and metadata are objects, unsubscribe a boolean); see docs/INTEGRATION.md.',
+  VAL007: 'Send identifiers rather than documents: templateData at most 128 KiB, metadata 8 KiB, 16 levels deep, subject 998 characters.',
+  VAL008: 'Use a short printable emailId (1-128 characters), such as order-1234-confirmation.',
+  VAL009: 'Send a bare address in senderOverride.email and replyTo; validate template replyTo values (e.g. formSenderEmail) in your application.',
+  SUP001: 'Usually none: stop mailing the address. Check why with: sesmailengine suppression check <address>.',
+  BRK001: 'Remove the addresses that bounced from your lists and wait for the next UTC day (see docs/BOUNCE_RATE_PROTECTION.md); check with: sesmailengine stats.',
+  TMPL001: 'Upload the template: sesmailengine templates push ./<name> (or sesmailengine seed-templates for the starter set). Names are case-sensitive.',
+  TMPL002: 'Correct metadata.json (check it with: sesmailengine templates validate ./<name>), then push it.',
+  TMPL003: 'Send the missing variables in templateData, or remove them from requiredVariables in metadata.json if they are optional.',
+  TMPL004: 'errorMessage gives the file and line; guard optional values with {% if x %} or | default("..."); check with: sesmailengine templates preview <name> --data ...',
+  TMPL005: 'Set the stack default (sesmailengine install --yes --sender you@example.com) or senderEmail in the template\'s metadata.json.',
+  SES001: 'Read errorMessage (SES\'s own text) and adjust the content.',
+  SES002: 'Verify the sender identity in SES in the stack\'s region; in the SES sandbox verify the recipient too, or request production access.',
+  SES003: 'SES paused sending: open the SES console (Reputation metrics, Account dashboard), fix the cause and ask AWS to resume.',
+  SES004: 'errorMessage holds SES\'s explanation; correct the request or the template.',
+  UNS001: 'Re-run sesmailengine install to restore the unsubscribe configuration, or send "unsubscribe": false for a one-off transactional use.',
+  DUP001: 'Check whether the recipient got it; if not, publish again with a new emailId.',
+  FBK001: 'Remove the offending content (attachments or links) from the template or data.',
+  FBK002: 'Read errorMessage; if it repeats, report it with the SES event.',
+  FBK003: 'The address is not suppressed: try again later with a new emailId, or reach the recipient another way.',
+  FBK004: 'Nothing unless it repeats: then check what else publishes to the feedback queue.',
+};
+
+/** The meaning of a code (from the engine's catalogue), or undefined for an unknown code. */
+export function meaningOf(code: string | undefined): string | undefined {
+  return code && Object.hasOwn(ERROR_CODES, code) ? ERROR_CODES[code as ErrorCode] : undefined;
+}
+
+/** The fix for a code, or a pointer to the troubleshooting guide for an unknown one. */
+export function fixFor(code: string | undefined): string {
+  if (code && Object.hasOwn(ERROR_FIXES, code)) return ERROR_FIXES[code as ErrorCode];
+  return `Look the code up in docs/TROUBLESHOOTING.md${code ? ` (${code})` : ''}.`;
+}

@@ -1,0 +1,81 @@
+import chalk from 'chalk';
+import type { SuppressionEntry } from '../../functions/core/types.js';
+import type { Ui } from '../ui.js';
+import type { Verdict } from './diagnosis.js';
+import type { StoredRecord } from './records.js';
+
+/** How the operating commands show records, suppressions and verdicts at a terminal. */
+
+const BAD = new Set(['failed', 'bounced', 'complained']);
+const GOOD = new Set(['delivered', 'opened']);
+
+export function colourStatus(status: string): string {
+  if (BAD.has(status)) return chalk.red(status);
+  if (GOOD.has(status)) return chalk.green(status);
+  return chalk.yellow(status);
+}
+
+/** The record's fields worth reading, as label/value pairs (absent fields skipped). */
+export function recordRows(record: StoredRecord): [string, string][] {
+  const rows: [string, string | number | undefined][] = [
+    ['emailId', record.emailId],
+    ['status', record.status],
+    ['error', record.errorCode ? `${record.errorCode}: ${record.errorMessage ?? ''}` : undefined],
+    ['to', record.toEmail],
+    ['template', record.templateName],
+    ['subject', record.subject],
+    ['from', record.senderEmail],
+    ['created', record.timestamp],
+    ['sentAt', record.sentAt],
+    ['sesMessageId', record.sesMessageId],
+    ['deliveredAt', record.deliveredAt],
+    ['openedAt', record.openedAt],
+    ['opens', record.openCount],
+    ['clicks', record.clickCount],
+    ['bounce', record.bounceType ? `${record.bounceType}/${record.bounceSubType ?? ''}${record.bounceReason ? ` ${record.bounceReason}` : ''}` : undefined],
+    ['complaint', record.complaintFeedbackType ?? (record.complainedAt ? 'yes' : undefined)],
+    ['complainedAt', record.complainedAt],
+    ['attempt', record.retryAttempt ? `${record.retryAttempt} (retry of ${record.originalEmailId})` : undefined],
+    ['source', record.originalSource],
+  ];
+  return rows.filter((row): row is [string, string | number] => row[1] !== undefined && row[1] !== '').map(([k, v]) => [k, String(v)]);
+}
+
+export function printRecord(ui: Ui, record: StoredRecord, indent = '  '): void {
+  for (const [label, value] of recordRows(record)) {
+    ui.out(`${indent}${label.padEnd(13)} ${label === 'status' ? colourStatus(value) : value}`);
+  }
+}
+
+export function printSuppression(ui: Ui, entry: SuppressionEntry | undefined, address: string): void {
+  if (!entry) {
+    ui.out(`Suppression: ${address} is ${chalk.green('not suppressed')}`);
+    return;
+  }
+  const extra = [entry.sourceEmailId ? `email ${entry.sourceEmailId}` : undefined, entry.details].filter(Boolean).join(', ');
+  ui.out(`Suppression: ${chalk.red(`${entry.email} suppressed`)} (${entry.reason}, type ${entry.suppressionType}) since ${entry.createdAt}${extra ? ` — ${extra}` : ''}`);
+}
+
+export function printVerdict(ui: Ui, verdict: Verdict): void {
+  const colour = verdict.level === 'ok' ? chalk.green : verdict.level === 'pending' ? chalk.yellow : chalk.red;
+  ui.out('');
+  ui.out(`${chalk.bold('VERDICT:')} ${colour(verdict.summary)}`);
+  for (const line of verdict.details) ui.out(`  ${line}`);
+  if (verdict.fix.length > 0) {
+    ui.out(chalk.bold('Fix:'));
+    verdict.fix.forEach((step, i) => ui.out(`  ${verdict.fix.length > 1 ? `${i + 1}. ` : ''}${step}`));
+  }
+  for (const warning of verdict.warnings) ui.out(`${chalk.yellow('!')} ${warning}`);
+}
+
+/** Left-aligned columns; the header is bold. */
+export function table(ui: Ui, header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  ui.out(chalk.bold(line(header)));
+  for (const row of rows) ui.out(line(row));
+}
+
+export function percent(part: number, whole: number): number {
+  return whole > 0 ? Math.round((part / whole) * 10_000) / 100 : 0;
+}
