@@ -19,11 +19,13 @@ import { dlqList, dlqRedrive } from '../../src/commands/dlq.js';
 import { diagnoseCommand, type DiagnoseReport } from '../../src/commands/diagnose.js';
 import { send } from '../../src/commands/send.js';
 import { stats } from '../../src/commands/stats.js';
-import { suppressionList } from '../../src/commands/suppression.js';
+import { suppressionList, suppressionRemove } from '../../src/commands/suppression.js';
+import { UserCancelled } from '../../src/errors.js';
+import { addSuppression, getSuppression } from '../../functions/lib/suppression-store.js';
 import { resolveTarget } from '../../src/ops/target.js';
 import { addDailyCounts } from '../../functions/lib/counters-store.js';
 import { startStandIns, type StandIns } from '../support/stand-ins.js';
-import { captureIo } from '../support/cli-harness.js';
+import { captureIo, scriptedPrompter } from '../support/cli-harness.js';
 import { FakeCloudFormation } from '../support/fake-cloudformation.js';
 
 /**
@@ -186,6 +188,26 @@ describe('suppression list paging', () => {
     await suppressionList({ region: 'us-east-1', io, json: true, type: 'manual', limit: '3', clients: { ddb } });
     expect(JSON.parse(io.out()).count).toBe(3);
     expect(ddbMock.commandCalls(QueryCommand)).toHaveLength(3);
+  });
+});
+
+describe('suppression remove', () => {
+  it('warns about a hard bounce, asks, and keeps the address when the answer is no', async () => {
+    await addSuppression(aws.ddb, aws.tables.suppression, { email: 'gone@example.com', reason: 'hard-bounce', suppressionType: 'bounce', createdAt: NOW.toISOString() });
+    const prompter = scriptedPrompter({ 'Remove gone@example.com': false });
+    const options = base();
+    await expect(suppressionRemove({ ...options, address: 'Gone@Example.com', interactive: true, prompter })).rejects.toBeInstanceOf(UserCancelled);
+    expect(prompter.asked).toEqual(['Remove gone@example.com (hard-bounce) from the suppression list?']);
+    expect(options.io.err()).toContain('SES counts it against your account');
+    expect(await getSuppression(aws.ddb, aws.tables.suppression, 'gone@example.com')).toBeDefined();
+  });
+
+  it('removes it on yes, with the account-level list pointed out', async () => {
+    const options = base();
+    const prompter = scriptedPrompter({ 'Remove gone@example.com': true });
+    expect(await suppressionRemove({ ...options, address: 'gone@example.com', interactive: true, prompter })).toBe(0);
+    expect(await getSuppression(aws.ddb, aws.tables.suppression, 'gone@example.com')).toBeUndefined();
+    expect(options.io.err()).toContain('aws sesv2 get-suppressed-destination --email-address gone@example.com --region us-east-1');
   });
 });
 
