@@ -90,3 +90,34 @@ export interface SuppressionEntry {
   sourceEmailId?: string;
   details?: string;
 }
+
+/**
+ * The `detail` of the "Email Status Changed" events the engine publishes to its bus
+ * (`source: "sesmailengine"`) when feedback changes a record (docs/FEEDBACK.md).
+ */
+export interface EmailStatusChangedDetail {
+  emailId: string;
+  /** The outcome this event reports: the new status, or `complained`/`bounced` recorded on a higher status. */
+  status: EmailStatus;
+  /** False when the record kept a higher status (a complaint or bounce after a delivery). */
+  statusChanged: boolean;
+  /** The record's status after the update. */
+  recordStatus: RecordStatus;
+  previousStatus: RecordStatus;
+  toEmail: string;
+  /** When the SES event happened (ISO-8601). */
+  timestamp: string;
+  originalSource: string;
+  templateName: string;
+  subject?: string;
+  sesMessageId?: string;
+  metadata?: Record<string, unknown>;
+  originalEmailId?: string;
+  retryAttempt?: number;
+  bounceType?: string;
+  bounceSubType?: string;
+  bounceReason?: string;
+  complaintFeedbackType?: string;
+  errorCode?: string;
+  errorMessage?: string;
+}

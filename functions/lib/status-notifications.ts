@@ -1,5 +1,5 @@
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import type { EmailStatus, RecordStatus } from '../core/types.js';
+import type { EmailStatus, EmailStatusChangedDetail as StatusChangedDetail } from '../core/types.js';
 import type { StoredRecord } from './tracking-updates.js';
 
 /**
@@ -12,32 +12,7 @@ export const STATUS_SOURCE = 'sesmailengine';
 export const STATUS_DETAIL_TYPE = 'Email Status Changed';
 const ENTRIES_PER_CALL = 10;
 
-export interface StatusChangedDetail {
-  emailId: string;
-  /** The outcome this event reports: the new status, or `complained`/`bounced` recorded on a higher status. */
-  status: EmailStatus;
-  /** False when the record kept a higher status (a complaint or bounce after a delivery). */
-  statusChanged: boolean;
-  /** The record's status after the update. */
-  recordStatus: RecordStatus;
-  previousStatus: RecordStatus;
-  toEmail: string;
-  /** When the SES event happened (ISO-8601). */
-  timestamp: string;
-  originalSource: string;
-  templateName: string;
-  subject?: string;
-  sesMessageId?: string;
-  metadata?: Record<string, unknown>;
-  originalEmailId?: string;
-  retryAttempt?: number;
-  bounceType?: string;
-  bounceSubType?: string;
-  bounceReason?: string;
-  complaintFeedbackType?: string;
-  errorCode?: string;
-  errorMessage?: string;
-}
+export type { EmailStatusChangedDetail as StatusChangedDetail } from '../core/types.js';
 
 export function statusChangedDetail(
   before: StoredRecord,
