@@ -188,14 +188,13 @@ function failedVerdict(record: StoredRecord, facts: DiagnosisFacts): Verdict {
     case 'TMPL003': {
       const names = missingVariablesIn(message);
       const list = names.length > 0 ? names.join(', ') : 'required variables';
-      const example = names.length > 0 ? `'{${names.map((n) => `"${n}": "…"`).join(', ')}}'` : "'{…}'";
       return verdict(
         'problem',
         `failed TMPL003: templateData lacks ${list}`,
         details,
         [
           `Send ${list} in templateData (or remove ${names.length > 1 ? 'them' : 'it'} from requiredVariables in templates/${record.templateName}/metadata.json if optional).`,
-          `Check the data before sending: sesmailengine templates preview ${record.templateName} --data ${example}{flags}`,
+          `Check the whole templateData before sending (with ${list} in it): sesmailengine templates preview ${record.templateName} --data @templateData.json{flags}`,
           RESEND,
         ],
         code,

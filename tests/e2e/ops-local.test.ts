@@ -134,7 +134,7 @@ describe('diagnose', () => {
     const out = (await cli(['diagnose', emailId, '--json'])).json();
     expect(out.record.status).toBe('failed');
     expect(out.verdict.summary).toBe('failed TMPL003: templateData lacks companyName');
-    expect(out.verdict.fix.join('\n')).toContain(`sesmailengine templates preview welcome --data '{"companyName": "…"}' ${flag}`);
+    expect(out.verdict.fix.join('\n')).toContain(`sesmailengine templates preview welcome --data @templateData.json ${flag}`);
     expect(out.bounceRate).toMatchObject({ thresholdPercent: 5, minimumSends: 100, brakeOn: false });
     expect(out.queues.deadLetters).toEqual({ send: 0, feedback: 0 });
   });

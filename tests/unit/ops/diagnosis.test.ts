@@ -60,7 +60,7 @@ describe('failed records', () => {
     );
     expect(v.level).toBe('problem');
     expect(v.summary).toBe('failed TMPL003: templateData lacks userName');
-    expect(v.fix.join('\n')).toContain(`sesmailengine templates preview welcome --data '{"userName": "…"}'`);
+    expect(v.fix.join('\n')).toContain('(with userName in it): sesmailengine templates preview welcome --data @templateData.json');
     expect(v.fix.join('\n')).toContain('new emailId');
   });
 
