@@ -27,14 +27,26 @@ function sourceFiles(dir: string): string[] {
   });
 }
 
-/** Codes the CLI can print, with the first file that uses each. */
+/** A code-shaped string literal anywhere (e.g. `const code = imported ? 'INS021' : 'INS020'`). */
+const CODE_LITERAL = /(['"`])([A-Z]{2,5})(\d{3})\1/g;
+
+/**
+ * Codes the CLI can print, with the first file that uses each: the literals given to
+ * CliError, plus every other literal with one of their prefixes (codes chosen in a
+ * variable first), but not unrelated literals such as 'AES256'.
+ */
 function cliCodes(): Map<string, string> {
+  const files = sourceFiles(join(REPO, 'src')).map((file) => ({ name: file.slice(REPO.length + 1), text: readFileSync(file, 'utf8') }));
   const found = new Map<string, string>();
-  for (const file of sourceFiles(join(REPO, 'src'))) {
-    const text = readFileSync(file, 'utf8');
-    if (!/CliError|UserCancelled/.test(text)) continue;
-    for (const match of text.matchAll(CLI_CODE)) {
-      if (!found.has(match[2]!)) found.set(match[2]!, file.slice(REPO.length + 1));
+  for (const { name, text } of files) {
+    for (const match of text.matchAll(CLI_CODE)) if (!found.has(match[2]!)) found.set(match[2]!, name);
+  }
+  const prefixes = new Set([...found.keys()].map((code) => code.replace(/\d+$/, '')));
+  for (const { name, text } of files) {
+    if (!/CliError/.test(text)) continue;
+    for (const match of text.matchAll(CODE_LITERAL)) {
+      const code = `${match[2]}${match[3]}`;
+      if (prefixes.has(match[2]!) && !found.has(code)) found.set(code, name);
     }
   }
   return found;
