@@ -12,7 +12,7 @@ import { FUNCTIONS_DIR, analyseHandler } from '../support/handler-analysis.js';
 
 const template = loadTemplate();
 
-/** The contract from the team brief: the variables the stack sets on each function. */
+/** The documented contract: the variables the stack sets on each function (docs/ARCHITECTURE.md). */
 const CONTRACT = {
   EmailSenderFunction: {
     dir: 'email-sender',
@@ -64,7 +64,7 @@ describe.each(Object.entries(CONTRACT))('%s environment', (fn, { dir, vars }) =>
   const analysis = existsSync(entry) ? analyseHandler(entry) : undefined;
   const check = analysis ? it : it.skip;
 
-  it('is exactly the contract of the team brief', () => {
+  it('is exactly the documented contract', () => {
     expect(templateVariables(fn)).toEqual([...vars].sort());
   });
 

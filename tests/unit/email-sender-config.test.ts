@@ -70,7 +70,7 @@ describe('emailSenderConfig', () => {
     expect(() => emailSenderConfig({ ...required, ...overrides })).toThrow(message);
   });
 
-  it('reads exactly the variables the team brief lists for the Email Sender', () => {
+  it('reads exactly the documented variables of the Email Sender', () => {
     const here = dirname(fileURLToPath(import.meta.url));
     const source = ['config.ts', 'handler.ts']
       .map((file) => readFileSync(join(here, '..', '..', 'functions', 'email-sender', file), 'utf8'))
