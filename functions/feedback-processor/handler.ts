@@ -4,6 +4,7 @@ import { createSqsClient } from '../lib/clients-sqs.js';
 import { createEventBridgeClient } from '../lib/clients-eventbridge.js';
 import type { Env } from '../lib/env.js';
 import { addDailyCounts, type DailyCounts } from '../lib/counters-store.js';
+import { isThrottledUnapplied } from '../lib/dynamo-errors.js';
 import { addSuppression } from '../lib/suppression-store.js';
 import { applyFeedback, claimRetry, markRetryEnqueued, type FeedbackApplyResult } from '../lib/tracking-updates.js';
 import { recordSoftBounce, resetSoftBounceStreak } from '../lib/soft-bounce-streak.js';
@@ -197,8 +198,11 @@ export function createFeedbackProcessorHandler(
           break;
         } catch (error) {
           // The records are already updated, so a redelivery would not count again:
-          // failing the batch cannot help. The loss is logged with the numbers.
-          if (attempt >= 2) {
+          // failing the batch cannot help. The loss is logged with the numbers. Only a
+          // throttled write is tried again: after a timeout or a 5xx the ADD may have been
+          // applied, and a second one would count twice (an inflated bounce count trips the
+          // bounce-rate brake).
+          if (attempt >= 2 || !isThrottledUnapplied(error)) {
             log({ level: 'error', message: 'Daily counters not written', day, deltas, error: describe(error) });
             break;
           }

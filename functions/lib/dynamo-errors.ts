@@ -2,3 +2,15 @@
 export function isConditionalCheckFailure(error: unknown): boolean {
   return (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
 }
+
+// Errors with which DynamoDB refuses a request before doing anything: retrying cannot apply a write twice.
+const REFUSED_UNAPPLIED = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']);
+
+/**
+ * True when the error says the request was throttled and not applied. A timeout or a 5xx
+ * says nothing either way: the write may have happened, so a non-idempotent write (an ADD)
+ * must not be repeated after one.
+ */
+export function isThrottledUnapplied(error: unknown): boolean {
+  return REFUSED_UNAPPLIED.has((error as { name?: string } | null)?.name ?? '');
+}

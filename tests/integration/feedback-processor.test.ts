@@ -524,6 +524,48 @@ describe('status notifications', () => {
   });
 });
 
+describe('daily counters', () => {
+  /** A client whose first counter ADD fails as told: after being applied (answer lost) or before. */
+  function counterFault(error: Error, applied: boolean): { ddb: DynamoDBDocumentClient; adds: () => number } {
+    let adds = 0;
+    const ddb = {
+      send: async (command: { input: { TableName?: string; UpdateExpression?: string } }) => {
+        const isAdd = command instanceof UpdateCommand && command.input.TableName === env.tables.counters && command.input.UpdateExpression?.startsWith('ADD');
+        if (!isAdd) return env.ddb.send(command as never);
+        adds += 1;
+        if (adds > 1) return env.ddb.send(command as never);
+        if (applied) await env.ddb.send(command as never);
+        throw error;
+      },
+    } as unknown as DynamoDBDocumentClient;
+    return { ddb, adds: () => adds };
+  }
+
+  it('are not added twice when a write was applied but its answer was lost', async () => {
+    const ids = unique('count-lost');
+    await seed(ids);
+    const now = new Date('2041-02-01T10:00:00.000Z');
+    const timeout = Object.assign(new Error('Connection timed out after 10000 ms'), { name: 'TimeoutError' });
+    const { ddb, adds } = counterFault(timeout, true);
+    const result = await makeHandler({ ddb, now })(sqsEvent([feedback('Delivery', ids)]));
+    expect(result.batchItemFailures).toEqual([]);
+    expect(adds()).toBe(1);
+    expect((await counts('2041-02-01')).delivered).toBe(1);
+    expect(logs.some((l) => l.message === 'Daily counters not written')).toBe(true);
+  });
+
+  it('are written again after throttling, which applies nothing', async () => {
+    const ids = unique('count-throttled');
+    await seed(ids);
+    const now = new Date('2041-02-02T10:00:00.000Z');
+    const throttled = Object.assign(new Error('Throughput exceeds the current capacity'), { name: 'ProvisionedThroughputExceededException' });
+    const { ddb, adds } = counterFault(throttled, false);
+    await makeHandler({ ddb, now })(sqsEvent([feedback('Delivery', ids)]));
+    expect(adds()).toBe(2);
+    expect((await counts('2041-02-02')).delivered).toBe(1);
+  });
+});
+
 describe('batch isolation', () => {
   it('drops malformed messages alone and applies their batch-mates', async () => {
     const ids = unique('malformed');
