@@ -1,10 +1,15 @@
 import {
+  CreateChangeSetCommand,
   CreateStackCommand,
+  DeleteChangeSetCommand,
   DeleteStackCommand,
+  DescribeChangeSetCommand,
   DescribeStackEventsCommand,
   DescribeStacksCommand,
+  ExecuteChangeSetCommand,
   ListStackResourcesCommand,
   UpdateStackCommand,
+  type Change,
   type CloudFormationClient,
   type Parameter,
   type Stack,
@@ -43,6 +48,51 @@ export interface DeployInput {
   clientRequestToken: string;
 }
 
+export type ChangeSetType = 'CREATE' | 'UPDATE' | 'IMPORT';
+
+/** A resource an IMPORT change set brings into the stack, named by its primary identifier. */
+export interface ResourceToImport {
+  logicalId: string;
+  type: string;
+  identifier: Record<string, string>;
+}
+
+export interface ChangeSetInput extends DeployInput {
+  changeSetName: string;
+  changeSetType: ChangeSetType;
+  resourcesToImport?: ResourceToImport[];
+}
+
+/** One resource change of a change set, flattened from CloudFormation's shape. */
+export interface ResourceChange {
+  action: string;
+  logicalId: string;
+  type: string;
+  physicalId?: string;
+  /** 'True', 'False' or 'Conditional' (Modify only). */
+  replacement?: string;
+  scope: string[];
+}
+
+export interface ChangeSetDescription {
+  changeSetId: string;
+  stackId: string;
+  /** CREATE_PENDING, CREATE_IN_PROGRESS, CREATE_COMPLETE, FAILED, DELETE_… */
+  status: string;
+  statusReason?: string;
+  /** UNAVAILABLE, AVAILABLE, EXECUTE_IN_PROGRESS, EXECUTE_COMPLETE, EXECUTE_FAILED, OBSOLETE */
+  executionStatus?: string;
+  changes: ResourceChange[];
+}
+
+/** One resource of a stack as ListStackResources reports it. */
+export interface StackResourceSummary {
+  logicalId: string;
+  type: string;
+  physicalId?: string;
+  status: string;
+}
+
 export interface EventsPage {
   /** Newest first, as CloudFormation returns them. */
   events: StackEvent[];
@@ -58,6 +108,13 @@ export interface CloudFormationApi {
   events(stackNameOrId: string, nextToken?: string): Promise<EventsPage>;
   outputs(stackNameOrId: string): Promise<Record<string, string>>;
   countResources(stackNameOrId: string): Promise<number>;
+  /** Every resource of the stack, page by page. */
+  resources(stackNameOrId: string): Promise<StackResourceSummary[]>;
+  createChangeSet(input: ChangeSetInput): Promise<{ changeSetId: string; stackId: string }>;
+  /** The change set with all its changes (every page). */
+  describeChangeSet(changeSetId: string, stackName: string): Promise<ChangeSetDescription>;
+  executeChangeSet(changeSetId: string, stackName: string, clientRequestToken: string): Promise<void>;
+  deleteChangeSet(changeSetId: string, stackName: string): Promise<void>;
 }
 
 function isValidationError(error: unknown, pattern: RegExp): boolean {
@@ -80,6 +137,27 @@ function toRecord<T>(items: T[] | undefined, key: (t: T) => string | undefined, 
     if (k !== undefined) out[k] = value(item) ?? '';
   }
   return out;
+}
+
+/**
+ * The reason CloudFormation gives a change set it refused because there is nothing to do
+ * ("The submitted information didn't contain changes…", or the UpdateStack wording).
+ */
+export function isNoChangesReason(reason: string | undefined): boolean {
+  return /didn't contain changes|No updates are to be performed/i.test(reason ?? '');
+}
+
+export function toResourceChange(change: Change): ResourceChange | undefined {
+  const r = change.ResourceChange;
+  if (!r) return undefined;
+  return {
+    action: r.Action ?? '?',
+    logicalId: r.LogicalResourceId ?? '?',
+    type: r.ResourceType ?? '?',
+    ...(r.PhysicalResourceId ? { physicalId: r.PhysicalResourceId } : {}),
+    ...(r.Replacement ? { replacement: r.Replacement } : {}),
+    scope: [...(r.Scope ?? [])],
+  };
 }
 
 export function describeStack(stack: Stack): StackDescription {
@@ -157,16 +235,77 @@ export function createCloudFormationApi(client: CloudFormationClient): CloudForm
       return (await api.describe(stackNameOrId))?.outputs ?? {};
     },
     async countResources(stackNameOrId) {
-      let count = 0;
+      return (await api.resources(stackNameOrId)).length;
+    },
+    async resources(stackNameOrId) {
+      const found: StackResourceSummary[] = [];
       let token: string | undefined;
       do {
         const out = await client.send(
           new ListStackResourcesCommand({ StackName: stackNameOrId, ...(token ? { NextToken: token } : {}) }),
         );
-        count += out.StackResourceSummaries?.length ?? 0;
+        for (const r of out.StackResourceSummaries ?? []) {
+          found.push({
+            logicalId: r.LogicalResourceId ?? '?',
+            type: r.ResourceType ?? '?',
+            ...(r.PhysicalResourceId ? { physicalId: r.PhysicalResourceId } : {}),
+            status: r.ResourceStatus ?? '?',
+          });
+        }
         token = out.NextToken;
       } while (token);
-      return count;
+      return found;
+    },
+    async createChangeSet(input) {
+      const { ClientRequestToken: _token, ...common } = deployCommon(input);
+      const out = await client.send(
+        new CreateChangeSetCommand({
+          ...common,
+          ChangeSetName: input.changeSetName,
+          ChangeSetType: input.changeSetType,
+          // The installer's own token is for ExecuteChangeSet; CreateChangeSet's ClientToken only dedupes retries.
+          ClientToken: input.clientRequestToken,
+          ...(input.resourcesToImport
+            ? {
+                ResourcesToImport: input.resourcesToImport.map((r) => ({
+                  LogicalResourceId: r.logicalId,
+                  ResourceType: r.type,
+                  ResourceIdentifier: r.identifier,
+                })),
+              }
+            : {}),
+        }),
+      );
+      return { changeSetId: out.Id ?? input.changeSetName, stackId: out.StackId ?? input.stackName };
+    },
+    async describeChangeSet(changeSetId, stackName) {
+      let token: string | undefined;
+      let description: ChangeSetDescription | undefined;
+      do {
+        const out = await client.send(
+          new DescribeChangeSetCommand({ ChangeSetName: changeSetId, StackName: stackName, ...(token ? { NextToken: token } : {}) }),
+        );
+        description ??= {
+          changeSetId: out.ChangeSetId ?? changeSetId,
+          stackId: out.StackId ?? stackName,
+          status: out.Status ?? 'UNKNOWN',
+          ...(out.StatusReason ? { statusReason: out.StatusReason } : {}),
+          ...(out.ExecutionStatus ? { executionStatus: out.ExecutionStatus } : {}),
+          changes: [],
+        };
+        for (const change of out.Changes ?? []) {
+          const flat = toResourceChange(change);
+          if (flat) description.changes.push(flat);
+        }
+        token = out.NextToken;
+      } while (token);
+      return description;
+    },
+    async executeChangeSet(changeSetId, stackName, clientRequestToken) {
+      await client.send(new ExecuteChangeSetCommand({ ChangeSetName: changeSetId, StackName: stackName, ClientRequestToken: clientRequestToken }));
+    },
+    async deleteChangeSet(changeSetId, stackName) {
+      await client.send(new DeleteChangeSetCommand({ ChangeSetName: changeSetId, StackName: stackName }));
     },
   };
   return api;

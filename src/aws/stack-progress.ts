@@ -16,8 +16,16 @@ export interface ProgressEvent {
   type: string;
   status: string;
   reason?: string;
+  physicalId?: string;
   /** True for the stack's own events (the resource is the stack itself). */
   isStack: boolean;
+}
+
+/** A resource the operation left in place instead of deleting it (its DeletionPolicy keeps it). */
+export interface RetainedResource {
+  logicalId: string;
+  type: string;
+  physicalId?: string;
 }
 
 export interface ResourceFailure {
@@ -54,6 +62,8 @@ export class StackProgress {
   private readonly seen = new Set<string>();
   private readonly latest = new Map<string, string>();
   private readonly failureList: ResourceFailure[] = [];
+  private readonly skipped = new Map<string, RetainedResource>();
+  private eventCount = 0;
 
   constructor(private readonly options: StackProgressOptions) {}
 
@@ -80,6 +90,16 @@ export class StackProgress {
   get failures(): ResourceFailure[] {
     const causes = this.failureList.filter((f) => !KNOCK_ON_REASON.test(f.reason));
     return causes.length > 0 ? causes : [...this.failureList];
+  }
+
+  /** Resources whose deletion CloudFormation skipped (DELETE_SKIPPED): they still exist, outside the stack. */
+  get retained(): RetainedResource[] {
+    return [...this.skipped.values()];
+  }
+
+  /** Whether any event of this operation has been seen yet (it has started in CloudFormation). */
+  get started(): boolean {
+    return this.eventCount > 0;
   }
 
   /** Whether an event belongs to the operation being followed. */
@@ -115,10 +135,18 @@ export class StackProgress {
     const out: ProgressEvent[] = [];
     for (const event of ordered) {
       this.seen.add(event.EventId as string);
+      this.eventCount++;
       const progressEvent = this.toProgressEvent(event);
       out.push(progressEvent);
       if (progressEvent.isStack) continue;
       this.latest.set(progressEvent.logicalId, progressEvent.status);
+      if (progressEvent.status === 'DELETE_SKIPPED') {
+        this.skipped.set(progressEvent.logicalId, {
+          logicalId: progressEvent.logicalId,
+          type: progressEvent.type,
+          ...(progressEvent.physicalId ? { physicalId: progressEvent.physicalId } : {}),
+        });
+      }
       if (progressEvent.status.endsWith('_FAILED')) {
         this.failureList.push({
           logicalId: progressEvent.logicalId,
@@ -141,6 +169,7 @@ export class StackProgress {
       type,
       status: event.ResourceStatus ?? '?',
       ...(event.ResourceStatusReason ? { reason: event.ResourceStatusReason } : {}),
+      ...(event.PhysicalResourceId ? { physicalId: event.PhysicalResourceId } : {}),
       isStack: type === 'AWS::CloudFormation::Stack' && logicalId === this.options.stackName,
     };
   }
@@ -168,7 +197,15 @@ export interface WaitOptions {
   pollMs?: number;
   sleep?: (ms: number) => Promise<void>;
   onEvents?: (events: ProgressEvent[], progress: StackProgress) => void;
+  /**
+   * Statuses the stack had before the operation (an executed change set): until the
+   * operation's first event shows up, seeing one of them means it has not started yet.
+   */
+  statusesBefore?: string[];
 }
+
+/** Polls a stable status from before the operation may be taken for the end (a safety net). */
+export const MAX_POLLS_BEFORE_START = 20;
 
 export const DEFAULT_POLL_MS = 3_000;
 
@@ -186,14 +223,16 @@ export async function waitForStack(
 ): Promise<StackDescription | undefined> {
   const sleep = options.sleep ?? defaultSleep;
   const pollMs = options.pollMs ?? DEFAULT_POLL_MS;
-  for (;;) {
+  const before = new Set(options.statusesBefore ?? []);
+  for (let poll = 1; ; poll++) {
     await sleep(pollMs);
     const stack = await api.describe(stackId);
     // Read events after the status so the final events are never missed.
     const events = stack ? await fetchNewEvents(api, stackId, progress).catch(() => []) : [];
     if (events.length > 0) options.onEvents?.(events, progress);
     if (!stack) return undefined;
-    if (stack.status.isStable) return stack;
+    const notStarted = before.has(stack.status.name) && !progress.started && poll < MAX_POLLS_BEFORE_START;
+    if (stack.status.isStable && !notStarted) return stack;
   }
 }
 

@@ -1,18 +1,41 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import chalk from 'chalk';
 import { clientConfig, s3Config, watchCalls, type AwsTarget } from '../aws/clients.js';
-import { createCloudFormationApi, type CloudFormationApi, type StackDescription } from '../aws/cloudformation.js';
+import {
+  createCloudFormationApi,
+  isNoChangesReason,
+  type ChangeSetDescription,
+  type ChangeSetType,
+  type CloudFormationApi,
+  type ResourceToImport,
+  type StackDescription,
+} from '../aws/cloudformation.js';
 import { StackProgress } from '../aws/stack-progress.js';
-import { CliError } from '../errors.js';
+import { CliError, UserCancelled } from '../errors.js';
 import { INSTALL_LOG_FILE, openRunLog, type RunLog } from '../install-log.js';
 import { defaultBucketName, ensureBucket } from '../installer/bucket.js';
+import { changeLines, dataRemovals, dataReplacements, summarizeChanges, summaryLine, waitForChangeSet } from '../installer/change-set.js';
 import { followOperation, reportFailure } from '../installer/follow.js';
+import {
+  deleteCommand,
+  describeResource,
+  findExisting,
+  namedResources,
+  planLeftovers,
+  type FoundResource,
+  type ProbeClients,
+} from '../installer/named-resources.js';
 import {
   accountWarnings,
   checkCredentials,
@@ -31,6 +54,7 @@ import {
   stackParameters,
   type StackTemplate,
 } from '../installer/stack-template.js';
+import { importTemplateBody } from '../installer/template-document.js';
 import { packageRoot } from '../package-root.js';
 import { buildHandlers, sha256, type HandlerArtifact } from '../packaging/build.js';
 import { uploadHandlerArtifact, uploadStarterTemplates } from '../packaging/upload.js';
@@ -46,12 +70,20 @@ import { DEFAULT_STACK_NAME, emailProblem, stackNameProblem, type CommonOptions 
  * create-or-update with live events, the starter templates, and what to do next.
  */
 
-export interface InstallClients {
+export interface InstallClients extends ProbeClients {
   sts: STSClient;
   ses: SESv2Client;
   s3: S3Client;
   lambda: LambdaClient;
   cloudFormation: CloudFormationApi;
+}
+
+/** The stack tag that records the engine version (also the EngineVersion output, when the template has it). */
+export const VERSION_TAG = 'sesmailengine:version';
+
+/** The engine version a stack runs: its EngineVersion output, else its version tag. */
+export function engineVersionOf(stack: StackDescription): string {
+  return stack.outputs.EngineVersion ?? stack.tags[VERSION_TAG] ?? 'unknown';
 }
 
 export interface InstallOptions extends CommonOptions {
@@ -65,6 +97,8 @@ export interface InstallOptions extends CommonOptions {
   parameter?: string[];
   /** Go on even if the sender is not a verified SES identity yet. */
   skipSenderCheck?: boolean;
+  /** Let an upgrade replace a resource that holds data (a table, a queue, …). */
+  allowReplacement?: boolean;
 
   // Seams for tests and benchmarks.
   clients?: Partial<InstallClients>;
@@ -114,6 +148,12 @@ function awsClients(
     s3: given.s3 ?? (listen(new S3Client(s3Config(target))) as S3Client),
     lambda: given.lambda ?? (listen(new LambdaClient(config)) as LambdaClient),
     cloudFormation: given.cloudFormation ?? createCloudFormationApi(cfnClient as CloudFormationClient),
+    dynamodb: given.dynamodb ?? (listen(new DynamoDBClient(config)) as DynamoDBClient),
+    // The configured endpoint wins over the host of a queue URL, as in status.
+    sqs: given.sqs ?? (listen(new SQSClient({ ...config, useQueueUrlAsEndpoint: false })) as SQSClient),
+    logs: given.logs ?? (listen(new CloudWatchLogsClient(config)) as CloudWatchLogsClient),
+    secrets: given.secrets ?? (listen(new SecretsManagerClient(config)) as SecretsManagerClient),
+    events: given.events ?? (listen(new EventBridgeClient(config)) as EventBridgeClient),
   };
 }
 
@@ -289,6 +329,10 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
   if (!identity || !clients) await connect(region);
   const aws = clients as InstallClients;
   const account = (identity as Identity).account;
+  const followTiming = {
+    ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
+    ...(options.sleep ? { sleep: options.sleep } : {}),
+  };
 
   // 3. What is there already: an earlier install keeps its answers as defaults.
   step(`describe stack ${stackName}`);
@@ -392,9 +436,10 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
   const bucket = await ensureBucket(aws.s3, answers.bucket, region);
   ui.ok(bucket.created ? `Created bucket ${answers.bucket} (encrypted, private, versioned, TLS only).` : `Using bucket ${answers.bucket}.`);
 
-  if (interactive) {
-    const verb = existing && !existing.status.mustDeleteBeforeCreate ? 'Update' : 'Create';
-    const proceed = await ask(() => prompter.confirm(`${verb} stack ${stackName} in ${region} now?`, true));
+  // An update is confirmed later, once its change set shows what it will do.
+  const creating = !existing || existing.status.mustDeleteBeforeCreate;
+  if (interactive && creating) {
+    const proceed = await ask(() => prompter.confirm(`Create stack ${stackName} in ${region} now?`, true));
     if (!proceed) throw new CliError('CLI000', 'Install cancelled; the bucket is kept, nothing else was changed.');
   }
 
@@ -414,7 +459,7 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
     const progress = new StackProgress({ stackName, startTime: new Date(), clientRequestToken: token, total: await aws.cloudFormation.countResources(existing.stackId) });
     await aws.cloudFormation.delete(existing.stackId, token);
     const gone = await withTimer(timings, 'waitingMs', () =>
-      followOperation(aws.cloudFormation, existing!.stackId, progress, stackName, { ui, log, verb: 'Deleting', ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}), ...(options.sleep ? { sleep: options.sleep } : {}) }),
+      followOperation(aws.cloudFormation, existing!.stackId, progress, stackName, { ui, log, verb: 'Deleting', ...followTiming }),
     );
     if (gone && gone.status.name !== 'DELETE_COMPLETE') {
       const next = reportFailure(ui, log, progress, gone.status.name, stackName, region, gone.status.reason);
@@ -422,6 +467,12 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
     }
     existing = undefined;
   }
+
+  // 6b. Before a create: the named resources it would make must not exist, except the data
+  // an earlier install kept, which comes back through a resource import.
+  const template: StackTemplate = await loadStackTemplate(root);
+  let toImport: FoundResource[] = [];
+  if (!existing) toImport = await checkNamedResources(template);
 
   // 7. Packages and uploads.
   step('build handlers');
@@ -442,13 +493,7 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
   );
 
   // 8. The stack.
-  const template: StackTemplate = await loadStackTemplate(root);
-  let templateUrl: string | undefined;
-  if (Buffer.byteLength(template.body) > MAX_TEMPLATE_BODY_BYTES) {
-    const key = `artifacts/template-${sha256(Buffer.from(template.body)).slice(0, 16)}.yaml`;
-    await aws.s3.send(new PutObjectCommand({ Bucket: answers.bucket, Key: key, Body: template.body, ContentType: 'text/yaml' }));
-    templateUrl = `https://${answers.bucket}.s3.${region}.amazonaws.com/${key}`;
-  }
+  const templateSource = await templateLocation(template.body);
   const parameters = stackParameters(
     template.parameters,
     {
@@ -461,55 +506,290 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
     {
       codeKeys: Object.fromEntries(artifacts.map((a) => [a.parameter, a.key])),
       starterTemplatesPrefix: starterUpload.prefix,
+      engineVersion: VERSION,
     },
     existing?.parameters,
   );
   step(`parameters ${Object.entries(parameters).map(([k, v]) => `${k}=${'value' in v ? v.value : '(previous)'}`).join(' ')}`);
+  const tags = { [VERSION_TAG]: VERSION };
+
+  if (existing) return upgrade(existing);
+  if (toImport.length > 0) return reinstall(toImport);
 
   const token = `sesmailengine-install-${randomUUID()}`;
-  const deploy = {
-    stackName,
-    ...(templateUrl ? { templateUrl } : { templateBody: template.body }),
-    parameters,
-    tags: { 'sesmailengine:version': VERSION },
-    clientRequestToken: token,
-  };
   const startTime = new Date();
-  let stackId: string;
-  let verb: string;
-  if (existing) {
-    step(`update stack ${stackName}`);
-    const result = await aws.cloudFormation.update(deploy);
-    if (result.noChanges) {
-      ui.ok(`Stack ${stackName} is up to date (no changes).`);
-      step('no updates to perform');
-      return finish(existing);
-    }
-    stackId = result.stackId ?? existing.stackId;
-    verb = 'Updating';
-  } else {
-    step(`create stack ${stackName}`);
-    stackId = (await aws.cloudFormation.create(deploy)).stackId;
-    verb = 'Creating';
-  }
+  step(`create stack ${stackName}`);
+  const stackId = (await aws.cloudFormation.create({ stackName, ...templateSource, parameters, tags, clientRequestToken: token })).stackId;
   const progress = new StackProgress({ stackName, startTime, clientRequestToken: token, total: template.resourceCount });
   const final = await withTimer(timings, 'waitingMs', () =>
-    followOperation(aws.cloudFormation, stackId, progress, stackName, {
-      ui,
-      log,
-      verb,
-      ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
-      ...(options.sleep ? { sleep: options.sleep } : {}),
-    }),
+    followOperation(aws.cloudFormation, stackId, progress, stackName, { ui, log, verb: 'Creating', ...followTiming }),
   );
-  if (!final || !final.status.isSuccess) {
-    const status = final?.status.name ?? 'DELETE_COMPLETE';
-    const next = reportFailure(ui, log, progress, status, stackName, region, final?.status.reason);
-    throw new CliError('INS009', `The stack ${stackName} did not ${existing ? 'update' : 'install'}: it ended in ${status}.`, `${next}\nThe full event list is in ${log.path ?? INSTALL_LOG_FILE}.`);
-  }
+  if (!final || !final.status.isSuccess) throw operationFailed(final, progress, 'install');
   return finish(final);
 
-  async function finish(stack: StackDescription): Promise<number> {
+  /** Checks the template's named resources against the account; returns the kept ones to import. */
+  async function checkNamedResources(t: StackTemplate): Promise<FoundResource[]> {
+    const named = namedResources(t.document, stackName);
+    step(`look for existing named resources: ${named.map((r) => r.name).join(', ')}`);
+    const probe = await findExisting(aws, named);
+    for (const u of probe.unchecked) {
+      ui.warn(`Could not check whether the ${describeResource(u.resource)} already exists (${u.error}); CloudFormation will say so if it does.`);
+      step(`could not check ${u.resource.name}: ${u.error}`);
+    }
+    const plan = planLeftovers(t.document, probe.found);
+    for (const f of probe.found) step(`exists: ${f.logicalId} ${f.name} ${JSON.stringify(f.existing.identifier)}`);
+    if (plan.collisions.length > 0 || plan.incomplete.length > 0) {
+      const lines = [
+        ...plan.collisions.map((c) => `the ${describeResource(c.resource)}: ${c.why}`),
+        ...plan.incomplete.map((c) => `the ${describeResource(c.resource)}: kept by an earlier install, but it cannot come back without ${c.missing.join(', ')}, which ${c.missing.length === 1 ? 'is' : 'are'} gone`),
+      ];
+      const commands = [...plan.collisions.map((c) => c.resource), ...plan.incomplete.map((c) => c.resource)].map((r) => `  ${deleteCommand(r, region!)}`);
+      throw new CliError(
+        'INS017',
+        `The stack ${stackName} would create resources whose names are already taken:\n  ${lines.join('\n  ')}`,
+        `Install under another --stack-name, or delete what is in the way (check first that nothing else uses it):\n${commands.join('\n')}`,
+      );
+    }
+    if (plan.schemaMismatches.length > 0) {
+      const lines = plan.schemaMismatches.map((m) => `the ${describeResource(m.resource)} has the key ${m.actual}; the engine needs ${m.expected}`);
+      throw new CliError(
+        'INS018',
+        `Tables kept by an earlier install cannot be brought back into ${stackName}:\n  ${lines.join('\n  ')}`,
+        `A table's key cannot change in place. Install under another --stack-name, or export what you need and delete the table:\n${plan.schemaMismatches.map((m) => `  ${deleteCommand(m.resource, region!)}`).join('\n')}`,
+      );
+    }
+    if (plan.toImport.length > 0) {
+      ui.info(`Found ${plan.toImport.length} resources kept by an earlier install of ${stackName}; they come back into the new stack with their data (CloudFormation resource import):`);
+      for (const r of plan.toImport) ui.info(`  ${describeResource(r)}`);
+    }
+    return plan.toImport;
+  }
+
+  /** Inline template text, or (too big for CloudFormation's inline limit) an S3 URL. */
+  async function templateLocation(body: string): Promise<{ templateBody: string } | { templateUrl: string }> {
+    if (Buffer.byteLength(body) <= MAX_TEMPLATE_BODY_BYTES) return { templateBody: body };
+    const key = `artifacts/template-${sha256(Buffer.from(body)).slice(0, 16)}.yaml`;
+    await aws.s3.send(new PutObjectCommand({ Bucket: answers.bucket, Key: key, Body: body, ContentType: 'text/yaml' }));
+    return { templateUrl: `https://${answers.bucket}.s3.${region}.amazonaws.com/${key}` };
+  }
+
+  /**
+   * Creates a change set and waits until CloudFormation has computed it. "No changes" comes
+   * back as undefined, with the change set deleted; any other refusal is an error.
+   */
+  async function prepareChangeSet(
+    type: ChangeSetType,
+    source: { templateBody: string } | { templateUrl: string },
+    resourcesToImport?: ResourceToImport[],
+  ): Promise<ChangeSetDescription | undefined> {
+    const what = type === 'IMPORT' ? 'resource import' : 'update';
+    const code = type === 'IMPORT' ? 'INS021' : 'INS020';
+    const changeSetName = `sesmailengine-${type.toLowerCase()}-${VERSION.replace(/[^A-Za-z0-9]/g, '-')}-${Date.now()}`;
+    step(`create ${type} change set ${changeSetName}`);
+    let created: { changeSetId: string };
+    try {
+      created = await aws.cloudFormation.createChangeSet({
+        stackName,
+        ...source,
+        parameters,
+        tags,
+        clientRequestToken: `sesmailengine-changeset-${randomUUID()}`,
+        changeSetName,
+        changeSetType: type,
+        ...(resourcesToImport ? { resourcesToImport } : {}),
+      });
+    } catch (error) {
+      const e = error as Error;
+      throw new CliError(code, `CloudFormation refused the ${what} of ${stackName}: ${e.message}`, changeSetFix(type), { cause: error });
+    }
+    const spinner = await ui.spinner(`Preparing the ${what} of ${stackName} (change set)`);
+    let description: ChangeSetDescription;
+    try {
+      description = await withTimer(timings, 'waitingMs', () =>
+        waitForChangeSet(aws.cloudFormation, created.changeSetId, stackName, followTiming),
+      );
+    } catch (error) {
+      spinner.fail(`Preparing the ${what} of ${stackName}: ${(error as Error).message}`);
+      throw error;
+    }
+    step(`change set ${description.status}${description.statusReason ? ` — ${description.statusReason}` : ''}; ${description.changes.length} changes`);
+    if (description.status === 'CREATE_COMPLETE') {
+      spinner.succeed(`Change set ready: ${summaryLine(summarizeChanges(description.changes))}.`);
+      return description;
+    }
+    await discardChangeSet(created.changeSetId);
+    if (isNoChangesReason(description.statusReason)) {
+      spinner.succeed(`Change set: no changes.`);
+      return undefined;
+    }
+    spinner.fail(`The change set failed: ${description.statusReason ?? description.status}`);
+    throw new CliError(code, `CloudFormation could not prepare the ${what} of ${stackName}: ${description.statusReason ?? description.status}`, changeSetFix(type));
+  }
+
+  function changeSetFix(type: ChangeSetType): string {
+    return type === 'IMPORT'
+      ? `Nothing was changed: the kept resources are still there, with their data. Fix the cause above and run install again, or see docs/SETUP.md ("Reinstall"). The log is in ${log.path ?? INSTALL_LOG_FILE}.`
+      : `Nothing was changed; the running stack is as it was. Fix the cause above and run install again. The log is in ${log.path ?? INSTALL_LOG_FILE}.`;
+  }
+
+  async function discardChangeSet(changeSetId: string): Promise<void> {
+    step(`delete change set ${changeSetId}`);
+    await aws.cloudFormation.deleteChangeSet(changeSetId, stackName).catch((error: unknown) => {
+      step(`could not delete change set ${changeSetId}: ${(error as Error).message}`);
+    });
+  }
+
+  /** Shows a change set; refuses data-losing replacements unless --allow-replacement. */
+  async function reviewChanges(description: ChangeSetDescription): Promise<void> {
+    const summary = summarizeChanges(description.changes);
+    ui.info(`Changes to ${stackName} (${summaryLine(summary)}):`);
+    for (const text of changeLines(summary)) ui.info(text);
+    for (const c of description.changes) step(`change ${c.action} ${c.logicalId} ${c.type}${c.replacement ? ` replacement=${c.replacement}` : ''}`);
+    const risky = dataReplacements(description.changes);
+    const named = (c: { logicalId: string; type: string; physicalId?: string }) =>
+      `${c.logicalId} (${c.type}${c.physicalId ? ` ${c.physicalId}` : ''})`;
+    if (risky.length > 0 && !options.allowReplacement) {
+      await discardChangeSet(description.changeSetId);
+      throw new CliError(
+        'INS019',
+        `The upgrade would replace ${risky.map(named).join(', ')}: a new, empty resource would take ${risky.length === 1 ? 'its' : 'their'} place and the data (for a table: its items, such as the suppression list) would stay behind in the old one, outside the stack. Nothing was changed.`,
+        'Keep the version you run, or, if you have copied what you need, run install again with --allow-replacement (the old resources are kept by their UpdateReplacePolicy; delete them yourself later).',
+      );
+    }
+    for (const c of risky) ui.warn(`--allow-replacement: ${named(c)} will be replaced by a new, empty one; the old one is kept outside the stack.`);
+    for (const c of dataRemovals(description.changes)) ui.warn(`${named(c)} leaves the stack; its DeletionPolicy decides whether its data is kept.`);
+  }
+
+  /** Executes a change set and follows the stack until the operation ends. */
+  async function executeChangeSet(
+    description: ChangeSetDescription,
+    verb: string,
+    statusBefore: string,
+  ): Promise<{ final: StackDescription | undefined; progress: StackProgress }> {
+    const token = `sesmailengine-${verb.toLowerCase()}-${randomUUID()}`;
+    const progress = new StackProgress({ stackName, startTime: new Date(), clientRequestToken: token, total: description.changes.length });
+    step(`execute change set ${description.changeSetId}`);
+    await aws.cloudFormation.executeChangeSet(description.changeSetId, stackName, token);
+    const final = await withTimer(timings, 'waitingMs', () =>
+      followOperation(aws.cloudFormation, description.stackId, progress, stackName, {
+        ui,
+        log,
+        verb,
+        statusesBefore: [statusBefore],
+        ...followTiming,
+      }),
+    );
+    return { final, progress };
+  }
+
+  /** An existing stack: change set, preview, (confirm,) execute, follow. */
+  async function upgrade(stack: StackDescription): Promise<number> {
+    const before = engineVersionOf(stack);
+    ui.info(`Upgrading ${stackName}: engine ${before} → ${VERSION}.`);
+    const description = await prepareChangeSet('UPDATE', templateSource);
+    if (!description) {
+      ui.ok(`Stack ${stackName} is up to date (no changes).`);
+      step('no updates to perform');
+      return finish(stack, before);
+    }
+    await reviewChanges(description);
+    if (interactive) {
+      const go = await ask(() => prompter.confirm(`Apply these changes to ${stackName} in ${region}?`, true));
+      if (!go) {
+        await discardChangeSet(description.changeSetId);
+        throw new UserCancelled('Upgrade cancelled; the change set was deleted and the stack is unchanged.');
+      }
+    }
+    const { final, progress } = await executeChangeSet(description, 'Updating', stack.status.name);
+    if (!final || !final.status.isSuccess) throw operationFailed(final, progress, 'update', before);
+    return finish(final, before);
+  }
+
+  /**
+   * A stack name whose kept resources exist: an IMPORT change set brings them into a new
+   * stack (the template holding only them), then an update adds everything else.
+   */
+  async function reinstall(found: FoundResource[]): Promise<number> {
+    let body: string;
+    try {
+      body = importTemplateBody(template.document, found.map((r) => r.logicalId));
+    } catch (error) {
+      throw new CliError('INS021', `The kept resources cannot be imported: ${(error as Error).message}`, changeSetFix('IMPORT'), { cause: error });
+    }
+    const resourcesToImport: ResourceToImport[] = found.map((r) => ({ logicalId: r.logicalId, type: r.type, identifier: r.existing.identifier }));
+    let imported: ChangeSetDescription | undefined;
+    try {
+      imported = await prepareChangeSet('IMPORT', await templateLocation(body), resourcesToImport);
+      if (!imported) throw new CliError('INS021', `CloudFormation found nothing to import into ${stackName}.`, changeSetFix('IMPORT'));
+    } catch (error) {
+      await removeEmptyStack();
+      throw error;
+    }
+    const first = await executeChangeSet(imported, 'Importing', 'REVIEW_IN_PROGRESS');
+    if (!first.final || first.final.status.name !== 'IMPORT_COMPLETE') throw operationFailed(first.final, first.progress, 'import');
+    ui.ok(`Brought back ${found.length} resources with their data into ${stackName}.`);
+
+    const rest = await prepareChangeSet('UPDATE', templateSource);
+    if (!rest) return finish(first.final);
+    const summary = summarizeChanges(rest.changes);
+    ui.info(`Adding the rest of the engine (${summaryLine(summary)}).`);
+    const risky = dataReplacements(rest.changes);
+    if (risky.length > 0) await reviewChanges(rest);
+    const second = await executeChangeSet(rest, 'Creating', 'IMPORT_COMPLETE');
+    if (!second.final || !second.final.status.isSuccess) throw operationFailed(second.final, second.progress, 'reinstall');
+    return finish(second.final);
+  }
+
+  /** A refused IMPORT change set leaves an empty stack in REVIEW_IN_PROGRESS: remove it. */
+  async function removeEmptyStack(): Promise<void> {
+    const left = await aws.cloudFormation.describe(stackName).catch(() => undefined);
+    if (left?.status.name !== 'REVIEW_IN_PROGRESS') return;
+    step(`delete empty stack ${stackName} (REVIEW_IN_PROGRESS)`);
+    await aws.cloudFormation.delete(left.stackId, `sesmailengine-delete-${randomUUID()}`).catch((error: unknown) => {
+      step(`could not delete the empty stack: ${(error as Error).message}`);
+    });
+  }
+
+  /** The error for an operation that did not end well, after printing the failing resources. */
+  function operationFailed(
+    final: StackDescription | undefined,
+    progress: StackProgress,
+    operation: 'install' | 'update' | 'import' | 'reinstall',
+    before?: string,
+  ): CliError {
+    const status = final?.status.name ?? 'DELETE_COMPLETE';
+    const next = reportFailure(ui, log, progress, status, stackName, region!, final?.status.reason);
+    const cause = progress.failures[0];
+    const because = cause ? ` ${cause.logicalId} (${cause.type}) failed: ${cause.reason}` : final?.status.reason ? ` ${final.status.reason}` : '';
+    const logLine = `The full event list is in ${log.path ?? INSTALL_LOG_FILE}.`;
+    if (final?.status.needsContinueRollback) {
+      return new CliError(
+        'INS010',
+        `The ${operation === 'import' ? 'resource import' : 'update'} of ${stackName} failed and its rollback failed too: the stack is stuck in ${status}.${because}`,
+        `Fix the cause above, then continue the rollback:\n  aws cloudformation continue-update-rollback --stack-name ${stackName} --region ${region}\nand run install again. ${logLine}`,
+      );
+    }
+    if (status === 'UPDATE_ROLLBACK_COMPLETE' && operation === 'update') {
+      return new CliError(
+        'INS009',
+        `The update of ${stackName} failed and was rolled back (${status}): the previous version (engine ${before ?? 'unknown'}) keeps running.${because}`,
+        `${next}\n${logLine}`,
+      );
+    }
+    if (status === 'UPDATE_ROLLBACK_COMPLETE' && operation === 'reinstall') {
+      return new CliError(
+        'INS009',
+        `${stackName} holds its kept data again, but adding the rest of the engine failed and was rolled back.${because}`,
+        `Fix the cause above and run install again: it carries on as an upgrade of ${stackName}. ${logLine}`,
+      );
+    }
+    if (operation === 'import') {
+      return new CliError('INS021', `Bringing the kept resources back into ${stackName} ended in ${status}.${because}`, `${next}\n${changeSetFix('IMPORT')}`);
+    }
+    return new CliError('INS009', `The stack ${stackName} did not ${operation === 'install' ? 'install' : 'update'}: it ended in ${status}.${because}`, `${next}\n${logLine}`);
+  }
+
+  async function finish(stack: StackDescription, before?: string): Promise<number> {
     // 9. Starter templates into the bucket, through the stack's own seeder.
     step('invoke template seeder');
     try {
@@ -521,6 +801,9 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
       step(`seeder failed: ${(error as Error).message}`);
     }
     printOutputs(ui, stack, region as string, options.profile);
+    const after = engineVersionOf(stack);
+    if (before !== undefined) ui.ok(before === after ? `Engine version ${after} (unchanged).` : `Engine version: ${before} → ${after}.`);
+    step(`engine version before=${before ?? '(new)'} after=${after}`);
     const overhead = (Date.now() - timings.started - timings.waitingMs - timings.promptMs) / 1000;
     step(`done; time besides CloudFormation and prompts: ${overhead.toFixed(2)} s`);
     ui.info('');

@@ -48,6 +48,7 @@ export function registerInstallerCommands(program: Command, run: Runner): void {
     .option('--bucket <name>', 'bucket for code and templates (default: <stack-name>-<account>-<region>)')
     .option('--parameter <Key=Value>', 'set a stack parameter, e.g. BounceRateThreshold=3 (repeatable)', collect)
     .option('--skip-sender-check', 'install even if the sender is not verified in SES yet')
+    .option('--allow-replacement', 'let an upgrade replace a resource that holds data (a table, a queue); refused otherwise')
     .option('-y, --yes', 'ask nothing; take every value from flags or the existing stack')
     .action(async (raw: Raw) => {
       await run(debugOf(raw), async () => {
@@ -60,12 +61,14 @@ export function registerInstallerCommands(program: Command, run: Runner): void {
           ...(str(raw.bucket) ? { bucket: str(raw.bucket) } : {}),
           parameter: (raw.parameter as string[] | undefined) ?? [],
           skipSenderCheck: Boolean(raw.skipSenderCheck),
+          allowReplacement: Boolean(raw.allowReplacement),
           yes: Boolean(raw.yes),
         });
       });
     });
 
-  common(program.command('uninstall').description('delete the stack (tables and bucket are kept unless --delete-bucket)'))
+  common(program.command('uninstall').description('delete the stack (its data and the bucket are kept unless --delete-data / --delete-bucket)'))
+    .option('--delete-data', 'also delete what the stack keeps: the tables (tracking history, suppression list), queues, log groups and the unsubscribe key')
     .option('--delete-bucket', 'also empty (every object version) and delete the bucket')
     .option('--bucket <name>', 'the bucket to delete (default: from the stack)')
     .option('-y, --yes', 'do not ask for confirmation')
@@ -75,6 +78,7 @@ export function registerInstallerCommands(program: Command, run: Runner): void {
         return uninstall({
           ...commonValues(raw),
           deleteBucket: Boolean(raw.deleteBucket),
+          deleteData: Boolean(raw.deleteData),
           ...(str(raw.bucket) ? { bucket: str(raw.bucket) } : {}),
           yes: Boolean(raw.yes),
         });

@@ -1,6 +1,8 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -8,8 +10,11 @@ import { STSClient } from '@aws-sdk/client-sts';
 import chalk from 'chalk';
 import { clientConfig, type AwsTarget } from '../aws/clients.js';
 import { createCloudFormationApi, type CloudFormationApi, type StackDescription } from '../aws/cloudformation.js';
+import { describeResource, displayName, findExisting, namedResources } from '../installer/named-resources.js';
 import { checkCredentials, readSesAccount, type SesAccount } from '../installer/preflight.js';
 import { queueNameFromUrl, viewOutputs } from '../installer/stack-outputs.js';
+import { loadStackTemplate } from '../installer/stack-template.js';
+import { packageRoot } from '../package-root.js';
 import { createUi, processIo, type Ui } from '../ui.js';
 import { documentClient } from '../../functions/lib/clients.js';
 import { readDailyCounts } from '../../functions/lib/counters-store.js';
@@ -29,12 +34,25 @@ export interface StatusClients {
   ddb: DynamoDBDocumentClient;
   sqs: SQSClient;
   cloudWatch: CloudWatchClient;
+  dynamodb: DynamoDBClient;
+  logs: CloudWatchLogsClient;
+  secrets: SecretsManagerClient;
 }
 
 export interface StatusOptions extends CommonOptions {
   json?: boolean;
   clients?: Partial<StatusClients>;
   now?: () => Date;
+  /** The package root holding cloudformation/ (the names of the resources a stack keeps). */
+  root?: string;
+}
+
+/** A resource a stack keeps on delete that exists in the account but belongs to no stack of that name. */
+export interface OrphanedResource {
+  logicalId: string;
+  type: string;
+  name: string;
+  description: string;
 }
 
 type Part<T> = T | { error: string };
@@ -60,6 +78,8 @@ export interface StatusReport {
   today: Part<TodayCounts> | null;
   deadLetterQueues: Part<{ name: string; url: string; messages: number }[]>;
   alarms: Part<{ name: string; reason: string; since?: string }[]>;
+  /** Kept data (tables, queues, log groups, the unsubscribe key) that no stack of this name holds. */
+  orphaned: Part<OrphanedResource[]>;
 }
 
 function percent(part: number, whole: number): number {
@@ -93,18 +113,43 @@ function isError<T>(value: Part<T> | null): value is { error: string } {
   return value !== null && typeof value === 'object' && 'error' in value && Object.keys(value).length === 1;
 }
 
+/**
+ * The resources the template keeps on delete that exist under this stack's names but are
+ * not the stack's own: left by an uninstall (or by hand), waiting to be imported back or deleted.
+ */
+export async function findOrphaned(
+  clients: Pick<StatusClients, 'cloudFormation' | 'dynamodb' | 'sqs' | 'logs' | 'secrets'>,
+  stackName: string,
+  stack: StackDescription | undefined,
+  root: string,
+): Promise<OrphanedResource[]> {
+  const template = await loadStackTemplate(root);
+  const kept = namedResources(template.document, stackName).filter((r) => r.kept);
+  const probe = await findExisting(clients, kept);
+  if (probe.unchecked.length > 0) throw new Error(probe.unchecked.map((u) => `${u.resource.name}: ${u.error}`).join('; '));
+  let owned = new Set<string>();
+  if (stack && !stack.status.isDeleted) {
+    const resources = await clients.cloudFormation.resources(stack.stackId);
+    owned = new Set(resources.filter((r) => r.physicalId).map((r) => `${r.type}|${displayName(r.type, r.physicalId!)}`));
+  }
+  return probe.found
+    .filter((f) => !owned.has(`${f.type}|${f.name}`))
+    .map((f) => ({ logicalId: f.logicalId, type: f.type, name: f.name, description: describeResource(f) }));
+}
+
 export async function collectStatus(
   clients: StatusClients,
   stackName: string,
   region: string,
   account: string,
   now: Date,
+  root: string = packageRoot(),
 ): Promise<StatusReport> {
   const stack: StackDescription | undefined = await clients.cloudFormation.describe(stackName);
   const view = stack ? viewOutputs(stack.outputs, stack.parameters) : undefined;
   const date = now.toISOString().slice(0, 10);
 
-  const [ses, today, dlqs, alarms] = await Promise.all([
+  const [ses, today, dlqs, alarms, orphaned] = await Promise.all([
     part(() => readSesAccount(clients.ses)),
     view?.countersTable
       ? part(async () => todayCounts(date, await readDailyCounts(clients.ddb, view.countersTable as string, date)))
@@ -137,6 +182,7 @@ export async function collectStatus(
       } while (token);
       return found;
     }),
+    part(() => findOrphaned(clients, stackName, stack, root)),
   ]);
 
   return {
@@ -150,6 +196,7 @@ export async function collectStatus(
     today,
     deadLetterQueues: dlqs,
     alarms,
+    orphaned,
   };
 }
 
@@ -197,6 +244,16 @@ function printReport(ui: Ui, report: StatusReport): void {
     ui.out(`Alarms in ALARM: ${bad(String(report.alarms.length))}`);
     for (const a of report.alarms) ui.out(`  ${a.name}${a.since ? ` (since ${a.since})` : ''}: ${a.reason}`);
   }
+  if (isError(report.orphaned)) {
+    ui.out('');
+    ui.out(`Kept data: ${bad(`could not check (${report.orphaned.error})`)}`);
+  } else if (report.orphaned.length > 0) {
+    ui.out('');
+    ui.out(bad(`Kept data that belongs to no stack (${report.orphaned.length}), left by an earlier uninstall:`));
+    for (const o of report.orphaned) ui.out(`  ${o.description}`);
+    ui.out(`  Bring it back with its data: sesmailengine install --stack-name ${report.stackName} --region ${report.region}`);
+    ui.out(`  Or delete it for good:       sesmailengine uninstall --delete-data --stack-name ${report.stackName} --region ${report.region}`);
+  }
 }
 
 export async function status(options: StatusOptions): Promise<number> {
@@ -216,8 +273,14 @@ export async function status(options: StatusOptions): Promise<number> {
     // The configured endpoint (SDK defaults, AWS_ENDPOINT_URL) wins over the host in a queue URL.
     sqs: options.clients?.sqs ?? new SQSClient({ ...config, useQueueUrlAsEndpoint: false }),
     cloudWatch: options.clients?.cloudWatch ?? new CloudWatchClient(config),
+    dynamodb: options.clients?.dynamodb ?? new DynamoDBClient(config),
+    logs: options.clients?.logs ?? new CloudWatchLogsClient(config),
+    secrets: options.clients?.secrets ?? new SecretsManagerClient(config),
   };
-  const report = await collectStatus(clients, stackName, region, identity.account, (options.now ?? (() => new Date()))());
+  const report = await collectStatus(clients, stackName, region, identity.account, (options.now ?? (() => new Date()))(), options.root);
+  if (!options.json && !isError(report.orphaned) && report.orphaned.length > 0) {
+    ui.warn(`${report.orphaned.length} resources with data kept by an earlier install of ${stackName} belong to no stack (see below).`);
+  }
   if (options.json) io.stdout.write(`${JSON.stringify(report)}\n`);
   else printReport(ui, report);
   return 0;

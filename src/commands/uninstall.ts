@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
-import { clientConfig, s3Config, type AwsTarget } from '../aws/clients.js';
+import { awsErrorInfo, clientConfig, s3Config, type AwsTarget } from '../aws/clients.js';
 import { createCloudFormationApi, type CloudFormationApi } from '../aws/cloudformation.js';
 import { StackProgress } from '../aws/stack-progress.js';
 import { CliError, UserCancelled } from '../errors.js';
@@ -10,29 +14,47 @@ import { nullLog } from '../install-log.js';
 import { bucketState, defaultBucketName, emptyAndDeleteBucket } from '../installer/bucket.js';
 import { followOperation, reportFailure } from '../installer/follow.js';
 import { checkCredentials, configuredRegion, credentialsError, resolveCredentials } from '../installer/preflight.js';
+import {
+  canDeleteData,
+  deleteDataResource,
+  describeResource,
+  displayName,
+  findExisting,
+  namedResources,
+  physicalIdOf,
+  type ProbeClients,
+} from '../installer/named-resources.js';
 import { viewOutputs } from '../installer/stack-outputs.js';
+import { loadStackTemplate } from '../installer/stack-template.js';
+import { packageRoot } from '../package-root.js';
 import { createPrompter, type Prompter } from '../prompts.js';
 import { createUi, processIo } from '../ui.js';
 import { DEFAULT_STACK_NAME, type CommonOptions } from './shared-options.js';
 
 /**
- * `sesmailengine uninstall`: deletes the stack and says what was kept. The tables keep
- * their data (their DeletionPolicy retains them), and so does the bucket unless
- * --delete-bucket empties it (every version and delete marker) and deletes it.
+ * `sesmailengine uninstall`: deletes the stack and says what was kept. The tables, queues,
+ * log groups and the unsubscribe key keep their data (their DeletionPolicy retains them:
+ * a later install under the same name imports them back) unless --delete-data deletes
+ * them once the stack is gone; the bucket is kept unless --delete-bucket empties it
+ * (every version and delete marker) and deletes it.
  */
 
-export interface UninstallClients {
+export interface UninstallClients extends ProbeClients {
   sts: STSClient;
   s3: S3Client;
   cloudFormation: CloudFormationApi;
 }
 
 export interface UninstallOptions extends CommonOptions {
+  /** Delete the resources the stack keeps (tables, queues, log groups, secret) after it is gone. */
+  deleteData?: boolean;
   deleteBucket?: boolean;
   bucket?: string;
   yes?: boolean;
   clients?: Partial<UninstallClients>;
   prompter?: Prompter;
+  /** The package root holding cloudformation/ (for the names of kept resources when the stack is gone). */
+  root?: string;
   pollMs?: number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -47,22 +69,37 @@ export async function requireRegion(options: { region?: string; profile?: string
   throw credentialsError(new Error('Region is missing'), options.profile);
 }
 
+interface KeptResource {
+  logicalId: string;
+  type: string;
+  physicalId: string;
+  name: string;
+}
+
 export async function uninstall(options: UninstallOptions): Promise<number> {
   const ui = createUi(options.io ?? processIo());
   const stackName = options.stackName ?? DEFAULT_STACK_NAME;
   const region = await requireRegion(options, options.clients?.sts);
   const target: AwsTarget = { region, ...(options.profile ? { profile: options.profile } : {}) };
-  const sts = options.clients?.sts ?? new STSClient(clientConfig(target));
-  const s3 = options.clients?.s3 ?? new S3Client(s3Config(target));
-  const cfn = options.clients?.cloudFormation ?? createCloudFormationApi(new CloudFormationClient(clientConfig(target)));
+  const config = clientConfig(target);
+  const given = options.clients ?? {};
+  const sts = given.sts ?? new STSClient(config);
+  const s3 = given.s3 ?? new S3Client(s3Config(target));
+  const cfn = given.cloudFormation ?? createCloudFormationApi(new CloudFormationClient(config));
   const prompter = options.prompter ?? createPrompter();
+  const dataClients = (): Partial<ProbeClients> => ({
+    dynamodb: given.dynamodb ?? new DynamoDBClient(config),
+    sqs: given.sqs ?? new SQSClient({ ...config, useQueueUrlAsEndpoint: false }),
+    logs: given.logs ?? new CloudWatchLogsClient(config),
+    secrets: given.secrets ?? new SecretsManagerClient(config),
+  });
 
   const identity = await checkCredentials(sts, options.profile);
   const stack = await cfn.describe(stackName);
   const view = stack ? viewOutputs(stack.outputs, stack.parameters) : undefined;
   const bucket = options.bucket ?? view?.bucket ?? (options.deleteBucket ? defaultBucketName(stackName, identity.account, region) : undefined);
 
-  if (!stack && !options.deleteBucket) {
+  if (!stack && !options.deleteBucket && !options.deleteData) {
     throw new CliError(
       'INS012',
       `There is no stack named ${stackName} in ${region} (account ${identity.account}).`,
@@ -80,15 +117,23 @@ export async function uninstall(options: UninstallOptions): Promise<number> {
   if (!options.yes) {
     const what = [
       stack ? `the stack ${stackName} in ${region}` : undefined,
+      options.deleteData ? 'the data it keeps (tables with the tracking history and the suppression list, queues, log groups, the unsubscribe key; you are asked once more)' : undefined,
       options.deleteBucket && bucket ? `the bucket ${bucket} with every object version in it (templates included)` : undefined,
     ]
       .filter(Boolean)
       .join(' and ');
-    const kept = options.deleteBucket ? 'The tables are kept.' : 'The tables and the bucket are kept.';
-    const sure = await prompter.confirm(`Delete ${what}? ${kept}`, false);
+    const kept = options.deleteData
+      ? options.deleteBucket
+        ? ''
+        : ' The bucket is kept.'
+      : options.deleteBucket
+        ? ' The tables are kept.'
+        : ' The tables and the bucket are kept.';
+    const sure = await prompter.confirm(`Delete ${what}?${kept}`, false);
     if (!sure) throw new UserCancelled('Uninstall cancelled; nothing was deleted.');
   }
 
+  let kept: KeptResource[] = [];
   if (stack) {
     const token = `sesmailengine-uninstall-${randomUUID()}`;
     const total = await cfn.countResources(stack.stackId).catch(() => 0);
@@ -106,22 +151,37 @@ export async function uninstall(options: UninstallOptions): Promise<number> {
       throw new CliError('INS013', `Deleting the stack ${stackName} ended in ${final.status.name}.`, next);
     }
     ui.ok(`Deleted the stack ${stackName}.`);
-    const kept = (view?.tables ?? []).map((t) => `DynamoDB table ${t.name}`);
-    if (!options.deleteBucket && bucket) kept.push(`S3 bucket ${bucket} (code and your templates)`);
-    if (kept.length > 0) {
-      ui.info('Kept, with their data (the stack retains them on delete):');
-      for (const line of kept) ui.info(`  ${line}`);
-      if (view && view.tables.length > 0) {
-        ui.info(
-          `Installing again under the same stack name needs these tables brought back or removed; to delete one for good: aws dynamodb delete-table --region ${region} --table-name <name>`,
-        );
-      }
-      if (!options.deleteBucket && bucket) {
-        ui.info(`To delete the bucket too: sesmailengine uninstall --delete-bucket --stack-name ${stackName} --region ${region}`);
-      }
+    // CloudFormation reports each resource its DeletionPolicy kept as DELETE_SKIPPED.
+    kept = progress.retained.map((r) => {
+      const physicalId = r.physicalId ?? r.logicalId;
+      return { logicalId: r.logicalId, type: r.type, physicalId, name: displayName(r.type, physicalId) };
+    });
+    if (kept.length === 0 && view) {
+      kept = view.tables.map((t) => ({ logicalId: t.key, type: 'AWS::DynamoDB::Table', physicalId: t.name, name: t.name }));
     }
+  } else if (options.deleteData) {
+    ui.info(`There is no stack named ${stackName} in ${region}; looking for the data an earlier install kept.`);
+    const template = await loadStackTemplate(options.root ?? packageRoot());
+    const probe = await findExisting(dataClients(), namedResources(template.document, stackName).filter((r) => r.kept && canDeleteData(r.type)));
+    for (const u of probe.unchecked) ui.warn(`Could not check the ${describeResource(u.resource)}: ${u.error}`);
+    kept = probe.found.map((f) => ({ logicalId: f.logicalId, type: f.type, physicalId: physicalIdOf(f), name: f.name }));
+    if (kept.length === 0) ui.info(`Nothing kept by ${stackName} was found in ${region}.`);
   } else {
     ui.info(`There is no stack named ${stackName} in ${region}; only the bucket is left to delete.`);
+  }
+
+  const data = kept.filter((k) => canDeleteData(k.type));
+  if (options.deleteData && data.length > 0) {
+    await deleteKeptData(data);
+  } else if (kept.length > 0) {
+    ui.info('Kept, with their data (the stack retains them on delete):');
+    for (const k of kept) ui.info(`  ${describeResource(k)}`);
+    if (!options.deleteBucket && bucket) ui.info(`  S3 bucket ${bucket} (code and your templates)`);
+    ui.info(`To bring them back with their data, install again under the same name (the install imports them): sesmailengine install --stack-name ${stackName} --region ${region}`);
+    ui.info(`To delete them for good: sesmailengine uninstall --delete-data --stack-name ${stackName} --region ${region}`);
+    if (!options.deleteBucket && bucket) ui.info(`To delete the bucket too: sesmailengine uninstall --delete-bucket --stack-name ${stackName} --region ${region}`);
+  } else if (stack && !options.deleteBucket && bucket) {
+    ui.info(`Kept: S3 bucket ${bucket} (code and your templates). To delete it too: sesmailengine uninstall --delete-bucket --stack-name ${stackName} --region ${region}`);
   }
 
   if (options.deleteBucket && bucket) {
@@ -142,4 +202,44 @@ export async function uninstall(options: UninstallOptions): Promise<number> {
     }
   }
   return 0;
+
+  /** The second confirmation, then each kept resource deleted and said so. */
+  async function deleteKeptData(targets: KeptResource[]): Promise<void> {
+    ui.info('The stack kept these, with their data:');
+    for (const k of targets) ui.info(`  ${describeResource(k)}`);
+    if (!options.yes) {
+      const sure = await prompter.confirm(
+        `Delete these ${targets.length} resources and their data for good? The tracking history and the suppression list cannot be recovered.`,
+        false,
+      );
+      if (!sure) {
+        throw new UserCancelled(
+          `The data is kept${stack ? ' (the stack itself is deleted)' : ''}. Install again under ${stackName} to bring it back, or run uninstall --delete-data again to delete it.`,
+        );
+      }
+    }
+    const clients = dataClients();
+    const failed: string[] = [];
+    for (const k of targets) {
+      try {
+        await deleteDataResource(clients, k.type, k.physicalId);
+        ui.ok(`Deleted the ${describeResource(k)}.`);
+      } catch (error) {
+        const info = awsErrorInfo(error);
+        if (info.name === 'ResourceNotFoundException' || info.name === 'QueueDoesNotExist') {
+          ui.info(`The ${describeResource(k)} was already gone.`);
+          continue;
+        }
+        failed.push(`${describeResource(k)}: ${info.name}: ${info.message}`);
+        ui.warn(`Could not delete the ${describeResource(k)}: ${info.message}`);
+      }
+    }
+    if (failed.length > 0) {
+      throw new CliError(
+        'INS022',
+        `Some of the kept data could not be deleted:\n  ${failed.join('\n  ')}`,
+        `Check your permissions (dynamodb:DeleteTable, sqs:DeleteQueue, logs:DeleteLogGroup, secretsmanager:DeleteSecret) and deletion protection on the tables, then run: sesmailengine uninstall --delete-data --stack-name ${stackName} --region ${region}`,
+      );
+    }
+  }
 }

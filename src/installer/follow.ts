@@ -16,6 +16,8 @@ export interface FollowOptions {
   verb: string;
   pollMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** The stack's status before an executed change set (see WaitOptions.statusesBefore). */
+  statusesBefore?: string[];
 }
 
 export function eventLine(event: ProgressEvent): string {
@@ -44,6 +46,7 @@ export async function followOperation(
     final = await waitForStack(api, stackId, progress, {
       ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
       ...(options.sleep ? { sleep: options.sleep } : {}),
+      ...(options.statusesBefore ? { statusesBefore: options.statusesBefore } : {}),
       onEvents: (events) => {
         for (const event of events) {
           spinner.log(eventLine(event));
@@ -97,8 +100,9 @@ export function nextStepFor(status: string, stackName: string, region: string): 
     case 'CREATE_FAILED':
       return `The first install failed and was rolled back; nothing is running. Fix the cause above and run install again: it offers to delete the failed stack first (or run: sesmailengine uninstall --stack-name ${stackName} --region ${region}).`;
     case 'UPDATE_ROLLBACK_COMPLETE':
+      return 'The update failed and was rolled back: the previous version keeps running, with its data. Fix the cause above and run install again.';
     case 'IMPORT_ROLLBACK_COMPLETE':
-      return 'The update failed and was rolled back: the previous version is still running. Fix the cause above and run install again.';
+      return 'Bringing the kept resources back failed and was rolled back: they are still there, with their data, outside the stack. Fix the cause above and run install again.';
     case 'UPDATE_ROLLBACK_FAILED':
     case 'IMPORT_ROLLBACK_FAILED':
       return `The rollback itself failed. Fix the cause above, then continue it: aws cloudformation continue-update-rollback --stack-name ${stackName} --region ${region}`;

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ParameterValue } from '../aws/cloudformation.js';
 import { CliError } from '../errors.js';
+import { parseTemplateDocument, type TemplateDocument } from './template-document.js';
 
 /**
  * The stack template as the installer needs it: its text, its parameter names and its
@@ -17,6 +18,8 @@ export interface StackTemplate {
   body: string;
   parameters: string[];
   resourceCount: number;
+  /** The template as data, intrinsics in their long form. */
+  document: TemplateDocument;
 }
 
 export async function loadStackTemplate(root: string): Promise<StackTemplate> {
@@ -25,17 +28,12 @@ export async function loadStackTemplate(root: string): Promise<StackTemplate> {
 }
 
 export async function parseStackTemplate(body: string): Promise<StackTemplate> {
-  const { parse } = await import('yaml');
-  // CloudFormation's short-form tags (!Ref, !Sub, …) are unknown to a YAML parser; they are
-  // only warnings, and the installer reads nothing under them.
-  const doc = parse(body, { logLevel: 'error' }) as {
-    Parameters?: Record<string, unknown>;
-    Resources?: Record<string, unknown>;
-  } | null;
+  const document = parseTemplateDocument(body);
   return {
     body,
-    parameters: Object.keys(doc?.Parameters ?? {}),
-    resourceCount: Object.keys(doc?.Resources ?? {}).length,
+    parameters: Object.keys(document.Parameters ?? {}),
+    resourceCount: Object.keys(document.Resources).length,
+    document,
   };
 }
 
@@ -52,6 +50,8 @@ export interface InstallChoices {
 export interface Artifacts {
   codeKeys: Record<string, string>;
   starterTemplatesPrefix: string;
+  /** The package version, for the EngineVersion parameter (sent only if the template has it). */
+  engineVersion?: string;
 }
 
 /**
@@ -72,6 +72,7 @@ export function stackParameters(
     AdminEmail: choices.adminEmail,
     ArtifactBucket: choices.bucket,
     StarterTemplatesPrefix: artifacts.starterTemplatesPrefix,
+    EngineVersion: artifacts.engineVersion,
     ...artifacts.codeKeys,
     ...choices.extra,
   };

@@ -17,11 +17,16 @@ import {
   S3Client,
 } from '@aws-sdk/client-s3';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { Parameter } from '@aws-sdk/client-cloudformation';
 import { install, type InstallOptions } from '../../src/commands/install.js';
 import { CliError, UserCancelled } from '../../src/errors.js';
 import { memoryLog } from '../../src/install-log.js';
-import { FakeCloudFormation } from '../support/fake-cloudformation.js';
+import { FakeCloudFormation, wireAccountStubs } from '../support/fake-cloudformation.js';
 import { captureIo, fakeArtifacts, fixtureRoot, scriptedPrompter, settle, TEMPLATE_PARAMETERS } from '../support/cli-harness.js';
 
 /**
@@ -34,6 +39,14 @@ const sts = mockClient(STSClient);
 const ses = mockClient(SESv2Client);
 const s3 = mockClient(S3Client);
 const lambda = mockClient(LambdaClient);
+// The services the installer asks whether a named resource exists, answering from the fake account.
+const account = {
+  dynamodb: mockClient(DynamoDBClient),
+  sqs: mockClient(SQSClient),
+  logs: mockClient(CloudWatchLogsClient),
+  secrets: mockClient(SecretsManagerClient),
+  events: mockClient(EventBridgeClient),
+};
 let cfn: FakeCloudFormation;
 let root: string;
 let cwd: string;
@@ -76,7 +89,7 @@ function options(extra: Partial<InstallOptions> = {}): InstallOptions & { io: Re
   } as InstallOptions & { io: ReturnType<typeof captureIo>; log: ReturnType<typeof memoryLog> };
 }
 
-function sentParameters(command: 'CreateStack' | 'UpdateStack'): Record<string, string | true> {
+function sentParameters(command: 'CreateStack' | 'CreateChangeSet'): Record<string, string | true> {
   const call = cfn.calls.filter(([name]) => name === command).at(-1);
   const params = (call?.[1].Parameters ?? []) as Parameter[];
   return Object.fromEntries(params.map((p) => [p.ParameterKey!, p.UsePreviousValue ? true : p.ParameterValue!]));
@@ -92,16 +105,18 @@ async function expectCliError(promise: Promise<unknown>, code: string): Promise<
   return error as CliError;
 }
 
-beforeEach(() => {
+beforeEach(async () => {
   jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
   sts.reset();
   ses.reset();
   s3.reset();
   lambda.reset();
+  for (const stub of Object.values(account)) stub.reset();
   cfn = new FakeCloudFormation();
   root = fixtureRoot(cfn.resources.length);
   cwd = mkdtempSync(join(tmpdir(), 'sme-cwd-'));
   healthyAws();
+  await wireAccountStubs(cfn, { ...account, ses, lambda });
 });
 
 afterEach(() => {
@@ -251,7 +266,7 @@ describe('install over an existing stack', () => {
     const opts = options({ sender: undefined, adminEmail: undefined });
     expect(await settle(install(opts))).toBe(0);
 
-    const params = sentParameters('UpdateStack');
+    const params = sentParameters('CreateChangeSet');
     expect(params.DefaultSenderEmail).toBe(true);
     expect(params.AdminEmail).toBe(true);
     expect(params.BounceRateThreshold).toBe(true);
@@ -283,7 +298,7 @@ describe('install over an existing stack', () => {
     cfn.nextOutcome = 'fail';
     const error = await expectCliError(install(options()), 'INS009');
     expect(error.message).toContain('UPDATE_ROLLBACK_COMPLETE');
-    expect(error.fix).toContain('previous version is still running');
+    expect(error.fix).toContain('previous version keeps running');
   });
 
   it('with --yes deletes a stack left in ROLLBACK_COMPLETE, then creates it again', async () => {

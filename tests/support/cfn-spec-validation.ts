@@ -47,6 +47,10 @@ interface SpecResource {
   cloudFormationType: string;
   properties: Record<string, SpecProperty>;
   attributes: Record<string, unknown>;
+  /** The properties that identify an existing resource (what a resource import names it by). */
+  primaryIdentifier?: string[];
+  /** The resource holds data that is lost when it is replaced or deleted. */
+  isStateful?: boolean;
 }
 interface SpecTypeDefinition {
   name: string;
@@ -55,6 +59,8 @@ interface SpecTypeDefinition {
 
 export interface ResourceSpec {
   resource(type: string): SpecResource | undefined;
+  /** Every resource type of the specification. */
+  allResources(): SpecResource[];
   typeDefinition(id: string): SpecTypeDefinition;
 }
 
@@ -67,11 +73,13 @@ export function loadResourceSpec(): ResourceSpec {
     loadAwsServiceSpecSync(): {
       lookup(collection: 'resource', index: 'cloudFormationType', how: 'equals', value: string): SpecResource[];
       get(collection: 'typeDefinition', id: string): SpecTypeDefinition;
+      all(collection: 'resource'): SpecResource[];
     };
   };
   const db = loadAwsServiceSpecSync();
   cached = {
     resource: (type) => db.lookup('resource', 'cloudFormationType', 'equals', type)[0],
+    allResources: () => db.all('resource'),
     typeDefinition: (id) => db.get('typeDefinition', id),
   };
   return cached;

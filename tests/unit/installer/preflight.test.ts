@@ -88,7 +88,7 @@ describe('bucket names', () => {
 describe('after a failed operation', () => {
   it('tells what to do for each end state', () => {
     expect(nextStepFor('ROLLBACK_COMPLETE', 's', 'r')).toContain('run install again');
-    expect(nextStepFor('UPDATE_ROLLBACK_COMPLETE', 's', 'r')).toContain('previous version is still running');
+    expect(nextStepFor('UPDATE_ROLLBACK_COMPLETE', 's', 'r')).toContain('previous version keeps running');
     expect(nextStepFor('UPDATE_ROLLBACK_FAILED', 's', 'r')).toContain('aws cloudformation continue-update-rollback --stack-name s --region r');
     expect(nextStepFor('DELETE_FAILED', 's', 'r')).toContain('--retain-resources');
   });
