@@ -13,6 +13,15 @@ export const ERROR_CODES = {
   VAL007: 'The request is too large (a field or templateData exceeds its size limit).',
   VAL008: 'emailId is not valid (1-128 characters, no control characters).',
   VAL009: 'The sender override or reply-to address is not a valid e-mail address.',
+  // Attachments (step 1 for the request's fields, step 6 for the files)
+  ATT001: 'attachments is malformed: not an array, more than 10 files, or an entry without exactly one of s3Key and content.',
+  ATT002: 'An attachment s3Key is not a safe key under attachments/ (absolute, "..", backslash or control characters).',
+  ATT003: 'An attachment filename is missing or unsafe (line breaks, quotes, path separators, direction overrides, over 255 characters).',
+  ATT004: 'An attachment contentType is not on the allow-list, or the filename extension does not match it.',
+  ATT005: 'An inline attachment is not valid base64, is empty, or inline attachments exceed 160 KB; use s3Key for larger files.',
+  ATT006: 'An attachment object does not exist in the template bucket under attachments/.',
+  ATT007: 'The attachments are too large: over the per-email cap (ATTACHMENTS_MAX_BYTES) or over SES\'s 40 MB message limit once encoded.',
+  ATT008: 'A soft-bounce retry cannot re-send an inline attachment (inline content is not kept on tracking records).',
   // Reputation protection (steps 2-3)
   SUP001: 'The recipient is on the suppression list.',
   BRK001: "Today's bounce rate is over BounceRateThreshold; sending is paused until the next UTC day.",

@@ -1,3 +1,4 @@
+import { parseAttachments, storedAttachments, type AttachmentSpec } from './attachments.js';
 import { hasControlChars, parseEmailAddress, type EmailAddress } from './email-address.js';
 import type { ErrorCode } from './error-codes.js';
 import type { EmailRequest } from './types.js';
@@ -45,6 +46,8 @@ export interface ValidRequest {
   replyTo?: EmailAddress;
   metadata?: Record<string, unknown>;
   unsubscribe?: boolean;
+  /** Files to attach (empty when the request lists none). */
+  attachments: AttachmentSpec[];
   /** The request as the publisher wrote it (validated), for the retry path. */
   stored: StoredRequest;
 }
@@ -304,6 +307,10 @@ export function parseSendRequest(body: string, sqsMessageId: string): ParsedRequ
       throw new Invalid('VAL006', `unsubscribe must be true or false, got ${describeType(unsubscribe)}.`);
     }
 
+    const parsedAttachments = parseAttachments(optional(detail, 'attachments'), isRetry);
+    if (!parsedAttachments.ok) throw new Invalid(parsedAttachments.code, parsedAttachments.message);
+    const attachments = parsedAttachments.value;
+
     const stored: StoredRequest = {
       to: toRaw.trim(),
       templateName,
@@ -313,6 +320,8 @@ export function parseSendRequest(body: string, sqsMessageId: string): ParsedRequ
       ...(replyTo ? { replyTo: replyTo.address } : {}),
       ...(metadata !== undefined ? { metadata } : {}),
       ...(unsubscribe !== undefined ? { unsubscribe } : {}),
+      // Never the inline content: see storedAttachments.
+      ...(attachments.length > 0 ? { attachments: storedAttachments(attachments) } : {}),
     };
     return {
       ok: true,
@@ -329,6 +338,7 @@ export function parseSendRequest(body: string, sqsMessageId: string): ParsedRequ
         ...(replyTo ? { replyTo } : {}),
         ...(metadata !== undefined ? { metadata } : {}),
         ...(unsubscribe !== undefined ? { unsubscribe } : {}),
+        attachments,
         stored,
       },
     };

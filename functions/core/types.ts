@@ -32,6 +32,22 @@ export interface EmailRequest {
   metadata?: Record<string, unknown>;
   /** Adds List-Unsubscribe headers; defaults to on for marketing templates. */
   unsubscribe?: boolean;
+  /** Files to attach (docs/SENDING.md, "Attachments"). */
+  attachments?: EmailAttachment[];
+}
+
+/** One attachment of a request: a file in the template bucket (`s3Key`) or small inline `content`. */
+export interface EmailAttachment {
+  /** Key under `attachments/` in the template bucket (with or without that prefix). */
+  s3Key?: string;
+  /** The file itself, base64 (standard alphabet, padded). Inline files are limited to 160 KB in all. */
+  content?: string;
+  filename: string;
+  contentType: string;
+  /** Set by the engine on stored requests: file size in bytes of an inline attachment. */
+  size?: number;
+  /** Set by the engine on stored requests: inline content was not kept (a retry cannot re-send it). */
+  contentOmitted?: boolean;
 }
 
 /** The record kept for every consumed request, keyed by `emailId`. */
