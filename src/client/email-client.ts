@@ -80,6 +80,21 @@ export function planCalls(sizes: number[], maxBytes: number): number[][] {
   return calls;
 }
 
+/** UTF-8 bytes the inline attachments' base64 content takes in a request. */
+export function inlineAttachmentBytes(request: EmailRequest): number {
+  return (request.attachments ?? []).reduce(
+    (sum, attachment) => sum + (typeof attachment.content === 'string' ? Buffer.byteLength(attachment.content, 'utf8') : 0),
+    0,
+  );
+}
+
+function tooLargeMessage(request: EmailRequest, size: number, limit: number): string {
+  const inline = inlineAttachmentBytes(request);
+  const base = `The request is ${size} bytes; PutEvents accepts at most ${limit}.`;
+  if (inline === 0) return base;
+  return `${base} Its inline attachments take ${inline} bytes: upload the files to the template bucket under attachments/ and list them by s3Key instead of content.`;
+}
+
 function describe(error: unknown): { code: string; message: string } {
   const e = error as { name?: string; message?: string } | null;
   return { code: e?.name ?? 'Error', message: e?.message ?? String(error) };
@@ -140,7 +155,7 @@ export class EmailClient {
           ok: false,
           emailId: withIds[index]!.emailId,
           errorCode: 'EntryTooLarge',
-          errorMessage: `The request is ${entrySize(entry)} bytes; PutEvents accepts at most ${this.maxRequestBytes}.`,
+          errorMessage: tooLargeMessage(withIds[index]!, entrySize(entry), this.maxRequestBytes),
         };
       } else {
         pending.push(index);

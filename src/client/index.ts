@@ -4,6 +4,7 @@
 export {
   EmailClient,
   entrySize,
+  inlineAttachmentBytes,
   planCalls,
   DETAIL_TYPE,
   MAX_ENTRIES_PER_CALL,
@@ -13,6 +14,7 @@ export {
 } from './email-client.js';
 export type {
   EmailRequest,
+  EmailAttachment,
   EmailStatus,
   TrackingRecord,
   SuppressionEntry,

@@ -132,6 +132,41 @@ describe('EmailClient', () => {
     eb.restore();
   });
 
+  it('refuses a request whose inline attachments push it over the entry limit, and says to use s3Key', async () => {
+    const eb = mockClient(EventBridgeClient);
+    const client = new EmailClient({ eventBusName: 'bus', client: new EventBridgeClient({}), sleep: noSleep });
+    const content = Buffer.alloc(200 * 1024, 7).toString('base64');
+
+    const outcome = await client.send({
+      to: 'a@example.com',
+      templateName: 't',
+      attachments: [{ content, filename: 'scan.png', contentType: 'image/png' }],
+    });
+
+    expect(outcome).toMatchObject({ ok: false, errorCode: 'EntryTooLarge' });
+    expect(!outcome.ok && outcome.errorMessage).toMatch(/inline attachments take \d+ bytes.*s3Key/);
+    expect(eb.commandCalls(PutEventsCommand)).toHaveLength(0);
+    eb.restore();
+  });
+
+  it('publishes a request whose attachments are listed by s3Key', async () => {
+    const eb = mockClient(EventBridgeClient);
+    eb.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'ev-1' }] });
+    const client = new EmailClient({ eventBusName: 'bus', client: new EventBridgeClient({}), sleep: noSleep });
+
+    const outcome = await client.send({
+      to: 'a@example.com',
+      templateName: 't',
+      attachments: [{ s3Key: 'scans/big.png', filename: 'scan.png', contentType: 'image/png' }],
+    });
+
+    expect(outcome).toMatchObject({ ok: true, eventId: 'ev-1' });
+    expect(JSON.parse(entriesOf(eb.commandCalls(PutEventsCommand)[0]!)[0]!.Detail!).attachments).toEqual([
+      { s3Key: 'scans/big.png', filename: 'scan.png', contentType: 'image/png' },
+    ]);
+    eb.restore();
+  });
+
   it('rejects the engine\'s own source name', () => {
     expect(() => new EmailClient({ eventBusName: 'bus', source: 'sesmailengine' })).toThrow(/reserved/);
   });
