@@ -1,3 +1,4 @@
+import { ATTACHMENT_LIMITS } from '../core/attachments.js';
 import { hasControlChars, parseEmailAddress, type EmailAddress } from '../core/email-address.js';
 import { ConfigError, numberValue, optionalString, requiredString, type Env } from '../lib/env.js';
 
@@ -23,6 +24,8 @@ export interface EmailSenderConfig {
   unsubscribeUrl?: string;
   /** Address for the mailto: form of List-Unsubscribe. */
   unsubscribeMailto?: string;
+  /** ATTACHMENTS_MAX_BYTES: per-email cap on the attachments' file bytes (at most SES's 40 MB). */
+  maxAttachmentBytes: number;
 }
 
 function address(name: string, raw: string | undefined): EmailAddress | undefined {
@@ -67,5 +70,8 @@ export function emailSenderConfig(env: Env): EmailSenderConfig {
     trackingRetentionDays: numberValue(env, 'TRACKING_RETENTION_DAYS', 365, 1, 36_500),
     ...(unsubscribeUrl ? { unsubscribeUrl } : {}),
     ...(mailto ? { unsubscribeMailto: mailto.address } : {}),
+    maxAttachmentBytes: Math.floor(
+      numberValue(env, 'ATTACHMENTS_MAX_BYTES', ATTACHMENT_LIMITS.defaultMaxBytes, 0, ATTACHMENT_LIMITS.sesMessageBytes),
+    ),
   };
 }

@@ -1,5 +1,6 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { SendEmailCommand, type MessageHeader, type MessageTag } from '@aws-sdk/client-sesv2';
+import { SendEmailCommand, type Attachment, type MessageHeader, type MessageTag } from '@aws-sdk/client-sesv2';
+import type { LoadedAttachment } from '../core/attachments.js';
 import { bounceBrake, brakeMessage, type BrakeDecision } from '../core/bounce-brake.js';
 import { datePartition } from '../core/dates.js';
 import { suppressionKeys } from '../core/email-address.js';
@@ -15,6 +16,7 @@ import { signUnsubscribeToken, unsubscribeUrl } from '../core/unsubscribe-token.
 import { createDynamoDbClient, type AwsClients } from '../lib/clients.js';
 import { createS3Client } from '../lib/clients-s3.js';
 import { createSesClient } from '../lib/clients-ses.js';
+import { loadAttachments } from '../lib/attachment-store.js';
 import { addDailyCounts, readDailyCounts } from '../lib/counters-store.js';
 import { ConfigError, type Env } from '../lib/env.js';
 import { loadUnsubscribeSecret } from '../lib/secrets.js';
@@ -107,6 +109,11 @@ class Returned extends Error {}
 
 function consoleLog(entry: Record<string, unknown>): void {
   console.log(JSON.stringify({ component: 'email-sender', ...entry }));
+}
+
+/** SES builds the MIME part (base64, RFC 2231 filename encoding) from these fields. */
+function sesAttachment(file: LoadedAttachment): Attachment {
+  return { RawContent: file.content, FileName: file.filename, ContentType: file.contentType, ContentDisposition: 'ATTACHMENT', ContentTransferEncoding: 'BASE64' };
 }
 
 function describe(error: unknown): string {
@@ -287,6 +294,20 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
     const replyTo = chooseReplyTo(request.replyTo, email.replyTo);
     if (!replyTo.ok) return fail(replyTo.code, replyTo.message);
 
+    // Attachments: read (sizes checked before any file is downloaded) before the claim, so a
+    // missing or oversized file is tracked failed like any other bad request.
+    let files: LoadedAttachment[] = [];
+    if (request.attachments.length > 0) {
+      const loaded = await loadAttachments(request.attachments, {
+        s3: rt.clients.s3,
+        bucket: rt.config.templateBucket,
+        bodyBytes: Buffer.byteLength(email.html, 'utf8') + Buffer.byteLength(email.text, 'utf8'),
+        maxAttachmentBytes: rt.config.maxAttachmentBytes,
+      });
+      if (!loaded.ok) return fail(loaded.code, loaded.message);
+      files = loaded.value;
+    }
+
     // 6. Claim, send, record.
     if (ctx.throttled) throw new Returned('SES is throttling; returned unsent');
     const claimRecord = buildRecord(fields, 'sending', ctx.now, rt.config.trackingRetentionDays);
@@ -324,6 +345,7 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
           Subject: { Data: email.subject, Charset: 'UTF-8' },
           Body: body,
           ...(headers ? { Headers: headers } : {}),
+          ...(files.length > 0 ? { Attachments: files.map(sesAttachment) } : {}),
         },
       },
     });

@@ -49,6 +49,8 @@ export interface StoredEmail {
   subject: string;
   body: { html?: string; text?: string };
   headers?: { name: string; value: string }[];
+  /** Attached files; `content` is base64. */
+  attachments?: { filename: string; contentType: string; contentDisposition?: string; size: number; content: string }[];
   at: number;
 }
 

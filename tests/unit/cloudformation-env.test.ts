@@ -31,6 +31,7 @@ const CONTRACT = {
       'UNSUBSCRIBE_URL',
       'UNSUBSCRIBE_SECRET_ARN',
       'UNSUBSCRIBE_MAILTO',
+      'ATTACHMENTS_MAX_BYTES',
     ],
   },
   FeedbackProcessorFunction: {

@@ -45,6 +45,7 @@ const QUEUE_CONSUMER_ACTIONS = ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:
 const TEMPLATES = 'arn:${AWS::Partition}:s3:::${ArtifactBucket}/templates/example/metadata.json';
 const STARTER = 'arn:${AWS::Partition}:s3:::${ArtifactBucket}/${StarterTemplatesPrefix}/example/metadata.json';
 const BUCKET = 'arn:${AWS::Partition}:s3:::${ArtifactBucket}';
+const ATTACHMENTS = 'arn:${AWS::Partition}:s3:::${ArtifactBucket}/attachments/invoices/example.pdf';
 
 /** The concrete resources a non-DynamoDB action must be allowed on, per handler. */
 const EXPECTED_RESOURCES: Record<string, (handler: string) => string[]> = {
@@ -55,7 +56,7 @@ const EXPECTED_RESOURCES: Record<string, (handler: string) => string[]> = {
   'events:PutEvents': () => ['${EmailBus.Arn}'],
   'sqs:SendMessage': () => ['${SendQueue.Arn}'],
   'secretsmanager:GetSecretValue': () => ['${UnsubscribeSecret}'],
-  's3:GetObject': (handler) => (handler === 'template-seeder' ? [TEMPLATES, STARTER] : [TEMPLATES]),
+  's3:GetObject': (handler) => (handler === 'template-seeder' ? [TEMPLATES, STARTER] : handler === 'email-sender' ? [TEMPLATES, ATTACHMENTS] : [TEMPLATES]),
   's3:PutObject': () => [TEMPLATES],
   's3:ListBucket': () => [BUCKET],
 };
@@ -279,5 +280,23 @@ describe.each(HANDLERS)('$fn role', ({ dir, fn }) => {
       return;
     }
     expect(consumer.map((s) => s.Resource)).toEqual([(consumesQueue.Properties as Record<string, Json>).EventSourceArn]);
+  });
+});
+
+describe('EmailSenderRole S3 reads', () => {
+  const statements = roleStatements(template, 'EmailSenderRole');
+  const reads = allowedResources(statements, 's3:GetObject');
+
+  it('cover exactly templates/ and attachments/ of the artifact bucket', () => {
+    expect(reads.sort()).toEqual([
+      'arn:${AWS::Partition}:s3:::${ArtifactBucket}/attachments/*',
+      'arn:${AWS::Partition}:s3:::${ArtifactBucket}/templates/*',
+    ]);
+  });
+
+  it('do not reach the function code under artifacts/ or keys merely starting with "attachments"', () => {
+    for (const key of ['artifacts/email-sender-abc.zip', 'attachmentsX/a.pdf', 'starter-templates/welcome/metadata.json']) {
+      expect({ key, allowed: allows(statements, 's3:GetObject', `arn:\${AWS::Partition}:s3:::\${ArtifactBucket}/${key}`) }).toEqual({ key, allowed: false });
+    }
   });
 });

@@ -24,6 +24,7 @@ describe('emailSenderConfig', () => {
       bounceRateMinSends: 100,
       templateCacheSeconds: 300,
       trackingRetentionDays: 365,
+      maxAttachmentBytes: 10 * 1024 * 1024,
     });
   });
 
@@ -38,6 +39,7 @@ describe('emailSenderConfig', () => {
       TRACKING_RETENTION_DAYS: '30',
       UNSUBSCRIBE_URL: 'https://abc.lambda-url.us-east-1.on.aws/',
       UNSUBSCRIBE_MAILTO: 'mailto:unsubscribe@app.example',
+      ATTACHMENTS_MAX_BYTES: '2000000',
     });
     expect(config.defaultSender).toEqual({ address: expect.objectContaining({ address: 'noreply@xn--bcher-kva.de' }), name: 'Bücher Team' });
     expect(config).toMatchObject({
@@ -47,6 +49,7 @@ describe('emailSenderConfig', () => {
       trackingRetentionDays: 30,
       unsubscribeUrl: 'https://abc.lambda-url.us-east-1.on.aws/',
       unsubscribeMailto: 'unsubscribe@app.example',
+      maxAttachmentBytes: 2_000_000,
     });
   });
 
@@ -66,6 +69,7 @@ describe('emailSenderConfig', () => {
     [{ UNSUBSCRIBE_URL: 'ftp://x.example/' }, /UNSUBSCRIBE_URL must be an http\(s\) URL/],
     [{ UNSUBSCRIBE_URL: 'not a url' }, /UNSUBSCRIBE_URL/],
     [{ UNSUBSCRIBE_MAILTO: 'nobody' }, /UNSUBSCRIBE_MAILTO/],
+    [{ ATTACHMENTS_MAX_BYTES: '50000000' }, /ATTACHMENTS_MAX_BYTES must be a number between 0 and 41943040/],
   ])('refuses %j', (overrides, message) => {
     expect(() => emailSenderConfig({ ...required, ...overrides })).toThrow(message);
   });
@@ -78,6 +82,7 @@ describe('emailSenderConfig', () => {
     const names = new Set([...source.matchAll(/(?:requiredString|optionalString|numberValue)\(env, '([A-Z_]+)'/g)].map((m) => m[1]));
     expect([...names].sort()).toEqual(
       [
+        'ATTACHMENTS_MAX_BYTES',
         'BOUNCE_RATE_MIN_SENDS',
         'BOUNCE_RATE_THRESHOLD',
         'CONFIGURATION_SET',
