@@ -31,6 +31,7 @@ import {
   deleteCommand,
   describeResource,
   findExisting,
+  listOrder,
   namedResources,
   planLeftovers,
   type FoundResource,
@@ -560,7 +561,7 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
     }
     if (plan.toImport.length > 0) {
       ui.info(`Found ${plan.toImport.length} resources kept by an earlier install of ${stackName}; they come back into the new stack with their data (CloudFormation resource import):`);
-      for (const r of plan.toImport) ui.info(`  ${describeResource(r)}`);
+      for (const r of listOrder(plan.toImport)) ui.info(`  ${describeResource(r)}`);
     }
     return plan.toImport;
   }

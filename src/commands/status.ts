@@ -10,7 +10,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import chalk from 'chalk';
 import { clientConfig, type AwsTarget } from '../aws/clients.js';
 import { createCloudFormationApi, type CloudFormationApi, type StackDescription } from '../aws/cloudformation.js';
-import { describeResource, displayName, findExisting, namedResources } from '../installer/named-resources.js';
+import { describeResource, displayName, findExisting, listOrder, namedResources } from '../installer/named-resources.js';
 import { checkCredentials, readSesAccount, type SesAccount } from '../installer/preflight.js';
 import { queueNameFromUrl, viewOutputs } from '../installer/stack-outputs.js';
 import { loadStackTemplate } from '../installer/stack-template.js';
@@ -132,7 +132,7 @@ export async function findOrphaned(
     const resources = await clients.cloudFormation.resources(stack.stackId);
     owned = new Set(resources.filter((r) => r.physicalId).map((r) => `${r.type}|${displayName(r.type, r.physicalId!)}`));
   }
-  return probe.found
+  return listOrder(probe.found)
     .filter((f) => !owned.has(`${f.type}|${f.name}`))
     .map((f) => ({ logicalId: f.logicalId, type: f.type, name: f.name, description: describeResource(f) }));
 }

@@ -20,6 +20,7 @@ import {
   describeResource,
   displayName,
   findExisting,
+  listOrder,
   namedResources,
   physicalIdOf,
   type ProbeClients,
@@ -152,10 +153,12 @@ export async function uninstall(options: UninstallOptions): Promise<number> {
     }
     ui.ok(`Deleted the stack ${stackName}.`);
     // CloudFormation reports each resource its DeletionPolicy kept as DELETE_SKIPPED.
-    kept = progress.retained.map((r) => {
-      const physicalId = r.physicalId ?? r.logicalId;
-      return { logicalId: r.logicalId, type: r.type, physicalId, name: displayName(r.type, physicalId) };
-    });
+    kept = listOrder(
+      progress.retained.map((r) => {
+        const physicalId = r.physicalId ?? r.logicalId;
+        return { logicalId: r.logicalId, type: r.type, physicalId, name: displayName(r.type, physicalId) };
+      }),
+    );
     if (kept.length === 0 && view) {
       kept = view.tables.map((t) => ({ logicalId: t.key, type: 'AWS::DynamoDB::Table', physicalId: t.name, name: t.name }));
     }
@@ -164,7 +167,7 @@ export async function uninstall(options: UninstallOptions): Promise<number> {
     const template = await loadStackTemplate(options.root ?? packageRoot());
     const probe = await findExisting(dataClients(), namedResources(template.document, stackName).filter((r) => r.kept && canDeleteData(r.type)));
     for (const u of probe.unchecked) ui.warn(`Could not check the ${describeResource(u.resource)}: ${u.error}`);
-    kept = probe.found.map((f) => ({ logicalId: f.logicalId, type: f.type, physicalId: physicalIdOf(f), name: f.name }));
+    kept = listOrder(probe.found.map((f) => ({ logicalId: f.logicalId, type: f.type, physicalId: physicalIdOf(f), name: f.name })));
     if (kept.length === 0) ui.info(`Nothing kept by ${stackName} was found in ${region}.`);
   } else {
     ui.info(`There is no stack named ${stackName} in ${region}; only the bucket is left to delete.`);

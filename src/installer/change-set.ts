@@ -64,13 +64,23 @@ function line(mark: string, change: ResourceChange, note = ''): string {
   return `  ${mark} ${change.logicalId.padEnd(34)} ${change.type}${note}`;
 }
 
-/** One line per resource change, grouped by kind, for the preview before confirming. */
+/** A modification that only re-applies the stack's tags (every upgrade changes the version tag). */
+function tagsOnly(change: ResourceChange): boolean {
+  return change.scope.length === 1 && change.scope[0] === 'Tags';
+}
+
+/**
+ * One line per resource change, grouped by kind, for the preview before confirming;
+ * modifications that only touch tags are counted on one line.
+ */
 export function changeLines(summary: ChangeSummary): string[] {
   const scope = (c: ResourceChange) => (c.scope.length > 0 ? `  (${c.scope.join(', ')})` : '');
+  const retagged = summary.modified.filter(tagsOnly);
   return [
     ...summary.imported.map((c) => line('←', c, '  import')),
     ...summary.added.map((c) => line('+', c, '  add')),
-    ...summary.modified.map((c) => line('~', c, `  modify${scope(c)}`)),
+    ...summary.modified.filter((c) => !tagsOnly(c)).map((c) => line('~', c, `  modify${scope(c)}`)),
+    ...(retagged.length > 0 ? [`  ~ ${plural(retagged.length, 'other resource')}: tags only (the stack's tags, such as its version)`] : []),
     ...summary.replaced.map((c) => line('!', c, `  REPLACE${c.replacement === 'Conditional' ? ' (conditional)' : ''}${scope(c)}`)),
     ...summary.removed.map((c) => line('-', c, '  remove')),
   ];

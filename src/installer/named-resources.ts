@@ -57,6 +57,15 @@ const TABLE_CONTENTS: Record<string, string> = {
   CountersTable: 'the daily counters',
 };
 
+/** The order kept resources are listed in: the data people care about first. */
+const LIST_ORDER = ['AWS::DynamoDB::Table', 'AWS::SQS::Queue', 'AWS::SecretsManager::Secret', 'AWS::Logs::LogGroup'];
+
+/** Sorts resources for listing: tables, queues, the secret, log groups; by name within a type. */
+export function listOrder<T extends { type: string; name: string }>(resources: T[]): T[] {
+  const rank = (type: string) => (LIST_ORDER.includes(type) ? LIST_ORDER.indexOf(type) : LIST_ORDER.length);
+  return [...resources].sort((a, b) => rank(a.type) - rank(b.type) || a.name.localeCompare(b.name));
+}
+
 /** The key schemas of the engine's tables (functions/lib/table-schemas.ts), by logical id. */
 export const TABLE_SCHEMAS: Record<string, TableSchema> = {
   TrackingTable: TRACKING_TABLE,

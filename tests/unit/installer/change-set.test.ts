@@ -52,6 +52,15 @@ describe('summarizeChanges', () => {
     expect(lines.find((l) => l.includes('SendQueue'))).toContain('REPLACE (conditional)');
     expect(lines.find((l) => l.includes('EmailSenderFunction'))).toContain('modify  (Properties, Tags)');
   });
+
+  it('counts the resources whose only change is the stack tags on one line', () => {
+    const retagged = ['A', 'B', 'C'].map((id) => change('Modify', id, 'AWS::SQS::Queue', 'False', ['Tags']));
+    const lines = changeLines(summarizeChanges([...retagged, CHANGES[1]!]));
+    expect(lines).toEqual([
+      expect.stringContaining('~ EmailSenderFunction'),
+      "  ~ 3 other resources: tags only (the stack's tags, such as its version)",
+    ]);
+  });
 });
 
 describe('data-losing changes', () => {

@@ -1,0 +1,421 @@
+import { describe, it, expect, beforeEach, afterEach, jest } from '@jest/globals';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { mockClient } from 'aws-sdk-client-mock';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { GetAccountCommand, GetEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import { HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import type { CreateChangeSetCommandInput } from '@aws-sdk/client-cloudformation';
+import { install, type InstallOptions } from '../../src/commands/install.js';
+import { uninstall, type UninstallOptions } from '../../src/commands/uninstall.js';
+import { status, type StatusReport } from '../../src/commands/status.js';
+import { CliError, UserCancelled } from '../../src/errors.js';
+import { memoryLog } from '../../src/install-log.js';
+import { packageRoot } from '../../src/package-root.js';
+import { VERSION } from '../../src/version.js';
+import { parseTemplate } from '../support/cloudformation.js';
+import { FakeCloudFormation, wireAccountStubs } from '../support/fake-cloudformation.js';
+import { captureIo, fakeArtifacts, scriptedPrompter, settle } from '../support/cli-harness.js';
+
+/**
+ * The stack's life after the first install, each path once, against the fake CloudFormation
+ * in template mode (it reads the real cloudformation/template.yaml and keeps an account of
+ * the named resources): upgrades through a change set, a replacement that would lose data,
+ * "no changes", a failed first install, names already taken, a reinstall that imports the
+ * kept tables, failed updates, uninstall with and without the data, and status.
+ */
+
+const ROOT = packageRoot();
+const TEMPLATE = readFileSync(join(ROOT, 'cloudformation', 'template.yaml'), 'utf8');
+const STACK = 'sesmailengine';
+const TABLES = [`${STACK}-EmailTracking`, `${STACK}-Suppression`, `${STACK}-Counters`];
+const TABLE = 'AWS::DynamoDB::Table';
+
+const sts = mockClient(STSClient);
+const ses = mockClient(SESv2Client);
+const s3 = mockClient(S3Client);
+const lambda = mockClient(LambdaClient);
+const cloudWatch = mockClient(CloudWatchClient);
+const account = {
+  dynamodb: mockClient(DynamoDBClient),
+  sqs: mockClient(SQSClient),
+  logs: mockClient(CloudWatchLogsClient),
+  secrets: mockClient(SecretsManagerClient),
+  events: mockClient(EventBridgeClient),
+};
+let cfn: FakeCloudFormation;
+let cwd: string;
+
+function awsError(name: string, status: number): Error {
+  return Object.assign(new Error(name), { name, $metadata: { httpStatusCode: status } });
+}
+
+beforeEach(async () => {
+  jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
+  for (const stub of [sts, ses, s3, lambda, cloudWatch, ...Object.values(account)]) stub.reset();
+  cfn = new FakeCloudFormation({ templates: true });
+  cwd = mkdtempSync(join(tmpdir(), 'sme-life-'));
+  sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012', Arn: 'arn:aws:iam::123456789012:user/dev' });
+  ses.on(GetEmailIdentityCommand).resolves({ VerifiedForSendingStatus: true });
+  ses.on(GetAccountCommand).resolves({ ProductionAccessEnabled: true, SendingEnabled: true, SendQuota: { Max24HourSend: 50000, MaxSendRate: 14, SentLast24Hours: 0 } });
+  s3.resolves({});
+  s3.on(HeadBucketCommand).resolves({ BucketRegion: 'us-east-1' });
+  s3.on(HeadObjectCommand).rejects(awsError('NotFound', 404));
+  lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: new TextEncoder().encode('{"installed":[],"updated":[],"skipped":["welcome"]}') as never });
+  cloudWatch.on(DescribeAlarmsCommand).resolves({ MetricAlarms: [] });
+  await wireAccountStubs(cfn, { ...account, ses, lambda });
+});
+
+afterEach(() => {
+  cfn.restore();
+  jest.useRealTimers();
+  rmSync(cwd, { recursive: true, force: true });
+});
+
+type Captured = ReturnType<typeof captureIo>;
+
+function installOptions(extra: Partial<InstallOptions> = {}): InstallOptions & { io: Captured; log: ReturnType<typeof memoryLog> } {
+  return {
+    stackName: STACK,
+    region: 'us-east-1',
+    yes: true,
+    sender: 'noreply@example.com',
+    adminEmail: 'ops@example.com',
+    root: ROOT,
+    cwd,
+    buildArtifacts: fakeArtifacts,
+    io: captureIo(),
+    log: memoryLog(),
+    prompter: scriptedPrompter(),
+    ...extra,
+  } as InstallOptions & { io: Captured; log: ReturnType<typeof memoryLog> };
+}
+
+function uninstallOptions(extra: Partial<UninstallOptions> = {}): UninstallOptions & { io: Captured } {
+  return { stackName: STACK, region: 'us-east-1', yes: true, root: ROOT, io: captureIo(), prompter: scriptedPrompter(), ...extra } as UninstallOptions & { io: Captured };
+}
+
+async function failure(promise: Promise<unknown>, code: string): Promise<CliError> {
+  const error = await settle(promise).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(CliError);
+  expect({ code: (error as CliError).code, message: (error as CliError).message }).toEqual({ code, message: expect.any(String) });
+  return error as CliError;
+}
+
+/** A stack as an earlier version left it: the real template, older code, version 0.0.9. */
+function installedEarlier(template = TEMPLATE) {
+  const stack = cfn.seed(
+    STACK,
+    'UPDATE_COMPLETE',
+    {
+      DefaultSenderEmail: 'noreply@example.com',
+      AdminEmail: 'ops@example.com',
+      ArtifactBucket: 'sme-bucket',
+      EmailSenderCodeKey: 'artifacts/email-sender-old.zip',
+      FeedbackProcessorCodeKey: 'artifacts/feedback-processor-old.zip',
+      UnsubscribeCodeKey: 'artifacts/unsubscribe-old.zip',
+      TemplateSeederCodeKey: 'artifacts/template-seeder-old.zip',
+      StarterTemplatesPrefix: 'artifacts/starter-templates/old',
+      EngineVersion: '0.0.9',
+    },
+    {},
+    { template, tags: { 'sesmailengine:version': '0.0.9' } },
+  );
+  stack.outputs = cfn.outputsFor(STACK);
+  cfn.resource(TABLE, `${STACK}-Suppression`)!.items = 1234;
+  return stack;
+}
+
+const changeSetCalls = () => cfn.calls.filter(([n]) => n === 'CreateChangeSet').map(([, input]) => input as unknown as CreateChangeSetCommandInput);
+const lifecycleCalls = () =>
+  cfn.callNames().filter((n) => ['CreateStack', 'UpdateStack', 'DeleteStack', 'CreateChangeSet', 'ExecuteChangeSet', 'DeleteChangeSet'].includes(n));
+
+describe('upgrade', () => {
+  it('previews a change set, executes it, follows it and reports the engine version before and after', async () => {
+    installedEarlier();
+    const opts = installOptions({ sender: undefined, adminEmail: undefined });
+    expect(await settle(install(opts))).toBe(0);
+
+    expect(lifecycleCalls()).toEqual(['CreateChangeSet', 'ExecuteChangeSet']);
+    const [changeSet] = changeSetCalls();
+    expect(changeSet!.ChangeSetType).toBe('UPDATE');
+    expect(changeSet!.Parameters).toEqual(expect.arrayContaining([{ ParameterKey: 'EngineVersion', ParameterValue: VERSION }, { ParameterKey: 'AdminEmail', UsePreviousValue: true }]));
+    const err = opts.io.err();
+    expect(err).toContain('Upgrading sesmailengine: engine 0.0.9 → ' + VERSION);
+    expect(err).toMatch(/~ EmailSenderFunction\s+AWS::Lambda::Function {2}modify {2}\(Properties, Tags\)/);
+    expect(err).not.toContain('REPLACE');
+    expect(err).toContain(`Engine version: 0.0.9 → ${VERSION}.`);
+    const stack = cfn.live(STACK)!;
+    expect(stack.status).toBe('UPDATE_COMPLETE');
+    expect(stack.outputs.EngineVersion).toBe(VERSION);
+    expect(stack.parameters.EmailSenderCodeKey).toMatch(/^artifacts\/email-sender-[0-9a-f]{64}\.zip$/);
+    expect(cfn.resource(TABLE, `${STACK}-Suppression`)!.items).toBe(1234);
+  });
+
+  it('asks before executing and, told no, deletes the change set and changes nothing', async () => {
+    installedEarlier();
+    const prompter = scriptedPrompter({ 'Apply these changes': false });
+    const opts = installOptions({ yes: false, prompter, sender: 'noreply@example.com', senderName: '', adminEmail: 'ops@example.com', bucket: 'sme-bucket' });
+    const error = await settle(install(opts)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserCancelled);
+    expect(prompter.asked.at(-1)).toBe('Apply these changes to sesmailengine in us-east-1?');
+    expect(prompter.asked.some((q) => q.startsWith('Create stack'))).toBe(false);
+    expect(lifecycleCalls()).toEqual(['CreateChangeSet', 'DeleteChangeSet']);
+    expect(cfn.live(STACK)!.parameters.EngineVersion).toBe('0.0.9');
+  });
+
+  it('refuses to replace a table, naming it, and deletes the change set', async () => {
+    // The running stack's suppression table has another key, so the current template would replace it.
+    installedEarlier(TEMPLATE.replace('- { AttributeName: email, KeyType: HASH }', '- { AttributeName: address, KeyType: HASH }'));
+    const opts = installOptions();
+    const error = await failure(install(opts), 'INS019');
+    expect(error.message).toContain('The upgrade would replace SuppressionTable (AWS::DynamoDB::Table sesmailengine-Suppression)');
+    expect(error.fix).toContain('--allow-replacement');
+    expect(opts.io.err()).toMatch(/! SuppressionTable\s+AWS::DynamoDB::Table {2}REPLACE/);
+    expect(lifecycleCalls()).toEqual(['CreateChangeSet', 'DeleteChangeSet']);
+    expect(cfn.live(STACK)!.status).toBe('UPDATE_COMPLETE');
+    expect(cfn.resource(TABLE, `${STACK}-Suppression`)!.items).toBe(1234);
+  });
+
+  it('with --allow-replacement goes ahead; CloudFormation cannot replace a named table, rolls back, and the data stays', async () => {
+    installedEarlier(TEMPLATE.replace('- { AttributeName: email, KeyType: HASH }', '- { AttributeName: address, KeyType: HASH }'));
+    const opts = installOptions({ allowReplacement: true });
+    const error = await failure(install(opts), 'INS009');
+    expect(opts.io.err()).toContain('--allow-replacement: SuppressionTable (AWS::DynamoDB::Table sesmailengine-Suppression) will be replaced');
+    expect(error.message).toContain('SuppressionTable (AWS::DynamoDB::Table) failed: CloudFormation cannot update a stack when a custom-named resource requires replacing');
+    expect(error.message).toContain('the previous version (engine 0.0.9) keeps running');
+    expect(cfn.live(STACK)!.status).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(cfn.resource(TABLE, `${STACK}-Suppression`)!.items).toBe(1234);
+  });
+
+  it('treats a change set without changes as success, deletes it and uploads nothing again', async () => {
+    installedEarlier();
+    await settle(install(installOptions()));
+    s3.on(HeadObjectCommand).resolves({});
+    const putsBefore = s3.commandCalls(PutObjectCommand).length;
+    cfn.calls.length = 0;
+    const opts = installOptions();
+    expect(await settle(install(opts))).toBe(0);
+    expect(lifecycleCalls()).toEqual(['CreateChangeSet', 'DeleteChangeSet']);
+    expect(s3.commandCalls(PutObjectCommand).length).toBe(putsBefore);
+    expect(opts.io.err()).toContain('is up to date (no changes)');
+    expect(opts.io.err()).toContain(`Engine version ${VERSION} (unchanged).`);
+  });
+});
+
+describe('failed update', () => {
+  it('reports UPDATE_ROLLBACK_COMPLETE with the failing resource and its reason: the previous version keeps running', async () => {
+    installedEarlier();
+    cfn.nextOutcome = 'fail';
+    const opts = installOptions();
+    const error = await failure(install(opts), 'INS009');
+    expect(error.message).toContain('failed and was rolled back (UPDATE_ROLLBACK_COMPLETE): the previous version (engine 0.0.9) keeps running');
+    expect(error.message).toContain('EmailSenderFunction (AWS::Lambda::Function) failed: Resource handler returned message: "Error occurred while GetObject. S3 Error Code: NoSuchKey."');
+    expect(opts.io.err()).toContain('EmailSenderFunction (AWS::Lambda::Function) UPDATE_FAILED');
+    const stack = cfn.live(STACK)!;
+    expect(stack.status).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(stack.parameters.EngineVersion).toBe('0.0.9');
+    expect(stack.parameters.EmailSenderCodeKey).toBe('artifacts/email-sender-old.zip');
+  });
+
+  it('reports UPDATE_ROLLBACK_FAILED with the exact continue-update-rollback command', async () => {
+    installedEarlier();
+    cfn.nextOutcome = 'rollback-fails';
+    const error = await failure(install(installOptions()), 'INS010');
+    expect(error.message).toContain('stuck in UPDATE_ROLLBACK_FAILED');
+    expect(error.fix).toContain('aws cloudformation continue-update-rollback --stack-name sesmailengine --region us-east-1');
+    expect(cfn.live(STACK)!.status).toBe('UPDATE_ROLLBACK_FAILED');
+  });
+});
+
+describe('failed first install', () => {
+  it('rolls back leaving nothing (RetainExceptOnCreate), then the next install deletes the failed stack and creates it again', async () => {
+    cfn.nextOutcome = 'fail';
+    await failure(install(installOptions()), 'INS009');
+    expect(cfn.live(STACK)!.status).toBe('ROLLBACK_COMPLETE');
+    expect(cfn.account.size).toBe(0);
+
+    cfn.calls.length = 0;
+    const opts = installOptions();
+    expect(await settle(install(opts))).toBe(0);
+    expect(lifecycleCalls()).toEqual(['DeleteStack', 'CreateStack']);
+    expect(opts.io.err()).toContain('cannot be updated and must be deleted');
+    expect(cfn.live(STACK)!.status).toBe('CREATE_COMPLETE');
+    expect(cfn.names(TABLE)).toEqual([...TABLES].sort());
+  });
+
+  it('a table marked Retain survives the rolled-back create, and the next install imports it instead of colliding', async () => {
+    const retainTemplate = TEMPLATE.replace(
+      /(  SuppressionTable:\n    Type: AWS::DynamoDB::Table\n    DeletionPolicy: )RetainExceptOnCreate/,
+      '$1Retain',
+    );
+    expect(retainTemplate).not.toBe(TEMPLATE);
+    const root = mkdtempSync(join(tmpdir(), 'sme-root-'));
+    const { cpSync, writeFileSync } = await import('node:fs');
+    cpSync(join(ROOT, 'starter-templates'), join(root, 'starter-templates'), { recursive: true });
+    cpSync(join(ROOT, 'cloudformation'), join(root, 'cloudformation'), { recursive: true });
+    writeFileSync(join(root, 'cloudformation', 'template.yaml'), retainTemplate);
+    try {
+      cfn.failing = { ...cfn.failing, logicalId: 'AlarmTopic', type: 'AWS::SNS::Topic' };
+      cfn.nextOutcome = 'fail';
+      await failure(install(installOptions({ root })), 'INS009');
+      expect(cfn.names(TABLE)).toEqual([`${STACK}-Suppression`]);
+      expect(cfn.resource(TABLE, `${STACK}-Suppression`)!.owner).toBeUndefined();
+
+      cfn.calls.length = 0;
+      expect(await settle(install(installOptions({ root })))).toBe(0);
+      expect(lifecycleCalls()).toEqual(['DeleteStack', 'CreateChangeSet', 'ExecuteChangeSet', 'CreateChangeSet', 'ExecuteChangeSet']);
+      expect(changeSetCalls()[0]!.ResourcesToImport).toEqual([
+        { LogicalResourceId: 'SuppressionTable', ResourceType: TABLE, ResourceIdentifier: { TableName: `${STACK}-Suppression` } },
+      ]);
+      expect(cfn.live(STACK)!.status).toBe('UPDATE_COMPLETE');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses, before calling CloudFormation, names taken by resources the stack does not keep, with what to do', async () => {
+    cfn.putResource('AWS::SES::ConfigurationSet', `${STACK}-tracking`);
+    cfn.putResource('AWS::Events::EventBus', `${STACK}-EmailBus`);
+    const opts = installOptions();
+    const error = await failure(install(opts), 'INS017');
+    expect(error.message).toContain('the SES configuration set sesmailengine-tracking: it exists outside any stack of this name');
+    expect(error.message).toContain('the EventBridge bus sesmailengine-EmailBus');
+    expect(error.fix).toContain('aws sesv2 delete-configuration-set --region us-east-1 --configuration-set-name sesmailengine-tracking');
+    expect(error.fix).toContain('aws events delete-event-bus --region us-east-1 --name sesmailengine-EmailBus');
+    expect(error.fix).toContain('--stack-name');
+    expect(lifecycleCalls()).toEqual([]);
+    expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+    expect(account.dynamodb.calls().map((c) => (c.args[0].input as { TableName: string }).TableName).sort()).toEqual([...TABLES].sort());
+  });
+});
+
+describe('reinstall after uninstall', () => {
+  it('uninstall keeps the data and says how to bring it back or delete it; install imports it, then adds the rest', async () => {
+    expect(await settle(install(installOptions()))).toBe(0);
+    cfn.resource(TABLE, `${STACK}-Suppression`)!.items = 77;
+
+    const gone = uninstallOptions();
+    expect(await settle(uninstall(gone))).toBe(0);
+    expect(cfn.live(STACK)).toBeUndefined();
+    const said = gone.io.err();
+    expect(said).toContain('DynamoDB table sesmailengine-Suppression (the suppression list)');
+    expect(said).toContain('SQS queue sesmailengine-send-dlq');
+    expect(said).toContain('install again under the same name (the install imports them): sesmailengine install --stack-name sesmailengine --region us-east-1');
+    expect(said).toContain('sesmailengine uninstall --delete-data --stack-name sesmailengine --region us-east-1');
+    expect(cfn.names(TABLE)).toEqual([...TABLES].sort());
+    expect(cfn.resource(TABLE, `${STACK}-Suppression`)!.owner).toBeUndefined();
+
+    cfn.calls.length = 0;
+    const again = installOptions();
+    expect(await settle(install(again))).toBe(0);
+    expect(lifecycleCalls()).toEqual(['CreateChangeSet', 'ExecuteChangeSet', 'CreateChangeSet', 'ExecuteChangeSet']);
+    const [imported, rest] = changeSetCalls();
+    expect(imported!.ChangeSetType).toBe('IMPORT');
+    const toImport = imported!.ResourcesToImport!;
+    expect(toImport.filter((r) => r.ResourceType === TABLE)).toEqual([
+      { LogicalResourceId: 'TrackingTable', ResourceType: TABLE, ResourceIdentifier: { TableName: `${STACK}-EmailTracking` } },
+      { LogicalResourceId: 'SuppressionTable', ResourceType: TABLE, ResourceIdentifier: { TableName: `${STACK}-Suppression` } },
+      { LogicalResourceId: 'CountersTable', ResourceType: TABLE, ResourceIdentifier: { TableName: `${STACK}-Counters` } },
+    ]);
+    expect(toImport.find((r) => r.LogicalResourceId === 'SendQueue')!.ResourceIdentifier).toEqual({
+      QueueUrl: `https://sqs.us-east-1.amazonaws.com/123456789012/${STACK}-send`,
+    });
+    const importTemplate = JSON.parse(imported!.TemplateBody!) as { Resources: Record<string, unknown>; Outputs?: unknown };
+    expect(Object.keys(importTemplate.Resources).sort()).toEqual(toImport.map((r) => r.LogicalResourceId).sort());
+    expect(importTemplate.Outputs).toBeUndefined();
+    expect(rest!.ChangeSetType).toBe('UPDATE');
+    expect(rest!.TemplateBody).toBe(TEMPLATE);
+
+    const err = again.io.err();
+    expect(err).toContain('Found 13 resources kept by an earlier install of sesmailengine');
+    expect(err).toContain('IMPORT_COMPLETE');
+    expect(err).toContain('Brought back 13 resources with their data into sesmailengine.');
+    const stack = cfn.live(STACK)!;
+    expect(stack.status).toBe('UPDATE_COMPLETE');
+    expect(stack.resources.map((r) => r.logicalId).sort()).toEqual(Object.keys(parseTemplate(TEMPLATE).Resources).sort());
+    const suppression = cfn.resource(TABLE, `${STACK}-Suppression`)!;
+    expect(suppression.items).toBe(77);
+    expect(suppression.owner).toBe(stack.stackId);
+  });
+
+  it('refuses to import a kept table whose key schema is not the engine’s', async () => {
+    cfn.putResource(TABLE, `${STACK}-Suppression`, { keySchema: [{ AttributeName: 'address', KeyType: 'HASH' }], attributeTypes: { address: 'S' } });
+    const error = await failure(install(installOptions()), 'INS018');
+    expect(error.message).toContain('the DynamoDB table sesmailengine-Suppression (the suppression list) has the key address (HASH, S); the engine needs email (HASH, S)');
+    expect(error.fix).toContain('aws dynamodb delete-table --region us-east-1 --table-name sesmailengine-Suppression');
+    expect(lifecycleCalls()).toEqual([]);
+  });
+
+  it('status warns about kept data that belongs to no stack', async () => {
+    await settle(install(installOptions()));
+    await settle(uninstall(uninstallOptions()));
+    const io = captureIo();
+    expect(await status({ stackName: STACK, region: 'us-east-1', json: true, io, root: ROOT })).toBe(0);
+    const report = JSON.parse(io.out()) as StatusReport;
+    expect(report.stack).toBeNull();
+    const orphaned = report.orphaned as { name: string; type: string }[];
+    expect(orphaned.filter((o) => o.type === TABLE).map((o) => o.name)).toEqual([...TABLES].sort());
+    expect(orphaned).toHaveLength(13);
+
+    const text = captureIo();
+    await status({ stackName: STACK, region: 'us-east-1', io: text, root: ROOT });
+    expect(text.err()).toContain('13 resources with data kept by an earlier install of sesmailengine belong to no stack');
+    expect(text.out()).toContain('DynamoDB table sesmailengine-Suppression (the suppression list)');
+    expect(text.out()).toContain('sesmailengine uninstall --delete-data --stack-name sesmailengine --region us-east-1');
+  });
+
+  it('status lists nothing when the running stack holds its tables', async () => {
+    await settle(install(installOptions()));
+    const io = captureIo();
+    await status({ stackName: STACK, region: 'us-east-1', json: true, io, root: ROOT });
+    expect((JSON.parse(io.out()) as StatusReport).orphaned).toEqual([]);
+  });
+});
+
+describe('uninstall --delete-data', () => {
+  it('asks a second time once the stack is gone, then deletes the kept data and says what it deleted', async () => {
+    await settle(install(installOptions()));
+    const prompter = scriptedPrompter({ 'Delete the stack': true, 'for good': true });
+    const opts = uninstallOptions({ yes: false, prompter, deleteData: true });
+    expect(await settle(uninstall(opts))).toBe(0);
+    expect(prompter.asked).toHaveLength(2);
+    expect(prompter.asked[1]).toContain('Delete these 13 resources and their data for good?');
+    const err = opts.io.err();
+    expect(err).toContain('Deleted the DynamoDB table sesmailengine-Suppression (the suppression list).');
+    expect(err).toContain('Deleted the SQS queue sesmailengine-send-dlq.');
+    expect(err).toContain('Deleted the secret sesmailengine-unsubscribe-signing-key.');
+    expect(cfn.account.size).toBe(0);
+  });
+
+  it('keeps the data when the second answer is no (the stack is gone, the data is not)', async () => {
+    await settle(install(installOptions()));
+    const prompter = scriptedPrompter({ 'Delete the stack': true, 'for good': false });
+    const error = await settle(uninstall(uninstallOptions({ yes: false, prompter, deleteData: true }))).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserCancelled);
+    expect((error as UserCancelled).message).toContain('The data is kept (the stack itself is deleted)');
+    expect(cfn.live(STACK)).toBeUndefined();
+    expect(cfn.names(TABLE)).toEqual([...TABLES].sort());
+  });
+
+  it('with no stack left, finds the kept data by name and deletes it', async () => {
+    await settle(install(installOptions()));
+    await settle(uninstall(uninstallOptions()));
+    const opts = uninstallOptions({ deleteData: true });
+    expect(await settle(uninstall(opts))).toBe(0);
+    expect(opts.io.err()).toContain('There is no stack named sesmailengine in us-east-1; looking for the data an earlier install kept.');
+    expect(opts.io.err()).toContain('Deleted the DynamoDB table sesmailengine-EmailTracking (the tracking history).');
+    expect(cfn.account.size).toBe(0);
+  });
+});
