@@ -98,9 +98,12 @@ export function mailObject(input: SendEmailCommandInput, context: SimulatorConte
   headers.push({ name: 'To', value: to.join(', ') });
   if (cc.length) headers.push({ name: 'Cc', value: cc.join(', ') });
   headers.push({ name: 'Subject', value: subject }, { name: 'MIME-Version', value: '1.0' });
+  // With attachments SES wraps the bodies in multipart/mixed, as the mail's first header shows.
+  const attached = (simple?.Attachments?.length ?? 0) > 0;
+  const boundary = `boundary="----=_Part_${context.messageId.slice(0, 12)}"`;
   headers.push({
     name: 'Content-Type',
-    value: multipart ? `multipart/alternative; boundary="----=_Part_${context.messageId.slice(0, 12)}"` : 'text/html; charset=UTF-8',
+    value: attached ? `multipart/mixed; ${boundary}` : multipart ? `multipart/alternative; ${boundary}` : 'text/html; charset=UTF-8',
   });
   for (const header of simple?.Headers ?? []) {
     if (header.Name && header.Value !== undefined) headers.push({ name: header.Name, value: header.Value });

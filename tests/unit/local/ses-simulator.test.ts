@@ -106,6 +106,18 @@ describe('simulated SES events', () => {
     expect(mail.headers).toContainEqual({ name: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' });
   });
 
+  it('describes a message with attachments as multipart/mixed, and one without as multipart/alternative', () => {
+    const contentType = (input: SendEmailCommandInput) =>
+      ((simulateSesEvents(input, context)[0]!.detail.mail as Record<string, any>).headers as { name: string; value: string }[]).find(
+        (h) => h.name === 'Content-Type',
+      )!.value;
+    const plain = send('reader@example.com');
+    const attached = send('reader@example.com');
+    attached.Content!.Simple!.Attachments = [{ RawContent: Buffer.from('a,b\n'), FileName: 'a.csv', ContentType: 'text/csv' }];
+    expect(contentType(plain)).toMatch(/^multipart\/alternative;/);
+    expect(contentType(attached)).toMatch(/^multipart\/mixed;/);
+  });
+
   it('reports a hard bounce for bounce@ and an account-suppression bounce for suppressionlist@', () => {
     const hard = simulateSesEvents(send('bounce@simulator.amazonses.com'), context)[1]!.detail.bounce as Record<string, any>;
     const listed = simulateSesEvents(send('suppressionlist@simulator.amazonses.com'), context)[1]!.detail.bounce as Record<string, any>;
