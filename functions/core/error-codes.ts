@@ -13,6 +13,8 @@ export const ERROR_CODES = {
   VAL007: 'The request is too large (a field or templateData exceeds its size limit).',
   VAL008: 'emailId is not valid (1-128 characters, no control characters).',
   VAL009: 'The sender override or reply-to address is not a valid e-mail address.',
+  VAL010: 'sendAt is not an ISO-8601 date-time with a time zone (for example 2026-03-01T09:30:00Z).',
+  VAL011: 'sendAt is more than 365 days ahead.',
   // Attachments (step 1 for the request's fields, step 6 for the files)
   ATT001: 'attachments is malformed: not an array, more than 10 files, or an entry without exactly one of s3Key and content.',
   ATT002: 'An attachment s3Key is not a safe key under attachments/ (absolute, "..", backslash or control characters).',
@@ -38,6 +40,9 @@ export const ERROR_CODES = {
   SES004: 'SES refused the request as invalid.',
   // Unsubscribe links (step 6, marketing mail and requests with unsubscribe: true)
   UNS001: 'The email needs an unsubscribe link but UNSUBSCRIBE_URL or the unsubscribe secret is not configured.',
+  // Scheduled sends (sendAt)
+  SCH001: 'The scheduled send was cancelled (sesmailengine schedule cancel) before it was due; it is never sent.',
+  SCH002: 'The scheduled send could not be held until sendAt (EventBridge Scheduler refused the schedule, or scheduling is not configured).',
   // Idempotency
   DUP001: 'A previous attempt for this emailId was interrupted after claiming it; the engine does not risk sending it twice.',
   // Feedback (Feedback Processor)

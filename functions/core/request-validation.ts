@@ -1,6 +1,7 @@
 import { parseAttachments, storedAttachments, type AttachmentSpec } from './attachments.js';
 import { hasControlChars, parseEmailAddress, type EmailAddress } from './email-address.js';
 import type { ErrorCode } from './error-codes.js';
+import { MAX_SEND_AHEAD_DAYS, MAX_SEND_AHEAD_MS, parseSendAt } from './scheduling.js';
 import type { EmailRequest } from './types.js';
 
 /**
@@ -29,8 +30,8 @@ export const ENGINE_SOURCE = 'sesmailengine';
 
 export const TEMPLATE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
-/** The fields a soft-bounce retry re-publishes (kept on retryAttempt-0 tracking records). */
-export type StoredRequest = Omit<EmailRequest, 'emailId'>;
+/** The fields a soft-bounce retry re-publishes (kept on retryAttempt-0 tracking records; a retry is never scheduled). */
+export type StoredRequest = Omit<EmailRequest, 'emailId' | 'sendAt'>;
 
 export interface ValidRequest {
   emailId: string;
@@ -48,6 +49,8 @@ export interface ValidRequest {
   unsubscribe?: boolean;
   /** Files to attach (empty when the request lists none). */
   attachments: AttachmentSpec[];
+  /** When to send (ISO-8601 in UTC, normalised from the request's sendAt); absent: now. */
+  sendAt?: string;
   /** The request as the publisher wrote it (validated), for the retry path. */
   stored: StoredRequest;
 }
@@ -205,8 +208,8 @@ function readEnvelope(body: string, sqsMessageId: string): Envelope | InvalidReq
   return { source, detail: event.detail, defaultEmailId, isRetry };
 }
 
-/** Validates one send-queue message body. Never throws. */
-export function parseSendRequest(body: string, sqsMessageId: string): ParsedRequest {
+/** Validates one send-queue message body (`now` bounds sendAt). Never throws. */
+export function parseSendRequest(body: string, sqsMessageId: string, now: Date = new Date()): ParsedRequest {
   const envelope = readEnvelope(body, sqsMessageId);
   if (!('detail' in envelope)) return { ok: false, failure: envelope };
   const { detail, source, isRetry } = envelope;
@@ -307,6 +310,17 @@ export function parseSendRequest(body: string, sqsMessageId: string): ParsedRequ
       throw new Invalid('VAL006', `unsubscribe must be true or false, got ${describeType(unsubscribe)}.`);
     }
 
+    let sendAt: string | undefined;
+    const sendAtRaw = optionalString(detail, 'sendAt');
+    if (sendAtRaw !== undefined && !isRetry) {
+      const parsed = parseSendAt(sendAtRaw);
+      if (!parsed.ok) throw new Invalid('VAL010', `sendAt "${storedText(sendAtRaw, 64)}" ${parsed.reason}.`);
+      if (parsed.at.getTime() - now.getTime() > MAX_SEND_AHEAD_MS) {
+        throw new Invalid('VAL011', `sendAt ${parsed.at.toISOString()} is more than ${MAX_SEND_AHEAD_DAYS} days ahead.`);
+      }
+      sendAt = parsed.at.toISOString();
+    }
+
     const parsedAttachments = parseAttachments(optional(detail, 'attachments'), isRetry);
     if (!parsedAttachments.ok) throw new Invalid(parsedAttachments.code, parsedAttachments.message);
     const attachments = parsedAttachments.value;
@@ -339,6 +353,7 @@ export function parseSendRequest(body: string, sqsMessageId: string): ParsedRequ
         ...(metadata !== undefined ? { metadata } : {}),
         ...(unsubscribe !== undefined ? { unsubscribe } : {}),
         attachments,
+        ...(sendAt !== undefined ? { sendAt } : {}),
         stored,
       },
     };

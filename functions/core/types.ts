@@ -17,8 +17,13 @@ export type EmailStatus = (typeof EMAIL_STATUSES)[number];
 /**
  * `sending` marks a record whose request has been claimed by a sender but whose
  * SES outcome is not yet written. It is transient: it becomes `sent` or `failed`.
+ * `scheduled` marks a request held until its `sendAt` (`scheduledFor`); when it comes back
+ * due, the sender claims it (`sending`), or it is cancelled (`failed` SCH001).
  */
-export type RecordStatus = EmailStatus | 'sending';
+export type RecordStatus = EmailStatus | 'sending' | 'scheduled';
+
+/** Every status a tracking record can hold, lowest rank first. */
+export const RECORD_STATUSES: readonly RecordStatus[] = ['sending', 'scheduled', ...EMAIL_STATUSES];
 
 /** The `detail` of an "Email Request" event, as a publisher sends it (unvalidated). */
 export interface EmailRequest {
@@ -32,6 +37,8 @@ export interface EmailRequest {
   metadata?: Record<string, unknown>;
   /** Adds List-Unsubscribe headers; defaults to on for marketing templates. */
   unsubscribe?: boolean;
+  /** ISO-8601 date-time with a time zone, at most a year ahead: send then instead of now. */
+  sendAt?: string;
   /** Files to attach (docs/SENDING.md, "Attachments"). */
   attachments?: EmailAttachment[];
 }
@@ -65,6 +72,8 @@ export interface TrackingRecord {
   errorCode?: string;
   errorMessage?: string;
   sesMessageId?: string;
+  /** The request's sendAt (ISO-8601, UTC), for a scheduled send. */
+  scheduledFor?: string;
   originalSource: string;
   metadata?: Record<string, unknown>;
   /** ISO-8601 time the record was created. */

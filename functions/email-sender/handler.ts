@@ -16,6 +16,10 @@ import { signUnsubscribeToken, unsubscribeUrl } from '../core/unsubscribe-token.
 import { createDynamoDbClient, type AwsClients } from '../lib/clients.js';
 import { createS3Client } from '../lib/clients-s3.js';
 import { createSesClient } from '../lib/clients-ses.js';
+import { createSqsClient } from '../lib/clients-sqs.js';
+import { createSchedulerClient } from '../lib/clients-scheduler.js';
+import { planSend, type SendPlan } from '../core/scheduling.js';
+import { holdUntilDue, schedulingConfig, SchedulingRefused, type HoldClients } from '../lib/scheduled-sends.js';
 import { loadAttachments } from '../lib/attachment-store.js';
 import { addDailyCounts, readDailyCounts } from '../lib/counters-store.js';
 import { ConfigError, type Env } from '../lib/env.js';
@@ -25,9 +29,11 @@ import { createTemplateStore, type TemplateStore } from '../lib/template-store.j
 import {
   buildRecord,
   claim,
+  failScheduled,
   markFailed,
   markSent,
   putFailed,
+  putScheduled,
   releaseClaim,
   type NewRecordFields,
 } from '../lib/tracking-store.js';
@@ -70,6 +76,7 @@ type RecordOutcome =
   | { kind: 'sent'; emailId: string; sesMessageId: string }
   | { kind: 'failed'; emailId: string; code: ErrorCode; message: string }
   | { kind: 'duplicate'; emailId: string }
+  | { kind: 'scheduled'; emailId: string; scheduledFor: string; via: string }
   | { kind: 'returned'; emailId: string; reason: string };
 
 interface Runtime {
@@ -138,6 +145,7 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
   const now = deps.now ?? (() => new Date());
   const log = deps.log ?? consoleLog;
   let runtime: Runtime | undefined;
+  let holdClients: HoldClients | undefined;
   let brakeCache: { day: string; expiresAt: number; counts: Promise<{ sent: number; bounced: number }> } | undefined;
 
   function resolve(): Runtime {
@@ -208,7 +216,31 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
       ...(request.subject !== undefined ? { subject: request.subject } : {}),
       ...(request.metadata !== undefined ? { metadata: request.metadata } : {}),
       request: request.stored,
+      ...(request.sendAt !== undefined ? { scheduledFor: request.sendAt } : {}),
     };
+  }
+
+  /** A request not yet due: tracked `scheduled`, then held on the queue or in EventBridge Scheduler (scheduled-sends.ts). */
+  async function holdRequest(rt: Runtime, ctx: BatchContext, request: ValidRequest & { sendAt: string }, body: string, plan: Exclude<SendPlan, { kind: 'now' }>): Promise<RecordOutcome> {
+    const put = await putScheduled(rt.clients.ddb, rt.config.trackingTable, buildRecord(requestFields(request), 'scheduled', ctx.now, rt.config.trackingRetentionDays));
+    if (!put.written) {
+      if (!put.existing) throw new Returned('the scheduled record conflicted with a record that is gone; retrying');
+      // Anything but this request's own scheduled record (sent, cancelled, another sendAt) wins.
+      if (put.existing.status !== 'scheduled' || put.existing.scheduledFor !== request.sendAt) return { kind: 'duplicate', emailId: request.emailId };
+    }
+    if (!holdClients) {
+      let sqs = deps.clients?.sqs;
+      let scheduler = deps.clients?.scheduler;
+      holdClients = { sqs: () => (sqs ??= createSqsClient()), scheduler: () => (scheduler ??= createSchedulerClient()) };
+    }
+    try {
+      const hold = await holdUntilDue(holdClients, schedulingConfig(rt.env), request.emailId, body, plan);
+      return { kind: 'scheduled', emailId: request.emailId, scheduledFor: request.sendAt, via: hold.via };
+    } catch (error) {
+      if (!(error instanceof SchedulingRefused)) throw error;
+      const marked = await failScheduled(rt.clients.ddb, rt.config.trackingTable, request.emailId, { code: 'SCH002', message: error.message });
+      return marked ? { kind: 'failed', emailId: request.emailId, code: 'SCH002', message: error.message } : { kind: 'duplicate', emailId: request.emailId };
+    }
   }
 
   async function unsubscribeHeaders(rt: Runtime, request: ValidRequest): Promise<Outcome<{ link: string; headers: MessageHeader[] }>> {
@@ -238,7 +270,11 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
     };
   }
 
-  async function processValid(rt: Runtime, ctx: BatchContext, request: ValidRequest): Promise<RecordOutcome> {
+  async function processValid(rt: Runtime, ctx: BatchContext, request: ValidRequest, messageBody: string): Promise<RecordOutcome> {
+    if (request.sendAt !== undefined) {
+      const plan = planSend(new Date(request.sendAt), ctx.now);
+      if (plan.kind !== 'now') return holdRequest(rt, ctx, request as ValidRequest & { sendAt: string }, messageBody, plan);
+    }
     const fields = requestFields(request);
     const fail = (code: ErrorCode, message: string) => writeFailed(rt, ctx, fields, code, message);
 
@@ -387,13 +423,13 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
     return { kind: 'sent', emailId: request.emailId, sesMessageId };
   }
 
-  async function processRecord(rt: Runtime, ctx: BatchContext, parsed: ParsedRequest): Promise<RecordOutcome> {
+  async function processRecord(rt: Runtime, ctx: BatchContext, parsed: ParsedRequest, body: string): Promise<RecordOutcome> {
     const emailId = parsed.ok ? parsed.request.emailId : parsed.failure.emailId;
     try {
       if (!parsed.ok) {
         return await writeFailed(rt, ctx, invalidFields(parsed.failure), parsed.failure.code, parsed.failure.message);
       }
-      return await processValid(rt, ctx, parsed.request);
+      return await processValid(rt, ctx, parsed.request, body);
     } catch (error) {
       return { kind: 'returned', emailId, reason: error instanceof Returned ? error.message : describe(error) };
     }
@@ -403,7 +439,7 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
     const rt = resolve();
     const records = event.Records ?? [];
     const batchNow = now();
-    const parsed = records.map((record: SQSRecord) => parseSendRequest(record.body ?? '', record.messageId));
+    const parsed = records.map((record: SQSRecord) => parseSendRequest(record.body ?? '', record.messageId, batchNow));
     const recipients = parsed.flatMap((p) => (p.ok ? suppressionKeys(p.request.to) : []));
     const suppressed =
       recipients.length > 0 ? findSuppressed(rt.clients.ddb, rt.config.suppressionTable, recipients) : Promise.resolve(new Map());
@@ -420,7 +456,9 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
       sesSlots: new Semaphore(SES_CONCURRENCY),
     };
 
-    const outcomes = await mapConcurrently(parsed, RECORD_CONCURRENCY, (request) => processRecord(rt, ctx, request));
+    const outcomes = await mapConcurrently(parsed.map((request, i) => ({ request, body: records[i]!.body ?? '' })), RECORD_CONCURRENCY, ({ request, body }) =>
+      processRecord(rt, ctx, request, body),
+    );
 
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
     let sent = 0;
@@ -438,6 +476,9 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
           break;
         case 'duplicate':
           log({ level: 'info', outcome: 'duplicate', emailId: outcome.emailId, messageId });
+          break;
+        case 'scheduled':
+          log({ level: 'info', outcome: 'scheduled', emailId: outcome.emailId, scheduledFor: outcome.scheduledFor, via: outcome.via, messageId });
           break;
         case 'returned':
           batchItemFailures.push({ itemIdentifier: messageId });

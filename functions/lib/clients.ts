@@ -4,6 +4,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { Env } from './env.js';
 
 /**
@@ -23,6 +24,8 @@ export interface AwsClients {
   ses: SESv2Client;
   sqs: SQSClient;
   events: EventBridgeClient;
+  /** EventBridge Scheduler: one-time schedules for sends more than 15 minutes ahead. */
+  scheduler: SchedulerClient;
 }
 
 export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {

@@ -1,4 +1,4 @@
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient, type PutCommandInput } from '@aws-sdk/lib-dynamodb';
 import { datePartition, expiresAfterDays } from '../core/dates.js';
 import type { ErrorCode } from '../core/error-codes.js';
 import type { StoredRequest } from '../core/request-validation.js';
@@ -16,6 +16,11 @@ import { isConditionalCheckFailure } from './dynamo-errors.js';
  *   markFailed `sending` → `failed` (permanent SES error, or a claim found stale)
  *   putFailed  a new `failed` record if none exists (failures before the claim)
  *   releaseClaim  delete a `sending` claim (transient SES error: the message is retried)
+ *   putScheduled  a new `scheduled` record if none exists (a request held until sendAt)
+ *   failScheduled `scheduled` → `failed` (cancelled, or it could not be held)
+ *
+ * A request that comes back due replaces its own `scheduled` record: claim and putFailed
+ * accept, besides no record, a `scheduled` one whose scheduledFor is the request's sendAt.
  */
 
 /** A tracking record as the sender writes it: retryAttempt-0 records keep the request for a soft-bounce retry. */
@@ -32,6 +37,8 @@ export interface NewRecordFields {
   senderEmail?: string;
   metadata?: Record<string, unknown>;
   request?: StoredRequest;
+  /** The request's sendAt (normalised ISO-8601) when it was scheduled. */
+  scheduledFor?: string;
 }
 
 // DynamoDB numbers: lib-dynamodb refuses magnitudes beyond 2^53 (precision), DynamoDB refuses
@@ -76,6 +83,7 @@ export function buildRecord(
   if (fields.subject !== undefined) record.subject = fields.subject;
   if (fields.senderEmail !== undefined) record.senderEmail = fields.senderEmail;
   if (fields.metadata !== undefined) record.metadata = storable(fields.metadata);
+  if (fields.scheduledFor !== undefined) record.scheduledFor = fields.scheduledFor;
   if (fields.request !== undefined && fields.retryAttempt === 0) record.request = storable(fields.request);
   if (error) {
     record.errorCode = error.code;
@@ -91,15 +99,23 @@ export async function readRecord(ddb: DynamoDBDocumentClient, table: string, ema
 
 export type ClaimResult = { claimed: true } | { claimed: false; existing: SenderTrackingRecord | undefined };
 
+/** No record, or (for a record with scheduledFor) the `scheduled` record the request left when it was held. */
+function newRecordCondition(record: SenderTrackingRecord): Pick<PutCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> {
+  if (record.scheduledFor === undefined) return { ConditionExpression: 'attribute_not_exists(emailId)' };
+  return {
+    ConditionExpression: 'attribute_not_exists(emailId) OR (#status = :scheduled AND scheduledFor = :scheduledFor)',
+    ExpressionAttributeNames: { '#status': 'status' },
+    ExpressionAttributeValues: { ':scheduled': 'scheduled', ':scheduledFor': record.scheduledFor },
+  };
+}
+
 /**
  * Claims an emailId before sending. When a record already exists, returns it (read
  * consistently) so the caller can tell a finished duplicate from an interrupted claim.
  */
 export async function claim(ddb: DynamoDBDocumentClient, table: string, record: SenderTrackingRecord): Promise<ClaimResult> {
   try {
-    await ddb.send(
-      new PutCommand({ TableName: table, Item: record, ConditionExpression: 'attribute_not_exists(emailId)' }),
-    );
+    await ddb.send(new PutCommand({ TableName: table, Item: record, ...newRecordCondition(record) }));
     return { claimed: true };
   } catch (error) {
     if (!isConditionalCheckFailure(error)) throw error;
@@ -185,10 +201,10 @@ export async function markFailed(
   }
 }
 
-/** Writes a `failed` record unless one exists for the emailId (an existing record wins). */
+/** Writes a `failed` record unless one exists for the emailId (an existing record wins, except the request's own `scheduled` one). */
 export async function putFailed(ddb: DynamoDBDocumentClient, table: string, record: SenderTrackingRecord): Promise<boolean> {
   try {
-    await ddb.send(new PutCommand({ TableName: table, Item: record, ConditionExpression: 'attribute_not_exists(emailId)' }));
+    await ddb.send(new PutCommand({ TableName: table, Item: record, ...newRecordCondition(record) }));
     return true;
   } catch (error) {
     if (isConditionalCheckFailure(error)) return false;
@@ -212,5 +228,52 @@ export async function releaseClaim(ddb: DynamoDBDocumentClient, table: string, e
   } catch (error) {
     if (isConditionalCheckFailure(error)) return false;
     throw error;
+  }
+}
+
+export type PutScheduledResult = { written: true } | { written: false; existing: SenderTrackingRecord | undefined };
+
+/** Writes the `scheduled` record of a request held until sendAt, unless a record exists (returned, read consistently). */
+export async function putScheduled(ddb: DynamoDBDocumentClient, table: string, record: SenderTrackingRecord): Promise<PutScheduledResult> {
+  try {
+    await ddb.send(new PutCommand({ TableName: table, Item: record, ConditionExpression: 'attribute_not_exists(emailId)' }));
+    return { written: true };
+  } catch (error) {
+    if (!isConditionalCheckFailure(error)) throw error;
+    return { written: false, existing: await readRecord(ddb, table, record.emailId) };
+  }
+}
+
+/**
+ * Turns a `scheduled` record into `failed` with `error` (SCH001 when cancelled). False when
+ * the record is not (or no longer) scheduled: it came due and was claimed, or is gone.
+ */
+export async function failScheduled(
+  ddb: DynamoDBDocumentClient,
+  table: string,
+  emailId: string,
+  error: { code: ErrorCode; message: string },
+): Promise<boolean> {
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { emailId },
+        UpdateExpression: 'SET #status = :failed, statusRank = :rank, errorCode = :code, errorMessage = :message',
+        ConditionExpression: '#status = :scheduled',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: {
+          ':failed': 'failed',
+          ':scheduled': 'scheduled',
+          ':rank': statusRank('failed'),
+          ':code': error.code,
+          ':message': error.message,
+        },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (isConditionalCheckFailure(err)) return false;
+    throw err;
   }
 }

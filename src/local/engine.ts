@@ -20,6 +20,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { documentClient, type AwsClients } from '../../functions/lib/clients.js';
 import type { Env } from '../../functions/lib/env.js';
 import {
@@ -31,6 +32,7 @@ import {
 } from '../../functions/lib/table-schemas.js';
 import { LocalQueue, QueuePoller, type SqsHandler } from './local-queue.js';
 import { LocalEventBus } from './local-bus.js';
+import { LocalScheduler } from './local-scheduler.js';
 import { StatusLog } from './status-log.js';
 import { queueDirectory } from './sqs-protocol.js';
 import { createLocalServer, listenLocal, type LocalServerOptions, type UnsubscribeHandler } from './local-server.js';
@@ -108,6 +110,8 @@ export interface LocalEngineInfo {
   sesWebUrl: string;
   sesStoreUrl: string;
   configurationSet: string;
+  /** Schedule group of sends more than 15 minutes ahead (served at eventBridgeEndpoint/schedules). */
+  scheduleGroupName: string;
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
   dataDir: string | null;
@@ -120,6 +124,7 @@ export interface LocalEngine {
   bus: LocalEventBus;
   queues: { send: LocalQueue; sendDlq: LocalQueue; feedback: LocalQueue; feedbackDlq: LocalQueue };
   statusLog: StatusLog;
+  scheduler: LocalScheduler;
   /** Process ids of the stand-ins (for diagnostics such as CPU accounting). */
   standInPids: Record<'dynamodb' | 's3' | 'ses', number | undefined>;
   stop(): Promise<void>;
@@ -318,7 +323,12 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     const sesClient = new SESv2Client({ ...unsigned, endpoint: ses.endpoint });
     const sqs = new SQSClient({ ...unsigned, endpoint });
     const events = new EventBridgeClient({ ...unsigned, endpoint });
-    cleanups.push(() => [rawDdb, s3, sesClient, sqs, events].forEach((c) => c.destroy()));
+    const schedulerClient = new SchedulerClient({ ...unsigned, endpoint });
+    cleanups.push(() => [rawDdb, s3, sesClient, sqs, events, schedulerClient].forEach((c) => c.destroy()));
+    // EventBridge Scheduler has no emulator: local mode keeps one-time schedules itself.
+    const scheduler = new LocalScheduler({ account: LOCAL_ACCOUNT, region: LOCAL_REGION, queues: [send], dataDir, log });
+    cleanups.push(() => scheduler.close());
+    const scheduleGroupName = `${stackName}-scheduled`;
     attachSesSimulator(sesClient, {
       configurationSet,
       account: LOCAL_ACCOUNT,
@@ -360,12 +370,15 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       UNSUBSCRIBE_MAILTO: '',
       EVENT_BUS_NAME: eventBusName,
       SEND_QUEUE_URL: send.url,
+      SEND_QUEUE_ARN: send.arn,
+      SCHEDULE_GROUP_NAME: scheduleGroupName,
+      SCHEDULER_ROLE_ARN: `arn:aws:iam::${LOCAL_ACCOUNT}:role/${stackName}-scheduler`,
       SOFT_BOUNCE_RETRY_DELAY_SECONDS: String(options.retryDelaySeconds),
       SOFT_BOUNCE_SUPPRESSION_THRESHOLD: '3',
       SOFT_BOUNCE_WINDOW_DAYS: '30',
       AWS_REGION: LOCAL_REGION,
     };
-    const clients: AwsClients = { ddb: documentClient(rawDdb), s3, ses: sesClient, sqs, events };
+    const clients: AwsClients = { ddb: documentClient(rawDdb), s3, ses: sesClient, sqs, events, scheduler: schedulerClient };
     const deps: HandlerDeps = { clients, env, now: () => new Date(), log: options.handlerLog ?? (() => undefined) };
     const handlers = options.handlers ?? (await defaultHandlers());
     const unsubscribeHandler = handlers.unsubscribe?.(deps);
@@ -384,7 +397,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     });
     senderPoller.start();
     feedbackPoller.start();
-    serverState = { bus, queues: directory, listedQueues: listed, statusLog, unsubscribe: unsubscribeHandler };
+    serverState = { bus, queues: directory, listedQueues: listed, statusLog, unsubscribe: unsubscribeHandler, scheduler };
     cleanups.push(() => Promise.all([senderPoller.stop(), feedbackPoller.stop()]).then(() => undefined));
 
     const info: LocalEngineInfo = {
@@ -407,6 +420,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       sesWebUrl: `${ses.endpoint}/`,
       sesStoreUrl: `${ses.endpoint}/store`,
       configurationSet,
+      scheduleGroupName,
       region: LOCAL_REGION,
       credentials: { ...LOCAL_CREDENTIALS },
       dataDir: dataDir ?? null,
@@ -421,6 +435,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       bus,
       queues: { send, sendDlq, feedback, feedbackDlq },
       statusLog,
+      scheduler,
       standInPids: { dynamodb: dynamo.pid, s3: s3Stand.pid, ses: ses.pid },
       stop() {
         stopping ??= withTimeout(cleanup(), 15_000);

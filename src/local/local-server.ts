@@ -6,6 +6,7 @@
  *   GET  /queues     depths of the send and feedback queues and their DLQs
  *   GET  /info       the JSON line `--json` prints (how `sesmailengine <command> --local` finds everything)
  *   GET|POST /unsubscribe   the Unsubscribe handler, as its function URL would serve it
+ *   /schedules[/{Name}]  EventBridge Scheduler (REST-JSON): one-time schedules (local-scheduler.ts)
  *   GET  /health
  * Signatures are not checked: any SigV4-signed request (any key) is accepted.
  */
@@ -17,6 +18,7 @@ import { handleSqsOperation, type QueueDirectory } from './sqs-protocol.js';
 import type { LocalEventBus } from './local-bus.js';
 import type { LocalQueue } from './local-queue.js';
 import type { StatusLog } from './status-log.js';
+import type { LocalScheduler } from './local-scheduler.js';
 import { PortInUseError } from './stand-ins.js';
 
 export type UnsubscribeHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
@@ -28,6 +30,8 @@ export interface LocalServerOptions {
   listedQueues: LocalQueue[];
   statusLog: StatusLog;
   unsubscribe?: UnsubscribeHandler;
+  /** Serves EventBridge Scheduler's one-time schedules. */
+  scheduler?: LocalScheduler;
   /** Largest request body accepted, in bytes. */
   maxBodyBytes?: number;
   /** What GET /info answers: the engine's info (the same object as the --json line). */
@@ -143,6 +147,11 @@ async function route(request: IncomingMessage, response: ServerResponse, options
     return;
   }
   const target = request.headers['x-amz-target'];
+  const scheduled = options.scheduler?.handle(request.method ?? 'GET', url, body);
+  if (scheduled) {
+    send(response, scheduled);
+    return;
+  }
   if (request.method === 'POST' && (typeof target === 'string' || url.pathname === '/')) {
     send(response, handleAwsRequest(typeof target === 'string' ? target : '', body, options));
     return;

@@ -350,6 +350,7 @@ const SERVICE_PREFIX: Record<string, string> = {
   '@aws-sdk/client-sts': 'sts',
   '@aws-sdk/client-cloudwatch': 'cloudwatch',
   '@aws-sdk/client-sns': 'sns',
+  '@aws-sdk/client-scheduler': 'scheduler',
 };
 
 /** DocumentClient commands named after the items API they wrap. */
@@ -377,6 +378,8 @@ const ACTION_OVERRIDES: Record<string, string[]> = {
   'sqs:DeleteMessageBatch': ['sqs:DeleteMessage'],
   'sqs:ChangeMessageVisibilityBatch': ['sqs:ChangeMessageVisibility'],
   'dynamodb:TransactGetItems': ['dynamodb:GetItem'],
+  // A schedule names the role it runs with, which its creator must be allowed to pass.
+  'scheduler:CreateSchedule': ['scheduler:CreateSchedule', 'iam:PassRole'],
   'dynamodb:TransactWriteItems': ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:ConditionCheckItem'],
 };
 

@@ -17,6 +17,10 @@ const CONTRACT = {
   EmailSenderFunction: {
     dir: 'email-sender',
     vars: [
+      'SEND_QUEUE_URL',
+      'SEND_QUEUE_ARN',
+      'SCHEDULE_GROUP_NAME',
+      'SCHEDULER_ROLE_ARN',
       'TRACKING_TABLE',
       'SUPPRESSION_TABLE',
       'COUNTERS_TABLE',

@@ -59,6 +59,8 @@ const EXPECTED_RESOURCES: Record<string, (handler: string) => string[]> = {
   's3:GetObject': (handler) => (handler === 'template-seeder' ? [TEMPLATES, STARTER] : handler === 'email-sender' ? [TEMPLATES, ATTACHMENTS] : [TEMPLATES]),
   's3:PutObject': () => [TEMPLATES],
   's3:ListBucket': () => [BUCKET],
+  'scheduler:CreateSchedule': () => ['arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${ScheduleGroup}/email-1'],
+  'iam:PassRole': () => ['${SchedulerRole.Arn}'],
 };
 
 function allowedResources(statements: PolicyStatement[], action: string): string[] {

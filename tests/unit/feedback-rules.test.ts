@@ -20,7 +20,7 @@ import { adjust, sesFixture, type FixtureType, type SesEventJson } from '../supp
 
 const NOW = new Date('2024-05-01T12:00:00.000Z');
 const TO = 'person@example.org';
-const ALL_STATUSES: RecordStatus[] = ['sending', 'sent', 'failed', 'soft_bounced', 'complained', 'bounced', 'delivered', 'opened'];
+const ALL_STATUSES: RecordStatus[] = ['sending', 'scheduled', 'sent', 'failed', 'soft_bounced', 'complained', 'bounced', 'delivered', 'opened'];
 
 function event(type: FixtureType, change?: (e: SesEventJson) => void): FeedbackEvent {
   const json = adjust(sesFixture(type), { to: TO });
