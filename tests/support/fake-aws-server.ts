@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FakeCloudFormation } from './fake-cloudformation.js';
+import { accountServices, FakeCloudFormation } from './fake-cloudformation.js';
 
 /**
  * A tiny HTTP server that answers the AWS calls `sesmailengine install` makes, in each
@@ -8,7 +8,10 @@ import { FakeCloudFormation } from './fake-cloudformation.js';
  * endpoints from AWS_ENDPOINT_URL) can run in a terminal against it:
  *
  *   STS (query/XML), SES v2 (REST/JSON), S3 (REST/XML, path-style, in memory),
- *   CloudFormation (query/XML, backed by FakeCloudFormation), Lambda Invoke (REST/JSON).
+ *   CloudFormation (query/XML, backed by FakeCloudFormation), Lambda Invoke (REST/JSON),
+ *   and, answering from the fake CloudFormation's account of named resources: DynamoDB,
+ *   SQS, CloudWatch Logs, Secrets Manager, EventBridge (JSON protocols), SES v2
+ *   configuration sets and Lambda GetFunction (REST).
  *
  * The service is read from the SigV4 credential scope of each request. 127.0.0.1 only.
  */
@@ -30,7 +33,18 @@ export interface FakeAwsOptions {
   seeded?: { installed: string[]; updated: string[]; skipped: string[] };
   /** Wall-clock time each CloudFormation step takes. */
   stepMs?: number;
+  /** The fake CloudFormation reads each template's resources (see FakeCloudFormation). */
+  templates?: boolean;
 }
+
+/** The X-Amz-Target prefix of each JSON-protocol service the account answers for. */
+const JSON_TARGETS: Record<string, string> = {
+  dynamodb: 'DynamoDB_20120810.',
+  sqs: 'AmazonSQS.',
+  logs: 'Logs_20140328.',
+  secretsmanager: 'secretsmanager.',
+  events: 'AWSEvents.',
+};
 
 function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -88,7 +102,8 @@ function send(res: ServerResponse, status: number, contentType: string, text: st
 
 export async function startFakeAws(options: FakeAwsOptions = {}): Promise<FakeAws> {
   const account = options.account ?? '123456789012';
-  const cfn = new FakeCloudFormation({ mock: false, stepMs: options.stepMs ?? 150 });
+  const cfn = new FakeCloudFormation({ mock: false, stepMs: options.stepMs ?? 150, templates: Boolean(options.templates) });
+  const services = accountServices(cfn);
   const requests: string[] = [];
   const objects = new Map<string, Buffer>();
   const buckets = new Set<string>();
@@ -172,6 +187,15 @@ export async function startFakeAws(options: FakeAwsOptions = {}): Promise<FakeAw
               SendQuota: { Max24HourSend: 200, MaxSendRate: 1, SentLast24Hours: 0 },
             }));
           }
+          if (path.startsWith('/v2/email/configuration-sets/')) {
+            try {
+              const out = services.GetConfigurationSet!({ ConfigurationSetName: path.slice('/v2/email/configuration-sets/'.length) });
+              return send(res, 200, 'application/json', JSON.stringify(out));
+            } catch (error) {
+              const e = error as { name: string; message: string };
+              return send(res, 404, 'application/json', JSON.stringify({ message: e.message }), { 'x-amzn-errortype': e.name });
+            }
+          }
           if (path.startsWith('/v2/email/identities/')) {
             if (options.senderVerified === false) {
               return send(res, 404, 'application/json', JSON.stringify({ message: 'Email identity not found' }), { 'x-amzn-errortype': 'NotFoundException' });
@@ -185,7 +209,37 @@ export async function startFakeAws(options: FakeAwsOptions = {}): Promise<FakeAw
         case 'lambda': {
           await body(req);
           requests.push(`lambda ${req.method} ${req.url}`);
+          const fn = /^\/2015-03-31\/functions\/([^/?]+)(\?.*)?$/.exec(req.url ?? '');
+          if (req.method === 'GET' && fn) {
+            try {
+              return send(res, 200, 'application/json', JSON.stringify(services.GetFunction!({ FunctionName: decodeURIComponent(fn[1]!) })));
+            } catch (error) {
+              const e = error as { name: string; message: string };
+              return send(res, 404, 'application/json', JSON.stringify({ Type: 'User', Message: e.message }), { 'x-amzn-errortype': e.name });
+            }
+          }
           return send(res, 200, 'application/json', JSON.stringify(options.seeded ?? { installed: ['welcome', 'invoice'], updated: [], skipped: [] }), { 'x-amz-executed-version': '$LATEST' });
+        }
+        case 'dynamodb':
+        case 'sqs':
+        case 'logs':
+        case 'secretsmanager':
+        case 'events': {
+          const target = String(req.headers['x-amz-target'] ?? '');
+          const operation = target.startsWith(JSON_TARGETS[service]!) ? target.slice(JSON_TARGETS[service]!.length) : target;
+          const input = JSON.parse((await body(req)).toString('utf8') || '{}') as Record<string, unknown>;
+          requests.push(`${service} ${operation}`);
+          const handler = services[operation];
+          const type = service === 'dynamodb' || service === 'sqs' ? 'application/x-amz-json-1.0' : 'application/x-amz-json-1.1';
+          if (!handler) return send(res, 400, type, JSON.stringify({ __type: 'UnknownOperationException', message: `fake AWS does not serve ${service} ${operation}` }));
+          try {
+            const out = handler(input) as Record<string, unknown>;
+            // JSON protocols carry dates as epoch seconds.
+            return send(res, 200, type, JSON.stringify(out, (_k, v: unknown) => (typeof v === 'string' && /^\d{4}-\d\d-\d\dT.*Z$/.test(v) ? Date.parse(v) / 1000 : v)));
+          } catch (error) {
+            const e = error as { name: string; message: string };
+            return send(res, 400, type, JSON.stringify({ __type: e.name, message: e.message }), { 'x-amzn-errortype': e.name });
+          }
         }
         default:
           await body(req);
