@@ -279,7 +279,8 @@ export async function status(options: StatusOptions): Promise<number> {
   };
   const report = await collectStatus(clients, stackName, region, identity.account, (options.now ?? (() => new Date()))(), options.root);
   if (!options.json && !isError(report.orphaned) && report.orphaned.length > 0) {
-    ui.warn(`${report.orphaned.length} resources with data kept by an earlier install of ${stackName} belong to no stack (see below).`);
+    const n = report.orphaned.length;
+    ui.warn(`${n} resource${n === 1 ? '' : 's'} with data kept by an earlier install of ${stackName} belong${n === 1 ? 's' : ''} to no stack (see below).`);
   }
   if (options.json) io.stdout.write(`${JSON.stringify(report)}\n`);
   else printReport(ui, report);

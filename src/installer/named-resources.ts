@@ -151,7 +151,7 @@ function need<K extends keyof ProbeClients>(clients: Partial<ProbeClients>, key:
 
 const PROBES: Record<string, Probe> = {
   'AWS::DynamoDB::Table': async (c, name) => {
-    const table = (await need(c, 'dynamodb').send(new DescribeTableCommand({ TableName: name }))).Table;
+    const table = (await need(c, 'dynamodb').send(new DescribeTableCommand({ TableName: name })))?.Table;
     if (!table) return undefined;
     const types = new Map((table.AttributeDefinitions ?? []).map((a) => [a.AttributeName, a.AttributeType]));
     return {
@@ -165,16 +165,16 @@ const PROBES: Record<string, Probe> = {
     };
   },
   'AWS::SQS::Queue': async (c, name) => {
-    const url = (await need(c, 'sqs').send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
+    const url = (await need(c, 'sqs').send(new GetQueueUrlCommand({ QueueName: name })))?.QueueUrl;
     return url ? { identifier: { QueueUrl: url } } : undefined;
   },
   'AWS::Logs::LogGroup': async (c, name) => {
     const out = await need(c, 'logs').send(new DescribeLogGroupsCommand({ logGroupNamePrefix: name, limit: 50 }));
-    return out.logGroups?.some((g) => g.logGroupName === name) ? { identifier: { LogGroupName: name } } : undefined;
+    return out?.logGroups?.some((g) => g.logGroupName === name) ? { identifier: { LogGroupName: name } } : undefined;
   },
   'AWS::SecretsManager::Secret': async (c, name) => {
     const out = await need(c, 'secrets').send(new DescribeSecretCommand({ SecretId: name }));
-    if (!out.ARN) return undefined;
+    if (!out?.ARN) return undefined;
     return {
       identifier: { Id: out.ARN },
       ...(out.DeletedDate ? { goingAway: `it is scheduled for deletion on ${new Date(out.DeletedDate).toISOString().slice(0, 10)}` } : {}),
@@ -182,15 +182,15 @@ const PROBES: Record<string, Probe> = {
   },
   'AWS::Events::EventBus': async (c, name) => {
     const out = await need(c, 'events').send(new DescribeEventBusCommand({ Name: name }));
-    return out.Name ? { identifier: { Name: name } } : undefined;
+    return out?.Name ? { identifier: { Name: name } } : undefined;
   },
   'AWS::SES::ConfigurationSet': async (c, name) => {
     const out = await need(c, 'ses').send(new GetConfigurationSetCommand({ ConfigurationSetName: name }));
-    return out.ConfigurationSetName ? { identifier: { Name: name } } : undefined;
+    return out?.ConfigurationSetName ? { identifier: { Name: name } } : undefined;
   },
   'AWS::Lambda::Function': async (c, name) => {
     const out = await need(c, 'lambda').send(new GetFunctionCommand({ FunctionName: name }));
-    return out.Configuration ? { identifier: { FunctionName: name } } : undefined;
+    return out?.Configuration ? { identifier: { FunctionName: name } } : undefined;
   },
 };
 

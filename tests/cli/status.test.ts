@@ -2,21 +2,31 @@ import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { GetAccountCommand, SESv2Client } from '@aws-sdk/client-sesv2';
-import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { SecretsManagerClient, DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { status, todayCounts, type StatusReport } from '../../src/commands/status.js';
 import { addDailyCounts } from '../../functions/lib/counters-store.js';
+import { COUNTERS_TABLE, SUPPRESSION_TABLE, createTableInput } from '../../functions/lib/table-schemas.js';
 import { startStandIns, type StandIns } from '../support/stand-ins.js';
 import { captureIo } from '../support/cli-harness.js';
-import { FakeCloudFormation } from '../support/fake-cloudformation.js';
+import { DEFAULT_RESOURCES, FakeCloudFormation, serviceError } from '../support/fake-cloudformation.js';
 
-/** status: counters read from the DynamoDB stand-in; SES, SQS, CloudWatch and CloudFormation mocked. */
+/**
+ * status: counters and kept tables read from the DynamoDB stand-in; SES, SQS, CloudWatch,
+ * CloudWatch Logs, Secrets Manager and CloudFormation mocked.
+ */
 
 const sts = mockClient(STSClient);
 const ses = mockClient(SESv2Client);
 const sqs = mockClient(SQSClient);
 const cw = mockClient(CloudWatchClient);
+const logs = mockClient(CloudWatchLogsClient);
+const secrets = mockClient(SecretsManagerClient);
 let aws: StandIns;
+let dynamodb: DynamoDBClient;
 let cfn: FakeCloudFormation;
 const NOW = new Date('2026-03-01T12:00:00Z');
 
@@ -40,6 +50,17 @@ beforeAll(async () => {
   sqs.on(GetQueueAttributesCommand, { QueueUrl: stack.outputs.SendDeadLetterQueueUrl }).resolves({ Attributes: { ApproximateNumberOfMessages: '0' } });
   sqs.on(GetQueueAttributesCommand, { QueueUrl: stack.outputs.FeedbackDeadLetterQueueUrl }).resolves({ Attributes: { ApproximateNumberOfMessages: '3' } });
   alarmsFire();
+  logs.on(DescribeLogGroupsCommand).resolves({ logGroups: [] });
+  sqs.on(GetQueueUrlCommand).rejects(serviceError('QueueDoesNotExist', 'The specified queue does not exist.'));
+  secrets.on(DescribeSecretCommand).rejects(serviceError('ResourceNotFoundException', "Secrets Manager can't find the specified secret."));
+  dynamodb = new DynamoDBClient({ region: aws.region, credentials: aws.credentials, endpoint: aws.dynamoDbEndpoint });
+  // Tables an uninstall left: one of a stack that is gone, one the stack "partial" does not hold.
+  await dynamodb.send(new CreateTableCommand(createTableInput('gone-Suppression', SUPPRESSION_TABLE)));
+  await dynamodb.send(new CreateTableCommand(createTableInput('partial-Counters', COUNTERS_TABLE)));
+  await dynamodb.send(new CreateTableCommand(createTableInput('partial-Suppression', SUPPRESSION_TABLE)));
+  cfn.resources = DEFAULT_RESOURCES.filter((r) => r.logicalId !== 'CountersTable');
+  cfn.seed('partial', 'UPDATE_COMPLETE');
+  cfn.resources = DEFAULT_RESOURCES;
   // Two writers on different shards: status must sum them.
   await addDailyCounts(aws.ddb, aws.tables.counters, '2026-03-01', { sent: 150, delivered: 140, bounced: 3 }, 1);
   await addDailyCounts(aws.ddb, aws.tables.counters, '2026-03-01', { sent: 50, complained: 1, bounced: 1 }, 7);
@@ -52,12 +73,15 @@ afterAll(async () => {
   ses.restore();
   sqs.restore();
   cw.restore();
+  logs.restore();
+  secrets.restore();
+  dynamodb.destroy();
   await aws.stop();
 });
 
-async function report(): Promise<StatusReport> {
+async function report(stackName = 'sesmailengine'): Promise<StatusReport> {
   const io = captureIo();
-  expect(await status({ region: 'us-east-1', json: true, io, now: () => NOW, clients: { ddb: aws.ddb } })).toBe(0);
+  expect(await status({ stackName, region: 'us-east-1', json: true, io, now: () => NOW, clients: { ddb: aws.ddb, dynamodb } })).toBe(0);
   return JSON.parse(io.out()) as StatusReport;
 }
 
@@ -86,7 +110,7 @@ describe('status --json', () => {
 
   it('prints a readable report without --json', async () => {
     const io = captureIo();
-    await status({ region: 'us-east-1', io, now: () => NOW, clients: { ddb: aws.ddb } });
+    await status({ region: 'us-east-1', io, now: () => NOW, clients: { ddb: aws.ddb, dynamodb } });
     const out = io.out();
     expect(out).toContain('UPDATE_COMPLETE');
     expect(out).toContain('sandbox');
@@ -94,6 +118,30 @@ describe('status --json', () => {
     expect(out).toContain('bounce rate 2%, complaint rate 0.5%');
     expect(out).toMatch(/sesmailengine-feedback-dlq\s+3 messages/);
     expect(out).toContain('sesmailengine-FeedbackDLQ-NotEmpty');
+  });
+});
+
+describe('status on data kept by an earlier install', () => {
+  it('lists nothing when the stack holds its tables', async () => {
+    expect((await report()).orphaned).toEqual([]);
+  });
+
+  it('warns about a kept table whose stack is gone, with how to bring it back or delete it', async () => {
+    const r = await report('gone');
+    expect(r.stack).toBeNull();
+    expect(r.orphaned).toEqual([
+      { logicalId: 'SuppressionTable', type: 'AWS::DynamoDB::Table', name: 'gone-Suppression', description: 'DynamoDB table gone-Suppression (the suppression list)' },
+    ]);
+    const io = captureIo();
+    await status({ stackName: 'gone', region: 'us-east-1', io, now: () => NOW, clients: { ddb: aws.ddb, dynamodb } });
+    expect(io.err()).toContain('1 resource with data kept by an earlier install of gone belongs to no stack');
+    expect(io.out()).toContain('sesmailengine install --stack-name gone --region us-east-1');
+    expect(io.out()).toContain('sesmailengine uninstall --delete-data --stack-name gone --region us-east-1');
+  });
+
+  it('warns about a kept table that the running stack does not list among its resources', async () => {
+    const r = await report('partial');
+    expect((r.orphaned as { name: string }[]).map((o) => o.name)).toEqual(['partial-Counters']);
   });
 });
 
