@@ -199,4 +199,12 @@ export function registerOpsCommands(program: Command, run: Runner): void {
         return dlqRedrive({ ...commonValues(raw), ...(str(raw.queue) ? { queue: str(raw.queue) } : {}), ...(str(raw.wait) ? { wait: str(raw.wait) } : {}) });
       });
     });
+
+  const schedule = program.command('schedule').description('scheduled sends (requests with a sendAt)');
+  common(schedule.command('cancel <emailId>').description('cancel a scheduled send before it is due (tracked failed SCH001)')).action(async (emailId: string, raw: Raw) => {
+    await run(debugOf(raw), async () => {
+      const { scheduleCancel } = await import('./schedule.js');
+      return scheduleCancel({ ...commonValues(raw), emailId });
+    });
+  });
 }

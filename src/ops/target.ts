@@ -4,6 +4,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { CloudFormationApi } from '../aws/cloudformation.js';
 import { CliError } from '../errors.js';
@@ -69,6 +70,8 @@ export interface TargetClients {
   s3(): Promise<S3Client>;
   sqs(): Promise<SQSClient>;
   events(): Promise<EventBridgeClient>;
+  /** EventBridge Scheduler (local mode serves it on its EventBridge endpoint). */
+  scheduler(): Promise<SchedulerClient>;
 }
 
 export interface EngineTarget {
@@ -92,6 +95,7 @@ export interface InjectedClients {
   s3?: S3Client;
   sqs?: SQSClient;
   events?: EventBridgeClient;
+  scheduler?: SchedulerClient;
   sts?: STSClient;
   cloudFormation?: CloudFormationApi;
 }
@@ -284,6 +288,11 @@ function localTarget(info: LocalInfo, injected: InjectedClients = {}): EngineTar
       const { EventBridgeClient } = await import('@aws-sdk/client-eventbridge');
       return track(new EventBridgeClient({ ...common, endpoint: info.eventBridgeEndpoint }));
     }),
+    scheduler: once(async () => {
+      if (injected.scheduler) return injected.scheduler;
+      const { SchedulerClient } = await import('@aws-sdk/client-scheduler');
+      return track(new SchedulerClient({ ...common, endpoint: info.eventBridgeEndpoint }));
+    }),
   };
   const stackName = info.eventBusName.replace(/-EmailBus$/, '');
   return {
@@ -414,6 +423,11 @@ async function awsTarget(options: TargetOptions): Promise<EngineTarget> {
       if (injected.events) return injected.events;
       const { EventBridgeClient } = await import('@aws-sdk/client-eventbridge');
       return track(new EventBridgeClient(config));
+    }),
+    scheduler: once(async () => {
+      if (injected.scheduler) return injected.scheduler;
+      const { SchedulerClient } = await import('@aws-sdk/client-scheduler');
+      return track(new SchedulerClient(config));
     }),
   };
   return {
