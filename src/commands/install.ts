@@ -338,8 +338,12 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
   // 3. What is there already: an earlier install keeps its answers as defaults.
   step(`describe stack ${stackName}`);
   let existing = await aws.cloudFormation.describe(stackName);
-  const previous = existing && existing.status.canUpdate ? existing.parameters : undefined;
   if (existing) step(`stack ${stackName} exists: ${existing.status}`);
+  // A first install whose import rolled back leaves a stack holding nothing: start afresh.
+  const emptyAfterImport =
+    existing?.status.name === 'IMPORT_ROLLBACK_COMPLETE' && (await aws.cloudFormation.countResources(existing.stackId)) === 0;
+  const recreate = Boolean(existing?.status.mustDeleteBeforeCreate || emptyAfterImport);
+  const previous = existing && existing.status.canUpdate && !recreate ? existing.parameters : undefined;
   // A stack that is busy or stuck cannot take an install: say so before any question.
   if (existing?.status.isInProgress) {
     throw new CliError(
@@ -438,15 +442,19 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
   ui.ok(bucket.created ? `Created bucket ${answers.bucket} (encrypted, private, versioned, TLS only).` : `Using bucket ${answers.bucket}.`);
 
   // An update is confirmed later, once its change set shows what it will do.
-  const creating = !existing || existing.status.mustDeleteBeforeCreate;
+  const creating = !existing || recreate;
   if (interactive && creating) {
     const proceed = await ask(() => prompter.confirm(`Create stack ${stackName} in ${region} now?`, true));
     if (!proceed) throw new CliError('CLI000', 'Install cancelled; the bucket is kept, nothing else was changed.');
   }
 
   // 6. A stack left by a failed first install cannot be updated: delete it, then create.
-  if (existing?.status.mustDeleteBeforeCreate) {
-    ui.warn(`The stack ${stackName} is in ${existing.status.name}${existing.status.reason ? ` (${existing.status.reason})` : ''}: it cannot be updated and must be deleted before installing again.`);
+  if (existing && recreate) {
+    ui.warn(
+      emptyAfterImport
+        ? `The stack ${stackName} is in ${existing.status.name} and holds nothing (an earlier import rolled back): it is deleted and the install starts afresh.`
+        : `The stack ${stackName} is in ${existing.status.name}${existing.status.reason ? ` (${existing.status.reason})` : ''}: it cannot be updated and must be deleted before installing again.`,
+    );
     if (interactive) {
       const del = await ask(() => prompter.confirm(`Delete the failed stack ${stackName} now?`, true));
       if (!del) {
@@ -727,7 +735,11 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
       throw error;
     }
     const first = await executeChangeSet(imported, 'Importing', 'REVIEW_IN_PROGRESS');
-    if (!first.final || first.final.status.name !== 'IMPORT_COMPLETE') throw operationFailed(first.final, first.progress, 'import');
+    if (!first.final || first.final.status.name !== 'IMPORT_COMPLETE') {
+      const error = operationFailed(first.final, first.progress, 'import');
+      await removeEmptyStack();
+      throw error;
+    }
     ui.ok(`Brought back ${found.length} resources with their data into ${stackName}.`);
 
     const rest = await prepareChangeSet('UPDATE', templateSource);
@@ -741,14 +753,26 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
     return finish(second.final);
   }
 
-  /** A refused IMPORT change set leaves an empty stack in REVIEW_IN_PROGRESS: remove it. */
+  /**
+   * A refused or rolled-back import of a new stack leaves a stack holding nothing
+   * (REVIEW_IN_PROGRESS, IMPORT_ROLLBACK_COMPLETE): delete it so the next install starts
+   * clean. The kept resources are outside it and untouched.
+   */
   async function removeEmptyStack(): Promise<void> {
-    const left = await aws.cloudFormation.describe(stackName).catch(() => undefined);
-    if (left?.status.name !== 'REVIEW_IN_PROGRESS') return;
-    step(`delete empty stack ${stackName} (REVIEW_IN_PROGRESS)`);
-    await aws.cloudFormation.delete(left.stackId, `sesmailengine-delete-${randomUUID()}`).catch((error: unknown) => {
+    try {
+      const left = await aws.cloudFormation.describe(stackName);
+      if (!left || !['REVIEW_IN_PROGRESS', 'IMPORT_ROLLBACK_COMPLETE'].includes(left.status.name)) return;
+      if ((await aws.cloudFormation.countResources(left.stackId)) > 0) return;
+      step(`delete empty stack ${stackName} (${left.status.name})`);
+      const token = `sesmailengine-delete-${randomUUID()}`;
+      await aws.cloudFormation.delete(left.stackId, token);
+      const progress = new StackProgress({ stackName, startTime: new Date(), clientRequestToken: token, total: 0 });
+      await withTimer(timings, 'waitingMs', () =>
+        followOperation(aws.cloudFormation, left.stackId, progress, stackName, { ui, log, verb: 'Deleting the empty stack', ...followTiming }),
+      );
+    } catch (error) {
       step(`could not delete the empty stack: ${(error as Error).message}`);
-    });
+    }
   }
 
   /** The error for an operation that did not end well, after printing the failing resources. */

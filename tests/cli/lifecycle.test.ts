@@ -350,6 +350,32 @@ describe('reinstall after uninstall', () => {
     expect(suppression.owner).toBe(stack.stackId);
   });
 
+  it('a rolled-back import leaves the kept data untouched, removes the empty stack, and the next install brings the data back', async () => {
+    for (const name of TABLES) cfn.putResource(TABLE, name, { keySchema: [{ AttributeName: name.endsWith('Suppression') ? 'email' : name.endsWith('Counters') ? 'pk' : 'emailId', KeyType: 'HASH' }], items: 9 });
+    cfn.nextOutcome = 'fail';
+    const error = await failure(install(installOptions()), 'INS021');
+    expect(error.message).toContain('ended in IMPORT_ROLLBACK_COMPLETE');
+    expect(lifecycleCalls()).toEqual(['CreateChangeSet', 'ExecuteChangeSet', 'DeleteStack']);
+    expect(cfn.live(STACK)).toBeUndefined();
+    for (const name of TABLES) {
+      expect(cfn.resource(TABLE, name)!.items).toBe(9);
+      expect(cfn.resource(TABLE, name)!.owner).toBeUndefined();
+    }
+
+    expect(await settle(install(installOptions()))).toBe(0);
+    expect(cfn.live(STACK)!.status).toBe('UPDATE_COMPLETE');
+    for (const name of TABLES) expect(cfn.resource(TABLE, name)).toMatchObject({ items: 9, owner: cfn.live(STACK)!.stackId });
+  });
+
+  it('an import CloudFormation refuses (a kept table now held by another stack) changes nothing and leaves no empty stack', async () => {
+    cfn.putResource(TABLE, `${STACK}-Suppression`, { keySchema: [{ AttributeName: 'email', KeyType: 'HASH' }], owner: 'arn:aws:cloudformation:us-east-1:123456789012:stack/other/1' });
+    const error = await failure(install(installOptions()), 'INS021');
+    expect(error.message).toContain(`already exists in stack arn:aws:cloudformation:us-east-1:123456789012:stack/other/1`);
+    expect(error.fix).toContain('Nothing was changed');
+    expect(lifecycleCalls()).toEqual(['CreateChangeSet', 'DeleteChangeSet', 'DeleteStack']);
+    expect(cfn.live(STACK)).toBeUndefined();
+  });
+
   it('refuses to import a kept table whose key schema is not the engine’s', async () => {
     cfn.putResource(TABLE, `${STACK}-Suppression`, { keySchema: [{ AttributeName: 'address', KeyType: 'HASH' }], attributeTypes: { address: 'S' } });
     const error = await failure(install(installOptions()), 'INS018');
