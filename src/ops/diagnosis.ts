@@ -268,6 +268,24 @@ export function recordVerdict(record: StoredRecord, facts: DiagnosisFacts): Verd
       }
       return verdict('pending', `being sent right now (claimed ${ago(minutes)})`, ['The Email Sender has claimed the email and is calling SES.'], ['Run diagnose again in a few seconds.']);
     }
+    case 'scheduled': {
+      const due = record.scheduledFor ? Date.parse(record.scheduledFor) : NaN;
+      const overdueMinutes = Number.isFinite(due) ? (now.getTime() - due) / 60_000 : undefined;
+      if (overdueMinutes !== undefined && overdueMinutes > 15) {
+        return verdict(
+          'problem',
+          `scheduled for ${record.scheduledFor} and still not sent`,
+          ['The request should have come back to the send queue at its sendAt (a delayed message, or an EventBridge Scheduler schedule in <stack>-scheduled).'],
+          ['Check the send queue and its DLQ (sesmailengine dlq list) and the Email Sender\'s logs for this emailId.'],
+        );
+      }
+      return verdict(
+        'pending',
+        `scheduled for ${record.scheduledFor ?? 'later'}`,
+        ['The request has a sendAt; the engine holds it until then.'],
+        ['To stop it: sesmailengine schedule cancel <emailId>.'],
+      );
+    }
     case 'sent': {
       const at = record.sentAt ?? record.timestamp;
       const minutes = minutesSince(at, now);
