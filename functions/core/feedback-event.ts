@@ -33,6 +33,8 @@ export type BounceType = (typeof BOUNCE_TYPES)[number];
 
 /** Largest body read; SQS messages are at most 1 MiB. */
 export const MAX_FEEDBACK_BODY_CHARS = 1024 * 1024;
+/** Deepest nesting read. SES events nest about six levels; JSON.parse accepts thousands, which recursive code cannot walk. */
+export const MAX_FEEDBACK_NESTING = 64;
 /** Longest string kept from an event field (diagnostic codes, reasons, user agents). */
 export const MAX_FIELD_CHARS = 2048;
 const MAX_ADDRESS_CHARS = 320;
@@ -388,12 +390,22 @@ export function parseSesEvent(value: unknown, envelope: { id?: string; time?: st
   }
 }
 
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (limit <= 0) return true;
+  for (const item of Object.values(value)) if (nestedDeeperThan(item, limit - 1)) return true;
+  return false;
+}
+
 function parseJson(text: string, what: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    value = JSON.parse(text) as unknown;
   } catch {
     fail(`${what} is not JSON.`);
   }
+  if (nestedDeeperThan(value, MAX_FEEDBACK_NESTING)) fail(`${what} is nested more than ${MAX_FEEDBACK_NESTING} levels deep.`);
+  return value;
 }
 
 /** Unwraps the body's envelope (EventBridge, SNS or none) and parses the SES event inside. */

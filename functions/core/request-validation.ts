@@ -97,11 +97,42 @@ function describeType(value: unknown): string {
   return `a ${typeof value}`;
 }
 
-function depth(value: unknown): number {
-  if (value === null || typeof value !== 'object') return 0;
-  let deepest = 0;
-  for (const item of Object.values(value)) deepest = Math.max(deepest, depth(item));
-  return deepest + 1;
+/**
+ * True when `value` nests more than `limit` levels of objects/arrays. Descends at most
+ * `limit + 1` levels: JSON.parse accepts nesting thousands of levels deep that a full
+ * recursive walk (or JSON.stringify) would overflow the stack on.
+ */
+function nestedDeeperThan(value: unknown, limit: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (limit <= 0) return true;
+  for (const item of Object.values(value)) if (nestedDeeperThan(item, limit - 1)) return true;
+  return false;
+}
+
+/**
+ * The path of a key named "__proto__" in a (depth-checked) value, if any. JSON.parse makes it
+ * an own key, which the DynamoDB marshaller cannot store (the record write fails every time)
+ * and which a consumer merging the value into another object would turn into pollution.
+ */
+function protoKeyPath(value: unknown, path: string): string | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const here = Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`;
+    if (key === '__proto__') return here;
+    const found = protoKeyPath(item, here);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** Plain metadata a failed record may keep: small, shallow, storable. */
+function keepableMetadata(value: unknown): value is Json {
+  return (
+    isPlainObject(value) &&
+    !nestedDeeperThan(value, REQUEST_LIMITS.maxDepth) &&
+    jsonBytes(value) <= REQUEST_LIMITS.metadataBytes &&
+    protoKeyPath(value, 'metadata') === undefined
+  );
 }
 
 function jsonBytes(value: unknown): number {
@@ -156,13 +187,16 @@ function optionalObject(detail: Json, field: string, maxBytes: number): Json | u
   const value = optional(detail, field);
   if (value === undefined) return undefined;
   if (!isPlainObject(value)) throw new Invalid('VAL006', `${field} must be an object, got ${describeType(value)}.`);
+  // Depth first: measuring the size serialises the value, which deep nesting would overflow.
+  if (nestedDeeperThan(value, REQUEST_LIMITS.maxDepth)) {
+    throw new Invalid('VAL007', `${field} is nested more than ${REQUEST_LIMITS.maxDepth} levels deep.`);
+  }
   const bytes = jsonBytes(value);
   if (bytes > maxBytes) {
     throw new Invalid('VAL007', `${field} is ${bytes} bytes as JSON; the limit is ${maxBytes} bytes.`);
   }
-  if (depth(value) > REQUEST_LIMITS.maxDepth) {
-    throw new Invalid('VAL007', `${field} is nested more than ${REQUEST_LIMITS.maxDepth} levels deep.`);
-  }
+  const proto = protoKeyPath(value, field);
+  if (proto !== undefined) throw new Invalid('VAL006', `${proto} is a key named "__proto__", which is not allowed.`);
   return value;
 }
 
@@ -230,9 +264,7 @@ export function parseSendRequest(body: string, sqsMessageId: string, now: Date =
       toEmail: typeof detail.to === 'string' ? storedText(detail.to).toLowerCase() : MISSING_VALUE,
       templateName: storedText(detail.templateName, 128),
       ...(typeof detail.subject === 'string' && detail.subject !== '' ? { subject: storedText(detail.subject, 998) } : {}),
-      ...(isPlainObject(detail.metadata) && jsonBytes(detail.metadata) <= REQUEST_LIMITS.metadataBytes && depth(detail.metadata) <= REQUEST_LIMITS.maxDepth
-        ? { metadata: detail.metadata }
-        : {}),
+      ...(keepableMetadata(detail.metadata) ? { metadata: detail.metadata } : {}),
     },
   });
 

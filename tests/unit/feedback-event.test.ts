@@ -203,6 +203,13 @@ describe('malformed feedback is a typed FBK004 error', () => {
     rejected(`"${'x'.repeat(1024 * 1024 + 1)}"`);
   });
 
+  it('rejects a body nested deeper than any SES event, with its own reason', () => {
+    const deepSource = `{"detail-type":"Email Delivered","source":${'{"a":'.repeat(8000)}1${'}'.repeat(8000)},"detail":{}}`;
+    const deepEvent = JSON.stringify(eventBridgeEnvelope(sesFixture('Delivery'))).replace('"delivery":{', `"delivery":{"x":${'['.repeat(5000)}${']'.repeat(5000)},`);
+    expect(rejected(deepSource)).toMatch(/nested more than 64 levels/);
+    expect(rejected(deepEvent)).toMatch(/nested more than 64 levels/);
+  });
+
   it('drops implausible recipient addresses instead of failing the event', () => {
     const event = sesFixture('Bounce');
     event.bounce.bouncedRecipients.push({ emailAddress: 'not an address' }, { emailAddress: 42 });

@@ -245,6 +245,39 @@ describe('field failures', () => {
     expect(failure.message.length).toBeGreaterThan(10);
   });
 
+  describe('hostile JSON that only raw text can carry', () => {
+    const raw = (detail: string) => `{"id":"${EVENT_ID}","detail-type":"Email Request","source":"my.application","detail":${detail}}`;
+    const deep = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`;
+    const fields = '"emailId":"hostile-1","to":"user@example.com","templateName":"welcome"';
+
+    it.each([
+      ['templateData', 8000],
+      ['metadata', 5000],
+      ['senderOverride', 8000],
+    ])('%s nested %i levels deep is a tracked failure, not a thrown error', (field, levels) => {
+      const failure = invalid(raw(`{${fields},"${field}":${deep(levels)}}`));
+      expect(failure.code).toBe(field === 'senderOverride' ? 'VAL002' : 'VAL007');
+      expect(failure.emailId).toBe('hostile-1');
+      expect(failure.metadata).toBeUndefined();
+    });
+
+    it.each([
+      ['templateData', '{"__proto__":{"userName":"A"}}', 'templateData.__proto__'],
+      ['templateData', '{"userName":"A","items":[{"__proto__":{"x":1}}]}', 'templateData.items[0].__proto__'],
+      ['metadata', '{"campaign":{"__proto__":{"isAdmin":true}}}', 'metadata.campaign.__proto__'],
+    ])('a "__proto__" key in %s is refused (VAL006), naming where', (field, value, path) => {
+      const failure = invalid(raw(`{${fields},"${field}":${value}}`));
+      expect(failure.code).toBe('VAL006');
+      expect(failure.message).toContain(path);
+      expect(failure.metadata).toBeUndefined();
+    });
+
+    it('accepts keys named constructor and prototype, which are stored like any other', () => {
+      const request = valid(raw(`{${fields},"templateData":{"constructor":"x","prototype":{"a":1}},"metadata":{"constructor":1}}`));
+      expect(Object.keys(request.templateData)).toEqual(['constructor', 'prototype']);
+    });
+  });
+
   it("tracks a failure under the caller's emailId when that one is valid", () => {
     const failure = invalid(event({ ...base, emailId: 'order-42', to: 'nope' }));
     expect(failure.emailId).toBe('order-42');
@@ -316,7 +349,8 @@ describe('fuzzed input', () => {
     const request = fc.record({
       to: fc.tuple(atom, fc.stringMatching(/^[a-wyz][a-z0-9]{0,20}$/), fc.constantFrom('com', 'de', 'io', 'co.uk')).map(([l, d, t]) => `${l}@${d}.${t}`),
       templateName: fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/),
-      templateData: fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 5 }),
+      // fast-check likes to try "__proto__" as a key; such a key is refused (VAL006, see above).
+      templateData: fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 5 }).filter((data) => !JSON.stringify(data).includes('"__proto__":')),
       subject: fc.stringMatching(/^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]{1,100}$/),
     });
     fc.assert(fc.property(request, (detail) => {
