@@ -10,7 +10,7 @@ import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { DeleteSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import type { CreateChangeSetCommandInput } from '@aws-sdk/client-cloudformation';
@@ -433,6 +433,17 @@ describe('uninstall --delete-data', () => {
     expect((error as UserCancelled).message).toContain('The data is kept (the stack itself is deleted)');
     expect(cfn.live(STACK)).toBeUndefined();
     expect(cfn.names(TABLE)).toEqual([...TABLES].sort());
+  });
+
+  it('deletes what it may, and lists what it could not with INS022', async () => {
+    await settle(install(installOptions()));
+    account.secrets.on(DeleteSecretCommand).rejects(Object.assign(new Error('not allowed to secretsmanager:DeleteSecret'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }));
+    const opts = uninstallOptions({ deleteData: true });
+    const error = await failure(uninstall(opts), 'INS022');
+    expect(error.message).toContain('secret sesmailengine-unsubscribe-signing-key: AccessDeniedException');
+    expect(error.fix).toContain('secretsmanager:DeleteSecret');
+    expect(opts.io.err()).toContain('Deleted the DynamoDB table sesmailengine-Suppression (the suppression list).');
+    expect([...cfn.account.values()].map((r) => r.name)).toEqual([`${STACK}-unsubscribe-signing-key`]);
   });
 
   it('with no stack left, finds the kept data by name and deletes it', async () => {

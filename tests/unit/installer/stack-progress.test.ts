@@ -21,6 +21,18 @@ function event(logicalId: string, status: string, opts: { type?: string; reason?
 }
 
 describe('StackProgress', () => {
+  it('lists the resources a delete kept (DELETE_SKIPPED), with their physical ids', () => {
+    const p = new StackProgress({ stackName: 'sme', startTime: START, total: 2 });
+    expect(p.started).toBe(false);
+    p.accept([
+      { ...event('Table', 'DELETE_SKIPPED', { type: 'AWS::DynamoDB::Table' }), PhysicalResourceId: 'sme-Suppression' },
+      event('Queue', 'DELETE_COMPLETE'),
+    ]);
+    expect(p.started).toBe(true);
+    expect(p.retained).toEqual([{ logicalId: 'Table', type: 'AWS::DynamoDB::Table', physicalId: 'sme-Suppression' }]);
+    expect(p.counter).toBe('2/2 resources');
+  });
+
   it('counts resources whose latest event finished them, not the stack itself', () => {
     const p = new StackProgress({ stackName: 'sme', startTime: START, total: 3 });
     p.accept([event('sme', 'CREATE_IN_PROGRESS'), event('A', 'CREATE_IN_PROGRESS'), event('B', 'CREATE_IN_PROGRESS')]);
@@ -124,6 +136,20 @@ describe('waitForStack', () => {
     const api = apiFrom([[event('sme', 'DELETE_IN_PROGRESS', { at: 1 })]], ['DELETE_IN_PROGRESS', undefined]);
     const final = await waitForStack(api, 'sme', new StackProgress({ stackName: 'sme', startTime: START, total: 0 }), { sleep: async () => undefined });
     expect(final).toBeUndefined();
+  });
+
+  it('after an executed change set, does not take the status from before it for the end until its events appear', async () => {
+    // The first poll still shows UPDATE_COMPLETE from the last update; the change set's events come later.
+    const api = apiFrom(
+      [[], [event('sme', 'UPDATE_IN_PROGRESS', { at: 1, token: 'x' })], [event('A', 'UPDATE_COMPLETE', { at: 2, token: 'x' }), event('sme', 'UPDATE_COMPLETE', { at: 3, token: 'x' })]],
+      ['UPDATE_COMPLETE', 'UPDATE_IN_PROGRESS', 'UPDATE_COMPLETE'],
+    );
+    const progress = new StackProgress({ stackName: 'sme', startTime: START, clientRequestToken: 'x', total: 1 });
+    const sleep = jest.fn(async () => undefined);
+    const final = await waitForStack(api, 'id', progress, { sleep, statusesBefore: ['UPDATE_COMPLETE'] });
+    expect(final?.status.name).toBe('UPDATE_COMPLETE');
+    expect(sleep).toHaveBeenCalledTimes(3);
+    expect(progress.counter).toBe('1/1 resources');
   });
 
   it('fetches nothing twice', async () => {

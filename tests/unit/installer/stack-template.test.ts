@@ -37,6 +37,12 @@ describe('stackParameters', () => {
     expect(() => stackParameters(PARAMS, { bucket: 'b', extra: { Nope: '1' } }, ARTIFACTS)).toThrow(CliError);
   });
 
+  it('sends the engine version as EngineVersion only when the template declares it', () => {
+    const withVersion = { ...ARTIFACTS, engineVersion: '1.2.3' };
+    expect(stackParameters([...PARAMS, 'EngineVersion'], { bucket: 'b' }, withVersion).EngineVersion).toEqual({ value: '1.2.3' });
+    expect(stackParameters(PARAMS, { bucket: 'b' }, withVersion).EngineVersion).toBeUndefined();
+  });
+
   it('parses Key=Value flags, values may hold "="', () => {
     expect(parseParameterFlags(['A=1', 'UnsubscribeMailto=mailto:x@y.z?subject=unsubscribe'])).toEqual({ A: '1', UnsubscribeMailto: 'mailto:x@y.z?subject=unsubscribe' });
     expect(() => parseParameterFlags(['novalue'])).toThrow(/Key=Value/);
