@@ -1,5 +1,6 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { EngineError } from '../core/error-codes.js';
+import { TEMPLATE_NAME_PATTERN } from '../core/request-validation.js';
 import type { TemplateSource } from '../core/template-render.js';
 
 /**
@@ -13,7 +14,15 @@ import type { TemplateSource } from '../core/template-render.js';
 
 export const TEMPLATE_FILES = ['template.html', 'template.txt', 'metadata.json'] as const;
 
+/**
+ * The S3 key of one file of a template. The name must be a safe identifier (request
+ * validation guarantees it; this guards every other caller): a name such as "../x" or
+ * "a/b" would reach keys outside the template's own folder.
+ */
 export function templateKey(name: string, file: (typeof TEMPLATE_FILES)[number]): string {
+  if (!TEMPLATE_NAME_PATTERN.test(name)) {
+    throw new EngineError('VAL004', `Template name "${name.slice(0, 100)}" is not a safe identifier (letters, digits, "-" and "_", 1-64 characters).`);
+  }
   return `templates/${name}/${file}`;
 }
 
@@ -89,6 +98,8 @@ export function createTemplateStore<T>(options: TemplateStoreOptions<T>): Templa
 
   return {
     get(name: string): Promise<T> {
+      // Refused before the cache, so an unsafe name never becomes a cache entry or an S3 request.
+      if (!TEMPLATE_NAME_PATTERN.test(name)) return Promise.reject(new EngineError('VAL004', `Template name "${name.slice(0, 100)}" is not a safe identifier.`));
       const key = `${bucket}/${name}`;
       const hit = cache.get(key);
       if (hit && hit.expiresAt > now()) return hit.value;
