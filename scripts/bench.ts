@@ -12,10 +12,14 @@ interface Benchmark {
 const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   // name: () => import('./bench/<name>.js').then((m) => m.benchmark),
   'cli-start': () => import('./bench/cli-start.js').then((m) => m.benchmark),
+  'cold-start': () => import('./bench/cold-start.js').then((m) => m.benchmark),
+  'cost-per-email': () => import('./bench/cost-per-email.js').then((m) => m.benchmark),
   'install-overhead': () => import('./bench/install-overhead.js').then((m) => m.benchmark),
   feedback: () => import('./bench/feedback.js').then((m) => m.benchmark),
   'local-burst': () => import('./bench/local-burst.js').then((m) => m.benchmark),
+  proof: () => import('./bench/proof.js').then((m) => m.benchmark),
   sender: () => import('./bench/sender.js').then((m) => m.benchmark),
+  templates: () => import('./bench/templates.js').then((m) => m.benchmark),
 };
 
 const wanted = process.argv.slice(2);

@@ -97,7 +97,19 @@ async function waitFor(condition: () => boolean, deadline: number): Promise<void
   }
 }
 
-export async function runBurst(total: number, publishers: number): Promise<{ emailsPerSecond: number; seconds: number }> {
+export interface BurstResult {
+  emailsPerSecond: number;
+  seconds: number;
+  /** Until the feedback queue was drained too. */
+  feedbackSeconds: number;
+  records: number;
+  dlq: number;
+  handlerErrors: number;
+  /** CPU ms per email of each process (engine = handlers, SDK, local endpoint and publishers). */
+  cpuMsPerEmail: Record<string, number>;
+}
+
+export async function runBurst(total: number, publishers: number): Promise<BurstResult> {
   const handlerErrors: string[] = [];
   const engine = await startLocalEngine({
     port: 0,
@@ -160,7 +172,12 @@ export async function runBurst(total: number, publishers: number): Promise<{ ema
       .filter(Boolean);
     if (cpu.length > 0) console.log(`CPU used            ${cpu.join(', ')}  [engine includes the publishers]`);
     if (handlerErrors.length > 0) console.log(`first handler error: ${handlerErrors[0]}`);
-    return { emailsPerSecond, seconds };
+    const cpuMsPerEmail: Record<string, number> = {};
+    for (const [name, after] of Object.entries(cpuAfter)) {
+      const before = cpuBefore[name];
+      if (after !== undefined && before !== undefined) cpuMsPerEmail[name] = ((after - before) / total) * 1000;
+    }
+    return { emailsPerSecond, seconds, feedbackSeconds: (feedbackDone - started) / 1000, records, dlq, handlerErrors: handlerErrors.length, cpuMsPerEmail };
   } finally {
     events.destroy();
     await engine.stop();
