@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import chalk from 'chalk';
 import { CliError } from '../errors.js';
 import { packageRoot } from '../package-root.js';
@@ -248,6 +248,12 @@ export interface PullOptions extends TemplatesCommonOptions {
   force?: boolean;
 }
 
+/** True when `path` is `dir` itself or below it. */
+function isInside(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
 function versionOf(files: Record<string, Buffer>): string | undefined {
   try {
     const version = (JSON.parse(files['metadata.json']?.toString('utf8') ?? '') as { version?: unknown }).version;
@@ -264,6 +270,15 @@ export async function templatesPull(options: PullOptions): Promise<number> {
   const dest = resolve(cwd, options.out ?? '.', options.name);
   return withTarget(options, async (target) => {
     const template = await templateFromBucket(target, options.name);
+    // Object keys come from the bucket, which others can write: none may land outside `dest`.
+    const escaping = Object.keys(template.files).filter((file) => !isInside(dest, resolve(dest, file)));
+    if (escaping.length > 0) {
+      throw new CliError(
+        'TPL006',
+        `templates/${options.name}/ in the bucket holds keys that would be written outside ${relativePath(dest, cwd)}: ${escaping.join(', ')}.`,
+        `Nothing was written. Delete those objects from s3://${target.resources.templateBucket}/templates/${options.name}/ and pull again.`,
+      );
+    }
     const remoteVersion = versionOf(template.files);
     const changed = Object.entries(template.files)
       .filter(([file, content]) => {

@@ -59,8 +59,16 @@ export function bucketTakenError(bucket: string, cause?: unknown): CliError {
   );
 }
 
+/** The ARN partition of a region: China and GovCloud regions have their own. */
+export function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
 /** TLS-only access, as the stack's other resources require. */
-export function denyInsecureTransportPolicy(bucket: string): string {
+export function denyInsecureTransportPolicy(bucket: string, region = 'us-east-1'): string {
+  const arn = `arn:${partitionOf(region)}:s3:::${bucket}`;
   return JSON.stringify({
     Version: '2012-10-17',
     Statement: [
@@ -69,7 +77,7 @@ export function denyInsecureTransportPolicy(bucket: string): string {
         Effect: 'Deny',
         Principal: '*',
         Action: 's3:*',
-        Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
+        Resource: [arn, `${arn}/*`],
         Condition: { Bool: { 'aws:SecureTransport': 'false' } },
       },
     ],
@@ -151,7 +159,7 @@ export async function ensureBucket(s3: S3Client, bucket: string, region: string)
       },
     }),
   );
-  await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: denyInsecureTransportPolicy(bucket) }));
+  await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: denyInsecureTransportPolicy(bucket, region) }));
   return { created: true };
 }
 

@@ -354,3 +354,31 @@ describe('send and diagnose on AWS', () => {
   });
 });
 
+
+describe('templates pull from a bucket holding hostile keys', () => {
+  it('refuses keys that would be written outside the target folder and writes nothing', async () => {
+    const { S3Client, ListObjectsV2Command, GetObjectCommand } = await import('@aws-sdk/client-s3');
+    const { templatesPull } = await import('../../src/commands/templates.js');
+    const { mkdtempSync, readdirSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const s3 = mockClient(S3Client);
+    s3.on(ListObjectsV2Command).resolves({
+      Contents: [{ Key: 'templates/welcome/metadata.json' }, { Key: 'templates/welcome/../../escaped.txt' }],
+    });
+    s3.on(GetObjectCommand).callsFake(() => ({
+      Body: { transformToByteArray: async () => new TextEncoder().encode('{"version":"1.0.0"}') },
+    }));
+    const cwd = mkdtempSync(join(tmpdir(), 'sme-pull-'));
+    try {
+      const error = await cliError(
+        templatesPull({ ...base(), cwd, name: 'welcome', clients: { ddb: aws.ddb, s3: new S3Client({ region: 'us-east-1' }) } }),
+      );
+      expect(error.code).toBe('TPL006');
+      expect(error.message).toContain('../../escaped.txt');
+      expect(readdirSync(cwd)).toEqual([]);
+    } finally {
+      s3.restore();
+    }
+  });
+});

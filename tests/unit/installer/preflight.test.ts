@@ -116,3 +116,14 @@ describe('viewOutputs', () => {
     expect(view.bucket).toBe('bkt');
   });
 });
+
+describe('denyInsecureTransportPolicy', () => {
+  it.each([
+    ['eu-west-1', 'arn:aws:s3:::b1'],
+    ['cn-north-1', 'arn:aws-cn:s3:::b1'],
+    ['us-gov-west-1', 'arn:aws-us-gov:s3:::b1'],
+  ])('names the bucket in the partition of %s', (region, arn) => {
+    const policy = JSON.parse(denyInsecureTransportPolicy('b1', region)) as { Statement: { Resource: string[] }[] };
+    expect(policy.Statement[0]!.Resource).toEqual([arn, `${arn}/*`]);
+  });
+});
