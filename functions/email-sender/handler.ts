@@ -16,10 +16,8 @@ import { signUnsubscribeToken, unsubscribeUrl } from '../core/unsubscribe-token.
 import { createDynamoDbClient, type AwsClients } from '../lib/clients.js';
 import { createS3Client } from '../lib/clients-s3.js';
 import { createSesClient } from '../lib/clients-ses.js';
-import { createSqsClient } from '../lib/clients-sqs.js';
-import { createSchedulerClient } from '../lib/clients-scheduler.js';
 import { planSend, type SendPlan } from '../core/scheduling.js';
-import { holdUntilDue, schedulingConfig, SchedulingRefused, type HoldClients } from '../lib/scheduled-sends.js';
+import type { HoldClients } from '../lib/scheduled-sends.js';
 import { loadAttachments } from '../lib/attachment-store.js';
 import { addDailyCounts, readDailyCounts } from '../lib/counters-store.js';
 import { ConfigError, type Env } from '../lib/env.js';
@@ -228,7 +226,14 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
       // Anything but this request's own scheduled record (sent, cancelled, another sendAt) wins.
       if (put.existing.status !== 'scheduled' || put.existing.scheduledFor !== request.sendAt) return { kind: 'duplicate', emailId: request.emailId };
     }
+    // Imported on first use (a separate chunk in the Lambda bundle): most requests are not
+    // scheduled, and the SQS and Scheduler SDK packages would add to every cold start.
+    const { holdUntilDue, schedulingConfig, SchedulingRefused } = await import('../lib/scheduled-sends.js');
     if (!holdClients) {
+      const [{ createSqsClient }, { createSchedulerClient }] = await Promise.all([
+        import('../lib/clients-sqs.js'),
+        import('../lib/clients-scheduler.js'),
+      ]);
       let sqs = deps.clients?.sqs;
       let scheduler = deps.clients?.scheduler;
       holdClients = { sqs: () => (sqs ??= createSqsClient()), scheduler: () => (scheduler ??= createSchedulerClient()) };

@@ -16,7 +16,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { packageRoot } from '../../src/package-root.js';
 import { HANDLERS, bundleHandler, handlerEntry, packageBundle } from '../../src/packaging/build.js';
@@ -63,12 +63,14 @@ export async function measureColdStart(): Promise<{ baselineWallMs: number; base
   const handlers: HandlerStart[] = [];
   for (const spec of HANDLERS) {
     // As buildHandlers() packages it for install: the same bundle, the same zip.
-    const code = await bundleHandler(handlerEntry(root, spec.name), root);
-    const artifact = packageBundle(spec, code);
+    const files = await bundleHandler(handlerEntry(root, spec.name), root);
+    const artifact = packageBundle(spec, files);
     const dir = join(root, 'dist-bench', 'cold-start', artifact.name);
-    mkdirSync(dir, { recursive: true });
+    for (const file of files) {
+      mkdirSync(dirname(join(dir, file.path)), { recursive: true });
+      writeFileSync(join(dir, file.path), file.data);
+    }
     const bundle = join(dir, 'index.mjs');
-    writeFileSync(bundle, code);
     const url = pathToFileURL(bundle).href;
     const load = measure(
       `const t=process.hrtime.bigint();import(${JSON.stringify(url)}).then((m)=>{if(typeof m.handler!=='function')process.exit(3);process.stderr.write('\\nIMPORT_MS='+Number(process.hrtime.bigint()-t)/1e6+'\\n')})`,

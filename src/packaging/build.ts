@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { createZip } from './zip.js';
 
 /**
- * Builds each Lambda handler into one minified ESM file (`index.mjs`) with esbuild and
- * packs it into a deterministic zip whose SHA-256 names its S3 key. The AWS SDK v3 stays
- * out of the bundle: the nodejs22.x runtime ships it.
+ * Builds each Lambda handler into minified ESM (`index.mjs`, plus `chunks/` for modules the
+ * handler imports dynamically) with esbuild and packs it into a deterministic zip whose
+ * SHA-256 names its S3 key. The AWS SDK v3 stays out of the bundle: the nodejs22.x runtime
+ * ships it. Code splitting keeps rarely used paths, and the SDK packages only they import,
+ * out of the cold start: esbuild hoists every static import of a single-file bundle.
  */
 
 export interface HandlerSpec {
@@ -33,6 +35,12 @@ export interface HandlerArtifact extends HandlerSpec {
 
 export const ARTIFACT_PREFIX = 'artifacts/';
 
+/** One file of a handler bundle, by its path inside the zip. */
+export interface BundleFile {
+  path: string;
+  data: Uint8Array;
+}
+
 /** Makes `require` exist inside the ESM bundle for CommonJS dependencies that call it. */
 const REQUIRE_SHIM =
   "import{createRequire as __smeCreateRequire}from'node:module';const require=__smeCreateRequire(import.meta.url);";
@@ -54,8 +62,8 @@ function loadEsbuild(): Promise<EsbuildModule> {
   return esbuildModule;
 }
 
-/** Bundles one entry file into the text of index.mjs. */
-export async function bundleHandler(entry: string, root: string): Promise<Uint8Array> {
+/** Bundles one entry file: index.mjs first, then its chunks in path order. */
+export async function bundleHandler(entry: string, root: string): Promise<BundleFile[]> {
   const esbuild = await loadEsbuild();
   const result = await esbuild.build({
     entryPoints: [entry],
@@ -70,25 +78,34 @@ export async function bundleHandler(entry: string, root: string): Promise<Uint8A
     legalComments: 'eof',
     charset: 'utf8',
     write: false,
-    outfile: 'index.mjs',
+    splitting: true,
+    outdir: 'bundle',
+    entryNames: 'index',
+    chunkNames: 'chunks/[name]-[hash]',
+    outExtension: { '.js': '.mjs' },
     external: ['@aws-sdk/*', 'chokidar', 'fsevents'],
     banner: { js: REQUIRE_SHIM },
     logLevel: 'silent',
   });
-  const file = result.outputFiles[0];
-  if (!file) throw new Error(`esbuild produced no output for ${entry}.`);
-  return file.contents;
+  const outdir = join(root, 'bundle');
+  const files = result.outputFiles
+    .map((file) => ({ path: relative(outdir, file.path).split(sep).join('/'), data: file.contents }))
+    .sort((a, b) => (a.path === 'index.mjs' ? -1 : b.path === 'index.mjs' ? 1 : a.path < b.path ? -1 : 1));
+  if (files[0]?.path !== 'index.mjs') throw new Error(`esbuild produced no index.mjs for ${entry}.`);
+  return files;
 }
 
 export function sha256(data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** Zips a bundle as index.mjs and derives its content-hashed key. */
-export function packageBundle(spec: HandlerSpec, bundle: Uint8Array): HandlerArtifact {
-  const zip = createZip([{ name: 'index.mjs', data: bundle }]);
+/** Zips a bundle (or a lone index.mjs) and derives its content-hashed key. */
+export function packageBundle(spec: HandlerSpec, bundle: Uint8Array | readonly BundleFile[]): HandlerArtifact {
+  const files = bundle instanceof Uint8Array ? [{ path: 'index.mjs', data: bundle }] : bundle;
+  const zip = createZip(files.map((file) => ({ name: file.path, data: file.data })));
   const hash = sha256(zip);
-  return { ...spec, key: `${ARTIFACT_PREFIX}${spec.name}-${hash}.zip`, sha256: hash, zip, bundleBytes: bundle.length };
+  const bundleBytes = files.reduce((sum, file) => sum + file.data.length, 0);
+  return { ...spec, key: `${ARTIFACT_PREFIX}${spec.name}-${hash}.zip`, sha256: hash, zip, bundleBytes };
 }
 
 /** Builds and packages every handler (in parallel: esbuild runs them on its own threads). */

@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { HANDLERS, buildHandlers, handlerEntry, packageBundle, bundleHandler } from '../../../src/packaging/build.js';
 import { packageRoot } from '../../../src/package-root.js';
 import { readZip } from '../../support/zip-reader.js';
@@ -25,11 +25,14 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 function exportedHandlerType(zip: Buffer, name: string): string {
   const entries = readZip(zip);
-  expect(entries.map((e) => e.name)).toEqual(['index.mjs']);
+  expect(entries.map((e) => e.name)).toContain('index.mjs');
+  for (const entry of entries) expect(entry.name).toMatch(/^(index\.mjs|chunks\/[\w.-]+\.mjs)$/);
   const dir = join(scratch, name);
-  mkdirSync(dir, { recursive: true });
+  for (const entry of entries) {
+    mkdirSync(dirname(join(dir, entry.name)), { recursive: true });
+    writeFileSync(join(dir, entry.name), entry.data);
+  }
   const file = join(dir, 'index.mjs');
-  writeFileSync(file, entries[0]!.data);
   return execFileSync(
     process.execPath,
     ['--input-type=module', '-e', `const m = await import(${JSON.stringify(file)}); console.log(typeof m.handler);`],
@@ -67,10 +70,12 @@ describe('handler packaging with a fixture entry', () => {
   });
 
   it('leaves the AWS SDK out of the bundle and exports handler', async () => {
-    const bundle = Buffer.from(await bundleHandler(join(fixtureRoot, 'functions', 'demo', 'handler.ts'), fixtureRoot));
+    const files = await bundleHandler(join(fixtureRoot, 'functions', 'demo', 'handler.ts'), fixtureRoot);
+    expect(files.map((f) => f.path)).toEqual(['index.mjs']);
+    const bundle = Buffer.from(files[0]!.data);
     expect(bundle.toString()).toMatch(/from\s*"@aws-sdk\/client-s3"/);
     expect(bundle.length).toBeLessThan(5_000);
-    const artifact = packageBundle({ name: 'demo', parameter: 'DemoCodeKey' }, bundle);
+    const artifact = packageBundle({ name: 'demo', parameter: 'DemoCodeKey' }, files);
     expect(exportedHandlerType(artifact.zip, 'demo')).toBe('function');
   });
 
@@ -82,6 +87,15 @@ describe('handler packaging with a fixture entry', () => {
 });
 
 describe('the real handlers', () => {
+  it('keep the scheduling path and its SDK packages out of the Email Sender\'s entry module', async () => {
+    const files = await bundleHandler(handlerEntry(ROOT, 'email-sender'), ROOT);
+    const entry = Buffer.from(files[0]!.data).toString();
+    const rest = files.slice(1).map((f) => Buffer.from(f.data).toString()).join('\n');
+    expect(entry).not.toMatch(/@aws-sdk\/client-(scheduler|sqs)/);
+    expect(rest).toMatch(/@aws-sdk\/client-scheduler/);
+    expect(entry).toMatch(/@aws-sdk\/client-sesv2/);
+  });
+
   const present = HANDLERS.filter((h) => existsSync(join(ROOT, 'functions', h.name, 'handler.ts')));
 
   it('finds all four handlers', () => {
