@@ -1,6 +1,6 @@
 /**
  * cold-start: what each Lambda handler costs before its first event, as a proxy for its cold
- * start: the zip the installer uploads (src/packaging: one esbuild bundle `index.mjs`, the
+ * start: the zip the installer uploads (src/packaging: the esbuild bundle `index.mjs` and its chunks, the
  * AWS SDK left out because the nodejs22.x runtime has it) and the time to load that bundle
  * in a fresh Node process.
  *

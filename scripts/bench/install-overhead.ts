@@ -39,7 +39,7 @@ export const benchmark = {
     warm.sort((a, b) => a - b);
     console.log(`build+zip+hash of ${first.length} handlers: first ${seconds(firstMs)}, warm median ${seconds(warm[Math.floor(warm.length / 2)]!)} (${WARM_RUNS} runs)`);
     for (const artifact of first) {
-      console.log(`  ${artifact.name.padEnd(20)} zip ${(artifact.zip.length / 1024).toFixed(1).padStart(7)} KiB  (index.mjs ${(artifact.bundleBytes / 1024).toFixed(1)} KiB)  ${artifact.key}`);
+      console.log(`  ${artifact.name.padEnd(20)} zip ${(artifact.zip.length / 1024).toFixed(1).padStart(7)} KiB  (bundle ${(artifact.bundleBytes / 1024).toFixed(1)} KiB)  ${artifact.key}`);
     }
 
     const aws = await startFakeAws({ stepMs: 1 });
