@@ -21,6 +21,7 @@ import type { HoldClients } from '../lib/scheduled-sends.js';
 import { loadAttachments } from '../lib/attachment-store.js';
 import { addDailyCounts, readDailyCounts } from '../lib/counters-store.js';
 import { ConfigError, type Env } from '../lib/env.js';
+import { describeError, jsonLogger, type Logger } from '../lib/logging.js';
 import { loadUnsubscribeSecret } from '../lib/secrets.js';
 import { findSuppressed } from '../lib/suppression-store.js';
 import { createTemplateStore, type TemplateStore } from '../lib/template-store.js';
@@ -54,8 +55,8 @@ export interface HandlerDeps {
   clients: Partial<AwsClients>;
   env: Env;
   now: () => Date;
-  /** One JSON log line per outcome (default: console.log, which Lambda sends to CloudWatch Logs). */
-  log?: (entry: Record<string, unknown>) => void;
+  /** One JSON log line per outcome (default: jsonLogger; Lambda sends it to CloudWatch Logs). */
+  log?: Logger;
 }
 
 /** How long today's counters are reused for the bounce-rate brake. */
@@ -112,19 +113,12 @@ class Semaphore {
 
 class Returned extends Error {}
 
-function consoleLog(entry: Record<string, unknown>): void {
-  console.log(JSON.stringify({ component: 'email-sender', ...entry }));
-}
 
 /** SES builds the MIME part (base64, RFC 2231 filename encoding) from these fields. */
 function sesAttachment(file: LoadedAttachment): Attachment {
   return { RawContent: file.content, FileName: file.filename, ContentType: file.contentType, ContentDisposition: 'ATTACHMENT', ContentTransferEncoding: 'BASE64' };
 }
 
-function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`.slice(0, 500);
-  return String(error).slice(0, 500);
-}
 
 async function mapConcurrently<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
@@ -141,7 +135,7 @@ async function mapConcurrently<T, R>(items: readonly T[], limit: number, fn: (it
 
 export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (event: SQSEvent) => Promise<SQSBatchResponse> {
   const now = deps.now ?? (() => new Date());
-  const log = deps.log ?? consoleLog;
+  const log = deps.log ?? jsonLogger('email-sender');
   let runtime: Runtime | undefined;
   let holdClients: HoldClients | undefined;
   let brakeCache: { day: string; expiresAt: number; counts: Promise<{ sent: number; bounced: number }> } | undefined;
@@ -423,7 +417,7 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
     } catch (error) {
       // Sent, but not recorded: leave the claim. A redelivery finds it; feedback raises it, or
       // after STALE_CLAIM_MS it becomes DUP001. Never a second send.
-      throw new Returned(`sent (SES ${sesMessageId}) but the record could not be updated: ${describe(error)}`);
+      throw new Returned(`sent (SES ${sesMessageId}) but the record could not be updated: ${describeError(error)}`);
     }
     return { kind: 'sent', emailId: request.emailId, sesMessageId };
   }
@@ -436,7 +430,7 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
       }
       return await processValid(rt, ctx, parsed.request, body);
     } catch (error) {
-      return { kind: 'returned', emailId, reason: error instanceof Returned ? error.message : describe(error) };
+      return { kind: 'returned', emailId, reason: error instanceof Returned ? error.message : describeError(error) };
     }
   }
 
@@ -496,7 +490,7 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
       await addDailyCounts(rt.clients.ddb, rt.config.countersTable, datePartition(batchNow), { sent, failed });
     } catch (error) {
       // The emails are sent and tracked; a lost counter update only skews today's rates.
-      log({ level: 'error', outcome: 'counters-not-updated', sent, failed, error: describe(error) });
+      log({ level: 'error', outcome: 'counters-not-updated', sent, failed, error: describeError(error) });
     }
     return { batchItemFailures };
   };

@@ -1,5 +1,6 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { createDynamoDbClient, type AwsClients } from '../lib/clients.js';
+import { describeError, jsonLogger, type Logger } from '../lib/logging.js';
 import { createSqsClient } from '../lib/clients-sqs.js';
 import { createEventBridgeClient } from '../lib/clients-eventbridge.js';
 import type { Env } from '../lib/env.js';
@@ -27,7 +28,7 @@ import { feedbackProcessorConfig, type FeedbackProcessorConfig } from './config.
  * message are applied one after another; different messages in parallel.
  */
 
-export type Logger = (entry: Record<string, unknown>) => void;
+export type { Logger } from '../lib/logging.js';
 
 export interface HandlerDeps {
   clients: Partial<AwsClients>;
@@ -39,16 +40,7 @@ export interface HandlerDeps {
 
 const PARALLEL_GROUPS = 8;
 
-const defaultLog: Logger = (entry) => {
-  const line = JSON.stringify({ component: 'feedback-processor', ...entry });
-  if (entry.level === 'error' || entry.level === 'warn') console.error(line);
-  else console.log(line);
-};
 
-function describe(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
-}
 
 interface Runtime {
   config: FeedbackProcessorConfig;
@@ -85,7 +77,7 @@ export function createFeedbackProcessorHandler(
   deps: Partial<HandlerDeps> = {},
 ): (event: SQSEvent) => Promise<SQSBatchResponse> {
   const now = deps.now ?? (() => new Date());
-  const log = deps.log ?? defaultLog;
+  const log = deps.log ?? jsonLogger('feedback-processor');
   let runtime: Runtime | undefined;
 
   function resolve(): Runtime {
@@ -203,7 +195,7 @@ export function createFeedbackProcessorHandler(
           // applied, and a second one would count twice (an inflated bounce count trips the
           // bounce-rate brake).
           if (attempt >= 2 || !isThrottledUnapplied(error)) {
-            log({ level: 'error', message: 'Daily counters not written', day, deltas, error: describe(error) });
+            log({ level: 'error', message: 'Daily counters not written', day, deltas, error: describeError(error) });
             break;
           }
         }
@@ -250,7 +242,7 @@ export function createFeedbackProcessorHandler(
             sqsMessageId: record.messageId,
             eventType: feedback.eventType,
             sesMessageId: feedback.mail.messageId,
-            error: describe(error),
+            error: describeError(error),
           });
         }
       }

@@ -1,4 +1,5 @@
 import type { AwsClients } from '../lib/clients.js';
+import { describeError, jsonLogger, type Logger } from '../lib/logging.js';
 import { createS3Client } from '../lib/clients-s3.js';
 import { requiredString, type Env } from '../lib/env.js';
 import {
@@ -26,8 +27,8 @@ export interface HandlerDeps {
   now: () => Date;
   /** For the custom-resource response (default: global fetch). */
   fetch?: Fetch;
-  /** One JSON log line per call (default: console.log, which Lambda sends to CloudWatch Logs). */
-  log?: (entry: Record<string, unknown>) => void;
+  /** One JSON log line per call (default: jsonLogger; Lambda sends it to CloudWatch Logs). */
+  log?: Logger;
 }
 
 export interface SeederConfig {
@@ -55,22 +56,12 @@ const RESPONSE_MARGIN_MS = 5_000;
 
 const EMPTY: SeedResult = { installed: [], updated: [], skipped: [] };
 
-function describeError(error: unknown): string {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
-    return `${typeof code === 'string' ? `${code}: ` : ''}${error.name !== 'Error' ? `${error.name}: ` : ''}${error.message}`;
-  }
-  return String(error);
-}
 
-function consoleLog(entry: Record<string, unknown>): void {
-  console.log(JSON.stringify({ component: 'template-seeder', ...entry }));
-}
 
 export function createTemplateSeederHandler(
   deps: Partial<HandlerDeps> = {},
 ): (event: unknown, context?: SeederContext) => Promise<SeedResult> {
-  const log = deps.log ?? consoleLog;
+  const log = deps.log ?? jsonLogger('template-seeder');
   let resolved: { s3: AwsClients['s3']; config: SeederConfig } | undefined;
   function resolve() {
     if (!resolved) {

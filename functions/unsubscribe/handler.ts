@@ -1,5 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createDynamoDbClient, type AwsClients } from '../lib/clients.js';
+import { jsonLogger, type Logger } from '../lib/logging.js';
 import type { Env } from '../lib/env.js';
 import { loadUnsubscribeSecret } from '../lib/secrets.js';
 import { addSuppression } from '../lib/suppression-store.js';
@@ -18,7 +19,7 @@ import { confirmPage, donePage, messagePage, SECURITY_HEADERS } from './pages.js
  *   bodies over 4 KiB → 413.
  */
 
-export type Logger = (entry: Record<string, unknown>) => void;
+export type { Logger } from '../lib/logging.js';
 
 export interface HandlerDeps {
   clients: Partial<AwsClients>;
@@ -32,11 +33,6 @@ export interface HandlerDeps {
 export const MAX_BODY_BYTES = 4096;
 type Result = APIGatewayProxyStructuredResultV2;
 
-const defaultLog: Logger = (entry) => {
-  const line = JSON.stringify({ component: 'unsubscribe', ...entry });
-  if (entry.level === 'error' || entry.level === 'warn') console.error(line);
-  else console.log(line);
-};
 
 function html(statusCode: number, body: string, extra: Record<string, string> = {}): Result {
   return {
@@ -90,7 +86,7 @@ export function hasOneClickField(body: string, contentType: string | undefined):
 
 export function createUnsubscribeHandler(deps: Partial<HandlerDeps> = {}): (event: APIGatewayProxyEventV2) => Promise<Result> {
   const now = deps.now ?? (() => new Date());
-  const log = deps.log ?? defaultLog;
+  const log = deps.log ?? jsonLogger('unsubscribe');
   const loadSecret = deps.loadSecret ?? ((env: Env) => loadUnsubscribeSecret(env));
   let runtime: { env: Env; config: UnsubscribeConfig; ddb: AwsClients['ddb'] } | undefined;
 
