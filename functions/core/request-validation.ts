@@ -28,7 +28,8 @@ export const REQUEST_DETAIL_TYPE = 'Email Request';
 export const RETRY_DETAIL_TYPE = 'Email Retry';
 export const ENGINE_SOURCE = 'sesmailengine';
 
-export const TEMPLATE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+export { TEMPLATE_NAME_PATTERN } from './template-name.js';
+import { TEMPLATE_NAME_PATTERN } from './template-name.js';
 
 /** The fields a soft-bounce retry re-publishes (kept on retryAttempt-0 tracking records; a retry is never scheduled). */
 export type StoredRequest = Omit<EmailRequest, 'emailId' | 'sendAt'>;

@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { TEMPLATE_NAME_PATTERN } from '../core/template-name.js';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { EngineError } from '../core/error-codes.js';
 import { decideSeedAction, type InstalledTemplate } from '../core/seed-plan.js';
@@ -39,8 +40,6 @@ export interface SeedOptions {
 export const METADATA_FILE = 'metadata.json';
 export const TEMPLATES_PREFIX = 'templates';
 
-const TEMPLATE_NAME = /^[A-Za-z0-9_-]{1,64}$/;
-
 const CONTENT_TYPES: Record<string, string> = {
   html: 'text/html; charset=utf-8',
   htm: 'text/html; charset=utf-8',
@@ -75,7 +74,7 @@ function isNotFound(error: unknown): boolean {
 
 /** Builds a StarterTemplate from its files, checking the name, file names and metadata version. */
 export function starterTemplateFromFiles(name: string, files: Record<string, Buffer | string>): StarterTemplate {
-  if (!TEMPLATE_NAME.test(name)) {
+  if (!TEMPLATE_NAME_PATTERN.test(name)) {
     throw new EngineError('TMPL002', `Starter template folder "${name}" is not a valid template name (letters, digits, "-", "_").`);
   }
   for (const fileName of Object.keys(files)) {

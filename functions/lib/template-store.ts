@@ -1,6 +1,6 @@
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { EngineError } from '../core/error-codes.js';
-import { TEMPLATE_NAME_PATTERN } from '../core/request-validation.js';
+import { TEMPLATE_NAME_PATTERN } from '../core/template-name.js';
 import type { TemplateSource } from '../core/template-render.js';
 
 /**
