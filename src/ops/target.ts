@@ -417,7 +417,8 @@ async function awsTarget(options: TargetOptions): Promise<EngineTarget> {
     sqs: once(async () => {
       if (injected.sqs) return injected.sqs;
       const { SQSClient } = await import('@aws-sdk/client-sqs');
-      return track(new SQSClient(config));
+      // As in status: the configured endpoint (SDK defaults, AWS_ENDPOINT_URL) wins over the host in a queue URL.
+      return track(new SQSClient({ ...config, useQueueUrlAsEndpoint: false }));
     }),
     events: once(async () => {
       if (injected.events) return injected.events;
