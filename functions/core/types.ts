@@ -22,9 +22,6 @@ export type EmailStatus = (typeof EMAIL_STATUSES)[number];
  */
 export type RecordStatus = EmailStatus | 'sending' | 'scheduled';
 
-/** Every status a tracking record can hold, lowest rank first. */
-export const RECORD_STATUSES: readonly RecordStatus[] = ['sending', 'scheduled', ...EMAIL_STATUSES];
-
 /** The `detail` of an "Email Request" event, as a publisher sends it (unvalidated). */
 export interface EmailRequest {
   to: string;

@@ -235,8 +235,3 @@ export async function waitForStack(
     if (stack.status.isStable && !notStarted) return stack;
   }
 }
-
-/** The status to report for a stack that waitForStack found gone. */
-export function finalStatus(stack: StackDescription | undefined): StackStatus {
-  return stack?.status ?? StackStatus.NOT_FOUND;
-}
