@@ -15,6 +15,8 @@ import { cliEnv, startFakeAws, type FakeAws } from '../support/fake-aws-server.j
 const ROOT = packageRoot();
 const CLI = join(ROOT, 'dist', 'src', 'cli.js');
 const TMUX = ['/usr/bin/tmux', '/usr/local/bin/tmux', '/bin/tmux'].find((p) => existsSync(p));
+// CI installs tmux (.ci/run): there a missing tmux is a failure, not a silent skip.
+if (!TMUX && process.env.CI === 'true') throw new Error('tmux is required in CI for the interactive install test (.ci/run installs it).');
 const SOCKET = `sme-test-${process.pid}`;
 
 let aws: FakeAws;
