@@ -50,6 +50,10 @@ export const ERROR_CODES = {
   FBK002: 'SES could not render the message (Rendering Failure event).',
   FBK003: 'The soft-bounce retry bounced softly again (retry exhausted); the recipient is not suppressed.',
   FBK004: 'A feedback queue message is not a readable SES event (not JSON, not from aws.ses, or missing required fields); it is logged and dropped.',
+  // Webhooks (Webhook Delivery)
+  WHK001: 'A webhook queue message is not a deliverable event (not JSON, not from sesmailengine, or not an "Email Status Changed" or "Webhook Test" event); it is logged and dropped.',
+  WHK002: 'The webhook endpoint answered with a status other than 2xx (redirects are not followed); the delivery is tried again later.',
+  WHK003: 'The webhook endpoint could not be reached or did not answer within 10 seconds; the delivery is tried again later.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -22,6 +22,8 @@ export function registerCommands(program: Command, run: Runner): void {
     .option('--retry-delay-seconds <n>', 'soft-bounce retry delay', '5')
     .option('--sender <email>', 'default sender address', 'no-reply@example.com')
     .option('--stack-name <name>', 'name prefix of the local bus, tables and bucket', 'sesmailengine')
+    .option('--webhook-url <url>', 'POST every status change, signed, to this http(s) URL (see docs/WEBHOOKS.md)')
+    .option('--webhook-secret <secret>', 'whsec_ signing secret for --webhook-url (default: generated; kept in --data-dir)')
     .action(async (options: Record<string, string | boolean | undefined>) => {
       await run(Boolean(program.opts().debug), async () => {
         const { localCommand } = await import('./local.js');

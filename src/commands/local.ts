@@ -6,6 +6,7 @@
 import chalk from 'chalk';
 import { CliError } from '../errors.js';
 import { PortInUseError, StandInStartError } from '../local/stand-ins.js';
+import { displaySecret, WebhookSecretError } from '../../functions/core/webhook-signature.js';
 import { startLocalEngine, type LocalEngine, type LocalEngineInfo, type LocalEngineOptions } from '../local/engine.js';
 
 export interface LocalCommandOptions {
@@ -18,6 +19,8 @@ export interface LocalCommandOptions {
   retryDelaySeconds?: string | number;
   sender?: string;
   stackName?: string;
+  webhookUrl?: string;
+  webhookSecret?: string;
   /** Resolves when local mode should stop (default: SIGINT or SIGTERM). */
   untilStopped?: (engine: LocalEngine) => Promise<void>;
   stdout?: (text: string) => void;
@@ -87,7 +90,39 @@ export function engineOptionsFrom(options: LocalCommandOptions): LocalEngineOpti
     }
     seen.set(port, name);
   }
-  return { ...ports, dataDir: options.dataDir, retryDelaySeconds: retry, sender, stackName };
+  return { ...ports, dataDir: options.dataDir, retryDelaySeconds: retry, sender, stackName, ...webhookOptions(options) };
+}
+
+/** --webhook-url must be an absolute http(s) URL without credentials; --webhook-secret needs it and a usable value. */
+function webhookOptions(options: LocalCommandOptions): Pick<LocalEngineOptions, 'webhookUrl' | 'webhookSecret'> {
+  const { webhookUrl, webhookSecret } = options;
+  if (webhookUrl === undefined || webhookUrl === '') {
+    if (webhookSecret !== undefined) {
+      throw new CliError('LOC003', '--webhook-secret was given without --webhook-url.', 'Pass --webhook-url <url> too, or drop --webhook-secret.');
+    }
+    return {};
+  }
+  let url: URL | undefined;
+  try {
+    url = new URL(webhookUrl);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password || webhookUrl.length > 2048) {
+    throw new CliError(
+      'LOC003',
+      `--webhook-url "${webhookUrl.slice(0, 200)}" is not an absolute http(s) URL without a user name or password.`,
+      'Pass --webhook-url http://127.0.0.1:3000/webhooks (any http or https URL; receivers check the signature instead of credentials).',
+    );
+  }
+  if (webhookSecret === undefined) return { webhookUrl: url.href };
+  try {
+    displaySecret(webhookSecret);
+  } catch (error) {
+    if (!(error instanceof WebhookSecretError)) throw error;
+    throw new CliError('LOC003', `--webhook-secret is not usable: ${error.message}`, 'Pass whsec_ followed by base64 of at least 16 random bytes, or leave it out to have one generated.');
+  }
+  return { webhookUrl: url.href, webhookSecret };
 }
 
 function translateStartError(error: unknown): unknown {
@@ -154,6 +189,9 @@ export function banner(info: LocalEngineInfo): string {
     `  ${b('Region / credentials')}  ${info.region}, key ${info.credentials.accessKeyId} / ${info.credentials.secretAccessKey} ${d('(any key works except for S3)')}`,
     `  ${b('Data')}                  ${info.dataDir ?? d('in memory (pass --data-dir to keep it)')}`,
     `  ${b('Templates')}             ${info.templates.join(', ')}`,
+    ...(info.webhookUrl
+      ? [`  ${b('Webhooks')}              ${c(info.webhookUrl)}   secret ${info.webhookSecret ?? ''} ${d('(docs/WEBHOOKS.md)')}`]
+      : []),
     '',
     b('Send your first email (AWS CLI):'),
     '',

@@ -7,6 +7,8 @@
  *                         ▲  │                           ▲                              │ (simulator)
  *                         │  └──aws.ses──▶ feedback queue ─▶ Feedback Processor ◀────────┘
  *                         └──"Email Status Changed"─────────────┘   (soft-bounce retry: SQS SendMessage)
+ *                            │
+ *                            └──(with --webhook-url) webhook queue ──▶ Webhook Delivery ──signed POST──▶ your endpoint
  */
 import { Agent } from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,6 +41,7 @@ import { createLocalServer, listenLocal, type LocalServerOptions, type Unsubscri
 import { attachSesSimulator } from './ses-simulator.js';
 import { startStandIn, type RunningStandIn } from './stand-ins.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from './put-events.js';
+import { displaySecret, SECRET_PREFIX } from '../../functions/core/webhook-signature.js';
 
 export const LOCAL_HOST = '127.0.0.1';
 export const LOCAL_REGION = 'us-east-1';
@@ -59,6 +62,12 @@ export interface EngineHandlers {
   emailSender(deps: HandlerDeps): SqsHandler;
   feedbackProcessor(deps: HandlerDeps): SqsHandler;
   unsubscribe?(deps: HandlerDeps): UnsubscribeHandler;
+  webhookDelivery?(deps: WebhookDeps): SqsHandler;
+}
+
+export interface WebhookDeps extends HandlerDeps {
+  /** Seconds between attempts (default: the stack's schedule, 30 s up to 12 h). */
+  retrySchedule?: readonly number[];
 }
 
 export interface LocalEngineOptions {
@@ -84,6 +93,12 @@ export interface LocalEngineOptions {
   templateCacheSeconds?: number;
   statusLogCapacity?: number;
   handlers?: EngineHandlers;
+  /** Forward "Email Status Changed" events, signed, to this http(s) URL (as the stack's WebhookUrl does). */
+  webhookUrl?: string;
+  /** The signing secret (whsec_…); generated (and kept in dataDir) when absent. */
+  webhookSecret?: string;
+  /** Seconds between webhook attempts (tests shorten it). */
+  webhookRetrySchedule?: readonly number[];
   /** Progress and handler errors. */
   log?: (line: string) => void;
   /** Receives the handlers' structured log entries (dropped by default). */
@@ -112,6 +127,12 @@ export interface LocalEngineInfo {
   configurationSet: string;
   /** Schedule group of sends more than 15 minutes ahead (served at eventBridgeEndpoint/schedules). */
   scheduleGroupName: string;
+  /** Present only with a webhook URL. */
+  webhookUrl?: string;
+  webhookQueueUrl?: string;
+  webhookDeadLetterQueueUrl?: string;
+  /** The secret receivers verify signatures with, in the whsec_ form. */
+  webhookSecret?: string;
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
   dataDir: string | null;
@@ -122,7 +143,7 @@ export interface LocalEngineInfo {
 export interface LocalEngine {
   info: LocalEngineInfo;
   bus: LocalEventBus;
-  queues: { send: LocalQueue; sendDlq: LocalQueue; feedback: LocalQueue; feedbackDlq: LocalQueue };
+  queues: { send: LocalQueue; sendDlq: LocalQueue; feedback: LocalQueue; feedbackDlq: LocalQueue; webhook?: LocalQueue; webhookDlq?: LocalQueue };
   statusLog: StatusLog;
   scheduler: LocalScheduler;
   /** Process ids of the stand-ins (for diagnostics such as CPU accounting). */
@@ -143,16 +164,18 @@ export function starterTemplatesDir(from = dirname(fileURLToPath(import.meta.url
 }
 
 /** The engine's own handlers, imported when local mode starts (the CLI's --help never loads them). */
-async function defaultHandlers(): Promise<EngineHandlers> {
-  const [sender, feedback, unsubscribe] = await Promise.all([
+async function defaultHandlers(withWebhooks: boolean): Promise<EngineHandlers> {
+  const [sender, feedback, unsubscribe, webhook] = await Promise.all([
     import('../../functions/email-sender/handler.js'),
     import('../../functions/feedback-processor/handler.js'),
     import('../../functions/unsubscribe/handler.js'),
+    withWebhooks ? import('../../functions/webhook-delivery/handler.js') : undefined,
   ]);
   return {
     emailSender: (deps) => sender.createEmailSenderHandler(deps),
     feedbackProcessor: (deps) => feedback.createFeedbackProcessorHandler(deps),
     unsubscribe: (deps) => unsubscribe.createUnsubscribeHandler(deps),
+    ...(webhook ? { webhookDelivery: (deps: WebhookDeps) => webhook.createWebhookDeliveryHandler(deps) } : {}),
   };
 }
 
@@ -183,14 +206,22 @@ async function seedStarterTemplates(s3: S3Client, bucket: string): Promise<strin
   return [...result.installed, ...result.updated, ...result.skipped].sort();
 }
 
-function unsubscribeSecret(dataDir: string | undefined): string {
-  if (!dataDir) return randomBytes(32).toString('hex');
-  // Kept with the data so unsubscribe links in stored mail stay valid after a restart.
-  const file = join(dataDir, 'unsubscribe-secret');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const secret = randomBytes(32).toString('hex');
-  writeFileSync(file, secret, { mode: 0o600 });
+/**
+ * A secret kept with the data (so unsubscribe links in stored mail stay valid, and a
+ * webhook receiver keeps its secret, across restarts), or a new one without --data-dir.
+ */
+function keptSecret(dataDir: string | undefined, file: string, create: () => string): string {
+  if (!dataDir) return create();
+  const path = join(dataDir, file);
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  const secret = create();
+  writeFileSync(path, secret, { mode: 0o600 });
   return secret;
+}
+
+function webhookSecretFor(options: LocalEngineOptions, dataDir: string | undefined): string {
+  if (options.webhookSecret !== undefined) return displaySecret(options.webhookSecret);
+  return keptSecret(dataDir, 'webhook-secret', () => SECRET_PREFIX + randomBytes(32).toString('base64'));
 }
 
 /** A SigV4 auth scheme whose signer only stamps a fixed Authorization and X-Amz-Date header. */
@@ -286,7 +317,11 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     const send = queue(`${stackName}-send`, sendDlq, 10);
     const feedbackDlq = queue(`${stackName}-feedback-dlq`);
     const feedback = queue(`${stackName}-feedback`, feedbackDlq, 5);
-    const listed = [send, sendDlq, feedback, feedbackDlq];
+    // With a webhook URL, the stack's webhook queue (10 attempts, then its DLQ).
+    const webhookUrl = options.webhookUrl;
+    const webhookDlq = webhookUrl ? queue(`${stackName}-webhook-dlq`) : undefined;
+    const webhook = webhookUrl ? queue(`${stackName}-webhook`, webhookDlq, 10) : undefined;
+    const listed = [send, sendDlq, feedback, feedbackDlq, ...(webhook && webhookDlq ? [webhook, webhookDlq] : [])];
     const directory = queueDirectory(listed);
     cleanups.push(() => listed.forEach((q) => q.close()));
 
@@ -299,6 +334,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       sendQueue: send,
       feedbackQueue: feedback,
       statusLog,
+      webhookQueue: webhook,
       maxRequestBytes: options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
     });
 
@@ -366,7 +402,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       TEMPLATE_CACHE_SECONDS: String(options.templateCacheSeconds ?? 5),
       TRACKING_RETENTION_DAYS: '365',
       UNSUBSCRIBE_URL: unsubscribeUrl,
-      UNSUBSCRIBE_SECRET: unsubscribeSecret(dataDir),
+      UNSUBSCRIBE_SECRET: keptSecret(dataDir, 'unsubscribe-secret', () => randomBytes(32).toString('hex')),
       UNSUBSCRIBE_MAILTO: '',
       EVENT_BUS_NAME: eventBusName,
       SEND_QUEUE_URL: send.url,
@@ -378,9 +414,13 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       SOFT_BOUNCE_WINDOW_DAYS: '30',
       AWS_REGION: LOCAL_REGION,
     };
+    const webhookSecret = webhookUrl ? webhookSecretFor(options, dataDir) : undefined;
+    if (webhookUrl && webhook && webhookSecret) {
+      Object.assign(env, { WEBHOOK_URL: webhookUrl, WEBHOOK_SECRET: webhookSecret, WEBHOOK_QUEUE_URL: webhook.url });
+    }
     const clients: AwsClients = { ddb: documentClient(rawDdb), s3, ses: sesClient, sqs, events, scheduler: schedulerClient };
     const deps: HandlerDeps = { clients, env, now: () => new Date(), log: options.handlerLog ?? (() => undefined) };
-    const handlers = options.handlers ?? (await defaultHandlers());
+    const handlers = options.handlers ?? (await defaultHandlers(Boolean(webhookUrl)));
     const unsubscribeHandler = handlers.unsubscribe?.(deps);
     const onError = (error: unknown, q: LocalQueue) => {
       log(`handler error on ${q.name}: ${error instanceof Error ? error.message : String(error)}`);
@@ -395,10 +435,14 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       maxConcurrency: options.feedbackConcurrency ?? 10,
       onError,
     });
+    const webhookHandler = webhook ? handlers.webhookDelivery?.({ ...deps, retrySchedule: options.webhookRetrySchedule }) : undefined;
+    if (webhook && !webhookHandler) throw new Error('A webhook URL was given but the handlers include no webhook delivery.');
+    const webhookPoller = webhook && webhookHandler ? new QueuePoller(webhook, webhookHandler, { batchSize: 10, maxConcurrency: 2, onError }) : undefined;
     senderPoller.start();
     feedbackPoller.start();
+    webhookPoller?.start();
     serverState = { bus, queues: directory, listedQueues: listed, statusLog, unsubscribe: unsubscribeHandler, scheduler };
-    cleanups.push(() => Promise.all([senderPoller.stop(), feedbackPoller.stop()]).then(() => undefined));
+    cleanups.push(() => Promise.all([senderPoller.stop(), feedbackPoller.stop(), webhookPoller?.stop()]).then(() => undefined));
 
     const info: LocalEngineInfo = {
       eventBridgeEndpoint: endpoint,
@@ -421,6 +465,9 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       sesStoreUrl: `${ses.endpoint}/store`,
       configurationSet,
       scheduleGroupName,
+      ...(webhookUrl && webhook && webhookDlq && webhookSecret
+        ? { webhookUrl, webhookQueueUrl: webhook.url, webhookDeadLetterQueueUrl: webhookDlq.url, webhookSecret }
+        : {}),
       region: LOCAL_REGION,
       credentials: { ...LOCAL_CREDENTIALS },
       dataDir: dataDir ?? null,
@@ -433,7 +480,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     return {
       info,
       bus,
-      queues: { send, sendDlq, feedback, feedbackDlq },
+      queues: { send, sendDlq, feedback, feedbackDlq, ...(webhook && webhookDlq ? { webhook, webhookDlq } : {}) },
       statusLog,
       scheduler,
       standInPids: { dynamodb: dynamo.pid, s3: s3Stand.pid, ses: ses.pid },

@@ -23,13 +23,15 @@ export interface LocalBusOptions {
   sendQueue: LocalQueue;
   feedbackQueue: LocalQueue;
   statusLog: StatusLog;
+  /** With a webhook URL: status changes and test events go here too (the stack's webhook rule). */
+  webhookQueue?: LocalQueue;
   maxRequestBytes?: number;
   now?: () => Date;
 }
 
 export class LocalEventBus {
   readonly buses: BusDirectory;
-  private readonly counts: Record<Route, number> = { send: 0, feedback: 0, status: 0, none: 0 };
+  private readonly counts: Record<Route, number> = { send: 0, feedback: 0, status: 0, webhook: 0, none: 0 };
 
   constructor(private readonly options: LocalBusOptions) {
     this.buses = localBuses(options.engineBusName, options.account, options.region);
@@ -56,6 +58,10 @@ export class LocalEventBus {
         break;
       case 'status':
         this.options.statusLog.add(event);
+        this.options.webhookQueue?.send(JSON.stringify(event), { delayMs });
+        break;
+      case 'webhook':
+        this.options.webhookQueue?.send(JSON.stringify(event), { delayMs });
         break;
       default:
         break;

@@ -45,6 +45,9 @@ export const ERROR_FIXES: Record<ErrorCode, string> = {
   FBK002: 'Read errorMessage; if it repeats, report it with the SES event.',
   FBK003: 'The address is not suppressed: try again later with a new emailId, or reach the recipient another way.',
   FBK004: 'Nothing unless it repeats: then check what else publishes to the feedback queue.',
+  WHK001: 'Nothing unless it repeats: then check what else sends to the webhook queue (only the stack\'s webhook rule should).',
+  WHK002: 'Make the endpoint answer 2xx quickly once the signature checks out (do the work afterwards); see docs/WEBHOOKS.md.',
+  WHK003: 'Check that the endpoint is reachable from the internet over HTTPS and answers within 10 seconds.',
 };
 
 /** The meaning of a code (from the engine's catalogue), or undefined for an unknown code. */

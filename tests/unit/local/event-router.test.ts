@@ -20,6 +20,12 @@ describe('event routing (the stack rules)', () => {
     expect(route('my.app', 'Email Status Changed')).toBe('none');
   });
 
+  it('sends "Webhook Test" from the engine only to the webhook queue', () => {
+    expect(route('sesmailengine', 'Webhook Test')).toBe('webhook');
+    expect(route('my.app', 'Webhook Test')).toBe('none');
+    expect(route('sesmailengine', 'Webhook Test', 'default')).toBe('none');
+  });
+
   it('sends SES events to the feedback queue from the engine bus and from "default"', () => {
     expect(route('aws.ses', 'Email Delivered')).toBe('feedback');
     expect(route('aws.ses', 'Email Bounced', 'default')).toBe('feedback');

@@ -40,11 +40,30 @@ describe('sesmailengine local options', () => {
     [{ sender: 'not an address' }, '--sender'],
     [{ stackName: '1-bad' }, '--stack-name'],
     [{ port: '5000', sesPort: '5000' }, 'same port 5000'],
+    [{ webhookUrl: 'localhost:3000/hook' }, '--webhook-url'],
+    [{ webhookUrl: 'ftp://example.com/hook' }, '--webhook-url'],
+    [{ webhookUrl: 'https://user:pass@example.com/hook' }, '--webhook-url'],
+    [{ webhookUrl: `https://example.com/${'x'.repeat(2100)}` }, '--webhook-url'],
+    [{ webhookSecret: 'whsec_AAAAAAAAAAAAAAAAAAAAAA==' }, 'without --webhook-url'],
+    [{ webhookUrl: 'http://127.0.0.1:3000/hook', webhookSecret: 'too-short' }, '--webhook-secret'],
+    [{ webhookUrl: 'http://127.0.0.1:3000/hook', webhookSecret: 'whsec_***' }, '--webhook-secret'],
   ])('refuses %j with LOC003 and a fix', (options, mention) => {
     const error = cliError(() => engineOptionsFrom(options));
     expect(error.code).toBe('LOC003');
     expect(error.message).toContain(mention);
     expect(error.fix).toEqual(expect.any(String));
+  });
+});
+
+describe('webhook options', () => {
+  it('passes an http(s) URL and a usable secret to the engine', () => {
+    const secret = `whsec_${Buffer.alloc(24, 7).toString('base64')}`;
+    expect(engineOptionsFrom({ webhookUrl: 'http://127.0.0.1:3000/hook', webhookSecret: secret })).toMatchObject({
+      webhookUrl: 'http://127.0.0.1:3000/hook',
+      webhookSecret: secret,
+    });
+    expect(engineOptionsFrom({ webhookUrl: 'https://hooks.example.com/ses' })).not.toHaveProperty('webhookSecret');
+    expect(engineOptionsFrom({})).not.toHaveProperty('webhookUrl');
   });
 });
 

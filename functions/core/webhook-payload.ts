@@ -1,0 +1,98 @@
+/**
+ * What a webhook delivery says, built from the event the webhook rule put on the queue,
+ * and when a failed delivery is tried again.
+ *
+ * Body: `{"type": "email.<status>", "timestamp": <ISO time of the change>, "data": <the
+ * "Email Status Changed" detail>}`, or `{"type": "webhook.test", ...}` for a test event.
+ */
+
+export const STATUS_CHANGED_DETAIL_TYPE = 'Email Status Changed';
+export const WEBHOOK_TEST_DETAIL_TYPE = 'Webhook Test';
+export const ENGINE_SOURCE = 'sesmailengine';
+export const TEST_EVENT_TYPE = 'webhook.test';
+
+export interface WebhookPayload {
+  type: string;
+  timestamp: string;
+  data: Record<string, unknown>;
+}
+
+export interface WebhookMessage {
+  /** The webhook-id header: the EventBridge event id, stable across retries. */
+  id: string;
+  payload: WebhookPayload;
+}
+
+export class WebhookMessageError extends Error {
+  override readonly name = 'WebhookMessageError';
+}
+
+/** Header-safe ids only: EventBridge ids are UUIDs; anything else is refused rather than sent in a header. */
+const SAFE_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+const SAFE_STATUS = /^[a-z][a-z_]{0,31}$/;
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The delivery a webhook-queue message body asks for; throws WebhookMessageError if it is not one. */
+export function parseWebhookMessage(body: string): WebhookMessage {
+  let event: unknown;
+  try {
+    event = JSON.parse(body);
+  } catch {
+    throw new WebhookMessageError('The message body is not JSON.');
+  }
+  if (!isObject(event)) throw new WebhookMessageError('The message body is not an EventBridge event object.');
+  const { id, source, detail, time } = event;
+  const detailType = event['detail-type'];
+  if (typeof id !== 'string' || !SAFE_ID.test(id)) throw new WebhookMessageError('The event id is missing or not a plain identifier.');
+  if (source !== ENGINE_SOURCE) throw new WebhookMessageError(`The event source is ${JSON.stringify(source)}, not "${ENGINE_SOURCE}".`);
+  if (!isObject(detail)) throw new WebhookMessageError('The event has no detail object.');
+  const eventTime = typeof time === 'string' && ISO_TIME.test(time) ? time : undefined;
+
+  if (detailType === STATUS_CHANGED_DETAIL_TYPE) {
+    const status = detail.status;
+    if (typeof status !== 'string' || !SAFE_STATUS.test(status)) {
+      throw new WebhookMessageError('The "Email Status Changed" detail has no valid status.');
+    }
+    if (typeof detail.emailId !== 'string' || detail.emailId === '') {
+      throw new WebhookMessageError('The "Email Status Changed" detail has no emailId.');
+    }
+    const changedAt = typeof detail.timestamp === 'string' && ISO_TIME.test(detail.timestamp) ? detail.timestamp : eventTime;
+    if (!changedAt) throw new WebhookMessageError('The event carries no ISO-8601 time.');
+    return { id, payload: { type: `email.${status}`, timestamp: changedAt, data: detail } };
+  }
+  if (detailType === WEBHOOK_TEST_DETAIL_TYPE) {
+    if (!eventTime) throw new WebhookMessageError('The event carries no ISO-8601 time.');
+    return { id, payload: { type: TEST_EVENT_TYPE, timestamp: eventTime, data: detail } };
+  }
+  throw new WebhookMessageError(`The detail-type ${JSON.stringify(detailType)} is not delivered to webhooks.`);
+}
+
+/**
+ * Seconds until the next attempt after attempt `attempt` (1 = the first delivery) failed:
+ * 30 s, 2 min, 10 min, 30 min, 1 h, 3 h, 6 h, then 12 h (SQS's longest visibility timeout),
+ * about 35 hours over the 10 attempts before the message moves to the webhook DLQ. A
+ * receiver's Retry-After is honoured when it asks for longer, up to 12 hours.
+ */
+export const RETRY_SCHEDULE_SECONDS: readonly number[] = [30, 120, 600, 1800, 3600, 10800, 21600, 43200, 43200];
+export const MAX_VISIBILITY_SECONDS = 43200;
+
+export function retryDelaySeconds(attempt: number, retryAfterSeconds?: number, schedule: readonly number[] = RETRY_SCHEDULE_SECONDS): number {
+  const index = Math.min(Math.max(1, Math.floor(attempt)), schedule.length) - 1;
+  const planned = schedule[index] ?? MAX_VISIBILITY_SECONDS;
+  const wanted = retryAfterSeconds !== undefined && retryAfterSeconds > planned ? retryAfterSeconds : planned;
+  return Math.min(Math.max(0, Math.ceil(wanted)), MAX_VISIBILITY_SECONDS);
+}
+
+/** Retry-After as seconds from `now` (delta-seconds or an HTTP date); undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null | undefined, now: Date): number | undefined {
+  if (!value) return undefined;
+  const text = value.trim();
+  if (/^\d{1,9}$/.test(text)) return Number(text);
+  const at = Date.parse(text);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, Math.ceil((at - now.getTime()) / 1000));
+}

@@ -1,0 +1,95 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { verifyWebhook } from '../../functions/core/webhook-signature.js';
+import { eventually, startLocalMode, type LocalMode } from '../support/local-mode.js';
+
+/**
+ * Signed webhooks end to end through `sesmailengine local --webhook-url` (the built CLI in a
+ * child process): an email's status changes reach a receiver on 127.0.0.1 as signed POSTs
+ * that verify with the secret local mode prints, and a "Webhook Test" event does too.
+ */
+
+const SECRET = `whsec_${Buffer.from('local-mode-webhook-secret-for-tests!').toString('base64')}`;
+
+interface Hit {
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+let receiver: Server;
+let hits: Hit[] = [];
+let local: LocalMode;
+
+beforeAll(async () => {
+  receiver = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (c: Buffer) => chunks.push(c));
+    request.on('end', () => {
+      hits.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
+      response.writeHead(200).end('ok');
+    });
+  });
+  await new Promise<void>((done) => receiver.listen(0, '127.0.0.1', done));
+  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/webhooks`;
+  local = await startLocalMode(['--stack-name', 'hooks', '--webhook-url', url, '--webhook-secret', SECRET]);
+}, 90_000);
+
+afterAll(async () => {
+  await local?.stop();
+  receiver?.closeAllConnections();
+  await new Promise<void>((done) => (receiver ? receiver.close(() => done()) : done()));
+}, 30_000);
+
+type Payload = { type: string; timestamp: string; data: Record<string, any> };
+
+function payloadsFor(emailId: string): Payload[] {
+  return hits.map((hit) => verifyWebhook<Payload>(SECRET, hit.headers, hit.body)).filter((p) => p.data.emailId === emailId);
+}
+
+describe('sesmailengine local --webhook-url', () => {
+  it('says where webhooks go and with which secret', () => {
+    expect(local.info.webhookUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/webhooks$/);
+    expect(local.info.webhookSecret).toBe(SECRET);
+    expect(local.info.webhookQueueUrl).toMatch(/\/hooks-webhook$/);
+    expect(local.info.webhookDeadLetterQueueUrl).toMatch(/\/hooks-webhook-dlq$/);
+  });
+
+  it('POSTs each status change of an email, signed, with one webhook-id per change', async () => {
+    const emailId = `hook-${randomUUID()}`;
+    const out = await local.publish([
+      local.request({ emailId, to: 'success@simulator.amazonses.com', templateName: 'welcome', templateData: { userName: 'Ada', companyName: 'Acme' } }),
+    ]);
+    expect(out.FailedEntryCount).toBe(0);
+    const delivered = await eventually(async () => payloadsFor(emailId).find((p) => p.type === 'email.delivered'), 20_000, 'email.delivered');
+    expect(delivered.data).toMatchObject({ emailId, status: 'delivered', toEmail: 'success@simulator.amazonses.com', templateName: 'welcome' });
+    // Every change the status log saw went out once, as its own webhook.
+    const statuses = (await local.statusEvents(emailId)).map((e) => e.detail.status);
+    await eventually(async () => (payloadsFor(emailId).length >= statuses.length ? true : undefined), 20_000, 'one webhook per status event');
+    expect(payloadsFor(emailId).map((p) => p.type.replace('email.', ''))).toEqual(expect.arrayContaining(statuses));
+    const ids = hits.filter((h) => h.body.includes(emailId)).map((h) => h.headers['webhook-id']);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('tells a bounce with its bounce type', async () => {
+    const emailId = `hook-${randomUUID()}`;
+    await local.publish([local.request({ emailId, to: 'bounce@simulator.amazonses.com', templateName: 'welcome', templateData: { userName: 'Bo', companyName: 'Acme' } })]);
+    const bounced = await eventually(async () => payloadsFor(emailId).find((p) => p.type === 'email.bounced'), 20_000, 'email.bounced');
+    expect(bounced.data).toMatchObject({ status: 'bounced', bounceType: 'Permanent' });
+  });
+
+  it('delivers a "Webhook Test" event published on the bus', async () => {
+    const marker = randomUUID();
+    const out = await local.publish([
+      { EventBusName: local.info.eventBusName, Source: 'sesmailengine', DetailType: 'Webhook Test', Detail: JSON.stringify({ message: marker }) },
+    ]);
+    expect(out.FailedEntryCount).toBe(0);
+    const test = await eventually(
+      async () => hits.map((h) => verifyWebhook<Payload>(SECRET, h.headers, h.body)).find((p) => p.type === 'webhook.test' && p.data.message === marker),
+      10_000,
+      'webhook.test',
+    );
+    expect(test.timestamp).toMatch(/^\d{4}-\d{2}-\d{2}T/);
+  });
+});

@@ -1,0 +1,287 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { Webhook } from 'standardwebhooks';
+import { createWebhookDeliveryHandler, USER_AGENT } from '../../functions/webhook-delivery/handler.js';
+import { verifyWebhook } from '../../functions/core/webhook-signature.js';
+import { LocalQueue, QueuePoller, toSqsEvent } from '../../src/local/local-queue.js';
+import { queueDirectory } from '../../src/local/sqs-protocol.js';
+import { LocalEventBus } from '../../src/local/local-bus.js';
+import { StatusLog } from '../../src/local/status-log.js';
+import { createLocalServer, listenLocal } from '../../src/local/local-server.js';
+import { eventually } from '../support/local-mode.js';
+
+/**
+ * The Webhook Delivery handler against a receiver on 127.0.0.1 and local mode's SQS
+ * endpoint (the retry delays are real ChangeMessageVisibility calls over HTTP), with the
+ * queue and its DLQ driven by local mode's event source mapping.
+ */
+
+const SECRET = `whsec_${Buffer.from('webhook-delivery-test-secret-0123456789').toString('base64')}`;
+
+interface Received {
+  path: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+  at: number;
+}
+
+type Responder = (request: Received, response: ServerResponse, attempt: number) => void;
+
+let receiver: Server;
+let receiverUrl: string;
+let received: Received[] = [];
+let respond: Responder = (_, response) => response.writeHead(204).end();
+
+let sqsServer: Server;
+let sqsEndpoint: string;
+const queues: LocalQueue[] = [];
+let directoryQueues: LocalQueue[] = [];
+let sqs: SQSClient;
+
+function status(code: number, headers: Record<string, string> = {}): Responder {
+  return (_, response) => response.writeHead(code, headers).end('nope');
+}
+
+function makeQueues(name: string, maxReceiveCount = 3) {
+  const dlq = new LocalQueue({ name: `${name}-dlq`, url: `${sqsEndpoint}/000000000000/${name}-dlq`, arn: `arn:aws:sqs:us-east-1:000000000000:${name}-dlq` });
+  const queue = new LocalQueue({
+    name,
+    url: `${sqsEndpoint}/000000000000/${name}`,
+    arn: `arn:aws:sqs:us-east-1:000000000000:${name}`,
+    visibilityTimeoutSeconds: 30,
+    maxReceiveCount,
+    deadLetterQueue: dlq,
+  });
+  queues.push(queue, dlq);
+  directoryQueues = [...queues];
+  return { queue, dlq };
+}
+
+function makeHandler(queue: LocalQueue, options: { url?: string; schedule?: number[]; timeoutMs?: number } = {}) {
+  const logs: Record<string, unknown>[] = [];
+  const handler = createWebhookDeliveryHandler({
+    clients: { sqs },
+    env: { WEBHOOK_URL: options.url ?? `${receiverUrl}/hooks/email`, WEBHOOK_SECRET: SECRET, WEBHOOK_QUEUE_URL: queue.url },
+    log: (entry) => logs.push(entry),
+    retrySchedule: options.schedule ?? [1, 1, 1],
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+  });
+  return { handler, logs };
+}
+
+let eventCounter = 0;
+function statusEvent(detail: Record<string, unknown> = {}): string {
+  eventCounter += 1;
+  return JSON.stringify({
+    version: '0',
+    id: `6a7e8f00-0000-4000-8000-${String(eventCounter).padStart(12, '0')}`,
+    'detail-type': 'Email Status Changed',
+    source: 'sesmailengine',
+    account: '000000000000',
+    time: '2026-03-02T10:00:05Z',
+    region: 'us-east-1',
+    resources: [],
+    detail: { emailId: `order-${eventCounter}`, status: 'delivered', previousStatus: 'sent', toEmail: 'ann@example.com', timestamp: '2026-03-02T10:00:04.000Z', ...detail },
+  });
+}
+
+beforeAll(async () => {
+  receiver = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const entry = { path: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+      received.push(entry);
+      respond(entry, response, received.length);
+    });
+  });
+  await new Promise<void>((done) => receiver.listen(0, '127.0.0.1', done));
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+
+  const bus = new LocalEventBus({
+    engineBusName: 'test-EmailBus',
+    account: '000000000000',
+    region: 'us-east-1',
+    sendQueue: new LocalQueue({ name: 'unused', url: 'http://127.0.0.1/0/unused', arn: 'arn:aws:sqs:us-east-1:0:unused' }),
+    feedbackQueue: new LocalQueue({ name: 'unused2', url: 'http://127.0.0.1/0/unused2', arn: 'arn:aws:sqs:us-east-1:0:unused2' }),
+    statusLog: new StatusLog(),
+  });
+  sqsServer = createLocalServer(() => ({ bus, queues: queueDirectory(directoryQueues), listedQueues: directoryQueues, statusLog: new StatusLog() }));
+  const port = await listenLocal(sqsServer, '127.0.0.1', 0);
+  sqsEndpoint = `http://127.0.0.1:${port}`;
+  sqs = new SQSClient({ endpoint: sqsEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+});
+
+afterEach(() => {
+  received = [];
+  respond = (_, response) => response.writeHead(204).end();
+});
+
+afterAll(async () => {
+  sqs?.destroy();
+  for (const queue of queues) queue.close();
+  await new Promise<void>((done) => (sqsServer ? sqsServer.close(() => done()) : done()));
+  sqsServer?.closeAllConnections();
+  receiver?.closeAllConnections();
+  await new Promise<void>((done) => (receiver ? receiver.close(() => done()) : done()));
+});
+
+describe('a delivery', () => {
+  it('is one signed POST of the payload that the receiver verifies, and consumes the message', async () => {
+    const { queue } = makeQueues('signed');
+    const { handler, logs } = makeHandler(queue);
+    const body = statusEvent({ status: 'bounced', bounceType: 'Permanent', metadata: { note: 'naïve <b>' } });
+    queue.send(body);
+    const batch = queue.receive();
+    const result = await handler(toSqsEvent(queue, batch));
+    expect(result.batchItemFailures).toEqual([]);
+    expect(received).toHaveLength(1);
+    const [hit] = received as [Received];
+    expect(hit.path).toBe('/hooks/email');
+    expect(hit.headers['content-type']).toBe('application/json');
+    expect(hit.headers['user-agent']).toBe(USER_AGENT);
+    expect(hit.headers['webhook-id']).toBe(JSON.parse(body).id);
+    const payload = verifyWebhook<{ type: string; timestamp: string; data: Record<string, unknown> }>(SECRET, hit.headers, hit.body);
+    expect(payload).toEqual({ type: 'email.bounced', timestamp: '2026-03-02T10:00:04.000Z', data: JSON.parse(body).detail });
+    expect(new Webhook(SECRET).verify(hit.body, hit.headers as Record<string, string>)).toEqual(payload);
+    expect(logs).toEqual([expect.objectContaining({ level: 'info', message: 'Webhook delivered', status: 204, attempt: 1, type: 'email.bounced' })]);
+  });
+
+  it('delivers a test event as webhook.test', async () => {
+    const { queue } = makeQueues('test-event');
+    const { handler } = makeHandler(queue);
+    queue.send(JSON.stringify({ id: 'c0ffee00-1111-4222-8333-444455556666', source: 'sesmailengine', 'detail-type': 'Webhook Test', time: '2026-03-02T11:00:00Z', detail: { message: 'hello' } }));
+    await handler(toSqsEvent(queue, queue.receive()));
+    expect(verifyWebhook(SECRET, received[0]!.headers, received[0]!.body)).toEqual({ type: 'webhook.test', timestamp: '2026-03-02T11:00:00Z', data: { message: 'hello' } });
+  });
+
+  it('drops a message that is not a deliverable event (WHK001) and still delivers the rest of the batch', async () => {
+    const { queue } = makeQueues('malformed');
+    const { handler, logs } = makeHandler(queue);
+    queue.send('{"not":"an event"');
+    queue.send(statusEvent({ status: 'clicked' }));
+    queue.send(JSON.stringify({ id: 'x', source: 'my.app', 'detail-type': 'Email Status Changed', detail: { emailId: 'e', status: 'sent' } }));
+    const result = await handler(toSqsEvent(queue, queue.receive()));
+    expect(result.batchItemFailures).toEqual([]);
+    expect(received.map((r) => JSON.parse(r.body).type)).toEqual(['email.clicked']);
+    expect(logs.filter((l) => l.code === 'WHK001')).toHaveLength(2);
+  });
+});
+
+describe('a failed delivery', () => {
+  it('returns only the failed message of a batch, with a visibility timeout from the schedule', async () => {
+    const { queue } = makeQueues('partial');
+    const { handler, logs } = makeHandler(queue, { schedule: [7] });
+    respond = (request, response) => response.writeHead(JSON.parse(request.body).data.emailId === 'refused' ? 500 : 200).end();
+    for (let i = 0; i < 9; i++) queue.send(statusEvent());
+    queue.send(statusEvent({ emailId: 'refused' }));
+    const batch = queue.receive(10);
+    const result = await handler(toSqsEvent(queue, batch));
+    const refused = batch.find((m) => m.body.includes('"refused"'))!;
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: refused.messageId }]);
+    expect(received).toHaveLength(10);
+    expect(logs.find((l) => l.code === 'WHK002')).toMatchObject({ level: 'warn', detail: 'HTTP 500', attempt: 1, nextAttemptInSeconds: 7, emailId: 'refused' });
+    for (const message of batch) if (message !== refused) queue.delete(message.receiptHandle);
+    // The handler set the returned message's visibility to 7 s through the SQS endpoint.
+    expect(queue.counts()).toEqual({ visible: 0, inFlight: 1, delayed: 0 });
+    expect(queue.changeVisibility(refused.receiptHandle, 0)).toBe(true);
+  });
+
+  it('is tried again with the same webhook-id and a fresh signature until it succeeds', async () => {
+    const { queue } = makeQueues('retry');
+    const { handler, logs } = makeHandler(queue, { schedule: [1, 1] });
+    respond = (_, response, attempt) => response.writeHead(attempt < 3 ? 503 : 200).end();
+    const poller = new QueuePoller(queue, handler);
+    poller.start();
+    queue.send(statusEvent());
+    await eventually(async () => (received.length >= 3 && queue.counts().inFlight === 0 ? true : undefined), 15_000, 'three attempts');
+    await poller.stop();
+    expect(new Set(received.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    expect(received[1]!.at - received[0]!.at).toBeGreaterThanOrEqual(900);
+    for (const hit of received) expect(() => verifyWebhook(SECRET, hit.headers, hit.body)).not.toThrow();
+    expect(logs.map((l) => l.attempt)).toEqual([1, 2, 3]);
+    expect(queue.counts()).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+  });
+
+  it('moves to the DLQ, unchanged, after maxReceiveCount attempts', async () => {
+    const { queue, dlq } = makeQueues('dead', 3);
+    const { handler } = makeHandler(queue, { schedule: [1] });
+    respond = status(410);
+    const poller = new QueuePoller(queue, handler);
+    poller.start();
+    const body = statusEvent({ status: 'complained' });
+    queue.send(body);
+    await eventually(async () => (dlq.counts().visible === 1 ? true : undefined), 15_000, 'the DLQ');
+    await poller.stop();
+    expect(received).toHaveLength(3);
+    expect(dlq.receive()[0]!.body).toBe(body);
+  });
+
+  it("waits as long as the receiver's Retry-After asks when that is longer than the schedule", async () => {
+    const { queue } = makeQueues('retry-after');
+    const { handler, logs } = makeHandler(queue, { schedule: [1] });
+    respond = status(429, { 'retry-after': '120' });
+    queue.send(statusEvent());
+    const batch = queue.receive();
+    expect((await handler(toSqsEvent(queue, batch))).batchItemFailures).toHaveLength(1);
+    expect(logs.find((l) => l.code === 'WHK002')).toMatchObject({ detail: 'HTTP 429', nextAttemptInSeconds: 120 });
+    expect(queue.changeVisibility(batch[0]!.receiptHandle, 0)).toBe(true);
+  });
+
+  it('does not follow a redirect (the signed body goes only to the configured URL)', async () => {
+    const { queue } = makeQueues('redirect');
+    const { handler, logs } = makeHandler(queue);
+    respond = (request, response) => (request.path === '/hooks/email' ? response.writeHead(307, { location: '/elsewhere' }).end() : response.writeHead(200).end());
+    queue.send(statusEvent());
+    const result = await handler(toSqsEvent(queue, queue.receive()));
+    expect(result.batchItemFailures).toHaveLength(1);
+    expect(received.map((r) => r.path)).toEqual(['/hooks/email']);
+    expect(logs.find((l) => l.code === 'WHK002')).toMatchObject({ detail: 'HTTP 307 (redirects are not followed)' });
+  });
+
+  it('gives up on a receiver that does not answer in time (WHK003) without holding the batch', async () => {
+    const { queue } = makeQueues('slow');
+    const { handler, logs } = makeHandler(queue, { timeoutMs: 300 });
+    respond = () => undefined; // never answers
+    queue.send(statusEvent());
+    const started = Date.now();
+    const result = await handler(toSqsEvent(queue, queue.receive()));
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(result.batchItemFailures).toHaveLength(1);
+    expect(logs.find((l) => l.code === 'WHK003')).toMatchObject({ detail: 'No answer within 0.3 s.' });
+    receiver.closeAllConnections();
+  });
+
+  it('reports an unreachable endpoint as WHK003', async () => {
+    const closed = createServer();
+    await new Promise<void>((done) => closed.listen(0, '127.0.0.1', done));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((done) => closed.close(() => done()));
+    const { queue } = makeQueues('unreachable');
+    const { handler, logs } = makeHandler(queue, { url: `http://127.0.0.1:${port}/x` });
+    queue.send(statusEvent());
+    const result = await handler(toSqsEvent(queue, queue.receive()));
+    expect(result.batchItemFailures).toHaveLength(1);
+    expect(String(logs.find((l) => l.code === 'WHK003')?.detail)).toMatch(/ECONNREFUSED|fetch failed/);
+  });
+});
+
+describe('configuration', () => {
+  it.each([
+    ['a relative URL', { WEBHOOK_URL: '/x' }, /absolute URL/],
+    ['another scheme', { WEBHOOK_URL: 'ftp://example.com/x' }, /https:\/\//],
+    ['credentials in the URL', { WEBHOOK_URL: 'https://u:p@example.com/x' }, /user name or password/],
+    ['no queue URL', { WEBHOOK_QUEUE_URL: '' }, /WEBHOOK_QUEUE_URL/],
+    ['an unusable secret', { WEBHOOK_SECRET: 'short' }, /webhook secret is unusable/],
+    ['no secret at all', { WEBHOOK_SECRET: '' }, /WEBHOOK_SECRET or WEBHOOK_SECRET_ARN/],
+  ])('fails the invocation on %s, so nothing is consumed', async (_, overrides, message) => {
+    const handler = createWebhookDeliveryHandler({
+      clients: { sqs },
+      env: { WEBHOOK_URL: 'https://example.com/hook', WEBHOOK_SECRET: SECRET, WEBHOOK_QUEUE_URL: 'http://127.0.0.1/0/q', ...overrides },
+      log: () => undefined,
+    });
+    await expect(handler({ Records: [] })).rejects.toThrow(message);
+  });
+});
