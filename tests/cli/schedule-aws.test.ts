@@ -49,7 +49,7 @@ afterAll(async () => {
 
 async function scheduled(emailId: string, scheduledFor = '2026-06-01T09:00:00.000Z'): Promise<void> {
   const record = buildRecord(
-    { emailId, retryAttempt: 0, toEmail: 'ann@example.com', templateName: 'welcome', originalSource: 'my.app', scheduledFor },
+    { emailId, originalEmailId: emailId, retryAttempt: 0, toEmail: 'ann@example.com', templateName: 'welcome', originalSource: 'my.app', scheduledFor },
     'scheduled',
     NOW,
     30,
@@ -84,7 +84,7 @@ describe('schedule cancel on AWS', () => {
 
   it('cancels a send held on the queue (no schedule exists) the same way', async () => {
     await scheduled('near-1');
-    scheduler.on(DeleteScheduleCommand).rejects(new ResourceNotFoundException({ message: 'Schedule near-1 does not exist.', $metadata: {} }));
+    scheduler.on(DeleteScheduleCommand).rejects(new ResourceNotFoundException({ message: 'Schedule near-1 does not exist.', $metadata: {}, Message: 'Schedule near-1 does not exist.' }));
     const { io, run } = cancel('near-1');
     await expect(run).resolves.toBe(0);
     const printed = io.out() + io.err();
@@ -118,7 +118,7 @@ describe('schedule cancel on AWS', () => {
     expect(unknown).toBeInstanceOf(CliError);
     expect((unknown as CliError).code).toBe('SCD001');
     expect((unknown as CliError).fix).toContain('--stack-name mail');
-    const sent = buildRecord({ emailId: 'sent-1', retryAttempt: 0, toEmail: 'a@example.com', templateName: 'welcome', originalSource: 'my.app' }, 'sent', NOW, 30);
+    const sent = buildRecord({ emailId: 'sent-1', originalEmailId: 'sent-1', retryAttempt: 0, toEmail: 'a@example.com', templateName: 'welcome', originalSource: 'my.app' }, 'sent', NOW, 30);
     await aws.ddb.send(new PutCommand({ TableName: aws.tables.tracking, Item: sent }));
     const late = await cancel('sent-1').run.catch((e: unknown) => e);
     expect((late as CliError).code).toBe('SCD002');
