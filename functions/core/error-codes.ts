@@ -8,7 +8,7 @@ export const ERROR_CODES = {
   VAL002: 'A required field is missing (to, templateName).',
   VAL003: 'The recipient address is not a valid e-mail address.',
   VAL004: 'templateName is not a safe identifier (letters, digits, "-" and "_", 1-64 characters).',
-  VAL005: 'A header value (to, subject, sender, replyTo) contains a line break or a control character.',
+  VAL005: 'A header value (to, subject, sender, replyTo) contains a line break, a control character or a lone surrogate (broken Unicode).',
   VAL006: 'A field has the wrong type (for example templateData is not an object).',
   VAL007: 'The request is too large (a field or templateData exceeds its size limit).',
   VAL008: 'emailId is not valid (1-128 characters, no control characters).',
@@ -33,6 +33,7 @@ export const ERROR_CODES = {
   TMPL003: 'templateData lacks variables the template requires (requiredVariables).',
   TMPL004: 'The template failed to render (syntax error or a bad value).',
   TMPL005: 'No sender address: neither the request, the template nor the stack default gives one.',
+  TMPL006: 'A link or image in the rendered HTML uses a javascript:, vbscript: or data: URL (usually a templateData value used as a whole URL).',
   // SES (step 6)
   SES001: 'SES rejected the message permanently (MessageRejected).',
   SES002: 'The sender identity is not verified in SES, or the account is in the sandbox and the recipient is not verified.',

@@ -173,7 +173,7 @@ function optionalString(detail: Json, field: string, label = field): string | un
 
 function headerSafe(field: string, value: string): void {
   if (hasControlChars(value)) {
-    throw new Invalid('VAL005', `${field} contains a line break or control character, which is not allowed in a mail header.`);
+    throw new Invalid('VAL005', `${field} contains a line break, a control character or broken Unicode (a lone surrogate), which is not allowed in a mail header.`);
   }
 }
 

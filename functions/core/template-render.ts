@@ -188,6 +188,42 @@ export function compileTemplate(source: TemplateSource): Outcome<CompiledTemplat
   }
 }
 
+// Attributes whose value a mail client may follow or load as a URL.
+const URL_ATTRIBUTE = /<[^>]*?\s(href|src|action|formaction|background|poster|xlink:href|srcset|cite)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/gi;
+const NAMED_ENTITIES: Record<string, string> = { colon: ':', tab: '\t', newline: '\n', amp: '&', lpar: '(', rpar: ')', sol: '/' };
+const SAFE_DATA_IMAGE = /^data:image\/(?:png|gif|jpe?g|webp);/;
+
+function decodeAttribute(value: string): string {
+  return value.replace(/&(?:#x([0-9a-f]+)|#(\d+)|([a-z]+));?/gi, (whole, hex: string | undefined, dec: string | undefined, name: string | undefined) => {
+    const code = hex !== undefined ? parseInt(hex, 16) : dec !== undefined ? parseInt(dec, 10) : undefined;
+    if (code !== undefined) return code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : '';
+    return NAMED_ENTITIES[name!.toLowerCase()] ?? whole;
+  });
+}
+
+/**
+ * The first link or image in rendered HTML whose URL would run script or carry a document:
+ * `javascript:`, `vbscript:`, or `data:` (except inline png/gif/jpeg/webp images), however
+ * it is disguised with entities, case or whitespace. Autoescaping keeps templateData from
+ * adding markup, but a value used as a whole URL (`href="{{ link }}"`) needs this check.
+ */
+export function unsafeUrlIn(html: string): { attribute: string; url: string } | undefined {
+  for (const match of html.matchAll(URL_ATTRIBUTE)) {
+    const attribute = match[1]!.toLowerCase();
+    const raw = match[2] ?? match[3] ?? match[4] ?? '';
+    const urls = attribute === 'srcset' ? raw.split(',').map((part) => part.trim().split(/\s+/)[0] ?? '') : [raw];
+    for (const url of urls) {
+      // Browsers drop control characters and whitespace anywhere in a scheme.
+      const normalised = decodeAttribute(url).replace(/[\u0000-\u0020\u007f-\u009f]+/g, '').toLowerCase();
+      const scheme = /^([a-z][a-z0-9+.-]*):/.exec(normalised)?.[1];
+      if (scheme === 'javascript' || scheme === 'vbscript' || (scheme === 'data' && !(attribute !== 'href' && SAFE_DATA_IMAGE.test(normalised)))) {
+        return { attribute, url: url.slice(0, 60) };
+      }
+    }
+  }
+  return undefined;
+}
+
 /** Required variables absent from templateData (null counts as absent). */
 export function missingVariables(required: readonly string[], data: Record<string, unknown>): string[] {
   return required.filter((name) => !Object.hasOwn(data, name) || data[name] === null || data[name] === undefined);
@@ -223,6 +259,14 @@ export function renderEmail(template: CompiledTemplate, data: Record<string, unk
   }
   if (rendered.html.trim() === '' && rendered.text.trim() === '') {
     return { ok: false, code: 'TMPL004', message: 'Both the HTML and the text part rendered empty.' };
+  }
+  const unsafe = unsafeUrlIn(rendered.html);
+  if (unsafe) {
+    return {
+      ok: false,
+      code: 'TMPL006',
+      message: `The HTML rendered a ${unsafe.attribute} with a script or data URL (${JSON.stringify(unsafe.url)}); links must be http(s), mailto or tel.`,
+    };
   }
   return { ok: true, value: rendered };
 }

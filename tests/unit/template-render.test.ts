@@ -3,6 +3,7 @@ import {
   compileTemplate,
   missingVariables,
   renderEmail,
+  unsafeUrlIn,
   validateTemplateMetadata,
   type CompiledTemplate,
   type TemplateSource,
@@ -177,5 +178,51 @@ describe('renderEmail', () => {
   it('does not treat inherited object properties as provided variables', () => {
     expect(missingVariables(['constructor', 'toString'], {})).toEqual(['constructor', 'toString']);
     expect(missingVariables(['a', 'b', 'c'], { a: '', b: 0, c: null })).toEqual(['c']);
+  });
+});
+
+describe('script and data URLs in links', () => {
+  const linked = compiled({ html: '<p>Hi {{ userName }}</p><a href="{{ link }}">Open</a><img src="{{ image }}" alt="">' });
+  const data = (link: string, image = 'https://cdn.example.com/logo.png') => ({ userName: 'Ann', companyName: 'Acme', link, image });
+
+  it.each([
+    'javascript:alert(document.cookie)',
+    'JavaScript:alert(1)',
+    ' \tjavascript:alert(1)',
+    'java\nscript:alert(1)',
+    'vbscript:msgbox(1)',
+    'data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==',
+    'data:image/png;base64,iVBORw0KGgo=',
+  ])('refuses href="%s" with TMPL006 (the email is not sent)', (link) => {
+    const result = renderEmail(linked, data(link));
+    expect(result).toMatchObject({ ok: false, code: 'TMPL006' });
+    if (!result.ok) expect(result.message).toContain('href');
+  });
+
+  it('refuses a data: document as an image source but keeps inline images', () => {
+    expect(renderEmail(linked, data('https://app.example.com', 'data:image/svg+xml;base64,PHN2Zz4='))).toMatchObject({ ok: false, code: 'TMPL006' });
+    expect(renderEmail(linked, data('https://app.example.com', 'data:image/png;base64,iVBORw0KGgo='))).toMatchObject({ ok: true });
+  });
+
+  it.each(['https://app.example.com/reset?token=a&b=c', 'http://example.com', 'mailto:help@example.com', 'tel:+15551234567', '/relative/path', '#top', 'https://example.com/javascript:x'])(
+    'keeps %s',
+    (link) => {
+      expect(renderEmail(linked, data(link))).toMatchObject({ ok: true });
+    },
+  );
+
+  it('sees through entities in URLs written into the template itself', () => {
+    // (Entities in templateData are escaped by autoescape and stay literal text.)
+    for (const html of ['<a href="jav&#x09;ascript:alert(1)">', '<a href="javascript&colon;alert(1)">', '<a href="&#106;avascript:alert(1)">', '<a href="&#x6A;avascript&#58;x">']) {
+      expect(unsafeUrlIn(html)).toMatchObject({ attribute: 'href' });
+    }
+    expect(renderEmail(compiled({ html: '<a href="&#106;avascript:go()">{{ userName }}</a>' }), { userName: 'A', companyName: 'B' })).toMatchObject({ ok: false, code: 'TMPL006' });
+  });
+
+  it('looks at every URL attribute, quoted or not, and at srcset candidates', () => {
+    expect(unsafeUrlIn('<form action=javascript:go()>')).toEqual({ attribute: 'action', url: 'javascript:go()' });
+    expect(unsafeUrlIn("<table background='vbscript:x'>")).toMatchObject({ attribute: 'background' });
+    expect(unsafeUrlIn('<img srcset="https://a.example/1.png 1x, javascript:x 2x">')).toMatchObject({ attribute: 'srcset', url: 'javascript:x' });
+    expect(unsafeUrlIn('<p>Type javascript:alert(1) into nothing</p><a title="javascript:x" href="https://ok.example">')).toBeUndefined();
   });
 });
