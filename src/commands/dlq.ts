@@ -4,7 +4,7 @@ import { CliError } from '../errors.js';
 import { awsErrorInfo } from '../aws/clients.js';
 import { queueNameFromUrl } from '../installer/stack-outputs.js';
 import { createUi, processIo } from '../ui.js';
-import { describeDeadLetter, type DeadLetterInfo } from '../ops/dead-letters.js';
+import { describeDeadLetter, isWebhookEventBody, type DeadLetterInfo } from '../ops/dead-letters.js';
 import { choiceOption, integerOption, secondsOption } from '../ops/input.js';
 import { peekMessages, queueDepth, redriveByCopy, redriveWithMoveTask, type CopyResult, type MoveTaskResult, type QueueDepth } from '../ops/queues.js';
 import { withTarget, type EngineTarget, type QueueKind, type TargetOptions } from '../ops/target.js';
@@ -12,14 +12,21 @@ import type { CommonOptions } from './shared-options.js';
 
 /**
  * `sesmailengine dlq list|redrive`: what is in the dead-letter queues and why, and moving
- * it back once the cause is fixed. On AWS the send and feedback DLQs are redriven with
- * SQS's StartMessageMoveTask (back to the queue each message came from); the event-delivery
- * DLQ, and every DLQ in local mode, by receiving, sending to the right queue and deleting.
+ * it back once the cause is fixed. On AWS the send, feedback and webhook DLQs are redriven
+ * with SQS's StartMessageMoveTask (back to the queue each message came from); the
+ * event-delivery DLQ, and every DLQ in local mode, by receiving, sending to the right queue
+ * (requests to the send queue, SES events to the feedback queue, the engine's status and
+ * test events to the webhook queue) and deleting.
  */
 
 export type QueueChoice = QueueKind | 'all';
-const CHOICES: readonly QueueChoice[] = ['send', 'feedback', 'events', 'all'];
-const LABEL: Record<QueueKind, string> = { send: 'send DLQ', feedback: 'feedback DLQ', events: 'event-delivery DLQ' };
+const CHOICES: readonly QueueChoice[] = ['send', 'feedback', 'events', 'webhook', 'all'];
+const LABEL: Record<QueueKind, string> = { send: 'send DLQ', feedback: 'feedback DLQ', events: 'event-delivery DLQ', webhook: 'webhook DLQ' };
+
+const WEBHOOKS_OFF_FIX = (target: EngineTarget): string =>
+  target.kind === 'local'
+    ? 'Start local mode with a receiver: sesmailengine local --webhook-url http://127.0.0.1:3000/webhooks (see docs/WEBHOOKS.md).'
+    : `Install (or upgrade) the stack with one: sesmailengine install --webhook-url https://...${target.flags} (see docs/WEBHOOKS.md).`;
 
 export interface DlqOptions extends CommonOptions, TargetOptions {
   queue?: string;
@@ -29,8 +36,11 @@ export interface DlqOptions extends CommonOptions, TargetOptions {
 /** The DLQs a --queue choice names, with their URLs (an explicit choice must exist). */
 export function selectQueues(target: EngineTarget, choice: QueueChoice): { kind: QueueKind; url: string }[] {
   const dlqs = target.resources.deadLetterQueues;
-  const kinds: QueueKind[] = choice === 'all' ? ['send', 'feedback', 'events'] : [choice];
+  const kinds: QueueKind[] = choice === 'all' ? ['send', 'feedback', 'events', 'webhook'] : [choice];
   const selected = kinds.filter((k) => dlqs[k]).map((kind) => ({ kind, url: dlqs[kind]! }));
+  if (choice === 'webhook' && selected.length === 0) {
+    throw new CliError('DLQ001', `Webhooks are off for the ${target.description}, so it has no webhook DLQ.`, WEBHOOKS_OFF_FIX(target));
+  }
   if (choice !== 'all' && selected.length === 0) {
     throw new CliError(
       'DLQ001',
@@ -72,7 +82,8 @@ export async function listDeadLetters(target: EngineTarget, choice: QueueChoice,
     }),
   );
   // Requests that already have a record are harmless to redrive: the sender will not send them twice.
-  const ids = [...new Set(queues.flatMap((q) => q.messages.filter((m) => m.kind !== 'ses-event' && m.emailId).map((m) => m.emailId!)))];
+  const isRequest = (m: DeadLetterInfo) => (m.kind === 'email-request' || m.kind === 'email-retry') && m.emailId !== undefined;
+  const ids = [...new Set(queues.flatMap((q) => q.messages.filter(isRequest).map((m) => m.emailId!)))];
   if (ids.length > 0) {
     const ddb = await target.clients.ddb();
     const table = target.resources.trackingTable;
@@ -91,7 +102,7 @@ export async function listDeadLetters(target: EngineTarget, choice: QueueChoice,
     }
     for (const queue of queues) {
       for (const message of queue.messages) {
-        const record = message.kind !== 'ses-event' && message.emailId ? found.get(message.emailId) : undefined;
+        const record = isRequest(message) ? found.get(message.emailId!) : undefined;
         if (!record) continue;
         message.record = record;
         message.why += ` It already has a tracking record (${record.status}${record.errorCode ? ` ${record.errorCode}` : ''}): a redrive will not send it again.`;
@@ -119,7 +130,9 @@ export async function dlqList(options: DlqListOptions): Promise<number> {
         const what =
           m.kind === 'ses-event'
             ? `SES ${m.sesEventType ?? 'event'}${m.emailId ? ` for ${m.emailId}` : ''}${m.to ? ` to ${m.to}` : ''}${m.sesMessageId ? ` (SES ${m.sesMessageId})` : ''}`
-            : m.kind === 'unreadable'
+            : m.kind === 'webhook-event'
+              ? `webhook ${m.webhookType}${m.emailId ? ` for ${m.emailId}` : ''}${m.to ? ` to ${m.to}` : ''}${m.webhookId ? ` (webhook-id ${m.webhookId})` : ''}`
+              : m.kind === 'unreadable'
               ? 'unreadable message'
               : `${m.kind === 'email-retry' ? 'retry ' : ''}${m.emailId ?? '?'}${m.to ? ` to ${m.to}` : ''}${m.templateName ? ` template ${m.templateName}` : ''}`;
         ui.out(`  ${i + 1}. ${what} — received ${m.receiveCount} time${m.receiveCount === 1 ? '' : 's'}${m.sentAt ? `, first queued ${m.sentAt}` : ''}`);
@@ -151,6 +164,7 @@ export async function dlqRedrive(options: DlqRedriveOptions): Promise<number> {
   return withTarget(options, async (target) => {
     const sqs = await target.clients.sqs();
     const { sendQueueUrl, feedbackQueueUrl } = target.resources;
+    const webhookQueueUrl = target.resources.webhook?.queueUrl;
     const results: RedriveResult[] = [];
     const failures: string[] = [];
     for (const { kind, url } of selectQueues(target, choice)) {
@@ -164,7 +178,19 @@ export async function dlqRedrive(options: DlqRedriveOptions): Promise<number> {
         if (target.kind === 'aws' && kind !== 'events') {
           results.push({ queue: kind, name, before, ...(await redriveWithMoveTask(sqs, url, waitMs, options.sleep)) });
         } else {
+          const noWebhookQueue = (what: string) =>
+            new CliError(
+              'DLQ001',
+              `The ${target.description} names no webhook queue URL to move ${what} to.`,
+              target.resources.webhook ? `Check the stack's outputs with sesmailengine status${target.flags}.` : WEBHOOKS_OFF_FIX(target),
+            );
+          // Checked before anything is received, so no message is left hidden by a refusal.
+          if (kind === 'webhook' && !webhookQueueUrl) throw noWebhookQueue('messages');
           const destination = (body: string): string => {
+            if (kind === 'webhook' || (kind === 'events' && isWebhookEventBody(body))) {
+              if (!webhookQueueUrl) throw noWebhookQueue('status events');
+              return webhookQueueUrl;
+            }
             const toFeedback = kind === 'feedback' || (kind === 'events' && /"source"\s*:\s*"aws\.ses"/.test(body));
             const url = toFeedback ? feedbackQueueUrl : sendQueueUrl;
             if (!url) throw new CliError('DLQ001', `The ${target.description} names no ${toFeedback ? 'feedback' : 'send'} queue URL to move messages to.`, `Check the stack's outputs with sesmailengine status${target.flags}.`);

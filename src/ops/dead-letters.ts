@@ -1,16 +1,20 @@
 import { parseSendRequest } from '../../functions/core/request-validation.js';
 import { emailIdFromTags } from '../../functions/core/message-tags.js';
+import { STATUS_CHANGED_DETAIL_TYPE, TEST_EVENT_TYPE, WEBHOOK_TEST_DETAIL_TYPE } from '../../functions/core/webhook-payload.js';
 import type { PeekedMessage } from './queues.js';
 import type { QueueKind } from './target.js';
 
 /**
  * What a dead-letter message is and why it is there, from its body and attributes alone
- * (pure). The three DLQs hold different things:
+ * (pure). The DLQs hold different things:
  *   send      the EventBridge event of an "Email Request" (or an engine "Email Retry") the
  *             Email Sender failed on 10 times
  *   feedback  the EventBridge event of an SES event the Feedback Processor failed on 5 times
  *   events    an event EventBridge could not put on the send or feedback queue; EventBridge
- *             adds ERROR_CODE, ERROR_MESSAGE, RULE_ARN and TARGET_ARN attributes
+ *             adds ERROR_CODE, ERROR_MESSAGE, RULE_ARN and TARGET_ARN attributes (this
+ *             includes engine events the webhook rule could not put on the webhook queue)
+ *   webhook   an "Email Status Changed" or "Webhook Test" event the Webhook Delivery
+ *             function could not deliver to the endpoint in 10 attempts
  */
 
 export interface DeadLetterInfo {
@@ -18,13 +22,16 @@ export interface DeadLetterInfo {
   messageId: string;
   receiveCount: number;
   sentAt?: string;
-  kind: 'email-request' | 'email-retry' | 'ses-event' | 'unreadable';
+  kind: 'email-request' | 'email-retry' | 'ses-event' | 'webhook-event' | 'unreadable';
   source?: string;
   emailId?: string;
   to?: string;
   templateName?: string;
   sesEventType?: string;
   sesMessageId?: string;
+  /** For a webhook event: the type the receiver gets (email.delivered, webhook.test, …) and its webhook-id. */
+  webhookType?: string;
+  webhookId?: string;
   /** For an email request: what the Email Sender's validation says about it today. */
   validation?: { ok: true } | { ok: false; code: string; message: string };
   /** From EventBridge's attributes (event-delivery DLQ). */
@@ -63,6 +70,26 @@ function readSesEvent(detail: Record<string, unknown>): { eventType?: string; se
   };
 }
 
+/** The webhook type of an engine event bound for the webhook queue, or undefined for any other body. */
+export function webhookTypeOf(event: Record<string, unknown>): string | undefined {
+  if (event.source !== 'sesmailengine') return undefined;
+  const detailType = event['detail-type'];
+  if (detailType === WEBHOOK_TEST_DETAIL_TYPE) return TEST_EVENT_TYPE;
+  if (detailType !== STATUS_CHANGED_DETAIL_TYPE) return undefined;
+  const status = asRecord(event.detail)?.status;
+  return typeof status === 'string' && status !== '' ? `email.${status}` : 'email.?';
+}
+
+/** True when a dead-letter body is an engine event for the webhook queue (redrive sends it there). */
+export function isWebhookEventBody(body: string): boolean {
+  try {
+    const event = asRecord(JSON.parse(body));
+    return event !== undefined && webhookTypeOf(event) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 export function describeDeadLetter(queue: QueueKind, message: PeekedMessage): DeadLetterInfo {
   const base = {
     queue,
@@ -84,7 +111,7 @@ export function describeDeadLetter(queue: QueueKind, message: PeekedMessage): De
   const deliveryWhy = (what: string): string => {
     const target = deliveryError?.target ? ` to ${deliveryError.target.split(':').pop()}` : '';
     const error = [deliveryError?.code, deliveryError?.message].filter(Boolean).join(': ');
-    const advice = (deliveryError?.code && DELIVERY_ADVICE[deliveryError.code]) ?? 'Fix the cause, then redrive (requests go to the send queue, SES events to the feedback queue).';
+    const advice = (deliveryError?.code && DELIVERY_ADVICE[deliveryError.code]) ?? 'Fix the cause, then redrive (requests go to the send queue, SES events to the feedback queue, status events to the webhook queue).';
     return `EventBridge could not deliver this ${what}${target}${error ? ` (${error})` : ''}. ${advice}`;
   };
 
@@ -104,11 +131,34 @@ export function describeDeadLetter(queue: QueueKind, message: PeekedMessage): De
           ? deliveryWhy('message')
           : queue === 'send'
             ? 'The body is not a JSON event. A redrive makes the Email Sender record it as failed (VAL001) under a generated emailId; nothing is sent.'
-            : 'The body is not a JSON event. The Feedback Processor drops such messages (FBK004), so a redrive only removes it from here.',
+            : queue === 'webhook'
+              ? 'The body is not a JSON event. The Webhook Delivery function drops such messages (WHK001), so a redrive only removes it from here.'
+              : 'The body is not a JSON event. The Feedback Processor drops such messages (FBK004), so a redrive only removes it from here.',
     };
   }
   const source = str(event.source);
   const detail = asRecord(event.detail) ?? {};
+
+  const webhookType = webhookTypeOf(event);
+  if (webhookType) {
+    const emailId = str(detail.emailId);
+    const to = str(detail.toEmail);
+    const webhookId = str(event.id);
+    return {
+      ...base,
+      kind: 'webhook-event',
+      source: 'sesmailengine',
+      webhookType,
+      ...(webhookId ? { webhookId } : {}),
+      ...(emailId ? { emailId } : {}),
+      ...(to ? { to } : {}),
+      ...(deliveryError ? { deliveryError } : {}),
+      why:
+        queue === 'events'
+          ? deliveryWhy(`${webhookType} event to the webhook queue`)
+          : `The webhook endpoint did not accept this ${webhookType} delivery in ${message.receiveCount >= 10 ? `${message.receiveCount} attempts` : 'repeated attempts'} (about 35 hours): it answered other than 2xx (WHK002) or could not be reached in 10 s (WHK003). Search the Webhook Delivery function's logs for webhookId ${webhookId ?? '(the event id)'}; once the endpoint answers 2xx, redrive it (receivers deduplicate on webhook-id, so a delivery they already have is harmless).`,
+    };
+  }
 
   if (source === 'aws.ses') {
     const ses = readSesEvent(detail);

@@ -6,6 +6,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { STSClient } from '@aws-sdk/client-sts';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationApi } from '../aws/cloudformation.js';
 import { CliError } from '../errors.js';
 import { viewOutputs } from '../installer/stack-outputs.js';
@@ -43,7 +44,22 @@ export const STACK_DEFAULT_SETTINGS: EngineSettings = {
   softBounceRetryDelaySeconds: 900,
 };
 
-export type QueueKind = 'send' | 'feedback' | 'events';
+export type QueueKind = 'send' | 'feedback' | 'events' | 'webhook';
+
+/**
+ * Signed webhooks, when the engine has them (a stack installed with --webhook-url, or local
+ * mode started with one); absent means webhooks are off, as on stacks from before them.
+ */
+export interface WebhookResources {
+  /** The receiver's endpoint the Webhook Delivery function POSTs to. */
+  url: string;
+  /** The webhook queue (the dead-letter queue's messages are redriven back to it). */
+  queueUrl?: string;
+  /** On AWS: the Secrets Manager secret holding the signing secret. */
+  secretArn?: string;
+  /** In local mode: the signing secret itself (`whsec_` form, from GET /info). */
+  secret?: string;
+}
 
 export interface EngineResources {
   eventBusName: string;
@@ -53,8 +69,9 @@ export interface EngineResources {
   templateBucket: string;
   sendQueueUrl?: string;
   feedbackQueueUrl?: string;
-  /** Dead-letter queue URLs: send, feedback, and (on AWS) the event-delivery DLQ. */
+  /** Dead-letter queue URLs: send, feedback, webhook (when on) and (on AWS) the event-delivery DLQ. */
   deadLetterQueues: Partial<Record<QueueKind, string>>;
+  webhook?: WebhookResources;
 }
 
 export interface EngineSettings {
@@ -72,6 +89,8 @@ export interface TargetClients {
   events(): Promise<EventBridgeClient>;
   /** EventBridge Scheduler (local mode serves it on its EventBridge endpoint). */
   scheduler(): Promise<SchedulerClient>;
+  /** Secrets Manager (AWS only: local mode has none and rejects). */
+  secrets(): Promise<SecretsManagerClient>;
 }
 
 export interface EngineTarget {
@@ -96,6 +115,7 @@ export interface InjectedClients {
   sqs?: SQSClient;
   events?: EventBridgeClient;
   scheduler?: SchedulerClient;
+  secrets?: SecretsManagerClient;
   sts?: STSClient;
   cloudFormation?: CloudFormationApi;
 }
@@ -128,6 +148,12 @@ export interface LocalInfo {
   feedbackQueueUrl?: string;
   retryDelaySeconds?: number;
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Present only when local mode was started with --webhook-url. */
+  webhookUrl?: string;
+  webhookQueueUrl?: string;
+  webhookDeadLetterQueueUrl?: string;
+  /** The signing secret in its `whsec_` form. */
+  webhookSecret?: string;
 }
 
 const REQUIRED_LOCAL_FIELDS = [
@@ -244,6 +270,11 @@ export function localResources(info: LocalInfo): EngineResources {
   const dlq = (url: string | undefined) => (url ? `${url}-dlq` : undefined);
   const send = dlq(info.sendQueueUrl);
   const feedback = dlq(info.feedbackQueueUrl);
+  const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
+  const webhookUrl = text(info.webhookUrl);
+  const webhookQueueUrl = webhookUrl ? text(info.webhookQueueUrl) : undefined;
+  const webhookSecret = webhookUrl ? text(info.webhookSecret) : undefined;
+  const webhookDlq = webhookUrl ? (text(info.webhookDeadLetterQueueUrl) ?? dlq(webhookQueueUrl)) : undefined;
   return {
     eventBusName: info.eventBusName,
     trackingTable: info.trackingTable,
@@ -252,7 +283,10 @@ export function localResources(info: LocalInfo): EngineResources {
     templateBucket: info.templateBucket,
     ...(info.sendQueueUrl ? { sendQueueUrl: info.sendQueueUrl } : {}),
     ...(info.feedbackQueueUrl ? { feedbackQueueUrl: info.feedbackQueueUrl } : {}),
-    deadLetterQueues: { ...(send ? { send } : {}), ...(feedback ? { feedback } : {}) },
+    deadLetterQueues: { ...(send ? { send } : {}), ...(feedback ? { feedback } : {}), ...(webhookDlq ? { webhook: webhookDlq } : {}) },
+    ...(webhookUrl
+      ? { webhook: { url: webhookUrl, ...(webhookQueueUrl ? { queueUrl: webhookQueueUrl } : {}), ...(webhookSecret ? { secret: webhookSecret } : {}) } }
+      : {}),
   };
 }
 
@@ -293,6 +327,10 @@ function localTarget(info: LocalInfo, injected: InjectedClients = {}): EngineTar
       const { SchedulerClient } = await import('@aws-sdk/client-scheduler');
       return track(new SchedulerClient({ ...common, endpoint: info.eventBridgeEndpoint }));
     }),
+    secrets: async () => {
+      if (injected.secrets) return injected.secrets;
+      throw new Error('Local mode has no Secrets Manager: its webhook secret comes from GET /info.');
+    },
   };
   const stackName = info.eventBusName.replace(/-EmailBus$/, '');
   return {
@@ -345,11 +383,23 @@ export function stackResources(stackName: string, region: string, outputs: Recor
   const send = dlq(/^send/i);
   const feedback = dlq(/^feedback/i);
   const events = dlq(/event/i);
+  // Webhooks exist only on stacks installed with --webhook-url (condition HasWebhook); older stacks have none of these outputs.
+  const webhookUrl = outputs.WebhookUrl || undefined;
+  const webhookDlq = webhookUrl ? (outputs.WebhookDeadLetterQueueUrl || dlq(/^webhook/i)) : undefined;
   return {
-    ...(found as Omit<EngineResources, 'deadLetterQueues' | 'sendQueueUrl' | 'feedbackQueueUrl'>),
+    ...(found as Omit<EngineResources, 'deadLetterQueues' | 'sendQueueUrl' | 'feedbackQueueUrl' | 'webhook'>),
     ...(outputs.SendQueueUrl ? { sendQueueUrl: outputs.SendQueueUrl } : {}),
     ...(outputs.FeedbackQueueUrl ? { feedbackQueueUrl: outputs.FeedbackQueueUrl } : {}),
-    deadLetterQueues: { ...(send ? { send } : {}), ...(feedback ? { feedback } : {}), ...(events ? { events } : {}) },
+    deadLetterQueues: { ...(send ? { send } : {}), ...(feedback ? { feedback } : {}), ...(events ? { events } : {}), ...(webhookDlq ? { webhook: webhookDlq } : {}) },
+    ...(webhookUrl
+      ? {
+          webhook: {
+            url: webhookUrl,
+            ...(outputs.WebhookQueueUrl ? { queueUrl: outputs.WebhookQueueUrl } : {}),
+            ...(outputs.WebhookSecretArn ? { secretArn: outputs.WebhookSecretArn } : {}),
+          },
+        }
+      : {}),
   };
 }
 
@@ -429,6 +479,11 @@ async function awsTarget(options: TargetOptions): Promise<EngineTarget> {
       if (injected.scheduler) return injected.scheduler;
       const { SchedulerClient } = await import('@aws-sdk/client-scheduler');
       return track(new SchedulerClient(config));
+    }),
+    secrets: once(async () => {
+      if (injected.secrets) return injected.secrets;
+      const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+      return track(new SecretsManagerClient(config));
     }),
   };
   return {

@@ -99,6 +99,26 @@ describe('--local sources', () => {
       feedback: 'http://127.0.0.1:4010/000000000000/dev-feedback-dlq',
     });
   });
+
+  it('has no webhook resources when local mode runs without --webhook-url', () => {
+    expect(localResources(INFO).webhook).toBeUndefined();
+  });
+
+  it('takes the webhook URL, queues and secret from the line of a local mode with --webhook-url', () => {
+    const r = localResources({
+      ...INFO,
+      webhookUrl: 'http://127.0.0.1:9999/hook',
+      webhookQueueUrl: 'http://127.0.0.1:4010/000000000000/dev-webhook',
+      webhookDeadLetterQueueUrl: 'http://127.0.0.1:4010/000000000000/dev-webhook-dlq',
+      webhookSecret: 'whsec_MDEyMzQ1Njc4OWFiY2RlZg==',
+    });
+    expect(r.webhook).toEqual({
+      url: 'http://127.0.0.1:9999/hook',
+      queueUrl: 'http://127.0.0.1:4010/000000000000/dev-webhook',
+      secret: 'whsec_MDEyMzQ1Njc4OWFiY2RlZg==',
+    });
+    expect(r.deadLetterQueues.webhook).toBe('http://127.0.0.1:4010/000000000000/dev-webhook-dlq');
+  });
 });
 
 describe('stack outputs', () => {
@@ -126,7 +146,38 @@ describe('stack outputs', () => {
       send: outputs.SendDeadLetterQueueUrl,
       feedback: outputs.FeedbackDeadLetterQueueUrl,
       events: outputs.EventDeliveryDeadLetterQueueUrl,
+      // Only when the template declares the webhook outputs (they exist only with --webhook-url).
+      ...(outputs.WebhookDeadLetterQueueUrl ? { webhook: outputs.WebhookDeadLetterQueueUrl } : {}),
     });
+  });
+
+  const BASE = {
+    EventBusName: 'sesmailengine-EmailBus',
+    EmailTrackingTableName: 't',
+    SuppressionTableName: 's',
+    CountersTableName: 'c',
+    TemplateBucketName: 'b',
+    SendDeadLetterQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/x-send-dlq',
+    EventDeliveryDeadLetterQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/x-event-delivery-dlq',
+  };
+  const WEBHOOK = {
+    WebhookUrl: 'https://hooks.example.com/ses',
+    WebhookSecretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:x-webhook-AbCdEf',
+    WebhookQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/x-webhook',
+    WebhookDeadLetterQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/x-webhook-dlq',
+  };
+
+  it('reads the webhook outputs of a stack installed with --webhook-url', () => {
+    const r = stackResources('x', 'eu-west-1', { ...BASE, ...WEBHOOK });
+    expect(r.webhook).toEqual({ url: WEBHOOK.WebhookUrl, queueUrl: WEBHOOK.WebhookQueueUrl, secretArn: WEBHOOK.WebhookSecretArn });
+    expect(r.deadLetterQueues).toEqual({ send: BASE.SendDeadLetterQueueUrl, events: BASE.EventDeliveryDeadLetterQueueUrl, webhook: WEBHOOK.WebhookDeadLetterQueueUrl });
+  });
+
+  it('treats a stack without the webhook outputs (older, or installed without --webhook-url) as webhooks off', () => {
+    const r = stackResources('x', 'eu-west-1', BASE);
+    expect(r.webhook).toBeUndefined();
+    expect(r.deadLetterQueues.webhook).toBeUndefined();
+    expect(r.deadLetterQueues.events).toBe(BASE.EventDeliveryDeadLetterQueueUrl);
   });
 
   it('says which outputs a stack still being created lacks (OPS003)', () => {
