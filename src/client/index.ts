@@ -22,3 +22,13 @@ export type {
   SuppressionType,
 } from '../../functions/core/types.js';
 export type { EmailStatusChangedDetail } from './notifications.js';
+/** Verifying the engine's signed webhooks on the receiving side (docs/WEBHOOKS.md). */
+export {
+  verifyWebhook,
+  WebhookVerificationError,
+  WEBHOOK_HEADERS,
+  DEFAULT_TOLERANCE_SECONDS,
+  type VerifyFailure,
+  type VerifyOptions,
+} from '../../functions/core/webhook-signature.js';
+export type { WebhookPayload } from '../../functions/core/webhook-payload.js';

@@ -3,7 +3,7 @@ import type { Runner } from './index.js';
 
 /**
  * Commander wiring for the commands that operate an installed engine, on AWS or in local
- * mode: send, templates, diagnose, suppression, stats and dlq. Each action imports its
+ * mode: send, templates, diagnose, suppression, stats, dlq, webhook and schedule. Each action imports its
  * module only when it runs (so `--help` loads no AWS SDK) and hands over a typed object.
  */
 
@@ -182,7 +182,7 @@ export function registerOpsCommands(program: Command, run: Runner): void {
 
   const dlq = program.command('dlq').description('look at and redrive the dead-letter queues');
   common(dlq.command('list').description('messages in the dead-letter queues and why they are there (left in place)'))
-    .option('--queue <queue>', 'send, feedback, events or all', 'all')
+    .option('--queue <queue>', 'send, feedback, events, webhook or all', 'all')
     .option('--max <n>', 'messages shown per queue', '10')
     .action(async (raw: Raw) => {
       await run(debugOf(raw), async () => {
@@ -191,12 +191,28 @@ export function registerOpsCommands(program: Command, run: Runner): void {
       });
     });
   common(dlq.command('redrive').description('move dead-letter messages back to their queue once the cause is fixed'))
-    .option('--queue <queue>', 'send, feedback, events or all', 'all')
+    .option('--queue <queue>', 'send, feedback, events, webhook or all', 'all')
     .option('--wait <seconds>', 'how long to follow an AWS move task', '30')
     .action(async (raw: Raw) => {
       await run(debugOf(raw), async () => {
         const { dlqRedrive } = await import('./dlq.js');
         return dlqRedrive({ ...commonValues(raw), ...(str(raw.queue) ? { queue: str(raw.queue) } : {}), ...(str(raw.wait) ? { wait: str(raw.wait) } : {}) });
+      });
+    });
+
+  const webhook = program.command('webhook').description('signed webhooks: the signing secret, and a test delivery (docs/WEBHOOKS.md)');
+  common(webhook.command('secret').description('print the webhook signing secret (whsec_...) your receiver verifies signatures with')).action(async (raw: Raw) => {
+    await run(debugOf(raw), async () => {
+      const { webhookSecret } = await import('./webhook.js');
+      return webhookSecret(commonValues(raw));
+    });
+  });
+  common(webhook.command('test').description('publish a "Webhook Test" event on the engine\'s bus; the receiver gets a signed webhook.test POST'))
+    .option('--message <text>', 'the text carried in the test event\'s data.message')
+    .action(async (raw: Raw) => {
+      await run(debugOf(raw), async () => {
+        const { webhookTest } = await import('./webhook.js');
+        return webhookTest({ ...commonValues(raw), ...(str(raw.message) !== undefined ? { message: str(raw.message) } : {}) });
       });
     });
 

@@ -366,9 +366,22 @@ describe('target selection', () => {
     expect(run.stderr).toContain('Error DLQ001');
   });
 
+  it('says how to turn webhooks on when local mode runs without --webhook-url', async () => {
+    for (const args of [['webhook', 'secret'], ['webhook', 'test']]) {
+      const run = await cli(args);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('Error WHK101: Webhooks are off');
+      expect(run.stderr).toContain('Fix: Restart local mode with your receiver: sesmailengine local --webhook-url');
+    }
+    const dlq = await cli(['dlq', 'list', '--queue', 'webhook']);
+    expect(dlq.code).toBe(1);
+    expect(dlq.stderr).toContain('Error DLQ001');
+    expect(dlq.stderr).toContain('--webhook-url');
+  });
+
   it('lists the operating commands in --help', async () => {
     const run = await cli(['--help'], { target: false });
     expect(run.code).toBe(0);
-    for (const command of ['send', 'templates', 'diagnose', 'suppression', 'stats', 'dlq']) expect(run.stdout).toContain(`  ${command}`);
+    for (const command of ['send', 'templates', 'diagnose', 'suppression', 'stats', 'dlq', 'webhook']) expect(run.stdout).toContain(`  ${command}`);
   });
 });
