@@ -1,4 +1,5 @@
-import { BatchGetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { batchGetAll } from './batch-get.js';
 
 /**
  * Daily counters, O(1) to read and write whatever the day's volume.
@@ -63,24 +64,19 @@ export async function addDailyCounts(
   );
 }
 
-/** Sums every shard of `day`'s counters: one BatchGetItem (retrying unprocessed keys). */
+/** Sums every shard of `day`'s counters: one BatchGetItem (unprocessed keys retried with backoff). */
 export async function readDailyCounts(
   ddb: DynamoDBDocumentClient,
   tableName: string,
   day: string,
 ): Promise<DailyCounts> {
   const totals = emptyCounts();
-  let keys: Record<string, unknown>[] = Array.from({ length: COUNTER_SHARDS }, (_, i) => ({ pk: shardKey(day, i) }));
-  for (let attempt = 0; keys.length > 0 && attempt < 5; attempt++) {
-    const out = await ddb.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys } } }));
-    for (const item of out.Responses?.[tableName] ?? []) {
-      for (const name of COUNTER_NAMES) {
-        const value = item[name];
-        if (typeof value === 'number') totals[name] += value;
-      }
+  const keys = Array.from({ length: COUNTER_SHARDS }, (_, i) => ({ pk: shardKey(day, i) }));
+  for (const item of await batchGetAll(ddb, tableName, keys, { what: `Counter shards of ${day}` })) {
+    for (const name of COUNTER_NAMES) {
+      const value = item[name];
+      if (typeof value === 'number') totals[name] += value;
     }
-    keys = (out.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
   }
-  if (keys.length > 0) throw new Error(`Could not read ${keys.length} counter shards of ${day} (throttled).`);
   return totals;
 }

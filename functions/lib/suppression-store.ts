@@ -1,11 +1,11 @@
 import {
-  BatchGetCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailure } from './dynamo-errors.js';
+import { batchGetAll, BATCH_GET_MAX_KEYS } from './batch-get.js';
 import type { SuppressionEntry } from '../core/types.js';
 
 /** The suppression list: one item per lower-cased address. */
@@ -22,15 +22,10 @@ export async function findSuppressed(
 ): Promise<Map<string, SuppressionEntry>> {
   const found = new Map<string, SuppressionEntry>();
   const unique = [...new Set(emails.map(normalizeAddress))];
-  for (let i = 0; i < unique.length; i += 100) {
-    let keys: Record<string, unknown>[] = unique.slice(i, i + 100).map((email) => ({ email }));
-    for (let attempt = 0; keys.length > 0; attempt++) {
-      if (attempt === 5) throw new Error(`Suppression lookup throttled: ${keys.length} keys unprocessed.`);
-      const out = await ddb.send(new BatchGetCommand({ RequestItems: { [tableName]: { Keys: keys } } }));
-      for (const item of out.Responses?.[tableName] ?? []) {
-        found.set(item.email as string, item as SuppressionEntry);
-      }
-      keys = (out.UnprocessedKeys?.[tableName]?.Keys as Record<string, unknown>[] | undefined) ?? [];
+  for (let i = 0; i < unique.length; i += BATCH_GET_MAX_KEYS) {
+    const keys = unique.slice(i, i + BATCH_GET_MAX_KEYS).map((email) => ({ email }));
+    for (const item of await batchGetAll(ddb, tableName, keys, { what: 'Suppression lookup' })) {
+      found.set(item.email as string, item as unknown as SuppressionEntry);
     }
   }
   return found;
