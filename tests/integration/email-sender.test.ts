@@ -385,14 +385,14 @@ describe('templates', () => {
           emailId: 'tpl-xss',
           to: 'xss@customer.example',
           templateName: 'password-reset',
-          templateData: { userName: '<script>alert(1)</script>', resetLink: 'javascript:alert(1)" onclick="x', expiresIn: '1 hour' },
+          templateData: { userName: '<script>alert(1)</script>', resetLink: 'https://app.example/reset?t=1" onclick="x', expiresIn: '1 hour' },
         }),
       ),
     );
     const [mail] = await mailTo('xss@customer.example');
     expect(mail!.body.html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(mail!.body.html).not.toContain('<script>');
-    expect(mail!.body.html).toContain('href="javascript:alert(1)&quot; onclick=&quot;x"');
+    expect(mail!.body.html).toContain('href="https://app.example/reset?t=1&quot; onclick=&quot;x"');
     expect(mail!.body.text).toContain('Hi <script>alert(1)</script>,');
   });
 
