@@ -2,6 +2,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { SendEmailCommand, type Attachment, type MessageHeader, type MessageTag } from '@aws-sdk/client-sesv2';
 import type { LoadedAttachment } from '../core/attachments.js';
 import { bounceBrake, brakeMessage, type BrakeDecision } from '../core/bounce-brake.js';
+import { mapConcurrently } from '../core/concurrency.js';
 import { datePartition } from '../core/dates.js';
 import { suppressionKeys } from '../core/email-address.js';
 import { EngineError, type ErrorCode } from '../core/error-codes.js';
@@ -117,20 +118,6 @@ class Returned extends Error {}
 /** SES builds the MIME part (base64, RFC 2231 filename encoding) from these fields. */
 function sesAttachment(file: LoadedAttachment): Attachment {
   return { RawContent: file.content, FileName: file.filename, ContentType: file.contentType, ContentDisposition: 'ATTACHMENT', ContentTransferEncoding: 'BASE64' };
-}
-
-
-async function mapConcurrently<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (event: SQSEvent) => Promise<SQSBatchResponse> {

@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { mapConcurrently } from '../core/concurrency.js';
 import { TEMPLATE_NAME_PATTERN } from '../core/template-name.js';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { EngineError } from '../core/error-codes.js';
@@ -98,18 +99,6 @@ export function starterTemplateFromFiles(name: string, files: Record<string, Buf
   return { name, version, files };
 }
 
-async function mapWithConcurrency<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await fn(items[index]!);
-    }
-  });
-  await Promise.all(workers);
-  return results;
-}
 
 /** What is installed for a template: absent, or the version field of its metadata.json. */
 export async function readInstalledTemplate(s3: S3Client, bucket: string, key: string): Promise<InstalledTemplate> {
@@ -174,7 +163,7 @@ export async function seedTemplates(
   }
 
   const result: SeedResult = { installed: [], updated: [], skipped: [] };
-  await mapWithConcurrency(templates, options.concurrency ?? 8, async (template) => {
+  await mapConcurrently(templates, options.concurrency ?? 8, async (template) => {
     const folder = prefix ? `${prefix}/${template.name}` : template.name;
     const installed = await readInstalledTemplate(s3, bucket, `${folder}/${METADATA_FILE}`);
     const decision = decideSeedAction(template.version, installed);
@@ -215,7 +204,7 @@ export async function readStarterTemplatesFromS3(s3: S3Client, bucket: string, p
   } while (token);
 
   const names = [...byTemplate.keys()].sort();
-  return mapWithConcurrency(names, 8, async (name) => {
+  return mapConcurrently(names, 8, async (name) => {
     const fileNames = byTemplate.get(name)!;
     const contents = await Promise.all(
       fileNames.map(async (fileName) => {

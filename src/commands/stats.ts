@@ -1,4 +1,5 @@
 import { createUi, processIo } from '../ui.js';
+import { mapConcurrently } from '../../functions/core/concurrency.js';
 import { bounceBrake } from '../../functions/core/bounce-brake.js';
 import { emptyCounts, readDailyCounts, type DailyCounts } from '../../functions/lib/counters-store.js';
 import { dayOption, daysEndingWith, integerOption } from '../ops/input.js';
@@ -48,19 +49,6 @@ function sum(days: DailyCounts[]): DailyCounts {
   return total;
 }
 
-async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!);
-      }
-    }),
-  );
-  return out;
-}
 
 export async function stats(options: StatsOptions): Promise<number> {
   const io = options.io ?? processIo();
@@ -73,7 +61,7 @@ export async function stats(options: StatsOptions): Promise<number> {
 
   return withTarget(options, async (target) => {
     const ddb = await target.clients.ddb();
-    const counts = await mapLimited(dates, 8, (date) => readDailyCounts(ddb, target.resources.countersTable, date));
+    const counts = await mapConcurrently(dates, 8, (date) => readDailyCounts(ddb, target.resources.countersTable, date));
     const days = dates.map((date, i) => dayStats(date, counts[i]!));
     const total = count > 1 ? dayStats(`${dates[0]}..${last}`, sum(counts)) : undefined;
     const { bounceRateThreshold: threshold, bounceRateMinimumSends: minimumSends } = target.settings;

@@ -1,4 +1,5 @@
 import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { mapConcurrently } from '../../functions/core/concurrency.js';
 import { createHash } from 'node:crypto';
 import { contentTypeFor, type StarterTemplate } from '../../functions/lib/template-seeding.js';
 import { ARTIFACT_PREFIX, type HandlerArtifact } from './build.js';
@@ -79,16 +80,8 @@ export async function uploadStarterTemplates(
   const files = templates.flatMap((t) => Object.entries(t.files).map(([file, body]) => ({ key: `${prefix}/${t.name}/${file}`, body })));
   if (await objectExists(s3, bucket, `${prefix}/${STARTER_MANIFEST}`)) return { prefix, uploaded: false, files: files.length };
 
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, files.length) }, async () => {
-      while (next < files.length) {
-        const file = files[next++]!;
-        await s3.send(
-          new PutObjectCommand({ Bucket: bucket, Key: file.key, Body: file.body, ContentType: contentTypeFor(file.key) }),
-        );
-      }
-    }),
+  await mapConcurrently(files, concurrency, (file) =>
+    s3.send(new PutObjectCommand({ Bucket: bucket, Key: file.key, Body: file.body, ContentType: contentTypeFor(file.key) })),
   );
   const manifest = {
     hash,
