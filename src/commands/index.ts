@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerInstallerCommands } from './installer-commands.js';
 import { registerOpsCommands } from './ops-commands.js';
+import { LOCAL_DEFAULTS as D } from '../local/defaults.js';
 
 export type Runner = (debug: boolean, body: () => Promise<number>) => Promise<never>;
 
@@ -14,14 +15,14 @@ export function registerCommands(program: Command, run: Runner): void {
     .command('local')
     .description('run the whole engine on this machine (no AWS account): local EventBridge, DynamoDB, S3 and SES')
     .option('--json', 'print one JSON line with the endpoints once ready')
-    .option('--port <port>', 'EventBridge (and SQS) endpoint port; 0 picks a free one', '4010')
-    .option('--dynamodb-port <port>', 'DynamoDB stand-in port; 0 picks a free one', '4011')
-    .option('--s3-port <port>', 'S3 stand-in port; 0 picks a free one', '4012')
-    .option('--ses-port <port>', 'SES stand-in (and mail viewer) port; 0 picks a free one', '4013')
+    .option('--port <port>', 'EventBridge (and SQS) endpoint port; 0 picks a free one', String(D.port))
+    .option('--dynamodb-port <port>', 'DynamoDB stand-in port; 0 picks a free one', String(D.dynamodbPort))
+    .option('--s3-port <port>', 'S3 stand-in port; 0 picks a free one', String(D.s3Port))
+    .option('--ses-port <port>', 'SES stand-in (and mail viewer) port; 0 picks a free one', String(D.sesPort))
     .option('--data-dir <dir>', 'keep tables and templates in this folder across restarts')
-    .option('--retry-delay-seconds <n>', 'soft-bounce retry delay', '5')
-    .option('--sender <email>', 'default sender address', 'no-reply@example.com')
-    .option('--stack-name <name>', 'name prefix of the local bus, tables and bucket', 'sesmailengine')
+    .option('--retry-delay-seconds <n>', 'soft-bounce retry delay', String(D.retryDelaySeconds))
+    .option('--sender <email>', 'default sender address', D.sender)
+    .option('--stack-name <name>', 'name prefix of the local bus, tables and bucket', D.stackName)
     .option('--webhook-url <url>', 'POST every status change, signed, to this http(s) URL (see docs/WEBHOOKS.md)')
     .option('--webhook-secret <secret>', 'whsec_ signing secret for --webhook-url (default: generated; kept in --data-dir)')
     .action(async (options: Record<string, string | boolean | undefined>) => {

@@ -4,6 +4,7 @@
  * --json), and runs until SIGINT/SIGTERM, then stops everything and exits 0.
  */
 import chalk from 'chalk';
+import { LOCAL_DEFAULTS } from '../local/defaults.js';
 import { CliError } from '../errors.js';
 import { PortInUseError, StandInStartError } from '../local/stand-ins.js';
 import { displaySecret, WebhookSecretError } from '../../functions/core/webhook-signature.js';
@@ -27,15 +28,7 @@ export interface LocalCommandOptions {
   stderr?: (text: string) => void;
 }
 
-export const LOCAL_DEFAULTS = {
-  port: 4010,
-  dynamodbPort: 4011,
-  s3Port: 4012,
-  sesPort: 4013,
-  retryDelaySeconds: 5,
-  sender: 'no-reply@example.com',
-  stackName: 'sesmailengine',
-} as const;
+export { LOCAL_DEFAULTS };
 
 const PORT_FLAGS: Record<string, string> = {
   eventbridge: '--port',

@@ -11,6 +11,7 @@ import type { CloudFormationApi } from '../aws/cloudformation.js';
 import { CliError } from '../errors.js';
 import { viewOutputs } from '../installer/stack-outputs.js';
 import { DEFAULT_STACK_NAME } from '../commands/shared-options.js';
+import { DEFAULT_LOCAL_URL } from '../local/defaults.js';
 
 /**
  * Which engine an operating command talks to, and the clients to reach it:
@@ -27,7 +28,7 @@ import { DEFAULT_STACK_NAME } from '../commands/shared-options.js';
  * loads just the clients it calls.
  */
 
-export const DEFAULT_LOCAL_URL = 'http://127.0.0.1:4010';
+export { DEFAULT_LOCAL_URL };
 
 /** Local mode's defaults for what its JSON line does not carry (see src/local/engine.ts env). */
 export const LOCAL_SETTINGS: EngineSettings = {
