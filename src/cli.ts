@@ -23,8 +23,27 @@ function printError(error: unknown, debug: boolean): number {
     process.stderr.write(`Error: ${message}\n`);
     if (!debug) process.stderr.write('Run again with --debug for details.\n');
   }
-  if (debug && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  if (debug) writeDebugDetails(error);
   return 1;
+}
+
+/** --debug: the stack, then each cause with what AWS said about the request (status, request id, fault). */
+function writeDebugDetails(error: unknown): void {
+  let current: unknown = error;
+  for (let depth = 0; current !== undefined && current !== null && depth < 5; depth++) {
+    const e = current as { stack?: unknown; name?: unknown; message?: unknown; cause?: unknown; $fault?: unknown; $metadata?: Record<string, unknown> };
+    if (depth > 0) process.stderr.write(`Caused by: ${String(e.name ?? 'Error')}: ${String(e.message ?? current)}\n`);
+    const meta = e.$metadata;
+    if (meta && typeof meta === 'object') {
+      const fields = ['httpStatusCode', 'requestId', 'extendedRequestId', 'attempts', 'totalRetryDelay']
+        .filter((key) => meta[key] !== undefined)
+        .map((key) => `${key}=${String(meta[key])}`);
+      if (e.$fault !== undefined) fields.unshift(`fault=${String(e.$fault)}`);
+      if (fields.length > 0) process.stderr.write(`  AWS: ${fields.join(' ')}\n`);
+    }
+    if (typeof e.stack === 'string') process.stderr.write(`${e.stack}\n`);
+    current = e.cause;
+  }
 }
 
 /** Runs a command body and turns its result or error into the process exit code. */
@@ -45,7 +64,7 @@ export function buildProgram(): Command {
     .description('A self-hosted email engine on Amazon SES: install it, run it locally, operate it.')
     .version(VERSION)
     .showHelpAfterError()
-    .option('--debug', 'print stack traces and AWS request details on errors');
+    .option('--debug', 'on errors, also print the stack trace and the AWS error behind it (HTTP status, request id)');
   return program;
 }
 

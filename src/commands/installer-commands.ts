@@ -14,7 +14,7 @@ function common(command: Command): Command {
     .option('--stack-name <name>', 'CloudFormation stack name (default: sesmailengine)')
     .option('--region <region>', 'AWS region (default: AWS_REGION or the profile\'s region)')
     .option('--profile <name>', 'AWS profile from ~/.aws/config (default: AWS_PROFILE or the default chain)')
-    .option('--debug', 'print stack traces and AWS error details');
+    .option('--debug', 'on errors, also print the stack trace and the AWS error behind it (HTTP status, request id)');
 }
 
 function str(value: unknown): string | undefined {

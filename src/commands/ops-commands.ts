@@ -21,7 +21,7 @@ function common(command: Command, json = true): Command {
     .option('--profile <name>', 'AWS profile (default: AWS_PROFILE or the default chain)')
     .option('--local [source]', 'use a running `sesmailengine local` instead of AWS: its URL (default http://127.0.0.1:4010), its --json line, or @file');
   if (json) command.option('--json', 'print one JSON object');
-  return command.option('--debug', 'print stack traces and AWS error details');
+  return command.option('--debug', 'on errors, also print the stack trace and the AWS error behind it (HTTP status, request id)');
 }
 
 function commonValues(raw: Raw) {
