@@ -55,7 +55,8 @@ import {
   stackParameters,
   type StackTemplate,
 } from '../installer/stack-template.js';
-import { importTemplateBody } from '../installer/template-document.js';
+import { evaluateConditions, importTemplateBody, parameterValues } from '../installer/template-document.js';
+import { chooseWebhookUrl } from '../installer/webhook-url.js';
 import { packageRoot } from '../package-root.js';
 import { buildHandlers, sha256, type HandlerArtifact } from '../packaging/build.js';
 import { uploadHandlerArtifact, uploadStarterTemplates } from '../packaging/upload.js';
@@ -96,6 +97,8 @@ export interface InstallOptions extends CommonOptions {
   yes?: boolean;
   /** `Key=Value` pairs for the stack's tuning parameters. */
   parameter?: string[];
+  /** The WebhookUrl parameter: an https URL, '' to turn webhooks off, undefined to keep what the stack has. */
+  webhookUrl?: string;
   /** Go on even if the sender is not a verified SES identity yet. */
   skipSenderCheck?: boolean;
   /** Let an upgrade replace a resource that holds data (a table, a queue, …). */
@@ -271,6 +274,8 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
   checkAddress('sender address', '--sender', options.sender);
   checkAddress('admin e-mail', '--admin-email', options.adminEmail);
   const extra = parseParameterFlags(options.parameter);
+  const webhookUrl = chooseWebhookUrl(options.webhookUrl, extra.WebhookUrl);
+  if (webhookUrl !== undefined) extra.WebhookUrl = webhookUrl;
 
   const root = options.root ?? packageRoot();
   // Packaging needs no AWS: start it now so it runs while the person answers and AWS answers.
@@ -481,7 +486,8 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
   // an earlier install kept, which comes back through a resource import.
   const template: StackTemplate = await loadStackTemplate(root);
   let toImport: FoundResource[] = [];
-  if (!existing) toImport = await checkNamedResources(template);
+  // Resources behind a false Condition (the webhook ones without a WebhookUrl) are not created.
+  if (!existing) toImport = await checkNamedResources(template, evaluateConditions(template.document, parameterValues(template.document, extra)));
 
   // 7. Packages and uploads.
   step('build handlers');
@@ -537,8 +543,8 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
   return finish(final);
 
   /** Checks the template's named resources against the account; returns the kept ones to import. */
-  async function checkNamedResources(t: StackTemplate): Promise<FoundResource[]> {
-    const named = namedResources(t.document, stackName);
+  async function checkNamedResources(t: StackTemplate, conditions: Record<string, boolean>): Promise<FoundResource[]> {
+    const named = namedResources(t.document, stackName, conditions);
     step(`look for existing named resources: ${named.map((r) => r.name).join(', ')}`);
     const probe = await findExisting(aws, named);
     for (const u of probe.unchecked) {
@@ -669,6 +675,28 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
     for (const c of dataRemovals(description.changes)) ui.warn(`${named(c)} leaves the stack; its DeletionPolicy decides whether its data is kept.`);
   }
 
+  /**
+   * An update that adds named resources (webhooks turned on again) fails halfway if one of
+   * those names is still taken, typically by what an earlier update kept when it turned
+   * webhooks off. Stop before executing anything and say what is in the way.
+   */
+  async function refuseTakenNames(description: ChangeSetDescription): Promise<void> {
+    const added = new Set(description.changes.filter((c) => c.action === 'Add').map((c) => c.logicalId));
+    const named = namedResources(template.document, stackName).filter((r) => added.has(r.logicalId));
+    if (named.length === 0) return;
+    step(`look for existing named resources the update adds: ${named.map((r) => r.name).join(', ')}`);
+    const probe = await findExisting(aws, named);
+    for (const u of probe.unchecked) step(`could not check ${u.resource.name}: ${u.error}`);
+    if (probe.found.length === 0) return;
+    await discardChangeSet(description.changeSetId);
+    const taken = listOrder(probe.found);
+    throw new CliError(
+      'INS024',
+      `The update of ${stackName} would create resources whose names are already taken:\n  ${taken.map((r) => describeResource(r)).join('\n  ')}\nThey are usually what an earlier update kept when it turned webhooks off (--webhook-url ''). Nothing was changed.`,
+      `Delete them (check first that nothing else uses them; a deleted signing key means receivers get a new secret), then run install again:\n${taken.map((r) => `  ${deleteCommand(r, region!)}`).join('\n')}\nOr keep webhooks off: run install with --webhook-url ''.`,
+    );
+  }
+
   /** Executes a change set and follows the stack until the operation ends. */
   async function executeChangeSet(
     description: ChangeSetDescription,
@@ -701,6 +729,7 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
       step('no updates to perform');
       return finish(stack, before);
     }
+    await refuseTakenNames(description);
     await reviewChanges(description);
     if (interactive) {
       const go = await ask(() => prompter.confirm(`Apply these changes to ${stackName} in ${region}?`, true));

@@ -7,7 +7,7 @@ import { GetConfigurationSetCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { DeleteQueueCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { awsErrorInfo } from '../aws/clients.js';
 import { COUNTERS_TABLE, SUPPRESSION_TABLE, TRACKING_TABLE, type TableSchema } from '../../functions/lib/table-schemas.js';
-import { KEEPING_DELETION_POLICIES, referencedResources, resolveName, type TemplateDocument } from './template-document.js';
+import { KEEPING_DELETION_POLICIES, referencedResources, resolveName, resourceIncluded, type TemplateDocument } from './template-document.js';
 
 /**
  * The resources a stack gives a fixed name (`<stack>-Suppression`, `<stack>-EmailBus`, …):
@@ -88,12 +88,18 @@ export function describeResource(r: { logicalId: string; type: string; name: str
   return `${label} ${r.name}${contents ? ` (${contents})` : ''}`;
 }
 
-/** Every resource of the template with a fixed name the installer can look for. */
-export function namedResources(doc: TemplateDocument, stackName: string): NamedResource[] {
+/**
+ * Every resource of the template with a fixed name the installer can look for. Given the
+ * values of the template's Conditions, a resource whose Condition is false is left out: the
+ * stack will not create it (the webhook resources without a WebhookUrl), so an existing one
+ * of that name is neither in the way nor brought back.
+ */
+export function namedResources(doc: TemplateDocument, stackName: string, conditions: Record<string, boolean> = {}): NamedResource[] {
   const out: NamedResource[] = [];
   for (const [logicalId, resource] of Object.entries(doc.Resources)) {
     const type = NAMED_TYPES[resource.Type];
     if (!type) continue;
+    if (!resourceIncluded(doc, logicalId, conditions)) continue;
     const name = resolveName(resource.Properties?.[type.nameProperty], stackName);
     if (!name) continue;
     out.push({

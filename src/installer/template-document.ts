@@ -155,3 +155,74 @@ export function importTemplateBody(doc: TemplateDocument, logicalIds: string[]):
   };
   return JSON.stringify(out, null, 1);
 }
+
+/**
+ * Parameter values as a stack would get them: the given ones over the template's defaults
+ * (a parameter with neither is absent).
+ */
+export function parameterValues(doc: TemplateDocument, given: Record<string, string> = {}): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, declaration] of Object.entries(doc.Parameters ?? {})) {
+    const fallback = isObject(declaration) ? declaration.Default : undefined;
+    if (given[name] !== undefined) out[name] = given[name];
+    else if (fallback !== undefined && fallback !== null) out[name] = String(fallback);
+  }
+  return out;
+}
+
+/**
+ * The value of each of the template's Conditions for these parameter values (Fn::Equals,
+ * Fn::Not, Fn::And, Fn::Or, Condition, Ref to a parameter). A condition that cannot be
+ * worked out (an unknown function or parameter) counts as true: the caller then treats the
+ * resources behind it as present, the cautious side for a name check.
+ */
+export function evaluateConditions(doc: TemplateDocument, values: Record<string, string>): Record<string, boolean> {
+  const conditions = doc.Conditions ?? {};
+  const results: Record<string, boolean> = {};
+  const unknown = Symbol('unknown');
+  const value = (v: Json): string | typeof unknown => {
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return String(v);
+    if (isObject(v) && typeof v.Ref === 'string') return values[v.Ref] ?? unknown;
+    return unknown;
+  };
+  const evaluate = (v: Json, seen: Set<string>): boolean | typeof unknown => {
+    if (!isObject(v)) return unknown;
+    if (typeof v.Condition === 'string') return named(v.Condition, seen);
+    const [fn, arg] = Object.entries(v)[0] ?? [];
+    if (!Array.isArray(arg)) return unknown;
+    switch (fn) {
+      case 'Fn::Equals': {
+        const [a, b] = [value(arg[0] as Json), value(arg[1] as Json)];
+        return a === unknown || b === unknown ? unknown : a === b;
+      }
+      case 'Fn::Not': {
+        const inner = evaluate(arg[0] as Json, seen);
+        return inner === unknown ? unknown : !inner;
+      }
+      case 'Fn::And':
+      case 'Fn::Or': {
+        const parts = arg.map((a) => evaluate(a, seen));
+        if (parts.includes(unknown)) return unknown;
+        return fn === 'Fn::And' ? parts.every(Boolean) : parts.some(Boolean);
+      }
+      default:
+        return unknown;
+    }
+  };
+  const named = (name: string, seen: Set<string>): boolean | typeof unknown => {
+    if (name in results) return results[name]!;
+    if (seen.has(name) || !(name in conditions)) return unknown;
+    return evaluate(conditions[name] as Json, new Set([...seen, name]));
+  };
+  for (const name of Object.keys(conditions)) {
+    const result = named(name, new Set());
+    results[name] = result === unknown ? true : result;
+  }
+  return results;
+}
+
+/** Whether a resource is part of the stack for these condition values (no Condition: always). */
+export function resourceIncluded(doc: TemplateDocument, logicalId: string, conditions: Record<string, boolean>): boolean {
+  const condition = doc.Resources[logicalId]?.Condition;
+  return condition === undefined || conditions[condition] !== false;
+}

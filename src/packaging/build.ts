@@ -23,6 +23,7 @@ export const HANDLERS: readonly HandlerSpec[] = [
   { name: 'feedback-processor', parameter: 'FeedbackProcessorCodeKey' },
   { name: 'unsubscribe', parameter: 'UnsubscribeCodeKey' },
   { name: 'template-seeder', parameter: 'TemplateSeederCodeKey' },
+  { name: 'webhook-delivery', parameter: 'WebhookDeliveryCodeKey' },
 ];
 
 export interface HandlerArtifact extends HandlerSpec {

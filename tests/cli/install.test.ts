@@ -178,9 +178,9 @@ describe('install: a first install', () => {
     const bucket = 'sesmailengine-123456789012-us-east-1';
     expect(s3.commandCalls(CreateBucketCommand)[0]!.args[0].input.Bucket).toBe(bucket);
 
-    // four handler zips and the starter templates uploaded under content-hashed keys
+    // five handler zips and the starter templates uploaded under content-hashed keys
     const keys = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input.Key!);
-    expect(keys.filter((k) => /^artifacts\/[a-z-]+-[0-9a-f]{64}\.zip$/.test(k))).toHaveLength(4);
+    expect(keys.filter((k) => /^artifacts\/[a-z-]+-[0-9a-f]{64}\.zip$/.test(k))).toHaveLength(5);
     expect(keys.some((k) => /^artifacts\/starter-templates\/[0-9a-f]{16}\/welcome\/metadata\.json$/.test(k))).toBe(true);
 
     // the stack call: every parameter, both IAM capabilities, a request token
@@ -193,7 +193,7 @@ describe('install: a first install', () => {
       AdminEmail: 'ops@example.com',
       ArtifactBucket: bucket,
     });
-    for (const p of ['EmailSenderCodeKey', 'FeedbackProcessorCodeKey', 'UnsubscribeCodeKey', 'TemplateSeederCodeKey']) {
+    for (const p of ['EmailSenderCodeKey', 'FeedbackProcessorCodeKey', 'UnsubscribeCodeKey', 'TemplateSeederCodeKey', 'WebhookDeliveryCodeKey']) {
       expect(keys).toContain(params[p]);
     }
     expect(params.StarterTemplatesPrefix).toMatch(/^artifacts\/starter-templates\/[0-9a-f]{16}$/);
@@ -247,6 +247,25 @@ describe('install: a first install', () => {
     expect(err).toContain('Lambda could not read its code');
     expect(lambda.commandCalls(InvokeCommand)).toHaveLength(0);
     expect(cfn.live('sesmailengine')?.status).toBe('ROLLBACK_COMPLETE');
+  });
+});
+
+describe('install --webhook-url', () => {
+  it('refuses a URL that is not https before touching AWS (INS023)', async () => {
+    const error = await expectCliError(install(options({ webhookUrl: 'http://hooks.example.com/x' })), 'INS023');
+    expect(error.message).toContain('https only');
+    expect(sts.calls()).toHaveLength(0);
+    expect(cfn.calls).toHaveLength(0);
+  });
+
+  it('validates --parameter WebhookUrl=... the same way', async () => {
+    await expectCliError(install(options({ parameter: ['WebhookUrl=https://user:pw@hooks.example.com/x'] })), 'INS023');
+    expect(sts.calls()).toHaveLength(0);
+  });
+
+  it('sends the URL as the WebhookUrl parameter and asks no extra question', async () => {
+    expect(await settle(install(options({ webhookUrl: 'https://hooks.example.com/x' })))).toBe(0);
+    expect(sentParameters('CreateStack').WebhookUrl).toBe('https://hooks.example.com/x');
   });
 });
 

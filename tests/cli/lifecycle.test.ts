@@ -177,7 +177,7 @@ describe('upgrade', () => {
 
   it('refuses to replace a table, naming it, and deletes the change set', async () => {
     // The running stack's suppression table has another key, so the current template would replace it.
-    installedEarlier(TEMPLATE.replace('- { AttributeName: email, KeyType: HASH }', '- { AttributeName: address, KeyType: HASH }'));
+    installedEarlier(TEMPLATE.replace('KeySchema: [{ AttributeName: email, KeyType: HASH }]', 'KeySchema: [{ AttributeName: address, KeyType: HASH }]'));
     const opts = installOptions();
     const error = await failure(install(opts), 'INS019');
     expect(error.message).toContain('The upgrade would replace SuppressionTable (AWS::DynamoDB::Table sesmailengine-Suppression)');
@@ -189,7 +189,7 @@ describe('upgrade', () => {
   });
 
   it('with --allow-replacement goes ahead; CloudFormation cannot replace a named table, rolls back, and the data stays', async () => {
-    installedEarlier(TEMPLATE.replace('- { AttributeName: email, KeyType: HASH }', '- { AttributeName: address, KeyType: HASH }'));
+    installedEarlier(TEMPLATE.replace('KeySchema: [{ AttributeName: email, KeyType: HASH }]', 'KeySchema: [{ AttributeName: address, KeyType: HASH }]'));
     const opts = installOptions({ allowReplacement: true });
     const error = await failure(install(opts), 'INS009');
     expect(opts.io.err()).toContain('--allow-replacement: SuppressionTable (AWS::DynamoDB::Table sesmailengine-Suppression) will be replaced');
@@ -344,7 +344,9 @@ describe('reinstall after uninstall', () => {
     expect(err).toContain('Brought back 13 resources with their data into sesmailengine.');
     const stack = cfn.live(STACK)!;
     expect(stack.status).toBe('UPDATE_COMPLETE');
-    expect(stack.resources.map((r) => r.logicalId).sort()).toEqual(Object.keys(parseTemplate(TEMPLATE).Resources).sort());
+    // Everything but the webhook resources: no WebhookUrl was given.
+    const withoutWebhooks = Object.entries(parseTemplate(TEMPLATE).Resources).filter(([, r]) => r.Condition !== 'HasWebhook');
+    expect(stack.resources.map((r) => r.logicalId).sort()).toEqual(withoutWebhooks.map(([id]) => id).sort());
     const suppression = cfn.resource(TABLE, `${STACK}-Suppression`)!;
     expect(suppression.items).toBe(77);
     expect(suppression.owner).toBe(stack.stackId);
@@ -454,5 +456,90 @@ describe('uninstall --delete-data', () => {
     expect(opts.io.err()).toContain('There is no stack named sesmailengine in us-east-1; looking for the data an earlier install kept.');
     expect(opts.io.err()).toContain('Deleted the DynamoDB table sesmailengine-EmailTracking (the tracking history).');
     expect(cfn.account.size).toBe(0);
+  });
+});
+
+describe('webhooks (the WebhookUrl parameter and its conditional resources)', () => {
+  const URL = 'https://hooks.example.com/sesmailengine';
+  const QUEUE = 'AWS::SQS::Queue';
+  const SECRET = 'AWS::SecretsManager::Secret';
+  const webhookIds = Object.entries(parseTemplate(TEMPLATE).Resources)
+    .filter(([, r]) => r.Condition === 'HasWebhook')
+    .map(([id]) => id)
+    .sort();
+  const heldIds = () => cfn.live(STACK)!.resources.map((r) => r.logicalId);
+  const keptWebhookData = [`${STACK}-webhook`, `${STACK}-webhook-dlq`];
+
+  it('--webhook-url \'\' turns them off: the stack drops them and keeps their data outside it', async () => {
+    expect(await settle(install(installOptions({ webhookUrl: URL })))).toBe(0);
+    const opts = installOptions({ webhookUrl: '' });
+    expect(await settle(install(opts))).toBe(0);
+    expect(cfn.live(STACK)!.parameters.WebhookUrl).toBe('');
+    expect(webhookIds.filter((id) => heldIds().includes(id))).toEqual([]);
+    for (const name of keptWebhookData) expect(cfn.resource(QUEUE, name)!.owner).toBeUndefined();
+    expect(cfn.resource(SECRET, `${STACK}-webhook-signing-key`)!.owner).toBeUndefined();
+  });
+
+  it('--webhook-url creates them with the stack and sends the URL', async () => {
+    expect(await settle(install(installOptions({ webhookUrl: URL })))).toBe(0);
+    expect(cfn.live(STACK)!.parameters.WebhookUrl).toBe(URL);
+    expect(webhookIds.filter((id) => !heldIds().includes(id))).toEqual([]);
+    expect(cfn.names(QUEUE)).toEqual(expect.arrayContaining(keptWebhookData));
+    expect(cfn.names(SECRET)).toContain(`${STACK}-webhook-signing-key`);
+  });
+
+  it('an upgrade without --webhook-url keeps the URL the stack has', async () => {
+    expect(await settle(install(installOptions({ webhookUrl: URL })))).toBe(0);
+    cfn.calls.length = 0;
+    expect(await settle(install(installOptions()))).toBe(0);
+    const [changeSet] = changeSetCalls();
+    expect(changeSet!.Parameters).toContainEqual({ ParameterKey: 'WebhookUrl', UsePreviousValue: true });
+    expect(cfn.live(STACK)!.parameters.WebhookUrl).toBe(URL);
+  });
+
+  it('turning them on again while the kept ones are in the way stops before any change, naming them and how to delete them (INS024)', async () => {
+    expect(await settle(install(installOptions({ webhookUrl: URL })))).toBe(0);
+    expect(await settle(install(installOptions({ webhookUrl: '' })))).toBe(0);
+    cfn.calls.length = 0;
+    const error = await failure(install(installOptions({ webhookUrl: URL })), 'INS024');
+    expect(error.message).toContain(`SQS queue ${STACK}-webhook`);
+    expect(error.message).toContain(`secret ${STACK}-webhook-signing-key`);
+    expect(error.fix).toContain(`aws secretsmanager delete-secret --region us-east-1 --secret-id ${STACK}-webhook-signing-key --force-delete-without-recovery`);
+    expect(error.fix).toContain(`aws sqs delete-queue --region us-east-1 --queue-url https://sqs.us-east-1.amazonaws.com/123456789012/${STACK}-webhook-dlq`);
+    expect(lifecycleCalls()).toEqual(['CreateChangeSet', 'DeleteChangeSet']);
+    expect(cfn.live(STACK)!.parameters.WebhookUrl).toBe('');
+    expect(cfn.live(STACK)!.status).toBe('UPDATE_COMPLETE');
+  });
+
+  it('a reinstall without a URL leaves kept webhook data alone (neither in the way nor imported); with the URL it imports it', async () => {
+    expect(await settle(install(installOptions({ webhookUrl: URL })))).toBe(0);
+    expect(await settle(uninstall(uninstallOptions()))).toBe(0);
+    for (const name of keptWebhookData) expect(cfn.resource(QUEUE, name)!.owner).toBeUndefined();
+
+    cfn.calls.length = 0;
+    const plain = installOptions();
+    expect(await settle(install(plain))).toBe(0);
+    const [imported] = changeSetCalls();
+    expect(imported!.ResourcesToImport!.map((r) => r.LogicalResourceId).filter((id) => id!.startsWith('Webhook'))).toEqual([]);
+    expect(plain.io.err()).toContain('Found 13 resources kept by an earlier install');
+    expect(webhookIds.filter((id) => heldIds().includes(id))).toEqual([]);
+    for (const name of keptWebhookData) expect(cfn.resource(QUEUE, name)!.owner).toBeUndefined();
+
+    expect(await settle(uninstall(uninstallOptions()))).toBe(0);
+    cfn.calls.length = 0;
+    const withUrl = installOptions({ webhookUrl: URL });
+    expect(await settle(install(withUrl))).toBe(0);
+    const [again] = changeSetCalls();
+    expect(again!.ResourcesToImport!.map((r) => r.LogicalResourceId).filter((id) => id!.startsWith('Webhook')).sort()).toEqual([
+      'WebhookDeadLetterQueue',
+      'WebhookDeliveryLogGroup',
+      'WebhookQueue',
+      'WebhookSecret',
+    ]);
+    expect(withUrl.io.err()).toContain('Found 17 resources kept by an earlier install');
+    const stack = cfn.live(STACK)!;
+    expect(stack.status).toBe('UPDATE_COMPLETE');
+    expect(webhookIds.filter((id) => !heldIds().includes(id))).toEqual([]);
+    expect(cfn.resource(SECRET, `${STACK}-webhook-signing-key`)!.owner).toBe(stack.stackId);
   });
 });

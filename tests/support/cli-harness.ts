@@ -72,6 +72,8 @@ export const TEMPLATE_PARAMETERS = [
   'FeedbackProcessorCodeKey',
   'UnsubscribeCodeKey',
   'TemplateSeederCodeKey',
+  'WebhookDeliveryCodeKey',
+  'WebhookUrl',
   'StarterTemplatesPrefix',
 ];
 

@@ -20,6 +20,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadResourceSpec } from './cfn-spec-validation.js';
 import { isObject, parseTemplate, subVariables, walk, type CfnTemplate, type Json } from './cloudformation.js';
+import { evaluateConditions, parameterValues, resourceIncluded, type TemplateDocument } from '../../src/installer/template-document.js';
 
 /**
  * An in-memory CloudFormation behind aws-sdk-client-mock (or the HTTP fake), with an
@@ -292,10 +293,14 @@ function unresolved(doc: CfnTemplate): string[] {
 }
 
 /** Template mode: the resources of a template, with names, policies and definitions. */
-export function resourcesOfTemplate(body: string): FakeResource[] {
+export function resourcesOfTemplate(body: string, values: Record<string, string> = {}): FakeResource[] {
   const doc = parseTemplate(body);
   const parameters = new Set(Object.keys(doc.Parameters ?? {}));
-  return Object.entries(doc.Resources ?? {}).map(([logicalId, r]) => {
+  // A resource whose Condition is false for these parameter values is not part of the stack.
+  const document = doc as unknown as TemplateDocument;
+  const conditions = evaluateConditions(document, parameterValues(document, values));
+  const included = Object.entries(doc.Resources ?? {}).filter(([logicalId]) => resourceIncluded(document, logicalId, conditions));
+  return included.map(([logicalId, r]) => {
     const nameValue = NAME_PROPERTY[r.Type] ? r.Properties?.[NAME_PROPERTY[r.Type]!] : undefined;
     let name: string | undefined;
     if (typeof nameValue === 'string') name = nameValue;
@@ -484,7 +489,7 @@ export class FakeCloudFormation {
     options: { template?: string; tags?: Record<string, string> } = {},
   ): FakeStack {
     const empty = ['ROLLBACK_COMPLETE', 'REVIEW_IN_PROGRESS', 'DELETE_COMPLETE'].includes(status);
-    const resources = empty ? [] : options.template ? resourcesOfTemplate(options.template) : this.resources;
+    const resources = empty ? [] : options.template ? resourcesOfTemplate(options.template, parameters) : this.resources;
     const stack = this.newStack(name, status, parameters, outputs, options);
     stack.resources = resources;
     for (const r of resources) this.createInAccount(stack, r);
@@ -722,7 +727,7 @@ export class FakeCloudFormation {
     stack.token = input.ClientRequestToken;
     stack.tags = Object.fromEntries((input.Tags ?? []).map((t) => [t.Key!, t.Value!]));
     if (input.TemplateBody) stack.template = input.TemplateBody;
-    const resources = this.templates && input.TemplateBody ? resourcesOfTemplate(input.TemplateBody) : this.resources;
+    const resources = this.templates && input.TemplateBody ? resourcesOfTemplate(input.TemplateBody, stack.parameters) : this.resources;
     this.stackEvent(stack, 'CREATE_IN_PROGRESS', 'User Initiated');
     stack.pending = this.createSteps(stack, resources, Boolean(input.RetainExceptOnCreate), 'CREATE_COMPLETE');
     this.nextOutcome = 'succeed';
@@ -937,7 +942,7 @@ export class FakeCloudFormation {
     const previous = stack?.parameters ?? {};
     const parameters = this.resolveParameters(input.Parameters, previous);
     const tags = Object.fromEntries((input.Tags ?? []).map((t) => [t.Key!, t.Value!]));
-    const resources = this.templates ? resourcesOfTemplate(body) : type === 'IMPORT' ? resourcesOfTemplate(body) : this.resources;
+    const resources = this.templates || type === 'IMPORT' ? resourcesOfTemplate(body, parameters) : this.resources;
     const imports: Record<string, string> = {};
     let changes: FakeChange[] = [];
     let status = 'CREATE_COMPLETE';

@@ -18,6 +18,7 @@ const HANDLER_DIRS: Record<string, string> = {
   FeedbackProcessorFunction: 'feedback-processor',
   UnsubscribeFunction: 'unsubscribe',
   TemplateSeederFunction: 'template-seeder',
+  WebhookDeliveryFunction: 'webhook-delivery',
 };
 
 /** The documented contract: the "Environment variables" table of docs/ARCHITECTURE.md. */
@@ -37,7 +38,7 @@ function documentedContract(): Record<string, { dir: string; vars: string[] }> {
 const CONTRACT = documentedContract();
 
 /** Read by the code but set only by local mode and tests (the stack uses the *_ARN form). */
-const LOCAL_ONLY = new Set(['UNSUBSCRIBE_SECRET']);
+const LOCAL_ONLY = new Set(['UNSUBSCRIBE_SECRET', 'WEBHOOK_SECRET']);
 
 function templateVariables(fn: string): string[] {
   const props = template.Resources[fn]!.Properties as { Environment?: { Variables?: Record<string, unknown> } };

@@ -36,6 +36,7 @@ const HANDLERS = [
   { dir: 'feedback-processor', fn: 'FeedbackProcessorFunction' },
   { dir: 'unsubscribe', fn: 'UnsubscribeFunction' },
   { dir: 'template-seeder', fn: 'TemplateSeederFunction' },
+  { dir: 'webhook-delivery', fn: 'WebhookDeliveryFunction' },
 ] as const;
 
 const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
@@ -55,7 +56,9 @@ const EXPECTED_RESOURCES: Record<string, (handler: string) => string[]> = {
   ],
   'events:PutEvents': () => ['${EmailBus.Arn}'],
   'sqs:SendMessage': () => ['${SendQueue.Arn}'],
-  'secretsmanager:GetSecretValue': () => ['${UnsubscribeSecret}'],
+  'secretsmanager:GetSecretValue': (handler) => (handler === 'webhook-delivery' ? ['${WebhookSecret}'] : ['${UnsubscribeSecret}']),
+  // Webhook Delivery delays the next attempt of a failed delivery on its own queue.
+  'sqs:ChangeMessageVisibility': () => ['${WebhookQueue.Arn}'],
   's3:GetObject': (handler) => (handler === 'template-seeder' ? [TEMPLATES, STARTER] : handler === 'email-sender' ? [TEMPLATES, ATTACHMENTS] : [TEMPLATES]),
   's3:PutObject': () => [TEMPLATES],
   's3:ListBucket': () => [BUCKET],
@@ -194,6 +197,16 @@ describe('the handler analysis', () => {
     const analysis = analyseHandler(join(FUNCTIONS_DIR, 'template-seeder', 'handler.ts'));
     expect(analysis.files).toEqual(expect.arrayContaining(['template-seeder/handler.ts', 'lib/template-seeding.ts']));
     expect(new Set(analysis.calls.map((c) => c.command))).toEqual(new Set(['GetObjectCommand', 'ListObjectsV2Command', 'PutObjectCommand']));
+  });
+
+  it('finds the Webhook Delivery calls, and only the webhook half of the shared secrets module', () => {
+    const analysis = analyseHandler(join(FUNCTIONS_DIR, 'webhook-delivery', 'handler.ts'));
+    expect(analysis.calls.map((c) => [c.command, c.file]).sort()).toEqual([
+      ['ChangeMessageVisibilityCommand', 'webhook-delivery/handler.ts'],
+      ['GetSecretValueCommand', 'lib/secrets.ts'],
+    ]);
+    const read = new Set(analysis.envReads.map((e) => e.name));
+    expect(read).toEqual(new Set(['WEBHOOK_URL', 'WEBHOOK_QUEUE_URL', 'WEBHOOK_SECRET_ARN', 'WEBHOOK_SECRET']));
   });
 });
 

@@ -11,6 +11,7 @@ import {
   type Json,
 } from '../support/cloudformation.js';
 import { matchesPattern } from '../support/event-pattern.js';
+import { evaluateConditions, parameterValues, parseTemplateDocument, referencedResources, resourceIncluded } from '../../src/installer/template-document.js';
 
 const template = loadTemplate();
 const resources = template.Resources;
@@ -40,6 +41,7 @@ const FUNCTIONS = {
   FeedbackProcessorFunction: { name: 'FeedbackProcessor', codeKey: 'FeedbackProcessorCodeKey' },
   UnsubscribeFunction: { name: 'Unsubscribe', codeKey: 'UnsubscribeCodeKey' },
   TemplateSeederFunction: { name: 'TemplateSeeder', codeKey: 'TemplateSeederCodeKey' },
+  WebhookDeliveryFunction: { name: 'WebhookDelivery', codeKey: 'WebhookDeliveryCodeKey' },
 } as const;
 
 describe('names', () => {
@@ -111,12 +113,15 @@ describe('send path', () => {
     ]);
   });
 
-  it('lets EventBridge put undeliverable events of both rules on the event-delivery DLQ', () => {
+  it('lets EventBridge put undeliverable events of every rule on the event-delivery DLQ (the webhook rule when there is one)', () => {
     const policy = ofType('AWS::SQS::QueuePolicy').find(([, p]) =>
       (p.Properties!.Queues as Json[]).some((q) => referencedResource(q) === 'EventDeliveryDeadLetterQueue'),
     );
     const sources = (policy![1].Properties!.PolicyDocument as any).Statement[0].Condition.ArnEquals['aws:SourceArn'];
-    expect(sources.map(referencedResource).sort()).toEqual(['EmailRequestRule', 'SesFeedbackRule']);
+    expect(sources.slice(0, 2).map(referencedResource).sort()).toEqual(['EmailRequestRule', 'SesFeedbackRule']);
+    expect(sources[2]).toEqual({ 'Fn::If': ['HasWebhook', { 'Fn::GetAtt': ['WebhookRule', 'Arn'] }, { Ref: 'AWS::NoValue' }] });
+    const rules = ofType('AWS::Events::Rule').map(([id]) => id).sort();
+    expect(rules).toEqual(['EmailRequestRule', 'SesFeedbackRule', 'WebhookRule']);
   });
 
   it('feeds the Email Sender in batches of 10 with partial batch failures and capped concurrency', () => {
@@ -145,7 +150,10 @@ describe('queues', () => {
       const queue = referencedResource(m.Properties!.EventSourceArn as Json)!;
       const fn = referencedResource(m.Properties!.FunctionName as Json)!;
       const visibility = Number(props(queue).VisibilityTimeout);
-      expect({ queue, ok: visibility >= 6 * Number(props(fn).Timeout) }).toEqual({ queue, ok: true });
+      // The webhook queue's own timeout is only the fallback delay of a failed delivery (the
+      // function sets each retry's delay itself), so it is kept short: twice the timeout.
+      const factor = queue === 'WebhookQueue' ? 2 : 6;
+      expect({ queue, ok: visibility >= factor * Number(props(fn).Timeout) }).toEqual({ queue, ok: true });
     }
   });
 
@@ -306,7 +314,7 @@ describe('alarms', () => {
 
   it('watch every dead-letter queue for a message', () => {
     const dlqs = ofType('AWS::SQS::Queue').map(([id]) => id).filter((id) => /DeadLetter/.test(id));
-    expect(dlqs).toHaveLength(3);
+    expect(dlqs).toHaveLength(4);
     for (const dlq of dlqs) {
       const alarm = alarms.find((a) => a.Dimensions?.some((d: any) => referencedResource(d.Value) === dlq));
       expect(alarm).toMatchObject({
@@ -378,6 +386,8 @@ describe('parameters', () => {
       FeedbackProcessorCodeKey: undefined,
       UnsubscribeCodeKey: undefined,
       TemplateSeederCodeKey: undefined,
+      WebhookDeliveryCodeKey: undefined,
+      WebhookUrl: '',
     };
     for (const [name, value] of Object.entries(defaults)) {
       expect({ name, declared: name in params, default: params[name]?.Default }).toEqual({ name, declared: true, default: value });
@@ -434,5 +444,133 @@ describe('outputs', () => {
       Version: '2012-10-17',
       Statement: [{ Effect: 'Allow', Action: 'events:PutEvents', Resource: busArn }],
     });
+  });
+});
+
+describe('signed webhooks', () => {
+  const doc = parseTemplateDocument(readFileSync(TEMPLATE_PATH, 'utf8'));
+  const WEBHOOK_RESOURCES = [
+    'WebhookSecret',
+    'WebhookRule',
+    'WebhookQueue',
+    'WebhookDeadLetterQueue',
+    'WebhookQueuePolicy',
+    'WebhookDeliveryFunction',
+    'WebhookDeliveryEventSource',
+    'WebhookDeliveryLogGroup',
+    'WebhookDeliveryRole',
+    'WebhookDeadLetterQueueAlarm',
+    'WebhookDeliveryErrorsAlarm',
+  ];
+  const event = (source: string, detailType: string) => ({ source, 'detail-type': detailType, detail: { emailId: 'email-1', status: 'delivered' } });
+
+  it('exist only when WebhookUrl is set (condition HasWebhook), with their outputs', () => {
+    expect(template.Conditions?.HasWebhook).toEqual({ 'Fn::Not': [{ 'Fn::Equals': [{ Ref: 'WebhookUrl' }, ''] }] });
+    const conditional = Object.entries(resources).filter(([, r]) => r.Condition === 'HasWebhook').map(([id]) => id);
+    expect(conditional.sort()).toEqual([...WEBHOOK_RESOURCES].sort());
+    const outputs = Object.entries(template.Outputs ?? {}).filter(([, o]) => o.Condition === 'HasWebhook').map(([name]) => name);
+    expect(outputs.sort()).toEqual(['WebhookDeadLetterQueueUrl', 'WebhookQueueUrl', 'WebhookSecretArn', 'WebhookUrl']);
+  });
+
+  it.each([
+    ['empty', '', false],
+    ['set', 'https://hooks.example.com/sesmailengine', true],
+  ])('with WebhookUrl %s, the stack holds webhook resources: %s, and nothing it keeps refers to one it lacks', (_label, url, expected) => {
+    const conditions = evaluateConditions(doc, parameterValues(doc, { WebhookUrl: url }));
+    expect(conditions.HasWebhook).toBe(expected);
+    const kept = Object.keys(doc.Resources).filter((id) => resourceIncluded(doc, id, conditions));
+    expect(WEBHOOK_RESOURCES.filter((id) => kept.includes(id))).toEqual(expected ? WEBHOOK_RESOURCES : []);
+    // A reference to a left-out resource is allowed only inside Fn::If on its condition.
+    const strip = (value: Json): Json => {
+      if (Array.isArray(value)) return value.map(strip);
+      if (!isObject(value)) return value;
+      const branches = value['Fn::If'];
+      if (Array.isArray(branches) && typeof branches[0] === 'string') return strip(conditions[branches[0]] ? branches[1]! : branches[2]!);
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, strip(v)]));
+    };
+    for (const id of kept) {
+      const resolved = { ...doc, Resources: { ...doc.Resources, [id]: { ...doc.Resources[id]!, Properties: strip(doc.Resources[id]!.Properties ?? {}) as Record<string, Json> } } };
+      const dangling = referencedResources(resolved, id).filter((ref) => !kept.includes(ref));
+      expect({ id, dangling }).toEqual({ id, dangling: [] });
+    }
+    for (const [name, output] of Object.entries(template.Outputs ?? {})) {
+      if (output.Condition && !conditions[output.Condition]) continue;
+      const refs: string[] = JSON.stringify(output.Value).match(/[A-Za-z]+/g) ?? [];
+      expect({ name, dangling: WEBHOOK_RESOURCES.filter((id) => !kept.includes(id) && refs.includes(id)) }).toEqual({ name, dangling: [] });
+    }
+  });
+
+  it('routes "Email Status Changed" and "Webhook Test" from the engine only, on the engine bus', () => {
+    const rule = props('WebhookRule');
+    expect(referencedResource(rule.EventBusName)).toBe('EmailBus');
+    expect(matchesPattern(rule.EventPattern, event('sesmailengine', 'Email Status Changed'))).toBe(true);
+    expect(matchesPattern(rule.EventPattern, event('sesmailengine', 'Webhook Test'))).toBe(true);
+    expect(matchesPattern(rule.EventPattern, event('my.app', 'Email Status Changed'))).toBe(false);
+    expect(matchesPattern(rule.EventPattern, event('sesmailengine', 'Email Request'))).toBe(false);
+    expect(matchesPattern(rule.EventPattern, event('sesmailengine', 'Email Retry'))).toBe(false);
+    expect(matchesPattern(rule.EventPattern, event('aws.ses', 'Email Delivered'))).toBe(false);
+    // ...and the send rule never takes them.
+    expect(matchesPattern(props('EmailRequestRule').EventPattern, event('sesmailengine', 'Webhook Test'))).toBe(false);
+  });
+
+  it('delivers to the webhook queue with a retry policy and the event-delivery DLQ, and only that rule may send there', () => {
+    const target = props('WebhookRule').Targets;
+    expect(target).toHaveLength(1);
+    expect(target[0].Arn).toEqual({ 'Fn::GetAtt': ['WebhookQueue', 'Arn'] });
+    expect(target[0].RetryPolicy.MaximumRetryAttempts).toBeGreaterThan(0);
+    expect(referencedResource(target[0].DeadLetterConfig.Arn)).toBe('EventDeliveryDeadLetterQueue');
+    const policy = props('WebhookQueuePolicy');
+    expect(policy.Queues).toEqual([{ Ref: 'WebhookQueue' }]);
+    expect(policy.PolicyDocument.Statement).toEqual([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: 'events.amazonaws.com' },
+        Action: 'sqs:SendMessage',
+        Resource: { 'Fn::GetAtt': ['WebhookQueue', 'Arn'] },
+        Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': ['WebhookRule', 'Arn'] } } },
+      }),
+    ]);
+  });
+
+  it('keeps retrying a delivery for longer than the retry schedule takes, then dead-letters it', () => {
+    const queue = props('WebhookQueue');
+    expect(queue.VisibilityTimeout).toBe(60);
+    expect(queue.MessageRetentionPeriod).toBe(4 * 86400);
+    expect(queue.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': ['WebhookDeadLetterQueue', 'Arn'] }, maxReceiveCount: 10 });
+    expect(props('WebhookDeadLetterQueue').MessageRetentionPeriod).toBe(14 * 86400);
+  });
+
+  it('feeds the Webhook Delivery function in batches of 10 with partial batch failures', () => {
+    const mapping = props('WebhookDeliveryEventSource');
+    expect(referencedResource(mapping.FunctionName)).toBe('WebhookDeliveryFunction');
+    expect(mapping.EventSourceArn).toEqual({ 'Fn::GetAtt': ['WebhookQueue', 'Arn'] });
+    expect(mapping.BatchSize).toBe(10);
+    expect(mapping.MaximumBatchingWindowInSeconds).toBe(props('FeedbackProcessorEventSource').MaximumBatchingWindowInSeconds);
+    expect(mapping.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(props('WebhookDeliveryFunction').Timeout).toBe(30);
+  });
+
+  it('gives the function the endpoint, its queue and the signing key generated by the stack', () => {
+    expect(props('WebhookDeliveryFunction').Environment.Variables).toEqual({
+      WEBHOOK_URL: { Ref: 'WebhookUrl' },
+      WEBHOOK_QUEUE_URL: { Ref: 'WebhookQueue' },
+      WEBHOOK_SECRET_ARN: { Ref: 'WebhookSecret' },
+    });
+    const secret = props('WebhookSecret');
+    expect(secret.Name).toEqual({ 'Fn::Sub': '${AWS::StackName}-webhook-signing-key' });
+    expect(secret.GenerateSecretString).toEqual({ PasswordLength: 32, ExcludePunctuation: true, IncludeSpace: false });
+    expect(secret.SecretString).toBeUndefined();
+  });
+
+  it('accepts only an empty WebhookUrl or an https:// URL without credentials, up to 2048 characters', () => {
+    const p = params.WebhookUrl! as typeof params.WebhookUrl & { MaxLength?: number };
+    const pattern = new RegExp(p.AllowedPattern!);
+    for (const ok of ['', 'https://hooks.example.com/sesmailengine', 'https://example.com', 'https://api.example.com:8443/hooks?token=abc#x', 'https://h.example.com/a@b']) {
+      expect({ ok, matches: pattern.test(ok) }).toEqual({ ok, matches: true });
+    }
+    for (const bad of ['http://hooks.example.com/x', 'https://', 'https://user:pw@hooks.example.com/x', 'https://user@hooks.example.com', 'ftp://example.com', 'hooks.example.com', 'https://a.example.com/x y', 'https://a.example.com/x\nHost: evil']) {
+      expect({ bad, matches: pattern.test(bad) }).toEqual({ bad, matches: false });
+    }
+    expect(p.MaxLength).toBe(2048);
   });
 });

@@ -98,8 +98,8 @@ describe('the real handlers', () => {
 
   const present = HANDLERS.filter((h) => existsSync(join(ROOT, 'functions', h.name, 'handler.ts')));
 
-  it('finds all four handlers', () => {
-    expect(present.map((h) => h.name)).toEqual(['email-sender', 'feedback-processor', 'unsubscribe', 'template-seeder']);
+  it('finds all five handlers', () => {
+    expect(present.map((h) => h.name)).toEqual(['email-sender', 'feedback-processor', 'unsubscribe', 'template-seeder', 'webhook-delivery']);
   });
 
   it('names one artifact per handler and stack parameter', () => {
@@ -108,6 +108,7 @@ describe('the real handlers', () => {
       'FeedbackProcessorCodeKey',
       'UnsubscribeCodeKey',
       'TemplateSeederCodeKey',
+      'WebhookDeliveryCodeKey',
     ]);
     for (const h of present) expect(handlerEntry(ROOT, h.name)).toMatch(/handler\.ts$/);
   });

@@ -115,6 +115,19 @@ describe('viewOutputs', () => {
     expect(view.deadLetterQueues.map((q) => q.url)).toEqual(['https://sqs/fb-dlq', 'https://sqs/send-dlq']);
     expect(view.bucket).toBe('bkt');
   });
+
+  it('lists the webhook DLQ next to the others when the stack has webhooks (status shows its depth)', () => {
+    const view = viewOutputs({
+      SendDeadLetterQueueUrl: 'https://sqs/send-dlq',
+      WebhookUrl: 'https://hooks.example.com/x',
+      WebhookQueueUrl: 'https://sqs/webhook',
+      WebhookDeadLetterQueueUrl: 'https://sqs/webhook-dlq',
+    });
+    expect(view.deadLetterQueues).toEqual([
+      { key: 'SendDeadLetterQueueUrl', url: 'https://sqs/send-dlq' },
+      { key: 'WebhookDeadLetterQueueUrl', url: 'https://sqs/webhook-dlq' },
+    ]);
+  });
 });
 
 describe('denyInsecureTransportPolicy', () => {
