@@ -10,7 +10,7 @@ import { startFakeAws } from '../../tests/support/fake-aws-server.js';
 /**
  * Install overhead (SPEC §8: everything install does besides waiting for CloudFormation
  * takes ≤ 5 s warm). Measured two ways:
- *  1. build + zip + hash of the four handlers with esbuild (first run, then warm runs),
+ *  1. build + zip + hash of the handlers with esbuild (first run, then warm runs),
  *     with each zip's size;
  *  2. a whole `install --yes` in this process against the fake AWS server on 127.0.0.1,
  *     reporting the run's own figure "time besides CloudFormation and prompts" (checks,
