@@ -7,7 +7,7 @@ import type { Env } from '../lib/env.js';
 import { addDailyCounts, type DailyCounts } from '../lib/counters-store.js';
 import { isThrottledUnapplied } from '../lib/dynamo-errors.js';
 import { addSuppression } from '../lib/suppression-store.js';
-import { applyFeedback, claimRetry, markRetryEnqueued, type FeedbackApplyResult } from '../lib/tracking-updates.js';
+import { applyFeedback, claimRetry, markRetryEnqueued, readAhead, type FeedbackApplyResult, type ReadAhead } from '../lib/tracking-updates.js';
 import { recordSoftBounce, resetSoftBounceStreak } from '../lib/soft-bounce-streak.js';
 import { publishStatusChanges, statusChangedDetail, type StatusChangedDetail } from '../lib/status-notifications.js';
 import { enqueueRetry, RetryNotPossibleError } from '../lib/retry-queue.js';
@@ -116,10 +116,16 @@ export function createFeedbackProcessorHandler(
     }
   }
 
-  async function handleEvent(rt: Runtime, event: FeedbackEvent, holder: string, batch: BatchEffects): Promise<FeedbackApplyResult> {
+  async function handleEvent(
+    rt: Runtime,
+    event: FeedbackEvent,
+    holder: string,
+    batch: BatchEffects,
+    ahead: ReadAhead | undefined,
+  ): Promise<FeedbackApplyResult> {
     const { ddb, sqs } = rt.clients;
     const { config } = rt;
-    const result = await applyFeedback(ddb, config.trackingTable, event, now());
+    const result = await applyFeedback(ddb, config.trackingTable, event, now(), ahead);
     const decision = result.decision;
     const context = { eventType: event.eventType, sesMessageId: event.mail.messageId, emailId: result.emailId };
 
@@ -206,6 +212,26 @@ export function createFeedbackProcessorHandler(
     }
   }
 
+  /**
+   * The tracking records the batch's events name by tag, read in one BatchGetItem when
+   * there are two or more (one is read by its own GetItem, as cheaply). A failed read-ahead
+   * only costs that saving: each event then reads its record itself.
+   */
+  async function readAheadForBatch(rt: Runtime, groups: Map<string, { event: FeedbackEvent }[]>): Promise<ReadAhead | undefined> {
+    const ids: string[] = [];
+    for (const group of groups.values()) {
+      const emailId = emailIdFromTags(group[0]!.event.mail.tags);
+      if (emailId !== undefined) ids.push(emailId);
+    }
+    if (ids.length < 2) return undefined;
+    try {
+      return await readAhead(rt.clients.ddb, rt.config.trackingTable, ids);
+    } catch (error) {
+      log({ level: 'warn', message: 'Batch read of tracking records failed; each event reads its own', error: describeError(error) });
+      return undefined;
+    }
+  }
+
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const rt = resolve();
     const batch = new BatchEffects();
@@ -230,10 +256,17 @@ export function createFeedbackProcessorHandler(
       groups.set(key, group);
     }
 
+    // One read for the records of the whole batch instead of one per event. Only each
+    // record's first event uses it: later ones read the record their predecessor wrote.
+    const ahead = await readAheadForBatch(rt, groups);
+
     await inPool([...groups.values()], PARALLEL_GROUPS, async (group) => {
+      let first = true;
       for (const { record, event: feedback } of group) {
+        const read = first ? ahead : undefined;
+        first = false;
         try {
-          await handleEvent(rt, feedback, record.messageId, batch);
+          await handleEvent(rt, feedback, record.messageId, batch, read);
         } catch (error) {
           failures.push(record.messageId);
           log({

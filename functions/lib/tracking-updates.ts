@@ -1,4 +1,4 @@
-import { GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailure } from './dynamo-errors.js';
 import { emailIdFromTags } from '../core/message-tags.js';
 import { statusRank } from '../core/status-priority.js';
@@ -52,6 +52,37 @@ export async function getRecord(
   return out.Item as StoredRecord | undefined;
 }
 
+/**
+ * Records read ahead for a batch of events: emailId → the record as read, or null when the
+ * read found none. An emailId that is not in the map was not read (the caller reads it).
+ */
+export type ReadAhead = Map<string, StoredRecord | null>;
+
+/** BatchGetItem takes at most this many keys. */
+const BATCH_GET_KEYS = 100;
+
+/**
+ * Reads many records in one consistent BatchGetItem (per 100 keys), instead of a GetItem
+ * per event. Keys DynamoDB leaves unprocessed are left out of the map, so their events read
+ * their record themselves; nothing is retried here.
+ */
+export async function readAhead(ddb: DynamoDBDocumentClient, table: string, emailIds: readonly string[]): Promise<ReadAhead> {
+  const found: ReadAhead = new Map();
+  const unique = [...new Set(emailIds)];
+  for (let i = 0; i < unique.length; i += BATCH_GET_KEYS) {
+    const ids = unique.slice(i, i + BATCH_GET_KEYS);
+    const out = await ddb.send(
+      new BatchGetCommand({ RequestItems: { [table]: { Keys: ids.map((emailId) => ({ emailId })), ConsistentRead: true } } }),
+    );
+    const unprocessed = new Set(
+      ((out.UnprocessedKeys?.[table]?.Keys ?? []) as Record<string, unknown>[]).map((key) => key.emailId),
+    );
+    for (const id of ids) if (!unprocessed.has(id)) found.set(id, null);
+    for (const item of out.Responses?.[table] ?? []) found.set(item.emailId as string, item as StoredRecord);
+  }
+  return found;
+}
+
 /** emailIds of records sent as this SES message (normally one). */
 export async function emailIdsForMessage(
   ddb: DynamoDBDocumentClient,
@@ -79,10 +110,11 @@ export async function findRecord(
   ddb: DynamoDBDocumentClient,
   table: string,
   event: FeedbackEvent,
+  ahead?: ReadAhead,
 ): Promise<{ record: StoredRecord; lookup: 'tag' | 'message-id' } | undefined> {
   const tagged = emailIdFromTags(event.mail.tags);
   if (tagged !== undefined) {
-    const record = await getRecord(ddb, table, tagged);
+    const record = ahead?.has(tagged) ? (ahead.get(tagged) ?? undefined) : await getRecord(ddb, table, tagged);
     if (record) return { record, lookup: 'tag' };
   }
   for (const emailId of await emailIdsForMessage(ddb, table, event.mail.messageId)) {
@@ -140,14 +172,19 @@ export function feedbackUpdate(
  * Applies one SES event to its tracking record. Returns the decision taken (for
  * suppression, streaks, retries, counters and notifications) and the record before/after.
  * Throws only on DynamoDB errors (the caller returns the message to the queue).
+ *
+ * `ahead` may hold the record read earlier in the batch (readAhead): the decision is then
+ * taken on that read. It may be stale by the time of the write, as any read may; the write's
+ * conditions (feedbackVersion, statusRank) refuse it then, and the record is read again.
  */
 export async function applyFeedback(
   ddb: DynamoDBDocumentClient,
   table: string,
   event: FeedbackEvent,
   now: Date,
+  ahead?: ReadAhead,
 ): Promise<FeedbackApplyResult> {
-  let found = await findRecord(ddb, table, event);
+  let found = await findRecord(ddb, table, event, ahead);
   let conflicts = 0;
   for (let attempt = 1; found !== undefined; attempt++) {
     const before = found.record;

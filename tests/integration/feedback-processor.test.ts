@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { mockClient } from 'aws-sdk-client-mock';
 import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startStandIns, type StandIns } from '../support/stand-ins.js';
 import { adjust, eventBridgeEnvelope, sesFixture, sqsEvent, type FixtureType, type SesEventJson } from '../support/ses-events.js';
 import { createFeedbackProcessorHandler } from '../../functions/feedback-processor/handler.js';
@@ -566,6 +566,102 @@ describe('daily counters', () => {
   });
 });
 
+describe('reading the records of a batch', () => {
+  /** env.ddb, counting the commands sent through it; `around` may act on or replace a call. */
+  function counting(around?: (command: object, send: () => Promise<unknown>) => Promise<unknown>) {
+    const calls: string[] = [];
+    const ddb = {
+      send: (command: object) => {
+        const table = (command as { input: { TableName?: string } }).input.TableName;
+        // Tracking-table reads only (a delivery also reads the address's soft-bounce streak).
+        if (!(command instanceof GetCommand) || table === env.tables.tracking) calls.push(command.constructor.name);
+        const send = () => env.ddb.send(command as never);
+        return around ? around(command, send) : send();
+      },
+    } as unknown as DynamoDBDocumentClient;
+    return { ddb, calls, count: (name: string) => calls.filter((c) => c === name).length };
+  }
+
+  it('reads every record of the batch in one consistent BatchGetItem, not one GetItem per event', async () => {
+    const ids = [unique('ahead'), unique('ahead'), unique('ahead'), unique('ahead')];
+    for (const id of ids) await seed(id, { status: 'sending', sesMessageId: undefined, sentAt: undefined });
+    const { ddb, count } = counting();
+    const bodies = [...ids.map((id) => feedback('Send', id)), feedback('Delivery', ids[0]!)];
+    const result = await makeHandler({ ddb })(sqsEvent(bodies));
+    expect(result.batchItemFailures).toEqual([]);
+    expect(count('BatchGetCommand')).toBe(1);
+    // Only the second event of ids[0] reads its record again (after the first one's write).
+    expect(count('GetCommand')).toBe(1);
+    for (const id of ids.slice(1)) expect(await record(id.emailId)).toMatchObject({ status: 'sent', sesMessageId: id.messageId });
+    expect(await record(ids[0]!.emailId)).toMatchObject({ status: 'delivered', deliveredAt: expect.any(String), sentAt: expect.any(String) });
+  });
+
+  it('decides again when a record changed after the batch read', async () => {
+    const a = unique('ahead-stale');
+    const b = unique('ahead-stale');
+    await seed(a);
+    await seed(b);
+    const now = new Date('2041-03-01T10:00:00.000Z');
+    const other = makeHandler({ now });
+    // Another processor delivers record a between the batch read and this batch's write.
+    const { ddb } = counting(async (command, send) => {
+      const out = await send();
+      if (command instanceof BatchGetCommand) await other(sqsEvent([feedback('Delivery', a)]));
+      return out;
+    });
+    const result = await makeHandler({ ddb, now })(sqsEvent([feedback('Delivery', a), feedback('Delivery', b)]));
+    expect(result.batchItemFailures).toEqual([]);
+    expect((await record(a.emailId))?.status).toBe('delivered');
+    expect((await counts('2041-03-01')).delivered).toBe(2);
+    expect(logs.some((l) => l.emailId === a.emailId && l.conflicts === 1)).toBe(true);
+  });
+
+  it('falls back to a read per event when the batch read fails', async () => {
+    const ids = [unique('ahead-down'), unique('ahead-down')];
+    for (const id of ids) await seed(id);
+    const { ddb, count } = counting((command, send) =>
+      command instanceof BatchGetCommand ? Promise.reject(Object.assign(new Error('Internal server error'), { name: 'InternalServerError' })) : send(),
+    );
+    const result = await makeHandler({ ddb })(sqsEvent(ids.map((id) => feedback('Delivery', id))));
+    expect(result.batchItemFailures).toEqual([]);
+    expect(count('GetCommand')).toBe(2);
+    for (const id of ids) expect((await record(id.emailId))?.status).toBe('delivered');
+  });
+
+  it('reads the records DynamoDB left unprocessed one by one', async () => {
+    const ids = [unique('ahead-unprocessed'), unique('ahead-unprocessed'), unique('ahead-unprocessed')];
+    for (const id of ids) await seed(id);
+    const { ddb, count } = counting(async (command, send) => {
+      if (!(command instanceof BatchGetCommand)) return send();
+      const out = (await send()) as { Responses: Record<string, { emailId: string }[]> };
+      const items = out.Responses[env.tables.tracking]!;
+      // DynamoDB returns what it read and the rest as UnprocessedKeys.
+      const left = items.filter((item) => item.emailId === ids[1]!.emailId);
+      return {
+        Responses: { [env.tables.tracking]: items.filter((item) => !left.includes(item)) },
+        UnprocessedKeys: { [env.tables.tracking]: { Keys: left.map((item) => ({ emailId: item.emailId })), ConsistentRead: true } },
+      };
+    });
+    const result = await makeHandler({ ddb })(sqsEvent(ids.map((id) => feedback('Delivery', id))));
+    expect(result.batchItemFailures).toEqual([]);
+    expect(count('GetCommand')).toBe(1);
+    for (const id of ids) expect((await record(id.emailId))?.status).toBe('delivered');
+  });
+
+  it('finds a record by message id when the batch read has none under the tag', async () => {
+    const a = unique('ahead-missing');
+    const b = unique('ahead-missing');
+    await seed(a);
+    await seed(b);
+    // The tag names an emailId with no record; the SES message id leads to record a.
+    const wrongTag = feedback('Delivery', { ...a, emailId: `${a.emailId}-other` });
+    const result = await makeHandler()(sqsEvent([wrongTag, feedback('Delivery', b)]));
+    expect(result.batchItemFailures).toEqual([]);
+    expect((await record(a.emailId))?.status).toBe('delivered');
+    expect((await record(b.emailId))?.status).toBe('delivered');
+  });
+});
+
 describe('batch isolation', () => {
   it('drops malformed messages alone and applies their batch-mates', async () => {
     const ids = unique('malformed');
@@ -710,5 +806,51 @@ describe('order independence against DynamoDB', () => {
     const conflicts = logs.reduce((sum, l) => sum + (typeof l.conflicts === 'number' ? l.conflicts : 0), 0);
     expect(conflicts).toBeGreaterThan(0);
     // Two hundred cases of up to six events each against dynalite: slow on a busy machine.
+  }, 240_000);
+
+  it('holds as well when racing batches carry events of several records (read ahead in one BatchGetItem)', async () => {
+    let day = 0;
+    const expectedStatus = (names: string[]): RecordStatus =>
+      names.reduce<RecordStatus>((best, n) => {
+        const t = TARGETS[n];
+        return t && statusRank(t) > statusRank(best) ? t : best;
+      }, 'sent');
+    const names = fc.array(fc.constantFrom(...Object.keys(PALETTE)), { minLength: 1, maxLength: 5 });
+    await fc.assert(
+      fc.asyncProperty(names, names, fc.integer({ min: 1, max: 3 }), async (namesA, namesB, lanes) => {
+        day += 1;
+        const now = new Date(Date.UTC(2035, 0, 1) + day * 86_400_000);
+        const a = unique('perm-batch');
+        const b = unique('perm-batch');
+        await seed(a);
+        await seed(b);
+        const handler = makeHandler({ now });
+        const bodiesA = namesA.map((n) => PALETTE[n]!(a));
+        const bodiesB = namesB.map((n) => PALETTE[n]!(b));
+        // Lane `lane` sends batches of [a's i-th event, b's i-th event] for its indexes i.
+        await Promise.all(
+          Array.from({ length: lanes }, async (_, lane) => {
+            for (let i = lane; i < Math.max(bodiesA.length, bodiesB.length); i += lanes) {
+              const batch = [bodiesA[i], bodiesB[i]].filter((body): body is SesEventJson => body !== undefined);
+              const result = await handler(sqsEvent(batch));
+              expect(result.batchItemFailures).toEqual([]);
+            }
+          }),
+        );
+        const c = await counts(now.toISOString().slice(0, 10));
+        let delivered = 0;
+        for (const [ids, list] of [[a, namesA], [b, namesB]] as const) {
+          const stored = await record(ids.emailId);
+          expect(stored?.status).toBe(expectedStatus(list));
+          expect(stored?.openCount ?? 0).toBe(new Set(list.filter((n) => n.startsWith('open'))).size);
+          expect(stored?.clickCount ?? 0).toBe(list.includes('click') ? 1 : 0);
+          if (list.includes('delivery')) delivered += 1;
+        }
+        expect(c.delivered).toBe(delivered);
+        expect(c.bounced).toBe(Number(namesA.includes('hard')) + Number(namesB.includes('hard')));
+        expect(c.complained).toBe(Number(namesA.includes('complaint')) + Number(namesB.includes('complaint')));
+      }),
+      { numRuns: 100 },
+    );
   }, 240_000);
 });
