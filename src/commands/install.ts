@@ -676,9 +676,9 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
   }
 
   /**
-   * An update that adds named resources (webhooks turned on again) fails halfway if one of
-   * those names is still taken, typically by what an earlier update kept when it turned
-   * webhooks off. Stop before executing anything and say what is in the way.
+   * An update that adds named resources (turning webhooks on adds a function, a rule and
+   * alarms) fails halfway if one of those names is taken outside the stack. Stop before
+   * executing anything and say what is in the way.
    */
   async function refuseTakenNames(description: ChangeSetDescription): Promise<void> {
     const added = new Set(description.changes.filter((c) => c.action === 'Add').map((c) => c.logicalId));
@@ -692,8 +692,8 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
     const taken = listOrder(probe.found);
     throw new CliError(
       'INS024',
-      `The update of ${stackName} would create resources whose names are already taken:\n  ${taken.map((r) => describeResource(r)).join('\n  ')}\nThey are usually what an earlier update kept when it turned webhooks off (--webhook-url ''). Nothing was changed.`,
-      `Delete them (check first that nothing else uses them; a deleted signing key means receivers get a new secret), then run install again:\n${taken.map((r) => `  ${deleteCommand(r, region!)}`).join('\n')}\nOr keep webhooks off: run install with --webhook-url ''.`,
+      `The update of ${stackName} would create resources whose names are already taken:\n  ${taken.map((r) => describeResource(r)).join('\n  ')}\nThey exist outside the stack (made by hand or by another stack). Nothing was changed.`,
+      `Delete them (check first that nothing else uses them), then run install again:\n${taken.map((r) => `  ${deleteCommand(r, region!)}`).join('\n')}\nOr install the engine under another --stack-name.`,
     );
   }
 

@@ -52,7 +52,7 @@ afterAll(async () => {
     expect(result.stdout).toContain('aws events put-events --region us-east-1');
     expect(result.stdout).toContain('"events:PutEvents"');
     expect(aws.buckets.has('smeproc-123456789012-us-east-1')).toBe(true);
-    expect([...aws.objects.keys()].filter((k) => /artifacts\/[a-z-]+-[0-9a-f]{64}\.zip$/.test(k))).toHaveLength(4);
+    expect([...aws.objects.keys()].filter((k) => /artifacts\/[a-z-]+-[0-9a-f]{64}\.zip$/.test(k))).toHaveLength(5);
     const log = readFileSync(join(cwd, 'sesmailengine-install.log'), 'utf8');
     expect(log).toMatch(/aws STS\.GetCallerIdentity \d+ms/);
     expect(log).toMatch(/aws CloudFormation\.CreateStack \d+ms/);
