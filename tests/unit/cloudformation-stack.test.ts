@@ -433,14 +433,20 @@ describe('outputs', () => {
     );
   });
 
-  it('offer a publisher policy that allows only events:PutEvents on this bus', () => {
+  it("offer a publisher policy that allows only events:PutEvents on this bus, and never as the engine's own source", () => {
     const value = template.Outputs!.CustomerIAMPolicy!.Value as { 'Fn::Sub': string };
     const busArn = 'arn:aws:events:eu-west-1:123456789012:event-bus/mystack-EmailBus';
-    const policy = JSON.parse(value['Fn::Sub'].replace('${EmailBus.Arn}', busArn));
+    const policy = JSON.parse(value['Fn::Sub'].split('${EmailBus.Arn}').join(busArn));
+    // A publisher that could use source "sesmailengine" could fake status changes, which the
+    // webhook rule signs and forwards to the receiver.
     expect(policy).toEqual({
       Version: '2012-10-17',
-      Statement: [{ Effect: 'Allow', Action: 'events:PutEvents', Resource: busArn }],
+      Statement: [
+        { Effect: 'Allow', Action: 'events:PutEvents', Resource: busArn },
+        { Effect: 'Deny', Action: 'events:PutEvents', Resource: busArn, Condition: { StringEquals: { 'events:source': 'sesmailengine' } } },
+      ],
     });
+    expect(props('WebhookRule').EventPattern.source).toEqual(['sesmailengine']);
   });
 });
 
