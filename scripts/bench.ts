@@ -20,6 +20,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   proof: () => import('./bench/proof.js').then((m) => m.benchmark),
   sender: () => import('./bench/sender.js').then((m) => m.benchmark),
   templates: () => import('./bench/templates.js').then((m) => m.benchmark),
+  webhooks: () => import('./bench/webhooks.js').then((m) => m.benchmark),
 };
 
 const wanted = process.argv.slice(2);
