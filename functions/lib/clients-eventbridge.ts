@@ -1,6 +1,6 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { REQUEST_HANDLER } from './clients.js';
+import { CACHED_MIDDLEWARE, REQUEST_HANDLER } from './clients.js';
 
 export function createEventBridgeClient(): EventBridgeClient {
-  return new EventBridgeClient({ requestHandler: REQUEST_HANDLER });
+  return new EventBridgeClient({ requestHandler: REQUEST_HANDLER, ...CACHED_MIDDLEWARE });
 }

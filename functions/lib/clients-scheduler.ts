@@ -1,6 +1,6 @@
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
-import { REQUEST_HANDLER } from './clients.js';
+import { CACHED_MIDDLEWARE, REQUEST_HANDLER } from './clients.js';
 
 export function createSchedulerClient(): SchedulerClient {
-  return new SchedulerClient({ requestHandler: REQUEST_HANDLER });
+  return new SchedulerClient({ requestHandler: REQUEST_HANDLER, ...CACHED_MIDDLEWARE });
 }

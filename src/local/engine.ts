@@ -23,7 +23,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SchedulerClient } from '@aws-sdk/client-scheduler';
-import { documentClient, type AwsClients } from '../../functions/lib/clients.js';
+import { CACHED_MIDDLEWARE, documentClient, type AwsClients } from '../../functions/lib/clients.js';
 import type { Env } from '../../functions/lib/env.js';
 import {
   COUNTERS_TABLE,
@@ -356,10 +356,10 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     const unsigned = { ...common, httpAuthSchemes: [unsignedAuthScheme()] as unknown as NonNullable<DynamoDBClientConfig['httpAuthSchemes']> };
     const rawDdb = new DynamoDBClient({ ...unsigned, endpoint: dynamo.endpoint });
     const s3 = new S3Client({ ...common, endpoint: s3Stand.endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' });
-    const sesClient = new SESv2Client({ ...unsigned, endpoint: ses.endpoint });
-    const sqs = new SQSClient({ ...unsigned, endpoint });
-    const events = new EventBridgeClient({ ...unsigned, endpoint });
-    const schedulerClient = new SchedulerClient({ ...unsigned, endpoint });
+    const sesClient = new SESv2Client({ ...unsigned, ...CACHED_MIDDLEWARE, endpoint: ses.endpoint });
+    const sqs = new SQSClient({ ...unsigned, ...CACHED_MIDDLEWARE, endpoint });
+    const events = new EventBridgeClient({ ...unsigned, ...CACHED_MIDDLEWARE, endpoint });
+    const schedulerClient = new SchedulerClient({ ...unsigned, ...CACHED_MIDDLEWARE, endpoint });
     cleanups.push(() => [rawDdb, s3, sesClient, sqs, events, schedulerClient].forEach((c) => c.destroy()));
     // EventBridge Scheduler has no emulator: local mode keeps one-time schedules itself.
     const scheduler = new LocalScheduler({ account: LOCAL_ACCOUNT, region: LOCAL_REGION, queues: [send], dataDir, log });
