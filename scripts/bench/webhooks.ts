@@ -10,8 +10,6 @@
  * Deliveries per second are wall clock on this machine; CPU per delivery (this process: the
  * handler, the queue and the receiver) is the figure to compare.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createWebhookDeliveryHandler } from '../../functions/webhook-delivery/handler.js';
@@ -21,6 +19,7 @@ import { queueDirectory } from '../../src/local/sqs-protocol.js';
 import { LocalEventBus } from '../../src/local/local-bus.js';
 import { StatusLog } from '../../src/local/status-log.js';
 import { createLocalServer, listenLocal } from '../../src/local/local-server.js';
+import { startWebhookReceiver } from '../../tests/support/webhook-receiver.js';
 
 const EVENTS = Number(process.env.WEBHOOK_BENCH_EVENTS ?? 2000);
 const SIGNS = Number(process.env.WEBHOOK_BENCH_SIGNS ?? 50_000);
@@ -73,27 +72,23 @@ interface Run {
 
 async function deliver(refuseFirstAttempt: boolean): Promise<Run> {
   const verified = new Set<string>();
-  let attempts = 0;
   const seen = new Set<string>();
-  const receiver: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (c: Buffer) => chunks.push(c));
-    request.on('end', () => {
-      attempts += 1;
-      const body = Buffer.concat(chunks).toString('utf8');
-      const id = String(request.headers['webhook-id']);
-      verifyWebhook(SECRET, request.headers, body);
-      if (refuseFirstAttempt && !seen.has(id)) {
-        seen.add(id);
-        response.writeHead(503).end();
-        return;
-      }
-      verified.add(id);
-      response.writeHead(204).end();
-    });
+  let attempts = 0;
+  const receiver = await startWebhookReceiver((hit, response) => {
+    attempts += 1;
+    const id = String(hit.headers['webhook-id']);
+    verifyWebhook(SECRET, hit.headers, hit.body);
+    // Keep no bodies: only the count of POSTs matters here.
+    receiver.hits.length = 0;
+    if (refuseFirstAttempt && !seen.has(id)) {
+      seen.add(id);
+      response.writeHead(503).end();
+      return;
+    }
+    verified.add(id);
+    response.writeHead(204).end();
   });
-  await new Promise<void>((done) => receiver.listen(0, '127.0.0.1', done));
-  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+  const url = `${receiver.origin}/hooks`;
 
   const queues: LocalQueue[] = [];
   const sqsServer = createLocalServer(() => ({
@@ -130,8 +125,7 @@ async function deliver(refuseFirstAttempt: boolean): Promise<Run> {
   sqs.destroy();
   for (const q of queues) q.close();
   sqsServer.closeAllConnections();
-  receiver.closeAllConnections();
-  await Promise.all([new Promise((r) => sqsServer.close(r)), new Promise((r) => receiver.close(r))]);
+  await Promise.all([new Promise((r) => sqsServer.close(r)), receiver.stop()]);
   return { delivered: verified.size, attempts, seconds, cpuMs: (used.user + used.system) / 1000 };
 }
 

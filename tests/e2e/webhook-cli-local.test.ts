@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { verifyWebhook } from '../../src/client/index.js';
 import { CLI, eventually, startLocalMode, type LocalMode } from '../support/local-mode.js';
+import { startWebhookReceiver, type ReceivedHook, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 /**
  * `sesmailengine webhook secret|test` and `dlq … --queue webhook`, end to end: the built CLI
@@ -14,29 +13,17 @@ import { CLI, eventually, startLocalMode, type LocalMode } from '../support/loca
  * delivery with the package's verifyWebhook and the secret the CLI printed.
  */
 
-interface Hit {
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-let receiver: Server;
-let hits: Hit[] = [];
+let receiver: WebhookReceiver;
+let hits: ReceivedHook[];
 let receiverUrl: string;
 let local: LocalMode;
 let flag: string;
 let sqs: SQSClient;
 
 beforeAll(async () => {
-  receiver = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (c: Buffer) => chunks.push(c));
-    request.on('end', () => {
-      hits.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
-      response.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((done) => receiver.listen(0, '127.0.0.1', done));
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+  receiver = await startWebhookReceiver();
+  hits = receiver.hits;
+  receiverUrl = `${receiver.origin}/hooks`;
   local = await startLocalMode(['--stack-name', 'whcli', '--webhook-url', receiverUrl]);
   flag = `--local=${local.info.eventBridgeEndpoint}`;
   sqs = new SQSClient({ region: local.info.region, credentials: local.info.credentials, endpoint: local.info.eventBridgeEndpoint });
@@ -45,8 +32,7 @@ beforeAll(async () => {
 afterAll(async () => {
   sqs?.destroy();
   await local?.stop();
-  receiver?.closeAllConnections();
-  await new Promise<void>((done) => (receiver ? receiver.close(() => done()) : done()));
+  await receiver?.stop();
 }, 30_000);
 
 interface Run {

@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { verifyWebhook } from '../../functions/core/webhook-signature.js';
 import { eventually, startLocalMode, type LocalMode } from '../support/local-mode.js';
+import { startWebhookReceiver, type ReceivedHook, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 /**
  * Signed webhooks end to end through `sesmailengine local --webhook-url` (the built CLI in a
@@ -13,33 +12,20 @@ import { eventually, startLocalMode, type LocalMode } from '../support/local-mod
 
 const SECRET = `whsec_${Buffer.from('local-mode-webhook-secret-for-tests!').toString('base64')}`;
 
-interface Hit {
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-let receiver: Server;
-let hits: Hit[] = [];
+let receiver: WebhookReceiver;
+let hits: ReceivedHook[];
 let local: LocalMode;
 
 beforeAll(async () => {
-  receiver = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (c: Buffer) => chunks.push(c));
-    request.on('end', () => {
-      hits.push({ headers: request.headers, body: Buffer.concat(chunks).toString('utf8') });
-      response.writeHead(200).end('ok');
-    });
-  });
-  await new Promise<void>((done) => receiver.listen(0, '127.0.0.1', done));
-  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/webhooks`;
+  receiver = await startWebhookReceiver();
+  hits = receiver.hits;
+  const url = `${receiver.origin}/webhooks`;
   local = await startLocalMode(['--stack-name', 'hooks', '--webhook-url', url, '--webhook-secret', SECRET]);
 }, 90_000);
 
 afterAll(async () => {
   await local?.stop();
-  receiver?.closeAllConnections();
-  await new Promise<void>((done) => (receiver ? receiver.close(() => done()) : done()));
+  await receiver?.stop();
 }, 30_000);
 
 type Payload = { type: string; timestamp: string; data: Record<string, any> };

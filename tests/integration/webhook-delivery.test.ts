@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Webhook } from 'standardwebhooks';
@@ -11,6 +11,7 @@ import { LocalEventBus } from '../../src/local/local-bus.js';
 import { StatusLog } from '../../src/local/status-log.js';
 import { createLocalServer, listenLocal } from '../../src/local/local-server.js';
 import { eventually } from '../support/local-mode.js';
+import { startWebhookReceiver, type ReceivedHook as Received, type Responder, type WebhookReceiver } from '../support/webhook-receiver.js';
 
 /**
  * The Webhook Delivery handler against a receiver on 127.0.0.1 and local mode's SQS
@@ -20,19 +21,12 @@ import { eventually } from '../support/local-mode.js';
 
 const SECRET = `whsec_${Buffer.from('webhook-delivery-test-secret-0123456789').toString('base64')}`;
 
-interface Received {
-  path: string;
-  headers: IncomingHttpHeaders;
-  body: string;
-  at: number;
-}
-
-type Responder = (request: Received, response: ServerResponse, attempt: number) => void;
-
-let receiver: Server;
+let receiver: WebhookReceiver;
 let receiverUrl: string;
-let received: Received[] = [];
-let respond: Responder = (_, response) => response.writeHead(204).end();
+let received: Received[];
+const respondWith = (responder: Responder) => {
+  receiver.respond = responder;
+};
 
 let sqsServer: Server;
 let sqsEndpoint: string;
@@ -88,17 +82,9 @@ function statusEvent(detail: Record<string, unknown> = {}): string {
 }
 
 beforeAll(async () => {
-  receiver = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const entry = { path: request.url ?? '', headers: request.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
-      received.push(entry);
-      respond(entry, response, received.length);
-    });
-  });
-  await new Promise<void>((done) => receiver.listen(0, '127.0.0.1', done));
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  receiver = await startWebhookReceiver();
+  receiverUrl = receiver.origin;
+  received = receiver.hits;
 
   const bus = new LocalEventBus({
     engineBusName: 'test-EmailBus',
@@ -115,8 +101,7 @@ beforeAll(async () => {
 });
 
 afterEach(() => {
-  received = [];
-  respond = (_, response) => response.writeHead(204).end();
+  receiver.reset();
 });
 
 afterAll(async () => {
@@ -124,8 +109,7 @@ afterAll(async () => {
   for (const queue of queues) queue.close();
   await new Promise<void>((done) => (sqsServer ? sqsServer.close(() => done()) : done()));
   sqsServer?.closeAllConnections();
-  receiver?.closeAllConnections();
-  await new Promise<void>((done) => (receiver ? receiver.close(() => done()) : done()));
+  await receiver?.stop();
 });
 
 describe('a delivery', () => {
@@ -174,7 +158,7 @@ describe('a failed delivery', () => {
   it('returns only the failed message of a batch, with a visibility timeout from the schedule', async () => {
     const { queue } = makeQueues('partial');
     const { handler, logs } = makeHandler(queue, { schedule: [7] });
-    respond = (request, response) => response.writeHead(JSON.parse(request.body).data.emailId === 'refused' ? 500 : 200).end();
+    respondWith((request, response) => response.writeHead(JSON.parse(request.body).data.emailId === 'refused' ? 500 : 200).end());
     for (let i = 0; i < 9; i++) queue.send(statusEvent());
     queue.send(statusEvent({ emailId: 'refused' }));
     const batch = queue.receive(10);
@@ -192,7 +176,7 @@ describe('a failed delivery', () => {
   it('is tried again with the same webhook-id and a fresh signature until it succeeds', async () => {
     const { queue } = makeQueues('retry');
     const { handler, logs } = makeHandler(queue, { schedule: [1, 1] });
-    respond = (_, response, attempt) => response.writeHead(attempt < 3 ? 503 : 200).end();
+    respondWith((_, response, attempt) => response.writeHead(attempt < 3 ? 503 : 200).end());
     const poller = new QueuePoller(queue, handler);
     poller.start();
     queue.send(statusEvent());
@@ -208,7 +192,7 @@ describe('a failed delivery', () => {
   it('moves to the DLQ, unchanged, after maxReceiveCount attempts', async () => {
     const { queue, dlq } = makeQueues('dead', 3);
     const { handler } = makeHandler(queue, { schedule: [1] });
-    respond = status(410);
+    respondWith(status(410));
     const poller = new QueuePoller(queue, handler);
     poller.start();
     const body = statusEvent({ status: 'complained' });
@@ -222,7 +206,7 @@ describe('a failed delivery', () => {
   it("waits as long as the receiver's Retry-After asks when that is longer than the schedule", async () => {
     const { queue } = makeQueues('retry-after');
     const { handler, logs } = makeHandler(queue, { schedule: [1] });
-    respond = status(429, { 'retry-after': '120' });
+    respondWith(status(429, { 'retry-after': '120' }));
     queue.send(statusEvent());
     const batch = queue.receive();
     expect((await handler(toSqsEvent(queue, batch))).batchItemFailures).toHaveLength(1);
@@ -233,7 +217,7 @@ describe('a failed delivery', () => {
   it('does not follow a redirect (the signed body goes only to the configured URL)', async () => {
     const { queue } = makeQueues('redirect');
     const { handler, logs } = makeHandler(queue);
-    respond = (request, response) => (request.path === '/hooks/email' ? response.writeHead(307, { location: '/elsewhere' }).end() : response.writeHead(200).end());
+    respondWith((request, response) => (request.path === '/hooks/email' ? response.writeHead(307, { location: '/elsewhere' }).end() : response.writeHead(200).end()));
     queue.send(statusEvent());
     const result = await handler(toSqsEvent(queue, queue.receive()));
     expect(result.batchItemFailures).toHaveLength(1);
@@ -244,14 +228,14 @@ describe('a failed delivery', () => {
   it('gives up on a receiver that does not answer in time (WHK003) without holding the batch', async () => {
     const { queue } = makeQueues('slow');
     const { handler, logs } = makeHandler(queue, { timeoutMs: 300 });
-    respond = () => undefined; // never answers
+    respondWith(() => undefined); // never answers
     queue.send(statusEvent());
     const started = Date.now();
     const result = await handler(toSqsEvent(queue, queue.receive()));
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(result.batchItemFailures).toHaveLength(1);
     expect(logs.find((l) => l.code === 'WHK003')).toMatchObject({ detail: 'No answer within 0.3 s.' });
-    receiver.closeAllConnections();
+    receiver.dropConnections();
   });
 
   it('reports an unreachable endpoint as WHK003', async () => {
