@@ -136,7 +136,7 @@ export async function webhookTest(options: WebhookTestOptions): Promise<number> 
       throw new CliError(
         'WHK103',
         `EventBridge refused the test event on ${bus}: ${failure}`,
-        `Check that the bus exists (sesmailengine status${target.flags}) and that your credentials may call events:PutEvents on it.`,
+        `Check that the bus exists (sesmailengine status${target.flags}) and that your credentials may call events:PutEvents on it with the source sesmailengine (the publisher policy CustomerIAMPolicy denies that source: use operator credentials).`,
       );
     }
     const failures =
