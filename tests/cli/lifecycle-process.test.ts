@@ -70,9 +70,9 @@ const install = ['install', '--yes', '--stack-name', STACK, '--sender', 'noreply
     aws.cfn.resource('AWS::DynamoDB::Table', `${STACK}-Suppression`)!.items = 5;
     const before = aws.cfn.calls.length;
     const result = await runCli(install);
-    expect(result.stderr).toContain('Found 13 resources kept by an earlier install of smelife');
+    expect(result.stderr).toContain('Found 16 resources kept by an earlier install of smelife');
     expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(/smelife: IMPORT_COMPLETE \(13\/13 resources\)/);
+    expect(result.stderr).toMatch(/smelife: IMPORT_COMPLETE \(16\/16 resources\)/);
     expect(result.stderr).toMatch(/smelife: UPDATE_COMPLETE/);
     const changeSets = aws.cfn.calls.slice(before).filter(([n]) => n === 'CreateChangeSet').map(([, i]) => i as unknown as CreateChangeSetCommandInput);
     expect(changeSets.map((c) => c.ChangeSetType)).toEqual(['IMPORT', 'UPDATE']);
