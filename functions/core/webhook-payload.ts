@@ -74,14 +74,19 @@ export function parseWebhookMessage(body: string): WebhookMessage {
 /**
  * Seconds until the next attempt after attempt `attempt` (1 = the first delivery) failed:
  * 30 s, 2 min, 10 min, 30 min, 1 h, 3 h, 6 h, then 12 h (SQS's longest visibility timeout),
- * about 35 hours over the 10 attempts before the message moves to the webhook DLQ. A
- * receiver's Retry-After is honoured when it asks for longer, up to 12 hours.
+ * about 35 hours over the 10 attempts. A receiver's Retry-After is honoured when it asks
+ * for longer, up to 12 hours. After the last attempt (one more than the schedule has
+ * delays: the webhook queue's maxReceiveCount) the message is returned at once, so the
+ * queue moves it to the webhook DLQ now rather than 12 hours later.
  */
 export const RETRY_SCHEDULE_SECONDS: readonly number[] = [30, 120, 600, 1800, 3600, 10800, 21600, 43200, 43200];
 export const MAX_VISIBILITY_SECONDS = 43200;
+/** Deliveries of one event before it is dead-lettered: the webhook queue's maxReceiveCount. */
+export const MAX_ATTEMPTS = RETRY_SCHEDULE_SECONDS.length + 1;
 
 export function retryDelaySeconds(attempt: number, retryAfterSeconds?: number, schedule: readonly number[] = RETRY_SCHEDULE_SECONDS): number {
-  const index = Math.min(Math.max(1, Math.floor(attempt)), schedule.length) - 1;
+  if (attempt > schedule.length) return 0;
+  const index = Math.max(1, Math.floor(attempt)) - 1;
   const planned = schedule[index] ?? MAX_VISIBILITY_SECONDS;
   const wanted = retryAfterSeconds !== undefined && retryAfterSeconds > planned ? retryAfterSeconds : planned;
   return Math.min(Math.max(0, Math.ceil(wanted)), MAX_VISIBILITY_SECONDS);

@@ -42,6 +42,7 @@ import { attachSesSimulator } from './ses-simulator.js';
 import { startStandIn, type RunningStandIn } from './stand-ins.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from './put-events.js';
 import { displaySecret, SECRET_PREFIX } from '../../functions/core/webhook-signature.js';
+import { MAX_ATTEMPTS } from '../../functions/core/webhook-payload.js';
 
 export const LOCAL_HOST = '127.0.0.1';
 export const LOCAL_REGION = 'us-east-1';
@@ -320,7 +321,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     // With a webhook URL, the stack's webhook queue (10 attempts, then its DLQ).
     const webhookUrl = options.webhookUrl;
     const webhookDlq = webhookUrl ? queue(`${stackName}-webhook-dlq`) : undefined;
-    const webhook = webhookUrl ? queue(`${stackName}-webhook`, webhookDlq, 10) : undefined;
+    const webhook = webhookUrl ? queue(`${stackName}-webhook`, webhookDlq, MAX_ATTEMPTS) : undefined;
     const listed = [send, sendDlq, feedback, feedbackDlq, ...(webhook && webhookDlq ? [webhook, webhookDlq] : [])];
     const directory = queueDirectory(listed);
     cleanups.push(() => listed.forEach((q) => q.close()));

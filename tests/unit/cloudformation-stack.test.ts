@@ -1,3 +1,4 @@
+import { MAX_ATTEMPTS } from '../../functions/core/webhook-payload.js';
 import { describe, expect, it } from '@jest/globals';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -539,7 +540,8 @@ describe('signed webhooks', () => {
     const queue = props('WebhookQueue');
     expect(queue.VisibilityTimeout).toBe(90);
     expect(queue.MessageRetentionPeriod).toBe(4 * 86400);
-    expect(queue.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': ['WebhookDeadLetterQueue', 'Arn'] }, maxReceiveCount: 10 });
+    // The handler returns the last attempt at once: it must be the queue's last receive.
+    expect(queue.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': ['WebhookDeadLetterQueue', 'Arn'] }, maxReceiveCount: MAX_ATTEMPTS });
     expect(props('WebhookDeadLetterQueue').MessageRetentionPeriod).toBe(14 * 86400);
   });
 

@@ -3,6 +3,7 @@ import fc from 'fast-check';
 import {
   parseRetryAfter,
   parseWebhookMessage,
+  MAX_ATTEMPTS,
   retryDelaySeconds,
   RETRY_SCHEDULE_SECONDS,
   WebhookMessageError,
@@ -67,8 +68,10 @@ describe('parseWebhookMessage', () => {
 });
 
 describe('retry delays', () => {
-  it('follows the schedule and stays at 12 hours after it', () => {
-    expect([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 50].map((n) => retryDelaySeconds(n))).toEqual([30, 120, 600, 1800, 3600, 10800, 21600, 43200, 43200, 43200, 43200]);
+  it('follows the schedule, then returns the last attempt at once so the queue dead-letters it', () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 50].map((n) => retryDelaySeconds(n))).toEqual([30, 120, 600, 1800, 3600, 10800, 21600, 43200, 43200, 0, 0]);
+    expect(MAX_ATTEMPTS).toBe(10);
+    expect(retryDelaySeconds(MAX_ATTEMPTS, 3600)).toBe(0);
     // Ten attempts span about 35 hours before the DLQ.
     expect(RETRY_SCHEDULE_SECONDS.reduce((a, b) => a + b, 0)).toBe(124_950);
   });
