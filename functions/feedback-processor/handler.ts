@@ -14,6 +14,7 @@ import { enqueueRetry, RetryNotPossibleError } from '../lib/retry-queue.js';
 import { parseFeedbackBody, type FeedbackEvent } from '../core/feedback-event.js';
 import type { SuppressAction } from '../core/feedback-rules.js';
 import { emailIdFromTags } from '../core/message-tags.js';
+import { mapConcurrently } from '../core/concurrency.js';
 import { datePartition } from '../core/dates.js';
 import { feedbackProcessorConfig, type FeedbackProcessorConfig } from './config.js';
 
@@ -40,8 +41,6 @@ export interface HandlerDeps {
 
 const PARALLEL_GROUPS = 8;
 
-
-
 interface Runtime {
   config: FeedbackProcessorConfig;
   clients: Pick<AwsClients, 'ddb' | 'sqs' | 'events'>;
@@ -60,17 +59,6 @@ class BatchEffects {
     }
     this.counters.set(day, current);
   }
-}
-
-async function inPool<T>(items: T[], size: number, work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const runners = Array.from({ length: Math.min(size, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++]!;
-      await work(item);
-    }
-  });
-  await Promise.all(runners);
 }
 
 export function createFeedbackProcessorHandler(
@@ -260,7 +248,7 @@ export function createFeedbackProcessorHandler(
     // record's first event uses it: later ones read the record their predecessor wrote.
     const ahead = await readAheadForBatch(rt, groups);
 
-    await inPool([...groups.values()], PARALLEL_GROUPS, async (group) => {
+    await mapConcurrently([...groups.values()], PARALLEL_GROUPS, async (group) => {
       let first = true;
       for (const { record, event: feedback } of group) {
         const read = first ? ahead : undefined;
