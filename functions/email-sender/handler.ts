@@ -22,10 +22,11 @@ import type { HoldClients } from '../lib/scheduled-sends.js';
 import { loadAttachments } from '../lib/attachment-store.js';
 import { addDailyCounts, readDailyCounts } from '../lib/counters-store.js';
 import { ConfigError, type Env } from '../lib/env.js';
-import { describeError, jsonLogger, type Logger } from '../lib/logging.js';
+import { describeError, jsonLogger } from '../lib/logging.js';
 import { loadUnsubscribeSecret } from '../lib/secrets.js';
 import { findSuppressed } from '../lib/suppression-store.js';
 import { createTemplateStore, type TemplateStore } from '../lib/template-store.js';
+import type { CommonHandlerDeps } from '../lib/handler-deps.js';
 import {
   buildRecord,
   claim,
@@ -52,13 +53,7 @@ import { emailSenderConfig, type EmailSenderConfig } from './config.js';
  * failure, without touching its batch-mates.
  */
 
-export interface HandlerDeps {
-  clients: Partial<AwsClients>;
-  env: Env;
-  now: () => Date;
-  /** One JSON log line per outcome (default: jsonLogger; Lambda sends it to CloudWatch Logs). */
-  log?: Logger;
-}
+export type HandlerDeps = CommonHandlerDeps;
 
 /** How long today's counters are reused for the bounce-rate brake. */
 export const BRAKE_CACHE_MS = 5_000;

@@ -3,7 +3,6 @@ import { createDynamoDbClient, type AwsClients } from '../lib/clients.js';
 import { describeError, jsonLogger, type Logger } from '../lib/logging.js';
 import { createSqsClient } from '../lib/clients-sqs.js';
 import { createEventBridgeClient } from '../lib/clients-eventbridge.js';
-import type { Env } from '../lib/env.js';
 import { addDailyCounts, type DailyCounts } from '../lib/counters-store.js';
 import { isThrottledUnapplied } from '../lib/dynamo-errors.js';
 import { addSuppression } from '../lib/suppression-store.js';
@@ -11,6 +10,7 @@ import { applyFeedback, claimRetry, markRetryEnqueued, readAhead, type FeedbackA
 import { recordSoftBounce, resetSoftBounceStreak } from '../lib/soft-bounce-streak.js';
 import { publishStatusChanges, statusChangedDetail, type StatusChangedDetail } from '../lib/status-notifications.js';
 import { enqueueRetry, RetryNotPossibleError } from '../lib/retry-queue.js';
+import type { CommonHandlerDeps } from '../lib/handler-deps.js';
 import { parseFeedbackBody, type FeedbackEvent } from '../core/feedback-event.js';
 import type { SuppressAction } from '../core/feedback-rules.js';
 import { emailIdFromTags } from '../core/message-tags.js';
@@ -31,13 +31,7 @@ import { feedbackProcessorConfig, type FeedbackProcessorConfig } from './config.
 
 export type { Logger } from '../lib/logging.js';
 
-export interface HandlerDeps {
-  clients: Partial<AwsClients>;
-  env: Env;
-  now: () => Date;
-  /** Structured log sink (default: one JSON line per entry on stdout/stderr). */
-  log: Logger;
-}
+export type HandlerDeps = CommonHandlerDeps;
 
 const PARALLEL_GROUPS = 8;
 

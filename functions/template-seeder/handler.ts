@@ -1,5 +1,5 @@
 import type { AwsClients } from '../lib/clients.js';
-import { describeError, jsonLogger, type Logger } from '../lib/logging.js';
+import { describeError, jsonLogger } from '../lib/logging.js';
 import { createS3Client } from '../lib/clients-s3.js';
 import { requiredString, type Env } from '../lib/env.js';
 import {
@@ -10,6 +10,7 @@ import {
   type Fetch,
 } from '../lib/cfn-response.js';
 import { readStarterTemplatesFromS3, seedTemplates, type SeedResult } from '../lib/template-seeding.js';
+import type { CommonHandlerDeps } from '../lib/handler-deps.js';
 
 /**
  * Template Seeder: copies the starter templates from the artifacts location
@@ -21,14 +22,9 @@ import { readStarterTemplatesFromS3, seedTemplates, type SeedResult } from '../l
  * stack: SUCCESS with the counts, or FAILED with the reason; Delete does nothing.
  */
 
-export interface HandlerDeps {
-  clients: Partial<AwsClients>;
-  env: Env;
-  now: () => Date;
+export interface HandlerDeps extends CommonHandlerDeps {
   /** For the custom-resource response (default: global fetch). */
-  fetch?: Fetch;
-  /** One JSON log line per call (default: jsonLogger; Lambda sends it to CloudWatch Logs). */
-  log?: Logger;
+  fetch: Fetch;
 }
 
 export interface SeederConfig {

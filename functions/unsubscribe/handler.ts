@@ -4,6 +4,7 @@ import { jsonLogger, type Logger } from '../lib/logging.js';
 import type { Env } from '../lib/env.js';
 import { loadUnsubscribeSecret } from '../lib/secrets.js';
 import { addSuppression } from '../lib/suppression-store.js';
+import type { CommonHandlerDeps } from '../lib/handler-deps.js';
 import { verifyUnsubscribeToken } from '../core/unsubscribe-token.js';
 import { unsubscribeConfig, type UnsubscribeConfig } from './config.js';
 import { confirmPage, donePage, messagePage, SECURITY_HEADERS } from './pages.js';
@@ -21,11 +22,7 @@ import { confirmPage, donePage, messagePage, SECURITY_HEADERS } from './pages.js
 
 export type { Logger } from '../lib/logging.js';
 
-export interface HandlerDeps {
-  clients: Partial<AwsClients>;
-  env: Env;
-  now: () => Date;
-  log: Logger;
+export interface HandlerDeps extends CommonHandlerDeps {
   /** The HMAC secret (default: UNSUBSCRIBE_SECRET, else Secrets Manager by UNSUBSCRIBE_SECRET_ARN). */
   loadSecret: (env: Env) => Promise<string>;
 }

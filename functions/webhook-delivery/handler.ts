@@ -5,6 +5,7 @@ import { createSqsClient } from '../lib/clients-sqs.js';
 import { ConfigError, type Env } from '../lib/env.js';
 import { describeError, jsonLogger, type Logger } from '../lib/logging.js';
 import { loadWebhookSecret } from '../lib/secrets.js';
+import type { CommonHandlerDeps } from '../lib/handler-deps.js';
 import { signedHeaders, signingKey, WebhookSecretError } from '../core/webhook-signature.js';
 import {
   parseRetryAfter,
@@ -29,11 +30,7 @@ import { webhookDeliveryConfig, type WebhookDeliveryConfig } from './config.js';
 
 export type { Logger } from '../lib/logging.js';
 
-export interface HandlerDeps {
-  clients: Partial<AwsClients>;
-  env: Env;
-  now: () => Date;
-  log: Logger;
+export interface HandlerDeps extends CommonHandlerDeps {
   /** HTTP client (default: the global fetch). */
   fetch: typeof fetch;
   /** The secret (default: WEBHOOK_SECRET, else Secrets Manager by WEBHOOK_SECRET_ARN, re-read every 5 minutes). */
