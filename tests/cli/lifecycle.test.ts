@@ -1,5 +1,5 @@
 import { describe, it, expect, beforeEach, afterEach, jest } from '@jest/globals';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -552,3 +552,45 @@ describe('webhooks (the WebhookUrl parameter and its conditional resources)', ()
   });
 });
 
+
+describe('a template over CloudFormation\'s inline limit (51,200 bytes)', () => {
+  /** A package root whose template is the real one padded past the limit with a comment. */
+  function bigTemplateRoot(): { root: string; body: string } {
+    const root = mkdtempSync(join(tmpdir(), 'sme-bigtpl-'));
+    for (const entry of ['package.json', 'starter-templates', 'functions']) symlinkSync(join(ROOT, entry), join(root, entry));
+    mkdirSync(join(root, 'cloudformation'));
+    const body = `${TEMPLATE}\n${'# padding that only makes the template larger\n'.repeat(1400)}`;
+    writeFileSync(join(root, 'cloudformation', 'template.yaml'), body);
+    return { root, body };
+  }
+
+  it('goes to CloudFormation through the bucket (TemplateURL), on create and on upgrade', async () => {
+    const { root, body } = bigTemplateRoot();
+    expect(Buffer.byteLength(body)).toBeGreaterThan(51_200);
+    const stored = () => s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input).filter((i) => /^artifacts\/template-[0-9a-f]{16}\.yaml$/.test(i.Key ?? ''));
+    cfn.templateStore = (url) => {
+      const key = url.replace(/^https:\/\/[^/]+\//, '');
+      const put = stored().find((i) => i.Key === key);
+      return put ? String(put.Body) : undefined;
+    };
+    try {
+      expect(await settle(install(installOptions({ root })))).toBe(0);
+      expect(stored()).toHaveLength(1);
+      expect(String(stored()[0]!.Body)).toBe(body);
+      const created = cfn.calls.find(([n]) => n === 'CreateStack' || n === 'CreateChangeSet')![1] as { TemplateURL?: string; TemplateBody?: string };
+      expect(created.TemplateBody).toBeUndefined();
+      expect(created.TemplateURL).toBe(`https://sesmailengine-123456789012-us-east-1.s3.us-east-1.amazonaws.com/${stored()[0]!.Key}`);
+      expect(cfn.live(STACK)!.status).toBe('CREATE_COMPLETE');
+      expect(cfn.live(STACK)!.resources.length).toBeGreaterThan(40);
+
+      cfn.calls.length = 0;
+      expect(await settle(install(installOptions({ root, webhookUrl: 'https://hooks.example.com/x' })))).toBe(0);
+      const [changeSet] = changeSetCalls();
+      expect(changeSet!.TemplateURL).toMatch(/\/artifacts\/template-[0-9a-f]{16}\.yaml$/);
+      expect(changeSet!.TemplateBody).toBeUndefined();
+      expect(cfn.live(STACK)!.resources.map((r) => r.logicalId)).toContain('WebhookDeliveryFunction');
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -106,6 +106,11 @@ export async function startFakeAws(options: FakeAwsOptions = {}): Promise<FakeAw
   const services = accountServices(cfn);
   const requests: string[] = [];
   const objects = new Map<string, Buffer>();
+  // A TemplateURL (https://<bucket>.s3.<region>.amazonaws.com/<key>) is read from the objects PUT here.
+  cfn.templateStore = (url) => {
+    const match = /^https:\/\/([^.]+)\.s3\.[^/]+\.amazonaws\.com\/(.+)$/.exec(url);
+    return match ? objects.get(`${match[1]}/${match[2]}`)?.toString('utf8') : undefined;
+  };
   const buckets = new Set<string>();
 
   async function queryProtocol(req: IncomingMessage, res: ServerResponse, service: string, handle: (action: string, input: Record<string, unknown>) => object) {

@@ -336,6 +336,11 @@ export class FakeCloudFormation {
   readonly changeSets: FakeChangeSet[] = [];
   /** Named resources that exist in the fake account, by `${type}|${name}`. */
   readonly account = new Map<string, AccountResource>();
+  /**
+   * Where a TemplateURL is read from (a test wires it to its S3 stand-in or mock): the
+   * template text, or undefined when the object does not exist.
+   */
+  templateStore?: (url: string) => string | undefined;
   /** The aws-sdk-client-mock stub, unless the fake serves HTTP instead (see fake-aws-server.ts). */
   readonly mock?: ReturnType<typeof mockCloudFormation>;
   /** Every call, in order: [command, input]. */
@@ -403,6 +408,15 @@ export class FakeCloudFormation {
       default:
         throw validationError(`The fake does not implement ${action}.`);
     }
+  }
+
+  /** The input with TemplateURL read into TemplateBody, as CloudFormation reads it from S3. */
+  private withTemplateBody<T extends { TemplateBody?: string; TemplateURL?: string }>(input: T): T {
+    if (input.TemplateBody !== undefined || input.TemplateURL === undefined) return input;
+    if (!this.templateStore) throw validationError('TemplateURL was given, but this fake has no templateStore to read it from.');
+    const body = this.templateStore(input.TemplateURL);
+    if (body === undefined) throw validationError(`S3 error: Access Denied or the object does not exist: ${input.TemplateURL}`);
+    return { ...input, TemplateBody: body };
   }
 
   // ---------------------------------------------------------------- the account
@@ -720,8 +734,9 @@ export class FakeCloudFormation {
     ];
   }
 
-  private createStack(input: CreateStackCommandInput) {
-    this.record('CreateStack', input);
+  private createStack(given: CreateStackCommandInput) {
+    this.record('CreateStack', given);
+    const input = this.withTemplateBody(given);
     if (this.live(input.StackName!)) throw serviceError('AlreadyExistsException', `Stack [${input.StackName}] already exists`);
     const stack = this.newStack(input.StackName!, 'CREATE_IN_PROGRESS', this.resolveParameters(input.Parameters, {}));
     stack.token = input.ClientRequestToken;
@@ -734,8 +749,9 @@ export class FakeCloudFormation {
     return { StackId: stack.stackId };
   }
 
-  private updateStack(input: UpdateStackCommandInput) {
-    this.record('UpdateStack', input);
+  private updateStack(given: UpdateStackCommandInput) {
+    this.record('UpdateStack', given);
+    const input = this.withTemplateBody(given);
     const stack = this.live(input.StackName!);
     if (!stack) throw validationError(`Stack [${input.StackName}] does not exist`);
     if (!['CREATE_COMPLETE', 'UPDATE_COMPLETE', 'UPDATE_ROLLBACK_COMPLETE', 'IMPORT_COMPLETE'].includes(stack.status)) {
@@ -915,8 +931,9 @@ export class FakeCloudFormation {
     return changes;
   }
 
-  private createChangeSet(input: CreateChangeSetCommandInput) {
-    this.record('CreateChangeSet', input);
+  private createChangeSet(given: CreateChangeSetCommandInput) {
+    this.record('CreateChangeSet', given);
+    const input = this.withTemplateBody(given);
     const type = (input.ChangeSetType ?? 'UPDATE') as FakeChangeSet['type'];
     if (!input.ChangeSetName || !/^[a-zA-Z][-a-zA-Z0-9]{0,127}$/.test(input.ChangeSetName)) {
       throw validationError(`1 validation error detected: Value '${input.ChangeSetName}' at 'changeSetName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*`);
@@ -935,7 +952,7 @@ export class FakeCloudFormation {
       }
     }
     const body = input.TemplateBody;
-    if (!body) throw validationError('TemplateBody is required by this fake (TemplateURL is not fetched).');
+    if (!body) throw validationError('Either TemplateBody or TemplateURL must be given.');
     const doc = parseTemplate(body);
     const missing = unresolved(doc);
     if (missing.length > 0) throw validationError(`Template format error: Unresolved resource dependencies [${missing.join(', ')}] in the Resources block of the template`);
