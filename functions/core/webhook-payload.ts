@@ -11,6 +11,42 @@ export const WEBHOOK_TEST_DETAIL_TYPE = 'Webhook Test';
 export const ENGINE_SOURCE = 'sesmailengine';
 export const TEST_EVENT_TYPE = 'webhook.test';
 
+/**
+ * The `type` of every delivery a status change can make (the statuses the Feedback
+ * Processor announces). `webhook.test` is always delivered and is not in this list.
+ */
+export const WEBHOOK_EVENT_TYPES = ['email.delivered', 'email.opened', 'email.soft_bounced', 'email.bounced', 'email.complained', 'email.failed'] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+
+export class WebhookEventTypesError extends Error {
+  override readonly name = 'WebhookEventTypesError';
+}
+
+/**
+ * The types a receiver wants, from a comma-separated list (`email.bounced,email.complained`;
+ * the `email.` prefix may be left out): undefined for an empty list, meaning every type.
+ * Throws WebhookEventTypesError naming an unknown type and the known ones.
+ */
+export function parseWebhookEventTypes(text: string | undefined): ReadonlySet<WebhookEventType> | undefined {
+  const names = (text ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
+  if (names.length === 0) return undefined;
+  const known = new Set<string>(WEBHOOK_EVENT_TYPES);
+  const types = new Set<WebhookEventType>();
+  for (const name of names) {
+    const type = name.startsWith('email.') ? name : `email.${name}`;
+    if (!known.has(type)) {
+      throw new WebhookEventTypesError(`"${name.slice(0, 40)}" is not a webhook event type; the types are ${WEBHOOK_EVENT_TYPES.join(', ')}.`);
+    }
+    types.add(type as WebhookEventType);
+  }
+  return types;
+}
+
+/** Whether a delivery of `type` goes out under the receiver's choice (test events always do). */
+export function wantsEventType(chosen: ReadonlySet<string> | undefined, type: string): boolean {
+  return chosen === undefined || type === TEST_EVENT_TYPE || chosen.has(type);
+}
+
 export interface WebhookPayload {
   type: string;
   timestamp: string;

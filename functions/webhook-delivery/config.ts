@@ -1,4 +1,5 @@
-import { ConfigError, requiredString, type Env } from '../lib/env.js';
+import { ConfigError, optionalString, requiredString, type Env } from '../lib/env.js';
+import { parseWebhookEventTypes, WebhookEventTypesError, type WebhookEventType } from '../core/webhook-payload.js';
 
 /** The Webhook Delivery function's settings, from the environment the stack sets. */
 export interface WebhookDeliveryConfig {
@@ -6,6 +7,8 @@ export interface WebhookDeliveryConfig {
   url: URL;
   /** The webhook queue, whose messages get a longer visibility timeout after a failed attempt. */
   queueUrl: string;
+  /** The delivery types the receiver wants (the stack's WebhookEvents); undefined = all. */
+  eventTypes: ReadonlySet<WebhookEventType> | undefined;
 }
 
 export function webhookDeliveryConfig(env: Env): WebhookDeliveryConfig {
@@ -22,5 +25,12 @@ export function webhookDeliveryConfig(env: Env): WebhookDeliveryConfig {
   if (url.username || url.password) {
     throw new ConfigError('WEBHOOK_URL must not carry a user name or password; receivers verify the webhook-signature header instead.');
   }
-  return { url, queueUrl: requiredString(env, 'WEBHOOK_QUEUE_URL') };
+  let eventTypes: ReadonlySet<WebhookEventType> | undefined;
+  try {
+    eventTypes = parseWebhookEventTypes(optionalString(env, 'WEBHOOK_EVENT_TYPES'));
+  } catch (error) {
+    if (error instanceof WebhookEventTypesError) throw new ConfigError(`WEBHOOK_EVENT_TYPES: ${error.message}`);
+    throw error;
+  }
+  return { url, queueUrl: requiredString(env, 'WEBHOOK_QUEUE_URL'), eventTypes };
 }

@@ -12,6 +12,7 @@ import {
   parseWebhookMessage,
   retryDelaySeconds,
   RETRY_SCHEDULE_SECONDS,
+  wantsEventType,
   WebhookMessageError,
 } from '../core/webhook-payload.js';
 import { webhookDeliveryConfig, type WebhookDeliveryConfig } from './config.js';
@@ -23,7 +24,8 @@ import { webhookDeliveryConfig, type WebhookDeliveryConfig } from './config.js';
  * A 2xx answer consumes the message. Anything else (another status, a redirect, a timeout,
  * a refused connection) returns it to the queue with a growing visibility timeout, so
  * attempts follow RETRY_SCHEDULE_SECONDS until the queue's maxReceiveCount moves it to the
- * webhook DLQ. A message that is not a deliverable event is logged (WHK001) and dropped.
+ * webhook DLQ. A message that is not a deliverable event is logged (WHK001) and dropped, and
+ * one of a type the receiver did not choose (WEBHOOK_EVENT_TYPES) is consumed unsent.
  * Every attempt is signed afresh (webhook-timestamp is the attempt's time); webhook-id stays
  * the event's id, so receivers can deduplicate.
  */
@@ -121,6 +123,10 @@ export function createWebhookDeliveryHandler(deps: Partial<HandlerDeps> = {}): (
     } catch (error) {
       if (!(error instanceof WebhookMessageError)) throw error;
       log({ level: 'error', code: 'WHK001', message: 'Webhook queue message dropped: not a deliverable event', reason: error.message, messageId: record.messageId });
+      return true;
+    }
+    if (!wantsEventType(rt.config.eventTypes, message.payload.type)) {
+      log({ level: 'debug', message: 'Webhook not sent: the receiver did not choose this type (WebhookEvents)', webhookId: message.id, type: message.payload.type });
       return true;
     }
     const body = JSON.stringify(message.payload);

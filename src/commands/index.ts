@@ -24,6 +24,7 @@ export function registerCommands(program: Command, run: Runner): void {
     .option('--sender <email>', 'default sender address', D.sender)
     .option('--stack-name <name>', 'name prefix of the local bus, tables and bucket', D.stackName)
     .option('--webhook-url <url>', 'POST every status change, signed, to this http(s) URL (see docs/WEBHOOKS.md)')
+    .option('--webhook-events <types>', 'only these delivery types for --webhook-url, e.g. bounced,complained (default: all)')
     .option('--webhook-secret <secret>', 'whsec_ signing secret for --webhook-url (default: generated; kept in --data-dir)')
     .action(async (options: Record<string, string | boolean | undefined>) => {
       await run(Boolean(program.opts().debug), async () => {

@@ -56,10 +56,10 @@ import {
   type StackTemplate,
 } from '../installer/stack-template.js';
 import { evaluateConditions, importTemplateBody, parameterValues } from '../installer/template-document.js';
-import { chooseWebhookUrl } from '../installer/webhook-url.js';
+import { chooseWebhookEvents, chooseWebhookUrl } from '../installer/webhook-url.js';
 import { packageRoot } from '../package-root.js';
 import { buildHandlers, sha256, type HandlerArtifact } from '../packaging/build.js';
-import { uploadHandlerArtifact, uploadStarterTemplates } from '../packaging/upload.js';
+import { objectExists, uploadHandlerArtifact, uploadStarterTemplates } from '../packaging/upload.js';
 import { createPrompter, type Prompter } from '../prompts.js';
 import { createUi, processIo, type Ui } from '../ui.js';
 import { VERSION } from '../version.js';
@@ -99,6 +99,8 @@ export interface InstallOptions extends CommonOptions {
   parameter?: string[];
   /** The WebhookUrl parameter: an https URL, '' to turn webhooks off, undefined to keep what the stack has. */
   webhookUrl?: string;
+  /** The WebhookEvents parameter: delivery types, '' for all, undefined to keep what the stack has. */
+  webhookEvents?: string;
   /** Go on even if the sender is not a verified SES identity yet. */
   skipSenderCheck?: boolean;
   /** Let an upgrade replace a resource that holds data (a table, a queue, …). */
@@ -276,6 +278,8 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
   const extra = parseParameterFlags(options.parameter);
   const webhookUrl = chooseWebhookUrl(options.webhookUrl, extra.WebhookUrl);
   if (webhookUrl !== undefined) extra.WebhookUrl = webhookUrl;
+  const webhookEvents = chooseWebhookEvents(options.webhookEvents, extra.WebhookEvents);
+  if (webhookEvents !== undefined) extra.WebhookEvents = webhookEvents;
 
   const root = options.root ?? packageRoot();
   // Packaging needs no AWS: start it now so it runs while the person answers and AWS answers.
@@ -580,11 +584,16 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
     return plan.toImport;
   }
 
-  /** Inline template text, or (too big for CloudFormation's inline limit) an S3 URL. */
+  /**
+   * Inline template text, or (too big for CloudFormation's inline limit) an S3 URL. The key
+   * is named by the text's hash, so a template already in the bucket is not uploaded again.
+   */
   async function templateLocation(body: string): Promise<{ templateBody: string } | { templateUrl: string }> {
     if (Buffer.byteLength(body) <= MAX_TEMPLATE_BODY_BYTES) return { templateBody: body };
     const key = `artifacts/template-${sha256(Buffer.from(body)).slice(0, 16)}.yaml`;
-    await aws.s3.send(new PutObjectCommand({ Bucket: answers.bucket, Key: key, Body: body, ContentType: 'text/yaml' }));
+    if (!(await objectExists(aws.s3, answers.bucket!, key))) {
+      await aws.s3.send(new PutObjectCommand({ Bucket: answers.bucket, Key: key, Body: body, ContentType: 'text/yaml' }));
+    }
     return { templateUrl: `https://${answers.bucket}.s3.${region}.amazonaws.com/${key}` };
   }
 

@@ -8,6 +8,7 @@ import { LOCAL_DEFAULTS } from '../local/defaults.js';
 import { CliError } from '../errors.js';
 import { PortInUseError, StandInStartError } from '../local/stand-ins.js';
 import { displaySecret, WebhookSecretError } from '../../functions/core/webhook-signature.js';
+import { parseWebhookEventTypes, WebhookEventTypesError } from '../../functions/core/webhook-payload.js';
 import { startLocalEngine, type LocalEngine, type LocalEngineInfo, type LocalEngineOptions } from '../local/engine.js';
 
 export interface LocalCommandOptions {
@@ -22,6 +23,7 @@ export interface LocalCommandOptions {
   stackName?: string;
   webhookUrl?: string;
   webhookSecret?: string;
+  webhookEvents?: string;
   /** Resolves when local mode should stop (default: SIGINT or SIGTERM). */
   untilStopped?: (engine: LocalEngine) => Promise<void>;
   stdout?: (text: string) => void;
@@ -87,13 +89,21 @@ export function engineOptionsFrom(options: LocalCommandOptions): LocalEngineOpti
 }
 
 /** --webhook-url must be an absolute http(s) URL without credentials; --webhook-secret needs it and a usable value. */
-function webhookOptions(options: LocalCommandOptions): Pick<LocalEngineOptions, 'webhookUrl' | 'webhookSecret'> {
-  const { webhookUrl, webhookSecret } = options;
+function webhookOptions(options: LocalCommandOptions): Pick<LocalEngineOptions, 'webhookUrl' | 'webhookSecret' | 'webhookEvents'> {
+  const { webhookUrl, webhookSecret, webhookEvents } = options;
   if (webhookUrl === undefined || webhookUrl === '') {
-    if (webhookSecret !== undefined) {
-      throw new CliError('LOC003', '--webhook-secret was given without --webhook-url.', 'Pass --webhook-url <url> too, or drop --webhook-secret.');
+    for (const [flag, value] of [['--webhook-secret', webhookSecret], ['--webhook-events', webhookEvents]] as const) {
+      if (value !== undefined) throw new CliError('LOC003', `${flag} was given without --webhook-url.`, `Pass --webhook-url <url> too, or drop ${flag}.`);
     }
     return {};
+  }
+  let events: string | undefined;
+  try {
+    const types = parseWebhookEventTypes(webhookEvents);
+    events = types ? [...types].join(',') : undefined;
+  } catch (error) {
+    if (!(error instanceof WebhookEventTypesError)) throw error;
+    throw new CliError('LOC003', `--webhook-events: ${error.message}`, 'Pass a comma-separated list such as --webhook-events bounced,complained, or leave it out for every type.');
   }
   let url: URL | undefined;
   try {
@@ -108,14 +118,15 @@ function webhookOptions(options: LocalCommandOptions): Pick<LocalEngineOptions, 
       'Pass --webhook-url http://127.0.0.1:3000/webhooks (any http or https URL; receivers check the signature instead of credentials).',
     );
   }
-  if (webhookSecret === undefined) return { webhookUrl: url.href };
+  const chosen = events ? { webhookEvents: events } : {};
+  if (webhookSecret === undefined) return { webhookUrl: url.href, ...chosen };
   try {
     displaySecret(webhookSecret);
   } catch (error) {
     if (!(error instanceof WebhookSecretError)) throw error;
     throw new CliError('LOC003', `--webhook-secret is not usable: ${error.message}`, 'Pass whsec_ followed by base64 of at least 16 random bytes, or leave it out to have one generated.');
   }
-  return { webhookUrl: url.href, webhookSecret };
+  return { webhookUrl: url.href, webhookSecret, ...chosen };
 }
 
 function translateStartError(error: unknown): unknown {

@@ -1,4 +1,5 @@
 import { CliError } from '../errors.js';
+import { parseWebhookEventTypes, WEBHOOK_EVENT_TYPES, WebhookEventTypesError } from '../../functions/core/webhook-payload.js';
 
 /**
  * The WebhookUrl stack parameter as the installer takes it (`--webhook-url`, or
@@ -61,4 +62,28 @@ export function chooseWebhookUrl(flag: string | undefined, parameter: string | u
     );
   }
   return value;
+}
+
+/**
+ * The WebhookEvents parameter from `--webhook-events` and/or `--parameter WebhookEvents=…`,
+ * in its canonical form (`email.bounced,email.complained`; '' for every type), or undefined
+ * when neither is given (an upgrade keeps the stack's choice).
+ */
+export function chooseWebhookEvents(flag: string | undefined, parameter: string | undefined): string | undefined {
+  if (flag !== undefined && parameter !== undefined && flag !== parameter) {
+    throw new CliError(
+      'INS025',
+      `The webhook event types are given twice with different values: --webhook-events "${flag}" and --parameter WebhookEvents="${parameter}".`,
+      'Give them once, with --webhook-events bounced,complained (or --webhook-events \'\' for every type).',
+    );
+  }
+  const value = flag ?? parameter;
+  if (value === undefined) return undefined;
+  try {
+    const types = parseWebhookEventTypes(value);
+    return types ? WEBHOOK_EVENT_TYPES.filter((type) => types.has(type)).join(',') : '';
+  } catch (error) {
+    if (!(error instanceof WebhookEventTypesError)) throw error;
+    throw new CliError('INS025', `--webhook-events: ${error.message}`, "Pass a comma-separated list such as --webhook-events bounced,complained, or --webhook-events '' for every type.");
+  }
 }

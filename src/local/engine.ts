@@ -98,6 +98,8 @@ export interface LocalEngineOptions {
   webhookUrl?: string;
   /** The signing secret (whsec_…); generated (and kept in dataDir) when absent. */
   webhookSecret?: string;
+  /** Only these delivery types go out (comma-separated, as the stack's WebhookEvents); all when absent. */
+  webhookEvents?: string;
   /** Seconds between webhook attempts (tests shorten it). */
   webhookRetrySchedule?: readonly number[];
   /** Progress and handler errors. */
@@ -417,7 +419,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     };
     const webhookSecret = webhookUrl ? webhookSecretFor(options, dataDir) : undefined;
     if (webhookUrl && webhook && webhookSecret) {
-      Object.assign(env, { WEBHOOK_URL: webhookUrl, WEBHOOK_SECRET: webhookSecret, WEBHOOK_QUEUE_URL: webhook.url });
+      Object.assign(env, { WEBHOOK_URL: webhookUrl, WEBHOOK_SECRET: webhookSecret, WEBHOOK_QUEUE_URL: webhook.url, WEBHOOK_EVENT_TYPES: options.webhookEvents ?? '' });
     }
     const clients: AwsClients = { ddb: documentClient(rawDdb), s3, ses: sesClient, sqs, events, scheduler: schedulerClient };
     const deps: HandlerDeps = { clients, env, now: () => new Date(), log: options.handlerLog ?? (() => undefined) };

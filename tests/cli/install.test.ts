@@ -26,7 +26,8 @@ import type { Parameter } from '@aws-sdk/client-cloudformation';
 import { install, type InstallOptions } from '../../src/commands/install.js';
 import { CliError, UserCancelled } from '../../src/errors.js';
 import { memoryLog } from '../../src/install-log.js';
-import { FakeCloudFormation, wireAccountStubs } from '../support/fake-cloudformation.js';
+import { packageRoot } from '../../src/package-root.js';
+import { FakeCloudFormation, templateStoreOf, wireAccountStubs } from '../support/fake-cloudformation.js';
 import { captureIo, fakeArtifacts, fixtureRoot, scriptedPrompter, settle, TEMPLATE_PARAMETERS } from '../support/cli-harness.js';
 
 /**
@@ -113,6 +114,7 @@ beforeEach(async () => {
   lambda.reset();
   for (const stub of Object.values(account)) stub.reset();
   cfn = new FakeCloudFormation();
+  cfn.templateStore = templateStoreOf(() => s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input));
   root = fixtureRoot(cfn.resources.length);
   cwd = mkdtempSync(join(tmpdir(), 'sme-cwd-'));
   healthyAws();
@@ -229,6 +231,9 @@ describe('install: a first install', () => {
 
   it('skips uploads whose content-hashed keys are already there', async () => {
     s3.on(HeadObjectCommand).resolves({});
+    // The template in the bucket is the one this install would upload.
+    const template = readFileSync(join(packageRoot(), 'cloudformation', 'template.yaml'), 'utf8');
+    cfn.templateStore = (url) => (/\/artifacts\/template-[0-9a-f]{16}\.yaml$/.test(url) ? template : undefined);
     s3.on(HeadBucketCommand).resolves({ BucketRegion: 'us-east-1' });
     await settle(install(options()));
     expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);

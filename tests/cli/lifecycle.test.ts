@@ -22,7 +22,7 @@ import { memoryLog } from '../../src/install-log.js';
 import { packageRoot } from '../../src/package-root.js';
 import { VERSION } from '../../src/version.js';
 import { parseTemplate } from '../support/cloudformation.js';
-import { FakeCloudFormation, wireAccountStubs } from '../support/fake-cloudformation.js';
+import { FakeCloudFormation, templateStoreOf, wireAccountStubs } from '../support/fake-cloudformation.js';
 import { captureIo, fakeArtifacts, scriptedPrompter, settle } from '../support/cli-harness.js';
 
 /**
@@ -62,6 +62,7 @@ beforeEach(async () => {
   jest.useFakeTimers({ doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate'] });
   for (const stub of [sts, ses, s3, lambda, cloudWatch, ...Object.values(account)]) stub.reset();
   cfn = new FakeCloudFormation({ templates: true });
+  cfn.templateStore = templateStoreOf(() => s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input));
   cwd = mkdtempSync(join(tmpdir(), 'sme-life-'));
   sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012', Arn: 'arn:aws:iam::123456789012:user/dev' });
   ses.on(GetEmailIdentityCommand).resolves({ VerifiedForSendingStatus: true });
@@ -336,7 +337,7 @@ describe('reinstall after uninstall', () => {
     expect(Object.keys(importTemplate.Resources).sort()).toEqual(toImport.map((r) => r.LogicalResourceId).sort());
     expect(importTemplate.Outputs).toBeUndefined();
     expect(rest!.ChangeSetType).toBe('UPDATE');
-    expect(rest!.TemplateBody).toBe(TEMPLATE);
+    expect(rest!.TemplateBody ?? cfn.templateStore!(rest!.TemplateURL!)).toBe(TEMPLATE);
 
     const err = again.io.err();
     expect(err).toContain('Found 16 resources kept by an earlier install of sesmailengine');
@@ -506,6 +507,15 @@ describe('webhooks (the WebhookUrl parameter and its conditional resources)', ()
     expect(lifecycleCalls()).toEqual(expect.arrayContaining(['CreateChangeSet', 'ExecuteChangeSet']));
   });
 
+  it('--webhook-events sends the chosen types in canonical form, and an upgrade without it keeps them', async () => {
+    expect(await settle(install(installOptions({ webhookUrl: URL, webhookEvents: 'complained, bounced' })))).toBe(0);
+    expect(cfn.live(STACK)!.parameters.WebhookEvents).toBe('email.bounced,email.complained');
+    cfn.calls.length = 0;
+    expect(await settle(install(installOptions()))).toBe(0);
+    expect(changeSetCalls()[0]!.Parameters).toContainEqual({ ParameterKey: 'WebhookEvents', UsePreviousValue: true });
+    await failure(install(installOptions({ webhookEvents: 'bounced,sent' })), 'INS025');
+  });
+
   it('an upgrade without --webhook-url keeps the URL the stack has', async () => {
     expect(await settle(install(installOptions({ webhookUrl: URL })))).toBe(0);
     cfn.calls.length = 0;
@@ -568,11 +578,6 @@ describe('a template over CloudFormation\'s inline limit (51,200 bytes)', () => 
     const { root, body } = bigTemplateRoot();
     expect(Buffer.byteLength(body)).toBeGreaterThan(51_200);
     const stored = () => s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input).filter((i) => /^artifacts\/template-[0-9a-f]{16}\.yaml$/.test(i.Key ?? ''));
-    cfn.templateStore = (url) => {
-      const key = url.replace(/^https:\/\/[^/]+\//, '');
-      const put = stored().find((i) => i.Key === key);
-      return put ? String(put.Body) : undefined;
-    };
     try {
       expect(await settle(install(installOptions({ root })))).toBe(0);
       expect(stored()).toHaveLength(1);

@@ -53,11 +53,16 @@ function makeQueues(name: string, maxReceiveCount = 3) {
   return { queue, dlq };
 }
 
-function makeHandler(queue: LocalQueue, options: { url?: string; schedule?: number[]; timeoutMs?: number } = {}) {
+function makeHandler(queue: LocalQueue, options: { url?: string; schedule?: number[]; timeoutMs?: number; events?: string } = {}) {
   const logs: Record<string, unknown>[] = [];
   const handler = createWebhookDeliveryHandler({
     clients: { sqs },
-    env: { WEBHOOK_URL: options.url ?? `${receiverUrl}/hooks/email`, WEBHOOK_SECRET: SECRET, WEBHOOK_QUEUE_URL: queue.url },
+    env: {
+      WEBHOOK_URL: options.url ?? `${receiverUrl}/hooks/email`,
+      WEBHOOK_SECRET: SECRET,
+      WEBHOOK_QUEUE_URL: queue.url,
+      ...(options.events !== undefined ? { WEBHOOK_EVENT_TYPES: options.events } : {}),
+    },
     log: (entry) => logs.push(entry),
     retrySchedule: options.schedule ?? [1, 1, 1],
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
@@ -151,6 +156,24 @@ describe('a delivery', () => {
     expect(result.batchItemFailures).toEqual([]);
     expect(received.map((r) => JSON.parse(r.body).type)).toEqual(['email.clicked']);
     expect(logs.filter((l) => l.code === 'WHK001')).toHaveLength(2);
+  });
+});
+
+describe('chosen event types (WEBHOOK_EVENT_TYPES)', () => {
+  it('sends only the chosen types and test events, and consumes the others unsent', async () => {
+    const { queue } = makeQueues('chosen');
+    const { handler } = makeHandler(queue, { events: 'email.bounced,email.complained' });
+    for (const status of ['delivered', 'bounced', 'opened', 'complained']) queue.send(statusEvent({ status }));
+    queue.send(JSON.stringify({ id: 'c0ffee00-2222-4222-8333-444455556666', source: 'sesmailengine', 'detail-type': 'Webhook Test', time: '2026-03-02T11:00:00Z', detail: { message: 'hi' } }));
+    const result = await handler(toSqsEvent(queue, queue.receive()));
+    expect(result.batchItemFailures).toEqual([]);
+    expect(received.map((r) => JSON.parse(r.body).type).sort()).toEqual(['email.bounced', 'email.complained', 'webhook.test']);
+  });
+
+  it('fails the invocation on an unknown type, so nothing is consumed', async () => {
+    const { queue } = makeQueues('chosen-bad');
+    const { handler } = makeHandler(queue, { events: 'email.sent' });
+    await expect(handler({ Records: [] })).rejects.toThrow(/WEBHOOK_EVENT_TYPES: "email.sent" is not a webhook event type/);
   });
 });
 

@@ -1357,3 +1357,15 @@ export async function wireAccountStubs(cfn: FakeCloudFormation, stubs: AccountSt
   wire(stubs.ses, ses.GetConfigurationSetCommand, 'GetConfigurationSet');
   wire(stubs.lambda, lambda.GetFunctionCommand, 'GetFunction');
 }
+
+/**
+ * A templateStore over the objects a test's S3 stub was given (PutObject inputs): the
+ * installer puts a template over the inline limit in the bucket and passes its URL.
+ */
+export function templateStoreOf(puts: () => { Key?: string; Body?: unknown }[]): (url: string) => string | undefined {
+  return (url) => {
+    const key = url.replace(/^https:\/\/[^/]+\//, '');
+    const put = [...puts()].reverse().find((input) => input.Key === key);
+    return put ? String(put.Body) : undefined;
+  };
+}

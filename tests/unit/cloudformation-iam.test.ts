@@ -206,7 +206,7 @@ describe('the handler analysis', () => {
       ['GetSecretValueCommand', 'lib/secrets.ts'],
     ]);
     const read = new Set(analysis.envReads.map((e) => e.name));
-    expect(read).toEqual(new Set(['WEBHOOK_URL', 'WEBHOOK_QUEUE_URL', 'WEBHOOK_SECRET_ARN', 'WEBHOOK_SECRET']));
+    expect(read).toEqual(new Set(['WEBHOOK_URL', 'WEBHOOK_QUEUE_URL', 'WEBHOOK_SECRET_ARN', 'WEBHOOK_SECRET', 'WEBHOOK_EVENT_TYPES']));
   });
 });
 

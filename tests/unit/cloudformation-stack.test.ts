@@ -562,6 +562,7 @@ describe('signed webhooks', () => {
       WEBHOOK_URL: { Ref: 'WebhookUrl' },
       WEBHOOK_QUEUE_URL: { Ref: 'WebhookQueue' },
       WEBHOOK_SECRET_ARN: { Ref: 'WebhookSecret' },
+      WEBHOOK_EVENT_TYPES: { Ref: 'WebhookEvents' },
     });
     const secret = props('WebhookSecret');
     // No fixed name: a key deleted when webhooks were turned off never blocks a new one.

@@ -4,7 +4,10 @@ import {
   parseRetryAfter,
   parseWebhookMessage,
   MAX_ATTEMPTS,
+  parseWebhookEventTypes,
   retryDelaySeconds,
+  wantsEventType,
+  WebhookEventTypesError,
   RETRY_SCHEDULE_SECONDS,
   WebhookMessageError,
 } from '../../functions/core/webhook-payload.js';
@@ -64,6 +67,28 @@ describe('parseWebhookMessage', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('choosing event types', () => {
+  it('reads a comma-separated list, with or without the email. prefix; empty means every type', () => {
+    expect([...parseWebhookEventTypes('bounced, email.complained ,bounced')!]).toEqual(['email.bounced', 'email.complained']);
+    expect(parseWebhookEventTypes('')).toBeUndefined();
+    expect(parseWebhookEventTypes(' , ')).toBeUndefined();
+    expect(parseWebhookEventTypes(undefined)).toBeUndefined();
+  });
+
+  it.each(['sent', 'email.clicked', 'webhook.test', 'bounced;complained', 'BOUNCED'])('refuses %s, naming the known types', (text) => {
+    expect(() => parseWebhookEventTypes(text)).toThrow(WebhookEventTypesError);
+    expect(() => parseWebhookEventTypes(text)).toThrow(/email\.delivered, email\.opened/);
+  });
+
+  it('always lets test events through and filters the rest', () => {
+    const chosen = parseWebhookEventTypes('bounced');
+    expect(wantsEventType(chosen, 'email.bounced')).toBe(true);
+    expect(wantsEventType(chosen, 'email.delivered')).toBe(false);
+    expect(wantsEventType(chosen, 'webhook.test')).toBe(true);
+    expect(wantsEventType(undefined, 'email.delivered')).toBe(true);
   });
 });
 

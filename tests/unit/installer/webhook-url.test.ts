@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { CliError } from '../../../src/errors.js';
-import { chooseWebhookUrl, WEBHOOK_URL_MAX_LENGTH, WEBHOOK_URL_PATTERN, webhookUrlProblem } from '../../../src/installer/webhook-url.js';
+import { chooseWebhookEvents, chooseWebhookUrl, WEBHOOK_URL_MAX_LENGTH, WEBHOOK_URL_PATTERN, webhookUrlProblem } from '../../../src/installer/webhook-url.js';
+import { parseWebhookEventTypes } from '../../../functions/core/webhook-payload.js';
 import { loadTemplate } from '../../support/cloudformation.js';
 
 describe('webhookUrlProblem', () => {
@@ -60,6 +61,46 @@ describe('chooseWebhookUrl', () => {
       expect(error).toBeInstanceOf(CliError);
       expect((error as CliError).code).toBe('INS023');
       expect((error as CliError).fix).toContain('--webhook-url');
+    }
+  });
+});
+
+describe('chooseWebhookEvents', () => {
+  it("is undefined when not given (an upgrade keeps the stack's), '' for every type, else the canonical list", () => {
+    expect(chooseWebhookEvents(undefined, undefined)).toBeUndefined();
+    expect(chooseWebhookEvents('', undefined)).toBe('');
+    expect(chooseWebhookEvents('complained,bounced', undefined)).toBe('email.bounced,email.complained');
+    expect(chooseWebhookEvents(undefined, 'email.failed')).toBe('email.failed');
+  });
+
+  it('refuses an unknown type or two different lists with INS025 and a fix', () => {
+    for (const [flag, parameter] of [
+      ['bounced,sent', undefined],
+      ['bounced', 'complained'],
+    ] as const) {
+      let error: unknown;
+      try {
+        chooseWebhookEvents(flag, parameter);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(CliError);
+      expect((error as CliError).code).toBe('INS025');
+      expect((error as CliError).fix).toContain('--webhook-events');
+    }
+  });
+
+  it("agrees with the template's AllowedPattern for WebhookEvents", () => {
+    const pattern = new RegExp((loadTemplate().Parameters!.WebhookEvents as { AllowedPattern: string }).AllowedPattern);
+    for (const text of ['', 'bounced', 'email.bounced,complained', 'delivered,opened,soft_bounced,bounced,complained,failed', 'sent', 'bounced,', 'bounced, complained', 'email.clicked', 'webhook.test']) {
+      let parsed: boolean;
+      try {
+        parseWebhookEventTypes(text);
+        parsed = !/\s/.test(text) && !/,$/.test(text);
+      } catch {
+        parsed = false;
+      }
+      expect({ text, allowed: pattern.test(text) }).toEqual({ text, allowed: parsed });
     }
   });
 });

@@ -45,6 +45,8 @@ describe('sesmailengine local options', () => {
     [{ webhookUrl: 'https://user:pass@example.com/hook' }, '--webhook-url'],
     [{ webhookUrl: `https://example.com/${'x'.repeat(2100)}` }, '--webhook-url'],
     [{ webhookSecret: 'whsec_AAAAAAAAAAAAAAAAAAAAAA==' }, 'without --webhook-url'],
+    [{ webhookEvents: 'bounced' }, '--webhook-events was given without --webhook-url'],
+    [{ webhookUrl: 'http://127.0.0.1:3000/hook', webhookEvents: 'bounced,sent' }, '--webhook-events'],
     [{ webhookUrl: 'http://127.0.0.1:3000/hook', webhookSecret: 'too-short' }, '--webhook-secret'],
     [{ webhookUrl: 'http://127.0.0.1:3000/hook', webhookSecret: 'whsec_***' }, '--webhook-secret'],
   ])('refuses %j with LOC003 and a fix', (options, mention) => {
@@ -63,6 +65,7 @@ describe('webhook options', () => {
       webhookSecret: secret,
     });
     expect(engineOptionsFrom({ webhookUrl: 'https://hooks.example.com/ses' })).not.toHaveProperty('webhookSecret');
+    expect(engineOptionsFrom({ webhookUrl: 'https://hooks.example.com/ses', webhookEvents: 'complained, bounced' })).toMatchObject({ webhookEvents: 'email.complained,email.bounced' });
     expect(engineOptionsFrom({})).not.toHaveProperty('webhookUrl');
   });
 });
