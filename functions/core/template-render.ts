@@ -188,8 +188,9 @@ export function compileTemplate(source: TemplateSource): Outcome<CompiledTemplat
   }
 }
 
-// Attributes whose value a mail client may follow or load as a URL.
-const URL_ATTRIBUTE = /<[^>]*?\s(href|src|action|formaction|background|poster|xlink:href|srcset|cite)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/gi;
+// Attributes whose value a mail client may follow or load as a URL. An attribute name
+// follows whitespace, a quote (right after the previous value) or "/" (`<a/href=…>`).
+const URL_ATTRIBUTE = /[\s"'/](href|src|action|formaction|background|poster|xlink:href|srcset|cite)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))/gi;
 const NAMED_ENTITIES: Record<string, string> = { colon: ':', tab: '\t', newline: '\n', amp: '&', lpar: '(', rpar: ')', sol: '/' };
 const SAFE_DATA_IMAGE = /^data:image\/(?:png|gif|jpe?g|webp);/;
 

@@ -224,5 +224,8 @@ describe('script and data URLs in links', () => {
     expect(unsafeUrlIn("<table background='vbscript:x'>")).toMatchObject({ attribute: 'background' });
     expect(unsafeUrlIn('<img srcset="https://a.example/1.png 1x, javascript:x 2x">')).toMatchObject({ attribute: 'srcset', url: 'javascript:x' });
     expect(unsafeUrlIn('<p>Type javascript:alert(1) into nothing</p><a title="javascript:x" href="https://ok.example">')).toBeUndefined();
+    expect(unsafeUrlIn('<a/href="javascript:x">')).toMatchObject({ attribute: 'href' });
+    expect(unsafeUrlIn('<a title="t"href="javascript:x">')).toMatchObject({ attribute: 'href' });
+    expect(unsafeUrlIn('<a\n  HREF = \'JavaScript:x\'>')).toMatchObject({ attribute: 'href' });
   });
 });
