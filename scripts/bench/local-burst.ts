@@ -1,9 +1,10 @@
 /**
  * local-burst: a burst of "Email Request" events through `sesmailengine local`, end to end.
  *
- * Starts local mode in this process (stand-ins in their child processes, as the CLI does),
- * publishes N requests (default 10,000; LOCAL_BURST_N) from several concurrent publishers
- * in PutEvents batches of 10 over HTTP with @aws-sdk/client-eventbridge, and waits until
+ * Starts local mode in this process (as the CLI does), publishes N requests (default
+ * 10,000; LOCAL_BURST_N) from several concurrent publishers in PutEvents batches of 10 over
+ * HTTP with @aws-sdk/client-eventbridge, from a process of their own (burst-publisher.ts,
+ * as the applications that publish to the engine are), and waits until
  * every request has been consumed by the Email Sender (the send queue is empty; each
  * consumed request leaves exactly one tracking record), then checks the tracking table
  * holds N records. Prints emails/s from the first publish to the last record, and the time
@@ -12,33 +13,21 @@
  * Addresses: mostly reader-<i>@example.com, every 10th success@simulator.amazonses.com.
  * Knobs: LOCAL_BURST_N, LOCAL_BURST_PUBLISHERS (8), LOCAL_BURST_SENDER_CONCURRENCY (the
  * stack's 14), LOCAL_BURST_FEEDBACK_CONCURRENCY (10). The CPU line shows where the time
- * goes: the engine process (handlers, AWS SDK, local endpoint, publishers) and each stand-in.
+ * goes: the engine process (handlers, AWS SDK, stores, local endpoint), the publishers'
+ * process, and each stand-in that runs in a process of its own.
  */
 import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { startLocalEngine, type LocalEngine } from '../../src/local/engine.js';
+import type { PublisherJob, PublisherMessage } from './burst-publisher.js';
 
 const TOTAL = Number(process.env.LOCAL_BURST_N ?? 10_000);
 const PUBLISHERS = Number(process.env.LOCAL_BURST_PUBLISHERS ?? 8);
 const BATCH = 10;
 const TIMEOUT_MS = 10 * 60 * 1000;
-
-function entry(engine: LocalEngine, runId: string, i: number): PutEventsRequestEntry {
-  const to = i % 10 === 0 ? `success+${i}@simulator.amazonses.com` : `reader-${i}@example.com`;
-  return {
-    EventBusName: engine.info.eventBusName,
-    Source: 'bench.publisher',
-    DetailType: 'Email Request',
-    Detail: JSON.stringify({
-      to,
-      emailId: `bench-${runId}-${i}`,
-      templateName: engine.info.templates.includes('welcome') ? 'welcome' : 'notification',
-      templateData: { userName: `Reader ${i}`, companyName: 'Acme', title: 'Hello', message: 'Bench message', name: 'Reader' },
-    }),
-  };
-}
 
 async function countRecords(engine: LocalEngine, prefix: string): Promise<number> {
   const client = new DynamoDBClient({ endpoint: engine.info.dynamoDbEndpoint, region: engine.info.region, credentials: engine.info.credentials });
@@ -80,7 +69,6 @@ function cpuSnapshot(engine: LocalEngine): Record<string, number | undefined> {
   return {
     engine: (main.user + main.system) / 1e6,
     dynamodb: cpuSeconds(engine.standInPids.dynamodb),
-    ses: cpuSeconds(engine.standInPids.ses),
     s3: cpuSeconds(engine.standInPids.s3),
   };
 }
@@ -105,7 +93,7 @@ export interface BurstResult {
   records: number;
   dlq: number;
   handlerErrors: number;
-  /** CPU ms per email of each process (engine = handlers, SDK, local endpoint and publishers). */
+  /** CPU ms per email of each process (engine = handlers, SDK, stores and local endpoint). */
   cpuMsPerEmail: Record<string, number>;
 }
 
@@ -125,36 +113,50 @@ export async function runBurst(total: number, publishers: number): Promise<Burst
       if (line.startsWith('handler error')) handlerErrors.push(line);
     },
   });
-  const events = new EventBridgeClient({
-    endpoint: engine.info.eventBridgeEndpoint,
-    region: engine.info.region,
-    credentials: engine.info.credentials,
-  });
   try {
     const runId = Date.now().toString(36);
-    let next = 0;
-    let failedEntries = 0;
+    const job: PublisherJob = {
+      endpoint: engine.info.eventBridgeEndpoint,
+      region: engine.info.region,
+      credentials: engine.info.credentials,
+      eventBusName: engine.info.eventBusName,
+      templateName: engine.info.templates.includes('welcome') ? 'welcome' : 'notification',
+      runId,
+      total,
+      publishers,
+      batch: BATCH,
+    };
+    const child = fork(fileURLToPath(new URL('./burst-publisher.js', import.meta.url)), [JSON.stringify(job)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const nextMessage = () =>
+      new Promise<PublisherMessage>((resolve, reject) => {
+        const onMessage = (message: PublisherMessage) => {
+          child.off('exit', onExit);
+          resolve(message);
+        };
+        const onExit = (code: number | null) => {
+          child.off('message', onMessage);
+          reject(new Error(`The publisher process exited (code ${code}) before it finished.`));
+        };
+        child.once('message', onMessage);
+        child.once('exit', onExit);
+      });
+    await nextMessage(); // ready
     const cpuBefore = cpuSnapshot(engine);
     const started = performance.now();
-    const publisher = async () => {
-      for (;;) {
-        const from = next;
-        if (from >= total) return;
-        next = Math.min(total, from + BATCH);
-        const entries = [];
-        for (let i = from; i < next; i += 1) entries.push(entry(engine, runId, i));
-        const out = await events.send(new PutEventsCommand({ Entries: entries }));
-        failedEntries += out.FailedEntryCount ?? 0;
-      }
-    };
-    await Promise.all(Array.from({ length: publishers }, publisher));
+    child.send({ type: 'go' });
+    const done = await nextMessage();
+    if (done.type !== 'done') throw new Error('The publisher process answered out of turn.');
+    const failedEntries = done.failedEntries;
     const published = performance.now();
     const deadline = started + TIMEOUT_MS;
     await waitFor(() => drained(engine, 'send'), deadline);
     const sent = performance.now();
     await waitFor(() => drained(engine, 'feedback') && drained(engine, 'send'), deadline);
     const feedbackDone = performance.now();
-    const cpuAfter = cpuSnapshot(engine);
+    const cpuAfter = { ...cpuSnapshot(engine), publishers: done.cpuSeconds };
+    cpuBefore.publishers = 0;
     const records = await countRecords(engine, `bench-${runId}-`);
     const seconds = (sent - started) / 1000;
     const emailsPerSecond = total / seconds;
@@ -170,7 +172,7 @@ export async function runBurst(total: number, publishers: number): Promise<Burst
         return after === undefined || before === undefined ? undefined : `${name} ${(after - before).toFixed(1)} s (${(((after - before) / total) * 1000).toFixed(2)} ms/email)`;
       })
       .filter(Boolean);
-    if (cpu.length > 0) console.log(`CPU used            ${cpu.join(', ')}  [engine includes the publishers]`);
+    if (cpu.length > 0) console.log(`CPU used            ${cpu.join(', ')}`);
     if (handlerErrors.length > 0) console.log(`first handler error: ${handlerErrors[0]}`);
     const cpuMsPerEmail: Record<string, number> = {};
     for (const [name, after] of Object.entries(cpuAfter)) {
@@ -179,7 +181,6 @@ export async function runBurst(total: number, publishers: number): Promise<Burst
     }
     return { emailsPerSecond, seconds, feedbackSeconds: (feedbackDone - started) / 1000, records, dlq, handlerErrors: handlerErrors.length, cpuMsPerEmail };
   } finally {
-    events.destroy();
     await engine.stop();
   }
 }

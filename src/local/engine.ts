@@ -37,9 +37,11 @@ import { LocalEventBus } from './local-bus.js';
 import { LocalScheduler } from './local-scheduler.js';
 import { StatusLog } from './status-log.js';
 import { queueDirectory } from './sqs-protocol.js';
-import { createLocalServer, listenLocal, type LocalServerOptions, type UnsubscribeHandler } from './local-server.js';
+import { createLocalServer, handleAwsRequest, listenLocal, type LocalServerOptions, type UnsubscribeHandler } from './local-server.js';
 import { attachSesSimulator } from './ses-simulator.js';
 import { startStandIn, type RunningStandIn } from './stand-ins.js';
+import { startSesStandIn, type RunningSesStandIn } from './ses-stand-in.js';
+import { InProcessHttpHandler, amzTarget, type InProcessRoute } from './in-process-handler.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from './put-events.js';
 import { displaySecret, SECRET_PREFIX } from '../../functions/core/webhook-signature.js';
 import { MAX_ATTEMPTS } from '../../functions/core/webhook-payload.js';
@@ -150,7 +152,7 @@ export interface LocalEngine {
   statusLog: StatusLog;
   scheduler: LocalScheduler;
   /** Process ids of the stand-ins (for diagnostics such as CPU accounting). */
-  standInPids: Record<'dynamodb' | 's3' | 'ses', number | undefined>;
+  standInPids: Record<'dynamodb' | 's3', number | undefined>;
   stop(): Promise<void>;
 }
 
@@ -281,15 +283,15 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     const started = await Promise.allSettled([
       startStandIn('dynamodb', { host: LOCAL_HOST, port: options.dynamoDbPort, path: dynamoDir }),
       startStandIn('s3', { host: LOCAL_HOST, port: options.s3Port, path: s3Dir }),
-      startStandIn('ses', { host: LOCAL_HOST, port: options.sesPort }),
+      startSesStandIn(LOCAL_HOST, options.sesPort),
     ]);
     for (const result of started) if (result.status === 'fulfilled') cleanups.push(() => result.value.stop());
     const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) throw failure.reason;
-    const [dynamo, s3Stand, ses] = started.map((r) => (r as PromiseFulfilledResult<RunningStandIn>).value) as [
+    const [dynamo, s3Stand, ses] = started.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
       RunningStandIn,
       RunningStandIn,
-      RunningStandIn,
+      RunningSesStandIn,
     ];
     log(`stand-ins up: dynamodb ${dynamo.endpoint}, s3 ${s3Stand.endpoint}, ses ${ses.endpoint}`);
 
@@ -344,24 +346,36 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     // Clients pointing at the stand-ins and at the local server, with pooled connections.
     const agent = new Agent({ keepAlive: true, maxSockets: 256 });
     cleanups.push(() => agent.destroy());
+    const httpOptions = { httpAgent: agent, requestTimeout: 30_000 };
     const common = {
       region: LOCAL_REGION,
       // A copy per client: the SDK annotates the credentials object it is given.
       get credentials() {
         return { ...LOCAL_CREDENTIALS };
       },
-      requestHandler: { httpAgent: agent, requestTimeout: 30_000 },
+      requestHandler: httpOptions,
       maxAttempts: 3,
     };
+    // Calls to what lives in this process (the SES stand-in's SendEmail, this server's
+    // EventBridge and SQS) are answered without a socket.
+    const localAws: InProcessRoute = (request, body) => {
+      const target = amzTarget(request);
+      if (request.method !== 'POST' || request.path !== '/' || target === undefined) return undefined;
+      const state = serverState;
+      if (!state) return undefined;
+      const answer = handleAwsRequest(target, body, state);
+      return { statusCode: answer.status, headers: { 'content-type': answer.contentType }, body: answer.body };
+    };
+    const inProcess = (route: InProcessRoute) => new InProcessHttpHandler(route, httpOptions);
     // The stand-ins (and local mode's own server) do not check signatures, so these clients
     // skip SigV4 and send a fixed, well-formed Authorization header instead: signing every
     // request is a measurable share of the CPU at burst rates. s3rver does check, so S3 signs.
     const unsigned = { ...common, httpAuthSchemes: [unsignedAuthScheme()] as unknown as NonNullable<DynamoDBClientConfig['httpAuthSchemes']> };
     const rawDdb = new DynamoDBClient({ ...unsigned, endpoint: dynamo.endpoint });
     const s3 = new S3Client({ ...common, endpoint: s3Stand.endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' });
-    const sesClient = new SESv2Client({ ...unsigned, ...CACHED_MIDDLEWARE, endpoint: ses.endpoint });
-    const sqs = new SQSClient({ ...unsigned, ...CACHED_MIDDLEWARE, endpoint });
-    const events = new EventBridgeClient({ ...unsigned, ...CACHED_MIDDLEWARE, endpoint });
+    const sesClient = new SESv2Client({ ...unsigned, ...CACHED_MIDDLEWARE, endpoint: ses.endpoint, requestHandler: inProcess(ses.route) });
+    const sqs = new SQSClient({ ...unsigned, ...CACHED_MIDDLEWARE, endpoint, requestHandler: inProcess(localAws) });
+    const events = new EventBridgeClient({ ...unsigned, ...CACHED_MIDDLEWARE, endpoint, requestHandler: inProcess(localAws) });
     const schedulerClient = new SchedulerClient({ ...unsigned, ...CACHED_MIDDLEWARE, endpoint });
     cleanups.push(() => [rawDdb, s3, sesClient, sqs, events, schedulerClient].forEach((c) => c.destroy()));
     // EventBridge Scheduler has no emulator: local mode keeps one-time schedules itself.
@@ -486,7 +500,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       queues: { send, sendDlq, feedback, feedbackDlq, ...(webhook && webhookDlq ? { webhook, webhookDlq } : {}) },
       statusLog,
       scheduler,
-      standInPids: { dynamodb: dynamo.pid, s3: s3Stand.pid, ses: ses.pid },
+      standInPids: { dynamodb: dynamo.pid, s3: s3Stand.pid },
       stop() {
         stopping ??= withTimeout(cleanup(), 15_000);
         return stopping;

@@ -1,8 +1,8 @@
 /**
- * Runs one stand-in server (dynalite, s3rver or aws-ses-v2-local) in a process of its own,
- * started by stand-ins.ts with an IPC channel. Own processes spread the work over the
- * machine's cores, give s3rver the OpenSSL flag it needs for paged listings, and keep the
- * SES stand-in's module-wide mail store apart from the engine.
+ * Runs one stand-in server (dynalite or s3rver) in a process of its own, started by
+ * stand-ins.ts with an IPC channel. Own processes spread the work over the machine's cores
+ * and give s3rver the OpenSSL flag it needs for paged listings. (The SES stand-in runs in
+ * local mode's own process: ses-stand-in.ts.)
  *
  * Protocol: argv[2] = kind, argv[3] = JSON options. The process answers on IPC with
  * `{ type: "ready", port }` or `{ type: "error", code, message }`, and exits when told
@@ -16,7 +16,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const require = createRequire(import.meta.url);
 
-export type StandInKind = 'dynamodb' | 's3' | 'ses';
+export type StandInKind = 'dynamodb' | 's3';
 
 export interface StandInOptions {
   host: string;
@@ -85,21 +85,6 @@ async function startS3(options: StandInOptions): Promise<number> {
   return address.port;
 }
 
-async function startSes(options: StandInOptions): Promise<number> {
-  // aws-ses-v2-local resolves even when listen fails, so make sure the port is free first.
-  const probe = (await import('node:net')).createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once('error', reject);
-    probe.listen(options.port, options.host, () => resolve());
-  });
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  const sesLocal = require('aws-ses-v2-local') as { default: (c: { host: string; port: number }) => Promise<Server> };
-  const server = await sesLocal.default({ host: options.host, port });
-  closeServer = () => closeHttp(server);
-  return (server.address() as AddressInfo).port;
-}
-
 async function main(): Promise<void> {
   const kind = process.argv[2] as StandInKind;
   const options = JSON.parse(process.argv[3] ?? '{}') as StandInOptions;
@@ -107,7 +92,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown());
   process.on('disconnect', () => void shutdown());
   process.on('uncaughtException', fail);
-  const start = { dynamodb: startDynamoDb, s3: startS3, ses: startSes }[kind];
+  const start = { dynamodb: startDynamoDb, s3: startS3 }[kind];
   if (!start) throw new Error(`Unknown stand-in "${kind}".`);
   const port = await start(options);
   report({ type: 'ready', port });

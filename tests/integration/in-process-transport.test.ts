@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { InProcessHttpHandler, amzTarget, type InProcessRoute } from '../../src/local/in-process-handler.js';
+import { startSesStandIn, type RunningSesStandIn } from '../../src/local/ses-stand-in.js';
+import { PortInUseError } from '../../src/local/stand-ins.js';
+
+const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+
+describe('InProcessHttpHandler', () => {
+  let server: Server;
+  let endpoint: string;
+  let httpRequests: number;
+
+  beforeAll(async () => {
+    httpRequests = 0;
+    server = createServer((req, res) => {
+      httpRequests += 1;
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+        res.end(JSON.stringify({ FailedEntryCount: 0, Entries: [{ EventId: 'over-http' }] }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+
+  it('answers a routed call in-process, with the request body the SDK serialized, and no socket', async () => {
+    const seen: { target?: string; body: string }[] = [];
+    const route: InProcessRoute = (request, body) => {
+      seen.push({ target: amzTarget(request), body });
+      return { statusCode: 200, body: JSON.stringify({ FailedEntryCount: 0, Entries: [{ EventId: 'in-process' }] }) };
+    };
+    const client = new EventBridgeClient({ region: 'us-east-1', credentials, endpoint, requestHandler: new InProcessHttpHandler(route) });
+    const before = httpRequests;
+
+    const out = await client.send(new PutEventsCommand({ Entries: [{ Source: 'app', DetailType: 'x', Detail: '{"a":1}' }] }));
+
+    expect(out.Entries?.[0]?.EventId).toBe('in-process');
+    expect(httpRequests).toBe(before);
+    expect(seen[0]?.target).toBe('AWSEvents.PutEvents');
+    expect(JSON.parse(seen[0]!.body)).toEqual({ Entries: [{ Source: 'app', DetailType: 'x', Detail: '{"a":1}' }] });
+    client.destroy();
+  });
+
+  it('sends a call its route declines over HTTP', async () => {
+    const client = new EventBridgeClient({ region: 'us-east-1', credentials, endpoint, requestHandler: new InProcessHttpHandler(() => undefined) });
+    const before = httpRequests;
+
+    const out = await client.send(new PutEventsCommand({ Entries: [{ Source: 'app', DetailType: 'x', Detail: '{}' }] }));
+
+    expect(out.Entries?.[0]?.EventId).toBe('over-http');
+    expect(httpRequests).toBe(before + 1);
+    client.destroy();
+  });
+
+  it('turns an error answer into the SDK error the service would give', async () => {
+    const route: InProcessRoute = () => ({
+      statusCode: 400,
+      headers: { 'content-type': 'application/x-amz-json-1.1' },
+      body: JSON.stringify({ __type: 'ValidationException', message: 'bad entry' }),
+    });
+    const client = new EventBridgeClient({ region: 'us-east-1', credentials, endpoint, requestHandler: new InProcessHttpHandler(route), maxAttempts: 1 });
+
+    await expect(client.send(new PutEventsCommand({ Entries: [{ Source: 'app', DetailType: 'x', Detail: '{}' }] }))).rejects.toMatchObject({
+      name: 'ValidationException',
+      message: 'bad entry',
+    });
+    client.destroy();
+  });
+});
+
+describe('the SES stand-in in local mode’s process', () => {
+  let ses: RunningSesStandIn;
+  let client: SESv2Client;
+
+  beforeAll(async () => {
+    ses = await startSesStandIn('127.0.0.1', 0);
+    client = new SESv2Client({ region: 'us-east-1', credentials, endpoint: ses.endpoint, requestHandler: new InProcessHttpHandler(ses.route), maxAttempts: 1 });
+  });
+
+  afterAll(async () => {
+    client.destroy();
+    await ses.stop();
+  });
+
+  async function stored(): Promise<{ messageId: string; subject: string; destination: { to: string[] }; headers?: { name: string; value: string }[] }[]> {
+    const response = await fetch(`${ses.endpoint}/store`);
+    return ((await response.json()) as { emails: never[] }).emails;
+  }
+
+  it('keeps an in-process SendEmail in the store its web page and /store serve', async () => {
+    const out = await client.send(
+      new SendEmailCommand({
+        FromEmailAddress: 'sender@example.com',
+        Destination: { ToAddresses: ['reader@example.com'] },
+        Content: {
+          Simple: {
+            Subject: { Data: 'In-process hello' },
+            Body: { Html: { Data: '<p>Hi</p>' }, Text: { Data: 'Hi' } },
+            Headers: [{ Name: 'List-Unsubscribe', Value: '<https://example.com/u>' }],
+          },
+        },
+      }),
+    );
+
+    const mail = (await stored()).find((m) => m.messageId === out.MessageId);
+    expect(mail).toMatchObject({ subject: 'In-process hello', destination: { to: ['reader@example.com'] } });
+    expect(mail?.headers).toEqual([{ name: 'List-Unsubscribe', value: '<https://example.com/u>' }]);
+  });
+
+  it('answers an invalid SendEmail with the stand-in’s own 400', async () => {
+    const count = (await stored()).length;
+
+    await expect(
+      client.send(
+        new SendEmailCommand({
+          FromEmailAddress: 'sender@example.com',
+          Destination: { ToAddresses: ['reader@example.com'] },
+          Content: { Simple: { Subject: { Data: '' }, Body: { Text: { Data: 'Hi' } } } },
+        }),
+      ),
+    ).rejects.toMatchObject({ $metadata: { httpStatusCode: 400 } });
+    expect((await stored()).length).toBe(count);
+  });
+
+  it('refuses a port that is taken with PortInUseError', async () => {
+    await expect(startSesStandIn('127.0.0.1', ses.port)).rejects.toBeInstanceOf(PortInUseError);
+  });
+});
