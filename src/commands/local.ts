@@ -24,6 +24,7 @@ export interface LocalCommandOptions {
   webhookUrl?: string;
   webhookSecret?: string;
   webhookEvents?: string;
+  workers?: string | number;
   /** Resolves when local mode should stop (default: SIGINT or SIGTERM). */
   untilStopped?: (engine: LocalEngine) => Promise<void>;
   stdout?: (text: string) => void;
@@ -85,7 +86,17 @@ export function engineOptionsFrom(options: LocalCommandOptions): LocalEngineOpti
     }
     seen.set(port, name);
   }
-  return { ...ports, dataDir: options.dataDir, retryDelaySeconds: retry, sender, stackName, ...webhookOptions(options) };
+  return { ...ports, dataDir: options.dataDir, retryDelaySeconds: retry, sender, stackName, workers: parseWorkers(options.workers), ...webhookOptions(options) };
+}
+
+/** --workers: 0 (handlers in the main thread) to 16; absent = the engine's default (one per core, 2–4). */
+function parseWorkers(value: string | number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const workers = Number(value);
+  if (String(value).trim() === '' || !Number.isInteger(workers) || workers < 0 || workers > 16) {
+    throw new CliError('LOC003', `--workers must be a whole number from 0 to 16, got "${value}".`, 'Pass --workers 0 to run the handlers in the main thread, or leave it out for one per core.');
+  }
+  return workers;
 }
 
 /** --webhook-url must be an absolute http(s) URL without credentials; --webhook-secret needs it and a usable value. */

@@ -10,20 +10,15 @@
  *                            │
  *                            └──(with --webhook-url) webhook queue ──▶ Webhook Delivery ──signed POST──▶ your endpoint
  */
-import { Agent } from 'node:http';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
-import { CreateTableCommand, DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SchedulerClient } from '@aws-sdk/client-scheduler';
-import { CACHED_MIDDLEWARE, documentClient, type AwsClients } from '../../functions/lib/clients.js';
+import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { AwsClients } from '../../functions/lib/clients.js';
 import type { Env } from '../../functions/lib/env.js';
 import {
   COUNTERS_TABLE,
@@ -38,10 +33,12 @@ import { LocalScheduler } from './local-scheduler.js';
 import { StatusLog } from './status-log.js';
 import { queueDirectory } from './sqs-protocol.js';
 import { createLocalServer, handleAwsRequest, listenLocal, type LocalServerOptions, type UnsubscribeHandler } from './local-server.js';
-import { attachSesSimulator } from './ses-simulator.js';
+import { simulatingSesRoute } from './ses-simulator.js';
+import { HandlerWorkers } from './handler-workers.js';
+import { buildLocalClients } from './local-clients.js';
 import { startStandIn, type RunningStandIn } from './stand-ins.js';
 import { startSesStandIn, type RunningSesStandIn } from './ses-stand-in.js';
-import { InProcessHttpHandler, amzTarget, type InProcessRoute } from './in-process-handler.js';
+import { amzTarget, type InProcessRoute } from './in-process-handler.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from './put-events.js';
 import { displaySecret, SECRET_PREFIX } from '../../functions/core/webhook-signature.js';
 import { MAX_ATTEMPTS } from '../../functions/core/webhook-payload.js';
@@ -96,6 +93,8 @@ export interface LocalEngineOptions {
   templateCacheSeconds?: number;
   statusLogCapacity?: number;
   handlers?: EngineHandlers;
+  /** Worker threads for the Email Sender and Feedback Processor; 0 runs them in this thread (default: one per core, 2–4). Ignored with `handlers`. */
+  workers?: number;
   /** Forward "Email Status Changed" events, signed, to this http(s) URL (as the stack's WebhookUrl does). */
   webhookUrl?: string;
   /** The signing secret (whsec_…); generated (and kept in dataDir) when absent. */
@@ -229,19 +228,9 @@ function webhookSecretFor(options: LocalEngineOptions, dataDir: string | undefin
   return keptSecret(dataDir, 'webhook-secret', () => SECRET_PREFIX + randomBytes(32).toString('base64'));
 }
 
-/** A SigV4 auth scheme whose signer only stamps a fixed Authorization and X-Amz-Date header. */
-function unsignedAuthScheme() {
-  return {
-    schemeId: 'aws.auth#sigv4',
-    identityProvider: () => async () => ({ ...LOCAL_CREDENTIALS }),
-    signer: {
-      async sign<T extends { headers: Record<string, string> }>(request: T): Promise<T> {
-        request.headers.authorization = `AWS4-HMAC-SHA256 Credential=${LOCAL_CREDENTIALS.accessKeyId}/20260101/${LOCAL_REGION}/local/aws4_request, SignedHeaders=host, Signature=0`;
-        request.headers['x-amz-date'] = '20260101T000000Z';
-        return request;
-      },
-    },
-  };
+/** Handler workers by default: one per core, two at least (a burst spreads over them), four at most. */
+function defaultWorkerCount(): number {
+  return Math.min(4, Math.max(2, availableParallelism()));
 }
 
 function closeServer(server: Server): Promise<void> {
@@ -343,21 +332,9 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       maxRequestBytes: options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES,
     });
 
-    // Clients pointing at the stand-ins and at the local server, with pooled connections.
-    const agent = new Agent({ keepAlive: true, maxSockets: 256 });
-    cleanups.push(() => agent.destroy());
-    const httpOptions = { httpAgent: agent, requestTimeout: 30_000 };
-    const common = {
-      region: LOCAL_REGION,
-      // A copy per client: the SDK annotates the credentials object it is given.
-      get credentials() {
-        return { ...LOCAL_CREDENTIALS };
-      },
-      requestHandler: httpOptions,
-      maxAttempts: 3,
-    };
     // Calls to what lives in this process (the SES stand-in's SendEmail, this server's
-    // EventBridge and SQS) are answered without a socket.
+    // EventBridge and SQS) are answered without a socket; after each send the stand-in
+    // accepts, the mailbox simulator publishes the SES events AWS would.
     const localAws: InProcessRoute = (request, body) => {
       const target = amzTarget(request);
       if (request.method !== 'POST' || request.path !== '/' || target === undefined) return undefined;
@@ -366,29 +343,27 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       const answer = handleAwsRequest(target, body, state);
       return { statusCode: answer.status, headers: { 'content-type': answer.contentType }, body: answer.body };
     };
-    const inProcess = (route: InProcessRoute) => new InProcessHttpHandler(route, httpOptions);
-    // The stand-ins (and local mode's own server) do not check signatures, so these clients
-    // skip SigV4 and send a fixed, well-formed Authorization header instead: signing every
-    // request is a measurable share of the CPU at burst rates. s3rver does check, so S3 signs.
-    const unsigned = { ...common, httpAuthSchemes: [unsignedAuthScheme()] as unknown as NonNullable<DynamoDBClientConfig['httpAuthSchemes']> };
-    const rawDdb = new DynamoDBClient({ ...unsigned, endpoint: dynamo.endpoint });
-    const s3 = new S3Client({ ...common, endpoint: s3Stand.endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' });
-    const sesClient = new SESv2Client({ ...unsigned, ...CACHED_MIDDLEWARE, endpoint: ses.endpoint, requestHandler: inProcess(ses.route) });
-    const sqs = new SQSClient({ ...unsigned, ...CACHED_MIDDLEWARE, endpoint, requestHandler: inProcess(localAws) });
-    const events = new EventBridgeClient({ ...unsigned, ...CACHED_MIDDLEWARE, endpoint, requestHandler: inProcess(localAws) });
-    const schedulerClient = new SchedulerClient({ ...unsigned, ...CACHED_MIDDLEWARE, endpoint });
-    cleanups.push(() => [rawDdb, s3, sesClient, sqs, events, schedulerClient].forEach((c) => c.destroy()));
-    // EventBridge Scheduler has no emulator: local mode keeps one-time schedules itself.
-    const scheduler = new LocalScheduler({ account: LOCAL_ACCOUNT, region: LOCAL_REGION, queues: [send], dataDir, log });
-    cleanups.push(() => scheduler.close());
-    const scheduleGroupName = `${stackName}-scheduled`;
-    attachSesSimulator(sesClient, {
+    const sesRoute = simulatingSesRoute(ses.route, {
       configurationSet,
       account: LOCAL_ACCOUNT,
       region: LOCAL_REGION,
       stepMs: options.simulatorStepMs,
       publish: (event, delayMs) => bus.deliver(event, 'default', delayMs),
     });
+    const routes = { ses: sesRoute, local: localAws };
+    const clientOptions = {
+      region: LOCAL_REGION,
+      credentials: { ...LOCAL_CREDENTIALS },
+      endpoints: { dynamodb: dynamo.endpoint, s3: s3Stand.endpoint, ses: ses.endpoint, local: endpoint },
+    };
+    const mainClients = buildLocalClients({ ...clientOptions, routes });
+    cleanups.push(() => mainClients.destroy());
+    const { rawDdb, clients } = mainClients;
+    const s3 = clients.s3;
+    // EventBridge Scheduler has no emulator: local mode keeps one-time schedules itself.
+    const scheduler = new LocalScheduler({ account: LOCAL_ACCOUNT, region: LOCAL_REGION, queues: [send], dataDir, log });
+    cleanups.push(() => scheduler.close());
+    const scheduleGroupName = `${stackName}-scheduled`;
 
     const tables = {
       tracking: `${stackName}-EmailTracking`,
@@ -435,19 +410,32 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     if (webhookUrl && webhook && webhookSecret) {
       Object.assign(env, { WEBHOOK_URL: webhookUrl, WEBHOOK_SECRET: webhookSecret, WEBHOOK_QUEUE_URL: webhook.url, WEBHOOK_EVENT_TYPES: options.webhookEvents ?? '' });
     }
-    const clients: AwsClients = { ddb: documentClient(rawDdb), s3, ses: sesClient, sqs, events, scheduler: schedulerClient };
     const deps: HandlerDeps = { clients, env, now: () => new Date(), log: options.handlerLog ?? (() => undefined) };
     const handlers = options.handlers ?? (await defaultHandlers(Boolean(webhookUrl)));
     const unsubscribeHandler = handlers.unsubscribe?.(deps);
     const onError = (error: unknown, q: LocalQueue) => {
       log(`handler error on ${q.name}: ${error instanceof Error ? error.message : String(error)}`);
     };
-    const senderPoller = new QueuePoller(send, handlers.emailSender(deps), {
+    // The Email Sender and the Feedback Processor run in worker threads (as Lambda runs
+    // containers), unless a test brings its own handlers or no workers are wanted.
+    const workerCount = options.handlers ? 0 : (options.workers ?? defaultWorkerCount());
+    const workers =
+      workerCount > 0
+        ? await HandlerWorkers.start({
+            count: workerCount,
+            setup: { env, clients: clientOptions, forwarded: ['ses', 'local'], logs: Boolean(options.handlerLog) },
+            routes,
+            log: options.handlerLog,
+            report: log,
+          })
+        : undefined;
+    if (workers) cleanups.push(() => workers.close());
+    const senderPoller = new QueuePoller(send, workers ? workers.handler('emailSender') : handlers.emailSender(deps), {
       batchSize: 10,
       maxConcurrency: options.senderConcurrency ?? 14,
       onError,
     });
-    const feedbackPoller = new QueuePoller(feedback, handlers.feedbackProcessor(deps), {
+    const feedbackPoller = new QueuePoller(feedback, workers ? workers.handler('feedbackProcessor') : handlers.feedbackProcessor(deps), {
       batchSize: 10,
       maxConcurrency: options.feedbackConcurrency ?? 10,
       onError,

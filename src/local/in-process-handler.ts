@@ -17,10 +17,10 @@ export interface InProcessResponse {
 }
 
 /**
- * Answers a request in-process, or returns undefined to let it go over HTTP. `body` is the
- * request body as text.
+ * Answers a request in-process, or returns undefined (now or as the promise's value) to let
+ * it go over HTTP. `body` is the request body as text.
  */
-export type InProcessRoute = (request: HttpRequest, body: string) => InProcessResponse | Promise<InProcessResponse> | undefined;
+export type InProcessRoute = (request: HttpRequest, body: string) => InProcessResponse | Promise<InProcessResponse | undefined> | undefined;
 
 const decoder = new TextDecoder();
 
@@ -42,8 +42,9 @@ export class InProcessHttpHandler extends NodeHttpHandler {
   override async handle(request: HttpRequest, options?: Parameters<NodeHttpHandler['handle']>[1]): Promise<{ response: HttpResponse }> {
     const text = bodyText(request.body);
     const answer = text === undefined ? undefined : this.route(request, text);
-    if (answer === undefined) return super.handle(request, options);
-    const { statusCode, headers, body } = await answer;
+    const result = answer === undefined ? undefined : await answer;
+    if (result === undefined) return super.handle(request, options);
+    const { statusCode, headers, body } = result;
     return {
       response: new HttpResponse({
         statusCode,

@@ -13,7 +13,8 @@
  * Any other address gets only Send, as on AWS before feedback arrives.
  */
 import { randomUUID } from 'node:crypto';
-import type { SESv2Client, SendEmailCommandInput, SendEmailCommandOutput } from '@aws-sdk/client-sesv2';
+import type { SendEmailCommandInput } from '@aws-sdk/client-sesv2';
+import type { InProcessRoute } from './in-process-handler.js';
 import { eventTime, type EventEnvelope } from './put-events.js';
 
 export const SIMULATOR_DOMAIN = 'simulator.amazonses.com';
@@ -267,19 +268,22 @@ export interface SimulatorOptions {
 }
 
 /**
- * Adds the simulator to an SES v2 client: after each successful SendEmail the events
- * above are published. The client is otherwise unchanged (the Email Sender uses it as is).
+ * Puts the simulator behind the SES stand-in's in-process route: after each SendEmail the
+ * stand-in accepts, the events above are published (SendEmail's JSON body has the same
+ * members as the SDK's input). The answer itself is passed on unchanged.
  */
-export function attachSesSimulator(client: SESv2Client, options: SimulatorOptions): void {
+export function simulatingSesRoute(route: InProcessRoute, options: SimulatorOptions): InProcessRoute {
   const now = options.now ?? (() => new Date());
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const result = await next(args);
-      if (context.commandName === 'SendEmailCommand') {
-        const messageId = (result.output as SendEmailCommandOutput).MessageId;
+  return (request, body) => {
+    const answer = route(request, body);
+    if (answer === undefined || request.method !== 'POST' || !request.path.endsWith('/outbound-emails')) return answer;
+    return Promise.resolve(answer).then((response) => {
+      if (response?.statusCode === 200) {
+        const messageId = (JSON.parse(response.body) as { MessageId?: string }).MessageId;
         if (messageId) {
           const sentAt = now();
-          const simulated = simulateSesEvents(args.input as SendEmailCommandInput, {
+          const input = JSON.parse(body) as SendEmailCommandInput;
+          const simulated = simulateSesEvents(input, {
             messageId,
             configurationSet: options.configurationSet,
             account: options.account,
@@ -293,8 +297,7 @@ export function attachSesSimulator(client: SESv2Client, options: SimulatorOption
           }
         }
       }
-      return result;
-    },
-    { step: 'initialize', name: 'sesMailboxSimulator', override: true },
-  );
+      return response;
+    });
+  };
 }

@@ -20,7 +20,8 @@ let local: LocalMode;
 let s3: S3Client;
 
 beforeAll(async () => {
-  local = await startLocalMode(['--stack-name', 'e2e-attach']);
+  // The handlers in the main thread here (--workers 0); the other local-mode suites run them in workers.
+  local = await startLocalMode(['--stack-name', 'e2e-attach', '--workers', '0']);
   s3 = new S3Client({ endpoint: local.info.s3Endpoint, region: local.info.region, credentials: local.info.credentials, forcePathStyle: true });
 }, 90_000);
 

@@ -24,7 +24,13 @@ describe('sesmailengine local options', () => {
       retryDelaySeconds: LOCAL_DEFAULTS.retryDelaySeconds,
       sender: 'no-reply@example.com',
       stackName: 'sesmailengine',
+      workers: undefined,
     });
+  });
+
+  it('takes --workers from 0 (handlers in the main thread) to 16', () => {
+    expect(engineOptionsFrom({ workers: '0' }).workers).toBe(0);
+    expect(engineOptionsFrom({ workers: '3' }).workers).toBe(3);
   });
 
   it('takes ports as commander passes them (strings), 0 meaning any free port', () => {
@@ -39,6 +45,10 @@ describe('sesmailengine local options', () => {
     [{ retryDelaySeconds: '1.5' }, '--retry-delay-seconds'],
     [{ sender: 'not an address' }, '--sender'],
     [{ stackName: '1-bad' }, '--stack-name'],
+    [{ workers: '17' }, '--workers'],
+    [{ workers: '-1' }, '--workers'],
+    [{ workers: '1.5' }, '--workers'],
+    [{ workers: '' }, '--workers'],
     [{ port: '5000', sesPort: '5000' }, 'same port 5000'],
     [{ webhookUrl: 'localhost:3000/hook' }, '--webhook-url'],
     [{ webhookUrl: 'ftp://example.com/hook' }, '--webhook-url'],

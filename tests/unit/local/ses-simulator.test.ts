@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import type { SendEmailCommandInput } from '@aws-sdk/client-sesv2';
-import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import type { HttpRequest } from '@smithy/core/transport';
 import { emailIdFromTags, emailIdTag } from '../../../functions/core/message-tags.js';
 import {
-  attachSesSimulator,
+  simulatingSesRoute,
   sesEnvelope,
   simulateSesEvents,
   simulatorMailbox,
@@ -147,18 +147,40 @@ describe('EventBridge envelope of SES events', () => {
   });
 });
 
-describe('attachSesSimulator', () => {
-  it('publishes the events after a successful SendEmail, with the MessageId SES returned', async () => {
-    const client = new SESv2Client({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
-    // Answer the send without a network: the simulator sits before this in the stack.
-    client.middlewareStack.add(
-      () => async () => ({ output: { MessageId: 'ses-message-1', $metadata: {} }, response: {} }) as never,
-      { step: 'initialize', name: 'fakeSes', priority: 'low' },
-    );
+describe('simulatingSesRoute', () => {
+  const request = (path: string) => ({ method: 'POST', path, headers: {} }) as unknown as HttpRequest;
+  const options = (published: { event: EventEnvelope; delayMs: number }[]) => ({
+    configurationSet: 'app-tracking',
+    account: '000000000000',
+    region: 'us-east-1',
+    publish: (event: EventEnvelope, delayMs: number) => published.push({ event, delayMs }),
+  });
+
+  it('publishes the events after a SendEmail the stand-in accepted, with the MessageId it returned', async () => {
     const published: { event: EventEnvelope; delayMs: number }[] = [];
-    attachSesSimulator(client, { configurationSet: 'app-tracking', account: '000000000000', region: 'us-east-1', publish: (event, delayMs) => published.push({ event, delayMs }) });
-    await client.send(new SendEmailCommand(send('success@simulator.amazonses.com')));
+    const route = simulatingSesRoute(() => ({ statusCode: 200, body: JSON.stringify({ MessageId: 'ses-message-1' }) }), options(published));
+
+    const answer = await route(request('/v2/email/outbound-emails'), JSON.stringify(send('success@simulator.amazonses.com')));
+
+    expect(answer).toEqual({ statusCode: 200, body: JSON.stringify({ MessageId: 'ses-message-1' }) });
     expect(published.map((p) => p.event['detail-type'])).toEqual(['Email Sent', 'Email Delivered', 'Email Opened']);
     expect((published[0]!.event.detail.mail as { messageId: string }).messageId).toBe('ses-message-1');
+  });
+
+  it('publishes nothing for a SendEmail the stand-in refused', async () => {
+    const published: { event: EventEnvelope; delayMs: number }[] = [];
+    const route = simulatingSesRoute(() => ({ statusCode: 400, body: JSON.stringify({ message: 'Bad Request Exception' }) }), options(published));
+
+    const answer = await route(request('/v2/email/outbound-emails'), JSON.stringify(send('success@simulator.amazonses.com')));
+
+    expect(answer?.statusCode).toBe(400);
+    expect(published).toEqual([]);
+  });
+
+  it('leaves calls the stand-in does not answer in-process to HTTP', () => {
+    const published: { event: EventEnvelope; delayMs: number }[] = [];
+    const route = simulatingSesRoute(() => undefined, options(published));
+
+    expect(route(request('/v2/email/account'), '')).toBeUndefined();
   });
 });
