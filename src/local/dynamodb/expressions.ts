@@ -1064,6 +1064,10 @@ class UpdateParser {
     this.cursor = new Cursor(source, tokenize(source), 'UpdateExpression');
   }
 
+  usesNoInputs(): boolean {
+    return usesNoInputs(this.cursor);
+  }
+
   parse(): UpdateAction[] {
     const cursor: Cursor = this.cursor;
     const actions: UpdateAction[] = [];
@@ -1458,28 +1462,43 @@ export interface Update {
   apply(item: Item): { item: Item; updated: string[]; paths: DocumentPath[] };
 }
 
+interface ParsedUpdate {
+  actions: UpdateAction[];
+  staticError: string | undefined;
+  inputFree: boolean;
+  /** The Update, kept once made when the expression uses no inputs. */
+  update?: Update;
+}
+
 export function parseUpdate(expression: string, inputs: ExpressionInputs, usage: ExpressionUsage): Update {
-  const parsed = cachedParse('UpdateExpression', expression, () => {
+  const parsed = cachedParse('UpdateExpression', expression, (): ParsedUpdate => {
     const parser = new UpdateParser(expression);
     const actions = parser.parse();
     const errors = parser.errors;
     // Input-independent errors, in DynamoDB's order; the input-dependent ones follow at binding.
     const message = errors.reserved ?? errors.unknownFunction ?? errors.section;
-    return { actions, staticError: message === undefined ? undefined : `Invalid UpdateExpression: ${message}` };
+    return {
+      actions,
+      staticError: message === undefined ? undefined : `Invalid UpdateExpression: ${message}`,
+      inputFree: parser.usesNoInputs(),
+    };
   });
   if (parsed.staticError !== undefined) throw new ExpressionValidationError(parsed.staticError);
+  if (parsed.update) return parsed.update;
   const actions = new UpdateBinder(inputs, usage).bind(parsed.actions);
   const paths = actions.map((action) => action.p);
   const updated = [...new Set(paths.map((path) => path[0] as string))];
-  return {
+  const result: Update = {
     apply(item) {
       // Every value is computed from the item as it was before any action applies.
       const setValues = actions.map((action) => (action.k === 'set' ? setValueOf(action.v, item) : undefined));
       const writer = new ItemWriter(copyRecord(item));
       actions.forEach((action, i) => applyAction(action, setValues[i], writer));
-      return { item: writer.finish(), updated, paths };
+      return { item: writer.finish(), updated: [...updated], paths };
     },
   };
+  if (parsed.inputFree) parsed.update = result;
+  return result;
 }
 
 // =============================================================================================
@@ -1491,6 +1510,10 @@ class ProjectionParser {
 
   constructor(source: string) {
     this.cursor = new Cursor(source, tokenize(source), 'ProjectionExpression');
+  }
+
+  usesNoInputs(): boolean {
+    return usesNoInputs(this.cursor);
   }
 
   parse(): PathNode[] {
@@ -1556,18 +1579,33 @@ export interface Projection {
   project(item: Item): Item;
 }
 
+interface ParsedProjection {
+  paths: PathNode[];
+  staticError: string | undefined;
+  inputFree: boolean;
+  /** The Projection, kept once made when the expression uses no #names. */
+  projection?: Projection;
+}
+
 export function parseProjection(expression: string, inputs: ExpressionInputs, usage: ExpressionUsage): Projection {
-  const parsed = cachedParse('ProjectionExpression', expression, () => {
+  const parsed = cachedParse('ProjectionExpression', expression, (): ParsedProjection => {
     const parser = new ProjectionParser(expression);
     const paths = parser.parse();
     const reserved = parser.errors.reserved;
-    return { paths, staticError: reserved === undefined ? undefined : `Invalid ProjectionExpression: ${reserved}` };
+    return {
+      paths,
+      staticError: reserved === undefined ? undefined : `Invalid ProjectionExpression: ${reserved}`,
+      inputFree: parser.usesNoInputs(),
+    };
   });
   if (parsed.staticError !== undefined) throw new ExpressionValidationError(parsed.staticError);
+  if (parsed.projection) return parsed.projection;
   const binder = new Binder(inputs, usage, true);
   const paths = parsed.paths.map((node) => binder.path(node));
   const checker = new PathChecker(binder.errors);
   for (const path of paths) checker.add(path);
   throwFirst('ProjectionExpression', binder.errors, ['attrName', 'pathOverlap', 'pathConflict']);
-  return { project: (item) => projectPaths(item, paths) };
+  const projection: Projection = { project: (item) => projectPaths(item, paths) };
+  if (parsed.inputFree) parsed.projection = projection;
+  return projection;
 }
