@@ -1,0 +1,71 @@
+/**
+ * The store's data file: one JSON document with every table's definition, TTL setting, tags
+ * and items. Written to a temporary file and renamed over the old one, so a crash mid-write
+ * leaves the previous snapshot whole.
+ */
+import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Item } from './expressions.js';
+
+export interface TableSnapshot {
+  /** The TableDescription the table was created with. */
+  definition: Record<string, unknown>;
+  ttl?: { AttributeName: string; Enabled: boolean };
+  tags?: Record<string, string>;
+  items: Item[];
+}
+
+export interface Snapshot {
+  version: 1;
+  tables: TableSnapshot[];
+}
+
+function isSnapshot(value: unknown): value is Snapshot {
+  if (typeof value !== 'object' || value === null) return false;
+  const snapshot = value as Partial<Snapshot>;
+  return (
+    snapshot.version === 1 &&
+    Array.isArray(snapshot.tables) &&
+    snapshot.tables.every(
+      (table) =>
+        typeof table === 'object' &&
+        table !== null &&
+        typeof table.definition === 'object' &&
+        table.definition !== null &&
+        typeof table.definition.TableName === 'string' &&
+        Array.isArray(table.items),
+    )
+  );
+}
+
+/** The snapshot in `file`, or undefined when there is no such file. */
+export async function loadSnapshot(file: string): Promise<Snapshot | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`Cannot read the DynamoDB data file ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`The DynamoDB data file ${file} is not valid JSON (${(error as Error).message}); move it away to start with empty tables.`, {
+      cause: error,
+    });
+  }
+  if (!isSnapshot(parsed)) {
+    throw new Error(`The DynamoDB data file ${file} is not a snapshot this version can read (expected {"version": 1, "tables": [...]}).`);
+  }
+  return parsed;
+}
+
+let sequence = 0;
+
+export async function saveSnapshot(file: string, snapshot: Snapshot): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  const temporary = `${file}.${process.pid}.${++sequence}.tmp`;
+  await writeFile(temporary, JSON.stringify(snapshot));
+  await rename(temporary, file);
+}
