@@ -589,6 +589,34 @@ describe('ReturnValues', () => {
     else expect(out.Attributes).toBeDefined();
   });
 
+  it.each(['UPDATED_OLD', 'UPDATED_NEW'] as const)('UpdateItem with %s answers nested paths as they were written', async (mode) => {
+    const nestedKey = { pk: { S: 'nested' }, sk: { N: '1' } };
+    await sameOutput((s) =>
+      s.raw.send(
+        new PutItemCommand({
+          TableName: TABLES.things,
+          Item: { ...nestedKey, doc: { M: { a: { N: '1' }, b: { S: 'keep' }, parts: { L: [{ S: 'x' }, { S: 'y' }, { S: 'z' }] } } } },
+        }),
+      ),
+    );
+    const out = await sameOutput((s) =>
+      s.raw.send(
+        new UpdateItemCommand({
+          TableName: TABLES.things,
+          Key: nestedKey,
+          UpdateExpression: 'SET doc.a = doc.a + :one, doc.parts[2] = :w, doc.fresh = :w',
+          ExpressionAttributeValues: { ':one': { N: '1' }, ':w': { S: 'w' } },
+          ReturnValues: mode,
+        }),
+      ),
+    );
+    expect(out.Attributes).toEqual(
+      mode === 'UPDATED_OLD'
+        ? { doc: { M: { a: { N: '1' }, parts: { L: [{ S: 'z' }] } } } }
+        : { doc: { M: { a: { N: '2' }, parts: { L: [{ S: 'w' }] }, fresh: { S: 'w' } } } },
+    );
+  });
+
   it('PutItem and DeleteItem with ALL_OLD, and PutItem refuses ALL_NEW', async () => {
     const old = await sameOutput((s) => s.raw.send(new PutItemCommand({ TableName: TABLES.things, Item: { ...key, v: { S: '2' } }, ReturnValues: 'ALL_OLD' })));
     expect(old.Attributes).toBeDefined();
@@ -1163,9 +1191,22 @@ describe('numbers, capacity and copies', () => {
   });
 });
 
+/** The answer body of one call to a fresh in-memory store. */
+function freshCall(operation: string, input: object): string {
+  return fresh!.call(operation, JSON.stringify(input)).body;
+}
+let fresh: LocalDynamoDb | undefined;
+
 describe('persistence', () => {
+  beforeAll(async () => {
+    fresh = await LocalDynamoDb.open({ region: 'us-east-1', account: '000000000000' });
+  });
+
   const dir = mkdtempSync(join(tmpdir(), 'sesmailengine-local-ddb-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterAll(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await fresh?.close();
+  });
 
   it('saves on close and restores tables, indexes, TTL and items on open', async () => {
     const dataFile = join(dir, 'state.json');
@@ -1191,6 +1232,30 @@ describe('persistence', () => {
     await second.close();
   });
 
+  it('writes a large store in chunks and reads every item back', async () => {
+    const dataFile = join(dir, 'large.json');
+    const first = await LocalDynamoDb.open({ region: 'us-east-1', account: '000000000000', dataFile });
+    first.call('CreateTable', JSON.stringify(createTableInput('Many', SUPPRESSION_TABLE)));
+    first.call('CreateTable', JSON.stringify(createTableInput('Empty', COUNTERS_TABLE)));
+    for (let i = 0; i < 1234; i++) {
+      const put = first.call('PutItem', JSON.stringify({ TableName: 'Many', Item: { email: { S: `a${i}@example.com` }, suppressionType: { S: 'manual' }, createdAt: { S: String(i).padStart(5, '0') } } }));
+      expect(put.statusCode).toBe(200);
+    }
+    await first.close();
+    const second = await LocalDynamoDb.open({ region: 'us-east-1', account: '000000000000', dataFile });
+    const count = (table: string) => (JSON.parse(second.call('Scan', JSON.stringify({ TableName: table, Select: 'COUNT' })).body) as { Count: number }).Count;
+    expect(count('Many')).toBe(1234);
+    expect(count('Empty')).toBe(0);
+    const newest = JSON.parse(
+      second.call(
+        'Query',
+        JSON.stringify({ TableName: 'Many', IndexName: 'suppression-type-date-index', KeyConditionExpression: 'suppressionType = :t', ExpressionAttributeValues: { ':t': { S: 'manual' } }, ScanIndexForward: false, Limit: 1 }),
+      ).body,
+    ) as { Items: { email: { S: string } }[] };
+    expect(newest.Items[0]!.email.S).toBe('a1233@example.com');
+    await second.close();
+  });
+
   it('saves about a second after a change without waiting for close', async () => {
     const dataFile = join(dir, 'debounced.json');
     const db = await LocalDynamoDb.open({ region: 'us-east-1', account: '000000000000', dataFile });
@@ -1209,5 +1274,10 @@ describe('persistence', () => {
     await expect(LocalDynamoDb.open({ region: 'us-east-1', account: '000000000000', dataFile })).rejects.toThrow(dataFile);
     writeFileSync(dataFile, '{"version": 7}');
     await expect(LocalDynamoDb.open({ region: 'us-east-1', account: '000000000000', dataFile })).rejects.toThrow(dataFile);
+    const definition = JSON.parse(freshCall('CreateTable', createTableInput('Keyless', COUNTERS_TABLE))).TableDescription as object;
+    writeFileSync(dataFile, JSON.stringify({ version: 1, tables: [{ definition, items: [{ notTheKey: { S: 'x' } }] }] }));
+    await expect(LocalDynamoDb.open({ region: 'us-east-1', account: '000000000000', dataFile })).rejects.toThrow(
+      `The DynamoDB data file ${dataFile} holds a table that cannot be restored: One or more parameter values were invalid: Missing the key pk in the item`,
+    );
   });
 });

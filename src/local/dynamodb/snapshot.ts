@@ -3,7 +3,7 @@
  * and items. Written to a temporary file and renamed over the old one, so a crash mid-write
  * leaves the previous snapshot whole.
  */
-import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Item } from './expressions.js';
 
@@ -63,9 +63,34 @@ export async function loadSnapshot(file: string): Promise<Snapshot | undefined> 
 
 let sequence = 0;
 
+/** Items are serialized this many at a time, with the event loop served in between. */
+const CHUNK = 500;
+
+/**
+ * Writes `snapshot` to `file` atomically. The items are written in chunks between which
+ * other work runs, so saving a large store does not stall the requests; the item objects are
+ * never changed once stored, so the snapshot is the state at the moment of the call.
+ */
 export async function saveSnapshot(file: string, snapshot: Snapshot): Promise<void> {
   await mkdir(dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.${++sequence}.tmp`;
-  await writeFile(temporary, JSON.stringify(snapshot));
+  const handle = await open(temporary, 'w');
+  try {
+    await handle.write('{"version":1,"tables":[');
+    for (const [t, table] of snapshot.tables.entries()) {
+      const { items, ...rest } = table;
+      const head = JSON.stringify(rest);
+      await handle.write(`${t > 0 ? ',' : ''}${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"items":[`);
+      for (let i = 0; i < items.length; i += CHUNK) {
+        const text = items.slice(i, i + CHUNK).map((item) => JSON.stringify(item)).join(',');
+        await handle.write(i > 0 ? `,${text}` : text);
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      await handle.write(']}');
+    }
+    await handle.write(']}');
+  } finally {
+    await handle.close();
+  }
   await rename(temporary, file);
 }

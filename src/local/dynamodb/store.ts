@@ -5,6 +5,7 @@
  * (checked against dynalite and AWS's documentation by tests/integration/local-dynamodb.test.ts).
  */
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import {
   ExpressionUsage,
   ExpressionValidationError,
@@ -13,8 +14,10 @@ import {
   parseKeyCondition,
   parseProjection,
   parseUpdate,
+  projectPaths,
   type AttributeValue,
   type Condition,
+  type DocumentPath,
   type ExpressionInputs,
   type Item,
   type Projection,
@@ -375,6 +378,8 @@ export class LocalDynamoDb {
   private bodyLength = 0;
   private dirty = false;
   private closed = false;
+  private saving: Promise<void> | undefined;
+  private lastSaveMs = 0;
 
   private constructor(private readonly options: LocalDynamoDbOptions) {}
 
@@ -393,7 +398,10 @@ export class LocalDynamoDb {
       table = tableFromDescription(saved.definition);
       if (saved.ttl) table.ttl = saved.ttl;
       for (const [key, value] of Object.entries(saved.tags ?? {})) table.tags.set(key, value);
-      for (const item of saved.items) table.put(item);
+      for (const item of saved.items) {
+        checkItem(table, item);
+        table.put(item);
+      }
     } catch (error) {
       throw new Error(`The DynamoDB data file ${file} holds a table that cannot be restored: ${(error as Error).message}`, { cause: error });
     }
@@ -434,6 +442,7 @@ export class LocalDynamoDb {
     this.closed = true;
     if (this.saveTimer) clearTimeout(this.saveTimer);
     this.saveTimer = undefined;
+    await this.saving;
     if (this.dirty) await this.save();
   }
 
@@ -442,13 +451,27 @@ export class LocalDynamoDb {
   private changed(): void {
     if (!this.options.dataFile || this.closed) return;
     this.dirty = true;
-    if (this.saveTimer) return;
+    if (this.saveTimer || this.saving) return;
+    this.scheduleSave();
+  }
+
+  /**
+   * Saves ~1 s after a change, or later when saves are slow: a store with many items under
+   * constant writes spends at most about a tenth of its time saving.
+   */
+  private scheduleSave(): void {
+    const delay = Math.max(SAVE_DELAY_MS, 10 * this.lastSaveMs);
     this.saveTimer = setTimeout(() => {
       this.saveTimer = undefined;
-      void this.save().catch((error: unknown) => {
-        process.stderr.write(`Could not save the DynamoDB data file ${this.options.dataFile}: ${(error as Error).message}\n`);
-      });
-    }, SAVE_DELAY_MS);
+      this.saving = this.save()
+        .catch((error: unknown) => {
+          process.stderr.write(`Could not save the DynamoDB data file ${this.options.dataFile}: ${(error as Error).message}\n`);
+        })
+        .finally(() => {
+          this.saving = undefined;
+          if (this.dirty && !this.closed) this.scheduleSave();
+        });
+    }, delay);
     this.saveTimer.unref();
   }
 
@@ -456,6 +479,7 @@ export class LocalDynamoDb {
     const file = this.options.dataFile;
     if (!file) return;
     this.dirty = false;
+    const started = performance.now();
     const tables: TableSnapshot[] = [...this.tables.values()].map((table) => ({
       definition: table.description,
       ...(table.ttl ? { ttl: table.ttl } : {}),
@@ -463,6 +487,7 @@ export class LocalDynamoDb {
       items: [...table.items()],
     }));
     await saveSnapshot(file, { version: 1, tables });
+    this.lastSaveMs = performance.now() - started;
   }
 
   // ---- lookups -----------------------------------------------------------------------------
@@ -833,11 +858,12 @@ export class LocalDynamoDb {
     const result = this.applyUpdate(table, key!, update, condition, onFailure);
     this.changed();
     const out: Json = {};
-    const { before, after, updated } = result;
+    const { before, after, paths } = result;
+    // UPDATED_* answer the document paths the update wrote, nested as in the item.
     if (returnValues === 'ALL_OLD' && before) out.Attributes = before;
-    else if (returnValues === 'UPDATED_OLD' && before) out.Attributes = pick(before, updated);
+    else if (returnValues === 'UPDATED_OLD' && before) out.Attributes = projectPaths(before, paths);
     else if (returnValues === 'ALL_NEW') out.Attributes = after;
-    else if (returnValues === 'UPDATED_NEW') out.Attributes = pick(after, updated);
+    else if (returnValues === 'UPDATED_NEW') out.Attributes = projectPaths(after, paths);
     if (wantsCapacity(capacityMode)) out.ConsumedCapacity = consumed(capacityMode, tableName!, writeUnits(before, after));
     return out;
   }
@@ -850,14 +876,15 @@ export class LocalDynamoDb {
     condition: Condition | undefined,
     onFailure: string | undefined,
     dryRun = false,
-  ): { before: Item | undefined; after: Item; updated: string[] } {
+  ): { before: Item | undefined; after: Item; paths: readonly DocumentPath[] } {
     const before = table.get(key);
     let after: Item = before ?? key;
     let updated: string[] = [];
+    let paths: readonly DocumentPath[] = [];
     let failure: unknown;
     if (update) {
       try {
-        ({ item: after, updated } = update.apply(before ?? { ...key }));
+        ({ item: after, updated, paths } = update.apply(before ?? { ...key }));
       } catch (error) {
         failure = error;
       }
@@ -873,7 +900,7 @@ export class LocalDynamoDb {
     checkIndexKeys(table, after);
     if (updatedSize(before, after, updated) > MAX_ITEM_BYTES) throw validationError('Item size to update has exceeded the maximum allowed size');
     if (!dryRun) table.put(after);
-    return { before, after, updated };
+    return { before, after, paths };
   }
 
   deleteItem(data: Json): unknown {
@@ -1105,30 +1132,30 @@ export class LocalDynamoDb {
       }
       after = position;
     }
-    const order = table.scanOrder(index?.name);
+    const { keys, entries } = table.scanOrder(index?.name);
     let from = 0;
     if (after !== undefined) {
       let lo = 0;
-      let hi = order.length;
+      let hi = keys.length;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if (order[mid]!.key <= after) lo = mid + 1;
+        if (keys[mid]! <= after) lo = mid + 1;
         else hi = mid;
       }
       from = lo;
     }
-    let to = order.length - 1;
+    let to = keys.length - 1;
     if (before !== undefined) {
       let lo = from;
-      let hi = order.length;
+      let hi = keys.length;
       while (lo < hi) {
         const mid = (lo + hi) >>> 1;
-        if (order[mid]!.key < before) lo = mid + 1;
+        if (keys[mid]! < before) lo = mid + 1;
         else hi = mid;
       }
       to = lo - 1;
     }
-    const walk: Walk = { entries: order.map((o) => o.entry), from, to, step: 1 };
+    const walk: Walk = { entries, from, to, step: 1 };
     return this.readPage(table, index, walk, { select, limit, consistent, capacityMode, filter, projection, names, startKeyNames });
   }
 
@@ -1193,6 +1220,7 @@ export class LocalDynamoDb {
 
   batchGetItem(data: Json): unknown {
     const capacityMode = stringMember(data, 'ReturnConsumedCapacity');
+    const countCapacity = wantsCapacity(capacityMode);
     const requests = structMember(data, 'RequestItems', 'KeysAndAttributes');
     const c = new Constraints().enum(capacityMode, 'returnConsumedCapacity', CAPACITY_MODES).notNull(requests, 'requestItems').length(requests, 'requestItems', 1);
     checkTableNameKeys(c, requests);
@@ -1216,7 +1244,7 @@ export class LocalDynamoDb {
       const keys = (request.Keys as unknown[]).map((key) => attributeMap(key));
       const seen = new Set<string>();
       for (const key of keys) {
-        const text = JSON.stringify(Object.keys(key).sort().map((attribute) => key[attribute]));
+        const text = keyText(key);
         if (seen.has(text)) throw validationError('Provided list of item keys contains duplicates');
         seen.add(text);
         if (++total > 100) throw validationError('Too many items requested for the BatchGetItem call');
@@ -1256,18 +1284,19 @@ export class LocalDynamoDb {
           bytes += size;
           found.push(plan.projection ? plan.projection.project(item) : plan.names ? pick(item, plan.names) : item);
         }
-        units += capacityUnits(item, true, plan.consistent);
+        if (countCapacity) units += capacityUnits(item, true, plan.consistent);
       }
       responses[plan.table] = found;
-      if (wantsCapacity(capacityMode)) capacity.push(consumed(capacityMode, plan.table, units));
+      if (countCapacity) capacity.push(consumed(capacityMode, plan.table, units));
     }
     const out: Json = { Responses: responses, UnprocessedKeys: unprocessed };
-    if (wantsCapacity(capacityMode)) out.ConsumedCapacity = capacity;
+    if (countCapacity) out.ConsumedCapacity = capacity;
     return out;
   }
 
   batchWriteItem(data: Json): unknown {
     const capacityMode = stringMember(data, 'ReturnConsumedCapacity');
+    const countCapacity = wantsCapacity(capacityMode);
     const metrics = stringMember(data, 'ReturnItemCollectionMetrics');
     const requests = structMember(data, 'RequestItems', 'WriteRequest');
     const c = new Constraints()
@@ -1331,11 +1360,11 @@ export class LocalDynamoDb {
       let before: Item | undefined;
       if (write.put) before = table.put(write.put);
       else before = table.delete(write.delete!);
-      units.set(write.table, (units.get(write.table) ?? 0) + writeUnits(before, write.put));
+      if (countCapacity) units.set(write.table, (units.get(write.table) ?? 0) + writeUnits(before, write.put));
     }
     if (writes.length > 0) this.changed();
     const out: Json = { UnprocessedItems: {} };
-    if (wantsCapacity(capacityMode)) out.ConsumedCapacity = [...units].map(([name, n]) => consumed(capacityMode, name, n));
+    if (countCapacity) out.ConsumedCapacity = [...units].map(([name, n]) => consumed(capacityMode, name, n));
     return out;
   }
 
@@ -1344,6 +1373,7 @@ export class LocalDynamoDb {
   transactWriteItems(data: Json): unknown {
     const items = listMember(data, 'TransactItems');
     const capacityMode = stringMember(data, 'ReturnConsumedCapacity');
+    const countCapacity = wantsCapacity(capacityMode);
     const metrics = stringMember(data, 'ReturnItemCollectionMetrics');
     const token = stringMember(data, 'ClientRequestToken');
     new Constraints()
@@ -1447,18 +1477,20 @@ export class LocalDynamoDb {
       const { before, after } = results[i]!;
       if (step.kind === 'Put' || step.kind === 'Update') step.table.put(after!);
       else if (step.kind === 'Delete' && before) step.table.delete(step.key);
+      if (!countCapacity) return;
       const n = step.kind === 'ConditionCheck' ? capacityUnits(before, true, true) : 2 * writeUnits(before, after);
       units.set(step.table.name, (units.get(step.table.name) ?? 0) + n);
     });
     this.changed();
     const out: Json = {};
-    if (wantsCapacity(capacityMode)) out.ConsumedCapacity = [...units].map(([name, n]) => consumed(capacityMode, name, n));
+    if (countCapacity) out.ConsumedCapacity = [...units].map(([name, n]) => consumed(capacityMode, name, n));
     return out;
   }
 
   transactGetItems(data: Json): unknown {
     const items = listMember(data, 'TransactItems');
     const capacityMode = stringMember(data, 'ReturnConsumedCapacity');
+    const countCapacity = wantsCapacity(capacityMode);
     new Constraints().notNull(items, 'transactItems').length(items, 'transactItems', 1, 100).enum(capacityMode, 'returnConsumedCapacity', CAPACITY_MODES).throwIfAny();
     const gets: { table: Table; key: Item; projection?: Projection }[] = [];
     const seen = new Set<string>();
@@ -1482,12 +1514,12 @@ export class LocalDynamoDb {
     const units = new Map<string, number>();
     const responses = gets.map(({ table, key, projection }) => {
       const item = table.get(key);
-      units.set(table.name, (units.get(table.name) ?? 0) + 2 * capacityUnits(item, true, true));
+      if (countCapacity) units.set(table.name, (units.get(table.name) ?? 0) + 2 * capacityUnits(item, true, true));
       if (!item) return {};
       return { Item: projection ? projection.project(item) : item };
     });
     const out: Json = { Responses: responses };
-    if (wantsCapacity(capacityMode)) out.ConsumedCapacity = [...units].map(([name, n]) => consumed(capacityMode, name, n));
+    if (countCapacity) out.ConsumedCapacity = [...units].map(([name, n]) => consumed(capacityMode, name, n));
     return out;
   }
 }
@@ -1531,6 +1563,20 @@ function rangeMatches(op: string, value: AttributeValue, bounds: AttributeValue[
     default:
       return beginsWith(attribute.type, text, a);
   }
+}
+
+/** Text that is equal for equal keys whatever the order of their attributes. */
+function keyText(key: Item): string {
+  const names = Object.keys(key);
+  if (names.length > 1) names.sort();
+  let text = '';
+  for (const name of names) {
+    const value = key[name]!;
+    const type = typeOf(value);
+    const inner = (value as Record<string, unknown>)[type];
+    text += `${name}\u0000${type}\u0000${typeof inner === 'string' ? inner : JSON.stringify(inner)}\u0000`;
+  }
+  return text;
 }
 
 function pickRequestOptions(request: Json): Json {

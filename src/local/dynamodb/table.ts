@@ -68,7 +68,7 @@ function firstNotBefore(entries: readonly Entry[], lo: number, hi: number, befor
 class IndexData {
   readonly partitions = new Map<string, Entry[]>();
   size = 0;
-  scanCache: { key: string; entry: Entry }[] | undefined;
+  scanCache: ScanOrder | undefined;
 
   constructor(
     readonly schema: IndexSchema,
@@ -88,7 +88,7 @@ export class Table {
   private readonly indexData = new Map<string, IndexData>();
   private readonly compareHash: (a: string, b: string) => number;
   private readonly compareRange: ((a: string, b: string) => number) | undefined;
-  private scanCache: { key: string; entry: Entry }[] | undefined;
+  private scanCache: ScanOrder | undefined;
 
   constructor(
     readonly name: string,
@@ -346,13 +346,10 @@ export class Table {
     return indexScanKey(indexHash, indexRange, tableHash, tableRange);
   }
 
-  /** Every entry of the table (or index) in scan order, with its scan position. */
-  scanOrder(indexName?: string): readonly { key: string; entry: Entry }[] {
+  /** Every entry of the table (or index) in scan order, and the scan position of each. */
+  scanOrder(indexName?: string): ScanOrder {
     if (indexName === undefined) {
-      if (!this.scanCache) {
-        this.scanCache = [...this.entries.values()].map((entry) => ({ key: this.scanPosition(entry.item), entry }));
-        this.scanCache.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-      }
+      this.scanCache ??= sortedScan([...this.entries.values()].map((entry) => ({ key: this.scanPosition(entry.item), entry })));
       return this.scanCache;
     }
     const data = this.indexData.get(indexName)!;
@@ -361,11 +358,20 @@ export class Table {
       for (const partition of data.partitions.values()) {
         for (const entry of partition) list.push({ key: this.scanPosition(entry.item, indexName), entry });
       }
-      list.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-      data.scanCache = list;
+      data.scanCache = sortedScan(list);
     }
     return data.scanCache;
   }
+}
+
+export interface ScanOrder {
+  keys: readonly string[];
+  entries: readonly Entry[];
+}
+
+function sortedScan(list: { key: string; entry: Entry }[]): ScanOrder {
+  list.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { keys: list.map((o) => o.key), entries: list.map((o) => o.entry) };
 }
 
 /** The attributes of `item` an index entry keeps. */
