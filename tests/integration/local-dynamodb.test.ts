@@ -76,6 +76,7 @@ const THINGS_TABLE: CreateTableCommandInput = {
     { AttributeName: 'rank', AttributeType: 'N' },
     { AttributeName: 'tag', AttributeType: 'S' },
     { AttributeName: 'label', AttributeType: 'S' },
+    { AttributeName: 'note', AttributeType: 'S' },
   ],
   KeySchema: [
     { AttributeName: 'pk', KeyType: 'HASH' },
@@ -107,6 +108,14 @@ const THINGS_TABLE: CreateTableCommandInput = {
         { AttributeName: 'label', KeyType: 'RANGE' },
       ],
       Projection: { ProjectionType: 'ALL' },
+    },
+    {
+      IndexName: 'by-note',
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'note', KeyType: 'RANGE' },
+      ],
+      Projection: { ProjectionType: 'KEYS_ONLY' },
     },
   ],
 };
@@ -229,7 +238,7 @@ describe('tables', () => {
     expect((output.TableDescription as { TableStatus: string }).TableStatus).toBe('CREATING');
     const described = await sameOutput((s) => s.raw.send(new DescribeTableCommand({ TableName: TABLES.things })), stableOutcome);
     expect((described.Table as { TableStatus: string }).TableStatus).toBe('ACTIVE');
-    expect((described.Table as { LocalSecondaryIndexes: unknown[] }).LocalSecondaryIndexes).toHaveLength(1);
+    expect((described.Table as { LocalSecondaryIndexes: unknown[] }).LocalSecondaryIndexes).toHaveLength(2);
   });
 
   it('DescribeTable of the tracking table matches, ARN included', async () => {
@@ -821,6 +830,25 @@ describe('Query and Scan', () => {
       'ValidationException',
     );
     expect(message).toContain('Select type ALL_ATTRIBUTES is not supported for global secondary index by-tag');
+  });
+
+  it('answers a keys-only LSI with its keys, or with whole items for Select ALL_ATTRIBUTES', async () => {
+    const query = (s: Side, select?: 'ALL_ATTRIBUTES') =>
+      s.doc.send(
+        new QueryCommand({
+          TableName: TABLES.things,
+          IndexName: 'by-note',
+          KeyConditionExpression: 'pk = :p AND note >= :n',
+          ExpressionAttributeValues: { ':p': 'p', ':n': 'n6' },
+          ...(select ? { Select: select } : {}),
+        }),
+      );
+    expect((await sameOutput((s) => query(s))).Items).toEqual([
+      { pk: 'p', sk: 40, note: 'n6' },
+      { pk: 'p', sk: 50, note: 'n7' },
+    ]);
+    const whole = await sameOutput((s) => query(s, 'ALL_ATTRIBUTES'));
+    expect((whole.Items as Record<string, unknown>[]).map((item) => item.extra)).toEqual(['not projected', 'not projected']);
   });
 
   it('moves an item between index partitions when its index key changes, and drops it when the key goes', async () => {

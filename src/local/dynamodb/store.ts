@@ -1184,10 +1184,12 @@ export class LocalDynamoDb {
     let bytesRead = 0;
     let last: Item | undefined;
     const { entries, to, step } = walk;
+    // ALL_ATTRIBUTES on a local index with a narrower projection reads the table's items, as DynamoDB fetches them.
+    const projectFor = index && !(options.select === 'ALL_ATTRIBUTES' && !index.global) ? index : undefined;
     for (let i = walk.from; step === 1 ? i <= to : i >= to; i += step) {
       if ((limit !== undefined && scanned >= limit) || size >= PAGE_BYTES) break;
       const stored = entries[i]!.item;
-      const item = index ? projectForIndex(index, stored) : stored;
+      const item = projectFor ? projectForIndex(projectFor, stored) : stored;
       if (countCapacity) bytesRead += sizeOf(item);
       scanned++;
       size += item === stored ? storedPageSize(stored, rangeKey) : pageSize(item, rangeKey);
