@@ -68,7 +68,6 @@ function cpuSnapshot(engine: LocalEngine): Record<string, number | undefined> {
   const main = process.cpuUsage();
   return {
     engine: (main.user + main.system) / 1e6,
-    dynamodb: cpuSeconds(engine.standInPids.dynamodb),
     s3: cpuSeconds(engine.standInPids.s3),
   };
 }
@@ -144,6 +143,7 @@ export async function runBurst(total: number, publishers: number): Promise<Burst
       });
     await nextMessage(); // ready
     const cpuBefore = cpuSnapshot(engine);
+    const loopBefore = performance.eventLoopUtilization();
     const started = performance.now();
     child.send({ type: 'go' });
     const done = await nextMessage();
@@ -155,6 +155,7 @@ export async function runBurst(total: number, publishers: number): Promise<Burst
     const sent = performance.now();
     await waitFor(() => drained(engine, 'feedback') && drained(engine, 'send'), deadline);
     const feedbackDone = performance.now();
+    const mainThreadBusy = performance.eventLoopUtilization(loopBefore).utilization;
     const cpuAfter = { ...cpuSnapshot(engine), publishers: done.cpuSeconds };
     cpuBefore.publishers = 0;
     const records = await countRecords(engine, `bench-${runId}-`);
@@ -173,6 +174,7 @@ export async function runBurst(total: number, publishers: number): Promise<Burst
       })
       .filter(Boolean);
     if (cpu.length > 0) console.log(`CPU used            ${cpu.join(', ')}`);
+    console.log(`main thread busy    ${(mainThreadBusy * 100).toFixed(0)} % of the time (queues, bus, stores, SES stand-in; the handlers run in workers)`);
     if (handlerErrors.length > 0) console.log(`first handler error: ${handlerErrors[0]}`);
     const cpuMsPerEmail: Record<string, number> = {};
     for (const [name, after] of Object.entries(cpuAfter)) {

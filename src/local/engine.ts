@@ -38,6 +38,7 @@ import { HandlerWorkers } from './handler-workers.js';
 import { buildLocalClients } from './local-clients.js';
 import { startStandIn, type RunningStandIn } from './stand-ins.js';
 import { startSesStandIn, type RunningSesStandIn } from './ses-stand-in.js';
+import { startDynamoDbStandIn, type RunningDynamoDbStandIn } from './dynamodb-stand-in.js';
 import { amzTarget, type InProcessRoute } from './in-process-handler.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from './put-events.js';
 import { displaySecret, SECRET_PREFIX } from '../../functions/core/webhook-signature.js';
@@ -46,7 +47,7 @@ import { MAX_ATTEMPTS } from '../../functions/core/webhook-payload.js';
 export const LOCAL_HOST = '127.0.0.1';
 export const LOCAL_REGION = 'us-east-1';
 export const LOCAL_ACCOUNT = '000000000000';
-/** s3rver accepts only this key pair; dynalite, the SES stand-in and local mode accept any. */
+/** s3rver accepts only this key pair; the DynamoDB and SES stand-ins and local mode accept any. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } as const;
 
 export interface HandlerDeps {
@@ -151,7 +152,7 @@ export interface LocalEngine {
   statusLog: StatusLog;
   scheduler: LocalScheduler;
   /** Process ids of the stand-ins (for diagnostics such as CPU accounting). */
-  standInPids: Record<'dynamodb' | 's3', number | undefined>;
+  standInPids: Record<'s3', number | undefined>;
   stop(): Promise<void>;
 }
 
@@ -257,12 +258,12 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
 
   try {
     let s3Dir: string;
-    let dynamoDir: string | undefined;
+    let dynamoFile: string | undefined;
     if (dataDir) {
       s3Dir = join(dataDir, 's3');
-      dynamoDir = join(dataDir, 'dynamodb');
       mkdirSync(s3Dir, { recursive: true });
-      mkdirSync(dynamoDir, { recursive: true });
+      mkdirSync(join(dataDir, 'dynamodb'), { recursive: true });
+      dynamoFile = join(dataDir, 'dynamodb', 'tables.json');
     } else {
       s3Dir = mkdtempSync(join(tmpdir(), 'sesmailengine-local-s3-'));
       cleanups.push(() => rmSync(s3Dir, { recursive: true, force: true }));
@@ -270,7 +271,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
 
     // Stand-ins first, in parallel; if one fails the others are stopped again.
     const started = await Promise.allSettled([
-      startStandIn('dynamodb', { host: LOCAL_HOST, port: options.dynamoDbPort, path: dynamoDir }),
+      startDynamoDbStandIn({ host: LOCAL_HOST, port: options.dynamoDbPort, region: LOCAL_REGION, account: LOCAL_ACCOUNT, dataFile: dynamoFile }),
       startStandIn('s3', { host: LOCAL_HOST, port: options.s3Port, path: s3Dir }),
       startSesStandIn(LOCAL_HOST, options.sesPort),
     ]);
@@ -278,7 +279,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failure) throw failure.reason;
     const [dynamo, s3Stand, ses] = started.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
-      RunningStandIn,
+      RunningDynamoDbStandIn,
       RunningStandIn,
       RunningSesStandIn,
     ];
@@ -350,7 +351,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       stepMs: options.simulatorStepMs,
       publish: (event, delayMs) => bus.deliver(event, 'default', delayMs),
     });
-    const routes = { ses: sesRoute, local: localAws };
+    const routes = { dynamodb: dynamo.route, ses: sesRoute, local: localAws };
     const clientOptions = {
       region: LOCAL_REGION,
       credentials: { ...LOCAL_CREDENTIALS },
@@ -423,7 +424,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       workerCount > 0
         ? await HandlerWorkers.start({
             count: workerCount,
-            setup: { env, clients: clientOptions, forwarded: ['ses', 'local'], logs: Boolean(options.handlerLog) },
+            setup: { env, clients: clientOptions, forwarded: ['dynamodb', 'ses', 'local'], logs: Boolean(options.handlerLog) },
             routes,
             log: options.handlerLog,
             report: log,
@@ -488,7 +489,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       queues: { send, sendDlq, feedback, feedbackDlq, ...(webhook && webhookDlq ? { webhook, webhookDlq } : {}) },
       statusLog,
       scheduler,
-      standInPids: { dynamodb: dynamo.pid, s3: s3Stand.pid },
+      standInPids: { s3: s3Stand.pid },
       stop() {
         stopping ??= withTimeout(cleanup(), 15_000);
         return stopping;

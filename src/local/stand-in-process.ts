@@ -1,14 +1,13 @@
 /**
- * Runs one stand-in server (dynalite or s3rver) in a process of its own, started by
- * stand-ins.ts with an IPC channel. Own processes spread the work over the machine's cores
- * and give s3rver the OpenSSL flag it needs for paged listings. (The SES stand-in runs in
- * local mode's own process: ses-stand-in.ts.)
+ * Runs the S3 stand-in (s3rver) in a process of its own, started by stand-ins.ts with an
+ * IPC channel: s3rver needs an OpenSSL flag (for paged listings) that local mode's own
+ * process should not get. (The DynamoDB and SES stand-ins run in local mode's process:
+ * dynamodb-stand-in.ts, ses-stand-in.ts.)
  *
  * Protocol: argv[2] = kind, argv[3] = JSON options. The process answers on IPC with
  * `{ type: "ready", port }` or `{ type: "error", code, message }`, and exits when told
  * SIGTERM/SIGINT or when its parent goes away (IPC disconnect), so it never outlives it.
  */
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 
@@ -16,12 +15,12 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 const require = createRequire(import.meta.url);
 
-export type StandInKind = 'dynamodb' | 's3';
+export type StandInKind = 's3';
 
 export interface StandInOptions {
   host: string;
   port: number;
-  /** dynamodb: LevelDB directory (in memory when absent); s3: object directory (required). */
+  /** The object directory. */
   path?: string;
 }
 
@@ -52,31 +51,6 @@ async function shutdown(): Promise<void> {
   }
 }
 
-function closeHttp(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
-
-function listen(server: Server, options: StandInOptions): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-async function startDynamoDb(options: StandInOptions): Promise<number> {
-  const dynalite = require('dynalite') as (opts: object) => Server;
-  const server = dynalite({ path: options.path, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const port = await listen(server, options);
-  closeServer = () => closeHttp(server);
-  return port;
-}
-
 async function startS3(options: StandInOptions): Promise<number> {
   const S3rver = require('s3rver') as new (opts: object) => { run(): Promise<AddressInfo>; close(): Promise<void> };
   const s3rver = new S3rver({ address: options.host, port: options.port, silent: true, directory: options.path });
@@ -92,7 +66,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown());
   process.on('disconnect', () => void shutdown());
   process.on('uncaughtException', fail);
-  const start = { dynamodb: startDynamoDb, s3: startS3 }[kind];
+  const start = { s3: startS3 }[kind];
   if (!start) throw new Error(`Unknown stand-in "${kind}".`);
   const port = await start(options);
   report({ type: 'ready', port });

@@ -9,7 +9,7 @@ import type { StandInKind, StandInMessage, StandInOptions } from './stand-in-pro
 export class PortInUseError extends Error {
   override readonly name = 'PortInUseError';
   constructor(
-    readonly kind: StandInKind | 'ses' | 'eventbridge',
+    readonly kind: StandInKind | 'dynamodb' | 'ses' | 'eventbridge',
     readonly port: number,
   ) {
     super(`Port ${port} on 127.0.0.1 is already in use.`);
@@ -19,7 +19,7 @@ export class PortInUseError extends Error {
 export class StandInStartError extends Error {
   override readonly name = 'StandInStartError';
   constructor(
-    readonly kind: StandInKind | 'ses',
+    readonly kind: StandInKind | 'dynamodb' | 'ses',
     message: string,
   ) {
     super(message);

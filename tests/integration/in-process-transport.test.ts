@@ -1,11 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { AddressInfo } from 'node:net';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { InProcessHttpHandler, amzTarget, type InProcessRoute } from '../../src/local/in-process-handler.js';
 import { startSesStandIn, type RunningSesStandIn } from '../../src/local/ses-stand-in.js';
-import { PortInUseError } from '../../src/local/stand-ins.js';
+import { PortInUseError, StandInStartError } from '../../src/local/stand-ins.js';
+import { startDynamoDbStandIn } from '../../src/local/dynamodb-stand-in.js';
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
@@ -133,5 +138,73 @@ describe('the SES stand-in in local mode’s process', () => {
 
   it('refuses a port that is taken with PortInUseError', async () => {
     await expect(startSesStandIn('127.0.0.1', ses.port)).rejects.toBeInstanceOf(PortInUseError);
+  });
+});
+
+describe('the DynamoDB stand-in in local mode’s process', () => {
+  let dir: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sme-ddb-stand-in-'));
+  });
+
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers the engine in-process and outside callers over HTTP from the same tables, kept in the data file', async () => {
+    const dataFile = join(dir, 'tables.json');
+    const ddb = await startDynamoDbStandIn({ host: '127.0.0.1', port: 0, region: 'us-east-1', account: '000000000000', dataFile });
+    const inProcess = new DynamoDBClient({ region: 'us-east-1', credentials, endpoint: ddb.endpoint, requestHandler: new InProcessHttpHandler(ddb.route, {}) });
+    const overHttp = new DynamoDBClient({ region: 'us-east-1', credentials, endpoint: ddb.endpoint });
+    try {
+      await inProcess.send(
+        new CreateTableCommand({
+          TableName: 'things',
+          KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+          AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+          BillingMode: 'PAY_PER_REQUEST',
+        }),
+      );
+      await inProcess.send(new PutItemCommand({ TableName: 'things', Item: { id: { S: 'a' }, n: { N: '1' } } }));
+
+      const read = await overHttp.send(new GetItemCommand({ TableName: 'things', Key: { id: { S: 'a' } } }));
+
+      expect(read.Item).toEqual({ id: { S: 'a' }, n: { N: '1' } });
+    } finally {
+      inProcess.destroy();
+      overHttp.destroy();
+      await ddb.stop();
+    }
+    const again = await startDynamoDbStandIn({ host: '127.0.0.1', port: 0, region: 'us-east-1', account: '000000000000', dataFile });
+    const client = new DynamoDBClient({ region: 'us-east-1', credentials, endpoint: again.endpoint });
+    try {
+      expect((await client.send(new GetItemCommand({ TableName: 'things', Key: { id: { S: 'a' } } }))).Item?.n).toEqual({ N: '1' });
+    } finally {
+      client.destroy();
+      await again.stop();
+    }
+  });
+
+  it('refuses a data file it cannot read with StandInStartError naming the file', async () => {
+    const dataFile = join(dir, 'broken.json');
+    writeFileSync(dataFile, '{ not json');
+
+    const start = startDynamoDbStandIn({ host: '127.0.0.1', port: 0, region: 'us-east-1', account: '000000000000', dataFile });
+
+    await expect(start).rejects.toBeInstanceOf(StandInStartError);
+    await expect(start).rejects.toThrow(dataFile);
+  });
+
+  it('refuses a port that is taken with PortInUseError for the DynamoDB port', async () => {
+    const taken = await startDynamoDbStandIn({ host: '127.0.0.1', port: 0, region: 'us-east-1', account: '000000000000' });
+    try {
+      await expect(startDynamoDbStandIn({ host: '127.0.0.1', port: taken.port, region: 'us-east-1', account: '000000000000' })).rejects.toMatchObject({
+        name: 'PortInUseError',
+        kind: 'dynamodb',
+      });
+    } finally {
+      await taken.stop();
+    }
   });
 });

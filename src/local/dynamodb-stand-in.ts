@@ -1,0 +1,75 @@
+/**
+ * Local mode's DynamoDB: the in-memory, DynamoDB-compatible store (dynamodb/) in the engine's
+ * own process. Its HTTP server serves the AWS CLI, SDKs and `sesmailengine <command> --local`
+ * at the DynamoDB endpoint; the engine's own calls reach the store in-process (`route`).
+ * With a data directory the tables are kept in one JSON file there.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { LocalDynamoDb } from './dynamodb/store.js';
+import { dynamoDbRequestListener } from './dynamodb/http.js';
+import { amzTarget, type InProcessRoute } from './in-process-handler.js';
+import { PortInUseError, StandInStartError } from './stand-ins.js';
+
+const TARGET_PREFIX = 'DynamoDB_20120810.';
+
+export interface RunningDynamoDbStandIn {
+  port: number;
+  endpoint: string;
+  route: InProcessRoute;
+  stop(): Promise<void>;
+}
+
+export interface DynamoDbStandInOptions {
+  host: string;
+  port: number;
+  region: string;
+  account: string;
+  /** The tables' file (JSON); memory only when absent. */
+  dataFile?: string;
+}
+
+function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(error.code === 'EADDRINUSE' || error.code === 'EACCES' ? new PortInUseError('dynamodb', port) : new StandInStartError('dynamodb', error.message));
+    });
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+export async function startDynamoDbStandIn(options: DynamoDbStandInOptions): Promise<RunningDynamoDbStandIn> {
+  let db: LocalDynamoDb;
+  try {
+    db = await LocalDynamoDb.open({ region: options.region, account: options.account, dataFile: options.dataFile });
+  } catch (error) {
+    throw new StandInStartError('dynamodb', error instanceof Error ? error.message : String(error));
+  }
+  const server = createServer(dynamoDbRequestListener(db));
+  server.keepAliveTimeout = 65_000;
+  let port: number;
+  try {
+    port = await listen(server, options.host, options.port);
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+  const route: InProcessRoute = (request, body) => {
+    const target = amzTarget(request);
+    if (request.method !== 'POST' || !target?.startsWith(TARGET_PREFIX)) return undefined;
+    const answer = db.call(target.slice(TARGET_PREFIX.length), body);
+    return { statusCode: answer.statusCode, headers: { 'content-type': 'application/x-amz-json-1.0' }, body: answer.body };
+  };
+  return {
+    port,
+    endpoint: `http://${options.host}:${port}`,
+    route,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await db.close();
+    },
+  };
+}
