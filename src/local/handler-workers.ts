@@ -25,6 +25,8 @@ export interface HandlerWorkersOptions {
   log?: (entry: Record<string, unknown>) => void;
   /** Progress lines (a worker that died). */
   report?: (line: string) => void;
+  /** The worker's script (tests give a stand-in that speaks the same protocol). */
+  script?: URL;
 }
 
 interface Invocation {
@@ -83,7 +85,7 @@ export class HandlerWorkers {
   }
 
   private spawn(): Promise<void> {
-    const worker = new Worker(new URL('./handler-worker.js', import.meta.url), { workerData: this.options.setup });
+    const worker = new Worker(this.options.script ?? new URL('./handler-worker.js', import.meta.url), { workerData: this.options.setup });
     const slot: Slot = { worker, pending: new Map() };
     return new Promise<void>((resolve, reject) => {
       let ready = false;
