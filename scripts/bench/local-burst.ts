@@ -12,12 +12,14 @@
  *
  * Addresses: mostly reader-<i>@example.com, every 10th success@simulator.amazonses.com.
  * Knobs: LOCAL_BURST_N, LOCAL_BURST_PUBLISHERS (8), LOCAL_BURST_SENDER_CONCURRENCY (the
- * stack's 14), LOCAL_BURST_FEEDBACK_CONCURRENCY (10). The CPU line shows where the time
+ * stack's 14), LOCAL_BURST_FEEDBACK_CONCURRENCY (10), LOCAL_BURST_WORKERS (local mode's
+ * default: one per core, 2-4). The CPU line shows where the time
  * goes: the engine process (handlers, AWS SDK, stores, local endpoint), the publishers'
  * process, and each stand-in that runs in a process of its own.
  */
 import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -108,6 +110,7 @@ export async function runBurst(total: number, publishers: number): Promise<Burst
     stackName: 'bench',
     senderConcurrency: process.env.LOCAL_BURST_SENDER_CONCURRENCY ? Number(process.env.LOCAL_BURST_SENDER_CONCURRENCY) : undefined,
     feedbackConcurrency: process.env.LOCAL_BURST_FEEDBACK_CONCURRENCY ? Number(process.env.LOCAL_BURST_FEEDBACK_CONCURRENCY) : undefined,
+    workers: process.env.LOCAL_BURST_WORKERS ? Number(process.env.LOCAL_BURST_WORKERS) : undefined,
     log: (line) => {
       if (line.startsWith('handler error')) handlerErrors.push(line);
     },
@@ -174,6 +177,7 @@ export async function runBurst(total: number, publishers: number): Promise<Burst
       })
       .filter(Boolean);
     if (cpu.length > 0) console.log(`CPU used            ${cpu.join(', ')}`);
+    console.log(`memory              ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MiB resident (engine process, with every caught mail); load average ${loadavg()[0]!.toFixed(2)} at the end`);
     console.log(`main thread busy    ${(mainThreadBusy * 100).toFixed(0)} % of the time (queues, bus, stores, SES stand-in; the handlers run in workers)`);
     if (handlerErrors.length > 0) console.log(`first handler error: ${handlerErrors[0]}`);
     const cpuMsPerEmail: Record<string, number> = {};

@@ -371,16 +371,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       suppression: `${stackName}-Suppression`,
       counters: `${stackName}-Counters`,
     };
-    await Promise.all([
-      createTable(rawDdb, tables.tracking, TRACKING_TABLE),
-      createTable(rawDdb, tables.suppression, SUPPRESSION_TABLE),
-      createTable(rawDdb, tables.counters, COUNTERS_TABLE),
-    ]);
     const templateBucket = `${stackName.toLowerCase()}-templates`;
-    await createBucket(s3, templateBucket);
-    const templates = await seedStarterTemplates(s3, templateBucket);
-    log(`tables and bucket ready; templates: ${templates.join(', ')}`);
-
     const unsubscribeUrl = `${endpoint}/unsubscribe`;
     const env: Env = {
       TRACKING_TABLE: tables.tracking,
@@ -411,26 +402,40 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     if (webhookUrl && webhook && webhookSecret) {
       Object.assign(env, { WEBHOOK_URL: webhookUrl, WEBHOOK_SECRET: webhookSecret, WEBHOOK_QUEUE_URL: webhook.url, WEBHOOK_EVENT_TYPES: options.webhookEvents ?? '' });
     }
-    const deps: HandlerDeps = { clients, env, now: () => new Date(), log: options.handlerLog ?? (() => undefined) };
-    const handlers = options.handlers ?? (await defaultHandlers(Boolean(webhookUrl)));
-    const unsubscribeHandler = handlers.unsubscribe?.(deps);
-    const onError = (error: unknown, q: LocalQueue) => {
-      log(`handler error on ${q.name}: ${error instanceof Error ? error.message : String(error)}`);
-    };
     // The Email Sender and the Feedback Processor run in worker threads (as Lambda runs
-    // containers), unless a test brings its own handlers or no workers are wanted.
+    // containers), unless a test brings its own handlers or no workers are wanted. They load
+    // while the tables and the templates are set up; none is invoked before that is done.
     const workerCount = options.handlers ? 0 : (options.workers ?? defaultWorkerCount());
-    const workers =
+    const workersStarting =
       workerCount > 0
-        ? await HandlerWorkers.start({
+        ? HandlerWorkers.start({
             count: workerCount,
             setup: { env, clients: clientOptions, forwarded: ['dynamodb', 'ses', 'local'], logs: Boolean(options.handlerLog) },
             routes,
             log: options.handlerLog,
             report: log,
           })
-        : undefined;
-    if (workers) cleanups.push(() => workers.close());
+        : Promise.resolve(undefined);
+    cleanups.push(() => workersStarting.then((started) => started?.close(), () => undefined));
+    const handlersLoading = options.handlers ? Promise.resolve(options.handlers) : defaultHandlers(Boolean(webhookUrl));
+    handlersLoading.catch(() => undefined);
+
+    await Promise.all([
+      createTable(rawDdb, tables.tracking, TRACKING_TABLE),
+      createTable(rawDdb, tables.suppression, SUPPRESSION_TABLE),
+      createTable(rawDdb, tables.counters, COUNTERS_TABLE),
+    ]);
+    await createBucket(s3, templateBucket);
+    const templates = await seedStarterTemplates(s3, templateBucket);
+    log(`tables and bucket ready; templates: ${templates.join(', ')}`);
+
+    const workers = await workersStarting;
+    const handlers = await handlersLoading;
+    const deps: HandlerDeps = { clients, env, now: () => new Date(), log: options.handlerLog ?? (() => undefined) };
+    const unsubscribeHandler = handlers.unsubscribe?.(deps);
+    const onError = (error: unknown, q: LocalQueue) => {
+      log(`handler error on ${q.name}: ${error instanceof Error ? error.message : String(error)}`);
+    };
     const senderPoller = new QueuePoller(send, workers ? workers.handler('emailSender') : handlers.emailSender(deps), {
       batchSize: 10,
       maxConcurrency: options.senderConcurrency ?? 14,
