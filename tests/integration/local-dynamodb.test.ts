@@ -8,7 +8,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -1307,5 +1307,157 @@ describe('persistence', () => {
     await expect(LocalDynamoDb.open({ region: 'us-east-1', account: '000000000000', dataFile })).rejects.toThrow(
       `The DynamoDB data file ${dataFile} holds a table that cannot be restored: One or more parameter values were invalid: Missing the key pk in the item`,
     );
+  });
+  it('keeps the changes of a save that failed and writes them at close, leaving no temporary file', async () => {
+    const folder = join(dir, 'failing');
+    mkdirSync(folder);
+    const dataFile = join(folder, 'tables.json');
+    const db = await LocalDynamoDb.open({ region: 'us-east-1', account: '000000000000', dataFile });
+    // A folder where the file should be: the rename at the end of each save fails.
+    mkdirSync(dataFile);
+    const errors: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((text: string) => errors.push(String(text)) > 0) as typeof process.stderr.write;
+    try {
+      db.call('CreateTable', JSON.stringify(createTableInput('Kept', COUNTERS_TABLE)));
+      await new Promise((resolve) => setTimeout(resolve, 1300));
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(errors.join('')).toContain(`Could not save the DynamoDB data file ${dataFile}`);
+    expect(readdirSync(folder)).toEqual(['tables.json']);
+    rmSync(dataFile, { recursive: true });
+    await db.close();
+    const saved = JSON.parse(readFileSync(dataFile, 'utf8')) as { tables: { definition: { TableName: string } }[] };
+    expect(saved.tables.map((t) => t.definition.TableName)).toEqual(['Kept']);
+  });
+
+  it('checks restored items as requests are checked: numbers made canonical, malformed values refused', async () => {
+    const dataFile = join(dir, 'numbers.json');
+    const definition = JSON.parse(
+      freshCall('CreateTable', {
+        TableName: 'Numbered',
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [{ AttributeName: 'n', AttributeType: 'N' }],
+        KeySchema: [{ AttributeName: 'n', KeyType: 'HASH' }],
+      }),
+    ).TableDescription as object;
+    writeFileSync(dataFile, JSON.stringify({ version: 1, tables: [{ definition, items: [{ n: { N: '1.50' }, v: { S: 'one and a half' } }] }] }));
+    const db = await LocalDynamoDb.open({ region: 'us-east-1', account: '000000000000', dataFile });
+    const got = JSON.parse(db.call('GetItem', JSON.stringify({ TableName: 'Numbered', Key: { n: { N: '1.5' } } })).body) as { Item?: unknown };
+    expect(got.Item).toEqual({ n: { N: '1.5' }, v: { S: 'one and a half' } });
+    await db.close();
+    writeFileSync(dataFile, JSON.stringify({ version: 1, tables: [{ definition, items: [{ n: { N: '2' }, v: { Q: 'x' } }] }] }));
+    await expect(LocalDynamoDb.open({ region: 'us-east-1', account: '000000000000', dataFile })).rejects.toThrow(
+      `The DynamoDB data file ${dataFile} holds a table that cannot be restored: Supplied AttributeValue is empty`,
+    );
+  });
+});
+
+describe('attribute and table names that are Object.prototype members, and bounded work (store only)', () => {
+  let db: LocalDynamoDb;
+  const call = (operation: string, input: unknown) => {
+    const answer = db.call(operation, typeof input === 'string' ? input : JSON.stringify(input));
+    return { status: answer.statusCode, body: JSON.parse(answer.body) as Record<string, unknown> };
+  };
+  beforeAll(async () => {
+    db = await LocalDynamoDb.open({ region: 'us-east-1', account: '000000000000' });
+  });
+  afterAll(async () => {
+    await db.close();
+  });
+
+  it("stores items without an index key named 'constructor' and leaves them out of that index", () => {
+    expect(
+      call('CreateTable', {
+        TableName: 'Protos',
+        BillingMode: 'PAY_PER_REQUEST',
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'constructor', AttributeType: 'S' },
+        ],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        GlobalSecondaryIndexes: [{ IndexName: 'byConstructor', KeySchema: [{ AttributeName: 'constructor', KeyType: 'HASH' }], Projection: { ProjectionType: 'ALL' } }],
+      }).status,
+    ).toBe(200);
+    expect(call('PutItem', { TableName: 'Protos', Item: { pk: { S: 'plain' }, toString: { S: 'kept' } } })).toEqual({ status: 200, body: {} });
+    expect(call('PutItem', { TableName: 'Protos', Item: { pk: { S: 'indexed' }, constructor: { S: 'c' } } }).status).toBe(200);
+    const got = call('GetItem', { TableName: 'Protos', Key: { pk: { S: 'plain' } }, AttributesToGet: ['toString', 'hasOwnProperty', 'pk'] });
+    expect(got.body).toEqual({ Item: { pk: { S: 'plain' }, toString: { S: 'kept' } } });
+    const scan = call('Scan', { TableName: 'Protos', IndexName: 'byConstructor' });
+    expect(scan.body.Items).toEqual([{ pk: { S: 'indexed' }, constructor: { S: 'c' } }]);
+    const missing = call('PutItem', { TableName: 'Protos', Item: { constructor: { S: 'c' } } });
+    expect(missing.body.message).toBe('One or more parameter values were invalid: Missing the key pk in the item');
+  });
+
+  it("answers a '__proto__' key attribute in LastEvaluatedKey and a '__proto__' table in BatchGetItem", () => {
+    call('CreateTable', {
+      TableName: '__proto__',
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: 'h', AttributeType: 'S' },
+        { AttributeName: '__proto__', AttributeType: 'S' },
+      ],
+      KeySchema: [
+        { AttributeName: 'h', KeyType: 'HASH' },
+        { AttributeName: '__proto__', KeyType: 'RANGE' },
+      ],
+    });
+    for (const range of ['a', 'b']) {
+      expect(call('PutItem', `{"TableName":"__proto__","Item":{"h":{"S":"x"},"__proto__":{"S":"${range}"}}}`).status).toBe(200);
+    }
+    const page = call('Query', {
+      TableName: '__proto__',
+      KeyConditionExpression: 'h = :h',
+      ExpressionAttributeValues: { ':h': { S: 'x' } },
+      Limit: 1,
+    });
+    expect(JSON.stringify(page.body.LastEvaluatedKey)).toBe('{"h":{"S":"x"},"__proto__":{"S":"a"}}');
+    const next = call('Query', `{"TableName":"__proto__","KeyConditionExpression":"h = :h","ExpressionAttributeValues":{":h":{"S":"x"}},"ExclusiveStartKey":${JSON.stringify(page.body.LastEvaluatedKey)}}`);
+    expect(JSON.stringify(next.body.Items)).toBe('[{"h":{"S":"x"},"__proto__":{"S":"b"}}]');
+    const batch = call('BatchGetItem', '{"RequestItems":{"__proto__":{"Keys":[{"h":{"S":"x"},"__proto__":{"S":"b"}}]}}}');
+    expect(JSON.stringify(batch.body.Responses)).toBe('{"__proto__":[{"h":{"S":"x"},"__proto__":{"S":"b"}}]}');
+    // Two items that differ only in the '__proto__' range key are two items to a transaction.
+    const transaction = call(
+      'TransactWriteItems',
+      '{"TransactItems":[{"Delete":{"TableName":"__proto__","Key":{"h":{"S":"x"},"__proto__":{"S":"a"}}}},{"Delete":{"TableName":"__proto__","Key":{"h":{"S":"x"},"__proto__":{"S":"b"}}}}]}',
+    );
+    expect(transaction).toEqual({ status: 200, body: {} });
+  });
+
+  it('appends for a list index far past the end without building a list that long', () => {
+    call('CreateTable', {
+      TableName: 'Lists',
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+      KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+    });
+    call('PutItem', { TableName: 'Lists', Item: { pk: { S: 'l' }, l: { L: [{ S: 'a' }, { S: 'b' }] } } });
+    const started = performance.now();
+    const updated = call('UpdateItem', {
+      TableName: 'Lists',
+      Key: { pk: { S: 'l' } },
+      UpdateExpression: 'SET l[4294967294] = :late, l[100000000] = :early REMOVE l[0]',
+      ExpressionAttributeValues: { ':late': { S: 'late' }, ':early': { S: 'early' } },
+      ReturnValues: 'ALL_NEW',
+    });
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(updated.body.Attributes).toEqual({ pk: { S: 'l' }, l: { L: [{ S: 'b' }, { S: 'early' }, { S: 'late' }] } });
+  });
+
+  it('refuses documents nested more than 32 levels, by PutItem or by an update that deepens one', () => {
+    const nested = (levels: number): unknown => (levels === 0 ? { S: 'x' } : { M: { m: nested(levels - 1) } });
+    expect(call('PutItem', { TableName: 'Lists', Item: { pk: { S: 'deep' }, d: nested(32) } }).status).toBe(200);
+    const tooDeep = call('PutItem', { TableName: 'Lists', Item: { pk: { S: 'deeper' }, d: { L: [nested(32)] } } });
+    expect(tooDeep.body.message).toBe('One or more parameter values were invalid: Nesting Levels have exceeded supported limits');
+    const deepening = call('UpdateItem', {
+      TableName: 'Lists',
+      Key: { pk: { S: 'deep' } },
+      UpdateExpression: 'SET d.m.m = :v',
+      ExpressionAttributeValues: { ':v': nested(31) },
+    });
+    expect(deepening.body.message).toBe('One or more parameter values were invalid: Nesting Levels have exceeded supported limits');
+    // The table stays readable as a whole.
+    expect(call('Scan', { TableName: 'Lists' }).status).toBe(200);
   });
 });

@@ -1331,14 +1331,17 @@ type Container = Record<string, AttributeValue> | (AttributeValue | undefined)[]
 
 /**
  * Copy-on-write access to the containers of a new item: each map or list on the way to a
- * written path is copied once, so the caller's item is never changed. List writes may leave
- * holes (an index past the end appends; a removed element leaves a gap) that are closed at the
- * end, which is how every index in one expression refers to the list as it was before.
+ * written path is copied once, so the caller's item is never changed. A removed list element
+ * leaves a gap and a write past the end is held aside; both are settled at the end (gaps
+ * closed, the held elements appended in index order), which is how every index in one
+ * expression refers to the list as it was before. Holding them aside, rather than writing at
+ * the index, keeps `SET l[4000000000] = :v` from making a list of that length.
  */
 class ItemWriter {
   // Made on first use: most updates write top-level attributes only.
   private copied: Set<object> | undefined;
   private lists: Set<(AttributeValue | undefined)[]> | undefined;
+  private appended: Map<(AttributeValue | undefined)[], { index: number; value: AttributeValue }[]> | undefined;
 
   constructor(readonly item: Item) {}
 
@@ -1363,8 +1366,13 @@ class ItemWriter {
   write(container: Container, piece: string | number, value: AttributeValue): void {
     if (Array.isArray(container)) {
       const index = piece as number;
-      if (index >= container.length) (this.lists ??= new Set()).add(container);
-      container[index] = value;
+      if (index < container.length) container[index] = value;
+      else {
+        this.appended ??= new Map();
+        let held = this.appended.get(container);
+        if (!held) this.appended.set(container, (held = []));
+        held.push({ index, value });
+      }
     } else {
       setOwn(container, piece as string, value);
     }
@@ -1387,6 +1395,10 @@ class ItemWriter {
       const kept = list.filter((element) => element !== undefined);
       list.length = 0;
       list.push(...kept);
+    }
+    for (const [list, held] of this.appended ?? []) {
+      held.sort((a, b) => a.index - b.index);
+      for (const { value } of held) list.push(value);
     }
     return this.item;
   }

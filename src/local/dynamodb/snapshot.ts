@@ -3,7 +3,7 @@
  * and items. Written to a temporary file and renamed over the old one, so a crash mid-write
  * leaves the previous snapshot whole.
  */
-import { mkdir, open, readFile, rename } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Item } from './expressions.js';
 
@@ -75,6 +75,7 @@ export async function saveSnapshot(file: string, snapshot: Snapshot): Promise<vo
   await mkdir(dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.${++sequence}.tmp`;
   const handle = await open(temporary, 'w');
+  let written = false;
   try {
     await handle.write('{"version":1,"tables":[');
     for (const [t, table] of snapshot.tables.entries()) {
@@ -89,8 +90,17 @@ export async function saveSnapshot(file: string, snapshot: Snapshot): Promise<vo
       await handle.write(']}');
     }
     await handle.write(']}');
+    // On disk before the rename, so a crash after it cannot leave an empty or partial file in place.
+    await handle.sync();
+    written = true;
   } finally {
     await handle.close();
+    if (!written) await rm(temporary, { force: true });
   }
-  await rename(temporary, file);
+  try {
+    await rename(temporary, file);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    throw error;
+  }
 }

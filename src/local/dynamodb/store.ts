@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { getOwn, setOwn } from './attribute-values.js';
 import {
   ExpressionUsage,
   ExpressionValidationError,
@@ -43,6 +44,8 @@ import { loadSnapshot, saveSnapshot, type TableSnapshot } from './snapshot.js';
 import { Table, projectForIndex, type IndexSchema, type KeyAttribute, type RangeCondition, type Walk } from './table.js';
 import {
   Constraints,
+  MAX_NESTING,
+  NESTING_MESSAGE,
   attributeMap,
   attributeMapMember,
   booleanMember,
@@ -109,7 +112,7 @@ function emptyKeyWord(type: string): string {
 }
 
 function checkKeyPiece(key: Item, attribute: KeyAttribute, isHash: boolean): void {
-  const value = raw(key[attribute.name], attribute.type);
+  const value = raw(getOwn(key, attribute.name), attribute.type);
   if (value === undefined) throw validationError(KEY_MISMATCH);
   if (value === '' && attribute.type !== 'N') {
     throw validationError(
@@ -136,7 +139,7 @@ function checkItem(table: Table, item: Item): void {
 }
 
 function checkItemKey(item: Item, attribute: KeyAttribute, isHash: boolean): void {
-  const value = item[attribute.name];
+  const value = getOwn(item, attribute.name);
   if (value === undefined) {
     throw validationError(`One or more parameter values were invalid: Missing the key ${attribute.name} in the item`);
   }
@@ -163,7 +166,7 @@ function checkIndexKeys(table: Table, item: Item): void {
 }
 
 function checkIndexKey(item: Item, index: IndexSchema, attribute: KeyAttribute): void {
-  const value = item[attribute.name];
+  const value = getOwn(item, attribute.name);
   if (value === undefined) return;
   const text = raw(value, attribute.type);
   if (text === undefined) {
@@ -180,18 +183,31 @@ function checkIndexKey(item: Item, index: IndexSchema, attribute: KeyAttribute):
 }
 
 function keyOfItem(table: Table, item: Item): Item {
-  const key: Item = { [table.hash.name]: item[table.hash.name]! };
-  if (table.range) key[table.range.name] = item[table.range.name]!;
+  const key: Item = {};
+  setOwn(key, table.hash.name, getOwn(item, table.hash.name)!);
+  if (table.range) setOwn(key, table.range.name, getOwn(item, table.range.name)!);
   return key;
 }
 
+/** The attributes `names` of `item` (own properties only: attribute names such as 'constructor' or '__proto__' come from requests). */
 function pick(item: Item, names: readonly string[]): Item {
   const out: Item = {};
   for (const name of names) {
-    const value = item[name];
-    if (value !== undefined) out[name] = value;
+    const value = getOwn(item, name);
+    if (value !== undefined) setOwn(out, name, value);
   }
   return out;
+}
+
+/** The number of maps and lists `value` nests (0 for a scalar or a set). */
+function nesting(value: AttributeValue): number {
+  let inner: AttributeValue[];
+  if ('M' in value) inner = Object.values(value.M);
+  else if ('L' in value) inner = value.L;
+  else return 0;
+  let deepest = 0;
+  for (const element of inner) deepest = Math.max(deepest, nesting(element));
+  return 1 + deepest;
 }
 
 /** Item sizes by item: stored items never change, so a size is counted once. */
@@ -214,8 +230,8 @@ function updatedSize(before: Item | undefined, after: Item, updated: readonly st
   if (!before) return sizeOf(after);
   let size = sizeOf(before);
   for (const name of updated) {
-    const old = before[name];
-    const value = after[name];
+    const old = getOwn(before, name);
+    const value = getOwn(after, name);
     if (old !== undefined) size -= itemSize({ [name]: old });
     if (value !== undefined) size += itemSize({ [name]: value });
   }
@@ -398,7 +414,9 @@ export class LocalDynamoDb {
       table = tableFromDescription(saved.definition);
       if (saved.ttl) table.ttl = saved.ttl;
       for (const [key, value] of Object.entries(saved.tags ?? {})) table.tags.set(key, value);
-      for (const item of saved.items) {
+      for (const stored of saved.items) {
+        // Checked as a request's item is: attribute values well formed, numbers canonical (keys are compared as text).
+        const item = attributeMap(stored);
         checkItem(table, item);
         table.put(item);
       }
@@ -486,7 +504,13 @@ export class LocalDynamoDb {
       ...(table.tags.size > 0 ? { tags: Object.fromEntries(table.tags) } : {}),
       items: [...table.items()],
     }));
-    await saveSnapshot(file, { version: 1, tables });
+    try {
+      await saveSnapshot(file, { version: 1, tables });
+    } catch (error) {
+      // The changes are still not on disk: the next save (or close) writes them.
+      this.dirty = true;
+      throw error;
+    }
     this.lastSaveMs = performance.now() - started;
   }
 
@@ -898,6 +922,11 @@ export class LocalDynamoDb {
     if (condition && !condition.test(before)) throw conditionalCheckFailed(onFailure === 'ALL_OLD' ? before : undefined);
     if (failure) throw failure;
     checkIndexKeys(table, after);
+    // A path into a document plus the value written there can nest deeper than either alone.
+    for (const name of updated) {
+      const value = getOwn(after, name);
+      if (value !== undefined && nesting(value) > MAX_NESTING) throw validationError(NESTING_MESSAGE);
+    }
     if (updatedSize(before, after, updated) > MAX_ITEM_BYTES) throw validationError('Item size to update has exceeded the maximum allowed size');
     if (!dryRun) table.put(after);
     return { before, after, paths };
@@ -1029,7 +1058,7 @@ export class LocalDynamoDb {
     if (Object.keys(start).length !== startKeyNames.length) throw validationError('The provided starting key is invalid');
     const schema = index ?? table;
     for (const [attribute, isHash] of schema.range ? ([[schema.hash, true], [schema.range, false]] as const) : ([[schema.hash, true]] as const)) {
-      if (!start[attribute.name]) throw validationError('The provided starting key is invalid');
+      if (!getOwn(start, attribute.name)) throw validationError('The provided starting key is invalid');
       checkKeyPiece(start, attribute, isHash);
     }
     try {
@@ -1037,12 +1066,12 @@ export class LocalDynamoDb {
     } catch (error) {
       throw validationError(`The provided starting key is invalid: ${(error as Error).message}`);
     }
-    const startHash = raw(start[schema.hash.name], schema.hash.type);
+    const startHash = raw(getOwn(start, schema.hash.name), schema.hash.type);
     if (!schema.range || !range) {
       if (startHash !== hashValue) throw validationError('The provided starting key is outside query boundaries based on provided conditions');
       return;
     }
-    const startRange = start[schema.range.name]!;
+    const startRange = getOwn(start, schema.range.name)!;
     if (!rangeMatches(range.op, startRange, range.values, schema.range)) {
       throw validationError('The provided starting key does not match the range key predicate');
     }
@@ -1105,7 +1134,7 @@ export class LocalDynamoDb {
     }
     if (index && start) {
       for (const [attribute, isHash] of index.range ? ([[index.hash, true], [index.range, false]] as const) : ([[index.hash, true]] as const)) {
-        if (!start[attribute.name]) throw validationError('The provided starting key is invalid');
+        if (!getOwn(start, attribute.name)) throw validationError('The provided starting key is invalid');
         checkKeyPiece(start, attribute, isHash);
       }
     }
@@ -1265,8 +1294,9 @@ export class LocalDynamoDb {
       for (const key of plan.keys) checkKey(table, key);
     }
 
-    const responses: Record<string, Item[]> = {};
-    const unprocessed: Record<string, Json> = {};
+    // Maps, turned into objects at the end: a table may be named '__proto__'.
+    const responses = new Map<string, Item[]>();
+    const unprocessed = new Map<string, { Keys: Item[] }>();
     const capacity: Json[] = [];
     let bytes = 0;
     for (const plan of plans) {
@@ -1279,7 +1309,8 @@ export class LocalDynamoDb {
           // At most 40 items of 400 KB fit in 16 MB, so smaller answers need no counting.
           const size = total > BATCH_GET_RESPONSE_BYTES / MAX_ITEM_BYTES ? sizeOf(item) : 0;
           if (bytes + size > BATCH_GET_RESPONSE_BYTES) {
-            const left = (unprocessed[plan.table] ??= { Keys: [], ...pickRequestOptions(plan.request) }) as { Keys: Item[] };
+            let left = unprocessed.get(plan.table);
+            if (!left) unprocessed.set(plan.table, (left = { Keys: [], ...pickRequestOptions(plan.request) }));
             left.Keys.push(key);
             continue;
           }
@@ -1288,10 +1319,10 @@ export class LocalDynamoDb {
         }
         if (countCapacity) units += capacityUnits(item, true, plan.consistent);
       }
-      responses[plan.table] = found;
+      responses.set(plan.table, found);
       if (countCapacity) capacity.push(consumed(capacityMode, plan.table, units));
     }
-    const out: Json = { Responses: responses, UnprocessedKeys: unprocessed };
+    const out: Json = { Responses: Object.fromEntries(responses), UnprocessedKeys: Object.fromEntries(unprocessed) };
     if (countCapacity) out.ConsumedCapacity = capacity;
     return out;
   }
@@ -1530,8 +1561,8 @@ export class LocalDynamoDb {
 function keyOfPresent(table: Table, start: Item): Item {
   const key: Item = {};
   for (const attribute of table.range ? [table.hash, table.range] : [table.hash]) {
-    const value = start[attribute.name];
-    if (value !== undefined) key[attribute.name] = value;
+    const value = getOwn(start, attribute.name);
+    if (value !== undefined) setOwn(key, attribute.name, value);
   }
   return key;
 }
@@ -1539,8 +1570,8 @@ function keyOfPresent(table: Table, start: Item): Item {
 /** A table scan resumes after the start key's position plus the hash of its table key, as DynamoDB's scan cursor does. */
 function scanSuffix(table: Table, start: Item): string {
   const key = keyOfItem(table, start);
-  const hash = raw(key[table.hash.name], table.hash.type)!;
-  const range = table.range ? raw(key[table.range.name], table.range.type) : undefined;
+  const hash = raw(getOwn(key, table.hash.name), table.hash.type)!;
+  const range = table.range ? raw(getOwn(key, table.range.name), table.range.type) : undefined;
   return hashPrefix(hash, table.hash.type, range, table.range?.type);
 }
 

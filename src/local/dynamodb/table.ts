@@ -5,6 +5,7 @@
  * stored (a write replaces the item), so they can be handed to JSON.stringify as they are.
  */
 import type { AttributeValue, Item } from './expressions.js';
+import { getOwn, setOwn } from './attribute-values.js';
 import { beginsWith, comparerFor, type KeyType } from './key-order.js';
 import { indexScanKey, scanKey, type KeyPart } from './scan-order.js';
 
@@ -49,7 +50,7 @@ export interface Walk {
 }
 
 function keyValue(item: Item, attribute: KeyAttribute): string | undefined {
-  const value = item[attribute.name] as Record<string, unknown> | undefined;
+  const value = getOwn(item, attribute.name) as Record<string, unknown> | undefined;
   if (value === undefined) return undefined;
   const raw = value[attribute.type];
   return typeof raw === 'string' ? raw : undefined;
@@ -379,8 +380,8 @@ export function projectForIndex(index: IndexSchema, item: Item): Item {
   if (!index.projected) return item;
   const out: Record<string, AttributeValue> = {};
   for (const name of index.projected) {
-    const value = item[name];
-    if (value !== undefined) out[name] = value;
+    const value = getOwn(item, name);
+    if (value !== undefined) setOwn(out, name, value);
   }
   return out;
 }

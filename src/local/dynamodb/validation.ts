@@ -179,7 +179,11 @@ export function attributeMapMember(data: Json, member: string): Item | undefined
   return attributeMap(value);
 }
 
-export function attributeMap(value: unknown): Item {
+/** DynamoDB keeps documents (maps and lists) up to 32 levels deep. */
+export const MAX_NESTING = 32;
+export const NESTING_MESSAGE = 'One or more parameter values were invalid: Nesting Levels have exceeded supported limits';
+
+export function attributeMap(value: unknown, depth = 0): Item {
   if (typeof value !== 'object' || value === null) throw serializationError('Unexpected field type');
   if (Array.isArray(value)) throw serializationError(ATTRIBUTE_MAP_TYPE);
   const map = value as Record<string, unknown>;
@@ -189,7 +193,7 @@ export function attributeMap(value: unknown): Item {
       delete map[name];
       continue;
     }
-    checkAttributeValue(entry, 'ValueStruct');
+    checkAttributeValue(entry, 'ValueStruct', depth);
   }
   return map as Item;
 }
@@ -242,9 +246,10 @@ function firstDuplicate(values: string[]): string | undefined {
 
 /**
  * Validates one attribute value in place (numbers become canonical). `context` names the
- * structure for the JSON type error of a non-object.
+ * structure for the JSON type error of a non-object; `depth` counts the maps and lists the
+ * value sits in.
  */
-export function checkAttributeValue(value: unknown, context: 'ValueStruct' | 'FieldStruct' = 'ValueStruct'): AttributeValue {
+export function checkAttributeValue(value: unknown, context: 'ValueStruct' | 'FieldStruct' = 'ValueStruct', depth = 0): AttributeValue {
   if (typeof value !== 'object' || value === null) {
     throw serializationError(context === 'ValueStruct' ? 'Unexpected value type in payload' : 'Unexpected field type');
   }
@@ -298,11 +303,15 @@ export function checkAttributeValue(value: unknown, context: 'ValueStruct' | 'Fi
         }
         break;
       }
-      case 'L':
-        for (const element of checkList(inner)) checkAttributeValue(element);
+      case 'L': {
+        const list = checkList(inner);
+        if (depth >= MAX_NESTING) throw validationError(NESTING_MESSAGE);
+        for (const element of list) checkAttributeValue(element, 'ValueStruct', depth + 1);
         break;
+      }
       case 'M':
-        attributeMap(inner);
+        if (depth >= MAX_NESTING && typeof inner === 'object' && inner !== null && !Array.isArray(inner)) throw validationError(NESTING_MESSAGE);
+        attributeMap(inner, depth + 1);
         break;
       default:
         // DynamoDB drops members it does not know.
