@@ -101,7 +101,8 @@ describe('a request with sendAt hours ahead', () => {
     const emailId = `later-${randomUUID()}`;
     await publish(welcome('later@example.com', emailId, inSeconds(3 * 3600)));
     await status(emailId, 'scheduled');
-    expect((await schedules()).map((s) => s.Name)).toContain(emailId);
+    // The record is written before the schedule is created (as on AWS): wait for both.
+    await eventually(async () => ((await schedules()).some((s) => s.Name === emailId) ? true : undefined), 20_000, `the schedule of ${emailId}`);
 
     const result = await cancel(emailId);
     expect(JSON.parse(result.stdout)).toMatchObject({ emailId, result: 'cancelled', schedule: 'deleted', scheduleName: emailId });
