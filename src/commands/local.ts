@@ -33,6 +33,9 @@ export interface LocalCommandOptions {
 
 export { LOCAL_DEFAULTS };
 
+/** Engine log lines the user sees on stderr (the rest is progress). */
+const WARNINGS = ['handler error', 'handler worker', 'while stopping'];
+
 const PORT_FLAGS: Record<string, string> = {
   eventbridge: '--port',
   dynamodb: '--dynamodb-port',
@@ -241,7 +244,7 @@ export async function localCommand(options: LocalCommandOptions): Promise<number
     engine = await startLocalEngine({
       ...engineOptions,
       log: (line) => {
-        if (line.startsWith('handler error')) stderr(`${options.json ? '' : chalk.yellow('! ')}${line}\n`);
+        if (WARNINGS.some((prefix) => line.startsWith(prefix))) stderr(`${options.json ? '' : chalk.yellow('! ')}${line}\n`);
       },
     });
   } catch (error) {

@@ -250,8 +250,9 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     for (const step of cleanups.splice(0).reverse()) {
       try {
         await step();
-      } catch {
-        // Keep stopping the rest.
+      } catch (error) {
+        // Say so (a DynamoDB data file that could not be saved loses data) and stop the rest.
+        log(`while stopping: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
   };

@@ -80,7 +80,12 @@ export class HandlerWorkers {
     const id = (this.nextInvocation += 1);
     return new Promise((resolve, reject) => {
       slot.pending.set(id, { resolve, reject });
-      slot.worker.postMessage({ type: 'invoke', id, handler: name, event } satisfies MainToWorker);
+      try {
+        slot.worker.postMessage({ type: 'invoke', id, handler: name, event } satisfies MainToWorker);
+      } catch (error) {
+        slot.pending.delete(id);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      }
     });
   }
 
@@ -89,14 +94,25 @@ export class HandlerWorkers {
     const slot: Slot = { worker, pending: new Map() };
     return new Promise<void>((resolve, reject) => {
       let ready = false;
+      // Settled once: ready, failed or timed out. A worker that reports ready after its start
+      // was given up on, or after the pool closed, is stopped instead of joining the pool.
+      let settled = false;
       const timer = setTimeout(() => {
+        settled = true;
         void worker.terminate();
         reject(new Error(`A handler worker did not start within ${START_TIMEOUT_MS / 1000} s.`));
       }, START_TIMEOUT_MS);
       worker.on('message', (message: WorkerToMain) => {
         if (message.type === 'ready') {
-          ready = true;
           clearTimeout(timer);
+          if (settled || this.closing) {
+            settled = true;
+            void worker.terminate();
+            reject(new Error('The handler worker was no longer wanted when it became ready.'));
+            return;
+          }
+          ready = true;
+          settled = true;
           this.slots.push(slot);
           resolve();
           return;
@@ -106,6 +122,7 @@ export class HandlerWorkers {
       worker.on('error', (error) => {
         if (!ready) {
           clearTimeout(timer);
+          settled = true;
           reject(error);
         } else {
           this.options.report?.(`handler worker failed: ${error.message}`);
@@ -114,6 +131,7 @@ export class HandlerWorkers {
       worker.on('exit', (code) => {
         clearTimeout(timer);
         if (!ready) {
+          settled = true;
           reject(new Error(`A handler worker exited (code ${code}) before it was ready.`));
           return;
         }

@@ -23,6 +23,14 @@ export interface InProcessResponse {
 export type InProcessRoute = (request: HttpRequest, body: string) => InProcessResponse | Promise<InProcessResponse | undefined> | undefined;
 
 const decoder = new TextDecoder();
+/** Without a configured request timeout, an in-process call still ends. */
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+function abortError(): Error {
+  const error = new Error('Request aborted');
+  error.name = 'AbortError';
+  return error;
+}
 
 function bodyText(body: unknown): string | undefined {
   if (body === undefined || body === null) return '';
@@ -42,7 +50,7 @@ export class InProcessHttpHandler extends NodeHttpHandler {
   override async handle(request: HttpRequest, options?: Parameters<NodeHttpHandler['handle']>[1]): Promise<{ response: HttpResponse }> {
     const text = bodyText(request.body);
     const answer = text === undefined ? undefined : this.route(request, text);
-    const result = answer === undefined ? undefined : await answer;
+    const result = answer === undefined ? undefined : await this.inTime(answer, options);
     if (result === undefined) return super.handle(request, options);
     const { statusCode, headers, body } = result;
     return {
@@ -52,6 +60,43 @@ export class InProcessHttpHandler extends NodeHttpHandler {
         body: Buffer.from(body, 'utf8'),
       }),
     };
+  }
+
+  /**
+   * An in-process answer within the client's request timeout (as over HTTP, the SDK then
+   * treats it as a transient error and retries), and no later than the caller's abort.
+   */
+  private inTime<T>(answer: T | Promise<T>, options?: { abortSignal?: { aborted: boolean; onabort?: unknown; addEventListener?: (type: 'abort', listener: () => void, options?: { once?: boolean }) => void }; requestTimeout?: number }): Promise<T> {
+    if (!(answer instanceof Promise)) return Promise.resolve(answer);
+    const timeoutMs = options?.requestTimeout ?? this.httpHandlerConfigs().requestTimeout ?? DEFAULT_TIMEOUT_MS;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const error = new Error(`The in-process call took more than ${timeoutMs} ms.`);
+        error.name = 'TimeoutError';
+        reject(error);
+      }, timeoutMs);
+      timer.unref();
+      const signal = options?.abortSignal;
+      if (signal?.aborted) {
+        clearTimeout(timer);
+        reject(abortError());
+        return;
+      }
+      signal?.addEventListener?.('abort', () => {
+        clearTimeout(timer);
+        reject(abortError());
+      }, { once: true });
+      answer.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
   }
 }
 

@@ -208,3 +208,21 @@ describe('the DynamoDB stand-in in local mode’s process', () => {
     }
   });
 });
+
+describe('an in-process answer that never comes', () => {
+  it('fails the call after the request timeout, as a timed-out request would', async () => {
+    const never: InProcessRoute = () => new Promise(() => undefined);
+    const client = new EventBridgeClient({
+      region: 'us-east-1',
+      credentials,
+      endpoint: 'http://127.0.0.1:9',
+      requestHandler: new InProcessHttpHandler(never, { requestTimeout: 200 }),
+      maxAttempts: 1,
+    });
+
+    await expect(client.send(new PutEventsCommand({ Entries: [{ Source: 'app', DetailType: 'x', Detail: '{}' }] }))).rejects.toMatchObject({
+      name: 'TimeoutError',
+    });
+    client.destroy();
+  });
+});
