@@ -5,23 +5,15 @@
  * at the same item here as there.
  */
 import type { AttributeValue, Item } from './expressions.js';
+import { parseDecimal } from './scan-order.js';
 
 export const PAGE_BYTES = 1024 * 1024;
 
 function numberSize(text: string): number {
-  const negative = text.startsWith('-');
-  const body = negative ? text.slice(1) : text;
-  const dot = body.indexOf('.');
-  const intPart = dot < 0 ? body : body.slice(0, dot);
-  const all = intPart + (dot < 0 ? '' : body.slice(dot + 1));
-  let first = 0;
-  while (first < all.length && all[first] === '0') first++;
-  if (first === all.length) return 1;
-  let last = all.length;
-  while (last > first && all[last - 1] === '0') last--;
-  const digits = last - first;
-  const exponent = intPart.length - 1 - first;
-  return 1 + Math.ceil(digits / 2) + (digits % 2 || exponent % 2 ? 0 : 1) + (negative ? 1 : 0);
+  const { negative, digits, exponent } = parseDecimal(text);
+  if (digits === '0') return 1;
+  const count = digits.length;
+  return 1 + Math.ceil(count / 2) + (count % 2 || exponent % 2 ? 0 : 1) + (negative ? 1 : 0);
 }
 
 function valueSize(value: AttributeValue): number {

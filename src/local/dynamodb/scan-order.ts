@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { KeyType } from './key-order.js';
 
-interface Decimal {
+export interface Decimal {
   negative: boolean;
   /** Significant digits, no leading or trailing zeros ("0" for zero). */
   digits: string;
@@ -14,7 +14,8 @@ interface Decimal {
   exponent: number;
 }
 
-function parseDecimal(text: string): Decimal {
+/** A canonical DynamoDB number split into sign, significant digits and exponent (page-size.ts sizes numbers from it too). */
+export function parseDecimal(text: string): Decimal {
   const negative = text.startsWith('-');
   const body = negative ? text.slice(1) : text;
   const dot = body.indexOf('.');
