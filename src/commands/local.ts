@@ -154,9 +154,12 @@ function translateStartError(error: unknown): unknown {
     );
   }
   if (error instanceof StandInStartError) {
-    return new CliError('LOC002', error.message, 'Check that the package was installed completely (npm install) and try again with --debug.', {
-      cause: error,
-    });
+    // The DynamoDB stand-in fails to start on its own only when the data file cannot be read.
+    const fix =
+      error.kind === 'dynamodb'
+        ? 'The tables file of --data-dir named above cannot be used: move it away (local mode then starts with empty tables) or restore it from a copy.'
+        : 'Check that the package was installed completely (npm install) and try again with --debug.';
+    return new CliError('LOC002', error.message, fix, { cause: error });
   }
   return error;
 }

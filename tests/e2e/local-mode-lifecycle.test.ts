@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -73,6 +73,24 @@ describe('sesmailengine local lifecycle', () => {
     const result = spawnSync(process.execPath, [CLI, 'local', '--retry-delay-seconds', '901'], { encoding: 'utf8', timeout: 30_000 });
     expect(result.status).toBe(1);
     expect(result.stderr).toContain('Error LOC003');
+  });
+
+  it('refuses a --data-dir whose tables file is unreadable with LOC002, naming the file and the fix', () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sesmailengine-e2e-broken-'));
+    try {
+      mkdirSync(join(dataDir, 'dynamodb'));
+      writeFileSync(join(dataDir, 'dynamodb', 'tables.json'), '{"version": 1, "tables": [');
+      const args = [CLI, 'local', '--data-dir', dataDir, '--port', '0', '--dynamodb-port', '0', '--s3-port', '0', '--ses-port', '0'];
+
+      const result = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
+
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain('Error LOC002');
+      expect(result.stderr).toContain(join(dataDir, 'dynamodb', 'tables.json'));
+      expect(result.stderr).toContain('move it away');
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('keeps tracking records across a restart with --data-dir', async () => {
