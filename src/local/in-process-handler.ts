@@ -32,6 +32,12 @@ function abortError(): Error {
   return error;
 }
 
+/** What the SDK passes a request handler per call (its abort signal may lack addEventListener). */
+interface CallOptions {
+  abortSignal?: { aborted: boolean; addEventListener?: (type: 'abort', listener: () => void, options?: { once?: boolean }) => void };
+  requestTimeout?: number;
+}
+
 function bodyText(body: unknown): string | undefined {
   if (body === undefined || body === null) return '';
   if (typeof body === 'string') return body;
@@ -66,7 +72,7 @@ export class InProcessHttpHandler extends NodeHttpHandler {
    * An in-process answer within the client's request timeout (as over HTTP, the SDK then
    * treats it as a transient error and retries), and no later than the caller's abort.
    */
-  private inTime<T>(answer: T | Promise<T>, options?: { abortSignal?: { aborted: boolean; onabort?: unknown; addEventListener?: (type: 'abort', listener: () => void, options?: { once?: boolean }) => void }; requestTimeout?: number }): Promise<T> {
+  private inTime<T>(answer: T | Promise<T>, options?: CallOptions): Promise<T> {
     if (!(answer instanceof Promise)) return Promise.resolve(answer);
     const timeoutMs = options?.requestTimeout ?? this.httpHandlerConfigs().requestTimeout ?? DEFAULT_TIMEOUT_MS;
     return new Promise<T>((resolve, reject) => {
