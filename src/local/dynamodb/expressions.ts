@@ -865,6 +865,8 @@ function evaluateFunction(name: string, args: BoundOperand[], item: Item | undef
 type Parsed<T> = { ast: T; error?: undefined } | { ast?: undefined; error: string };
 
 const CACHE_LIMIT = 1000;
+/** DynamoDB's limit on an expression string, in UTF-8 bytes as sent (names and values not substituted). */
+const MAX_EXPRESSION_BYTES = 4096;
 // One map per kind, so a lookup needs no composite key built per request.
 const parseCaches = new Map<ExpressionKind, Map<string, Parsed<unknown>>>();
 
@@ -876,8 +878,11 @@ function cachedParse<T>(kind: ExpressionKind, expression: string, parse: () => T
   }
   let entry = cache.get(expression) as Parsed<T> | undefined;
   if (entry === undefined) {
+    const size = expression.length > MAX_EXPRESSION_BYTES / 3 ? Buffer.byteLength(expression) : expression.length;
     if (expression === '') entry = { error: `Invalid ${kind}: The expression can not be empty;` };
-    else {
+    else if (size > MAX_EXPRESSION_BYTES) {
+      entry = { error: `Invalid ${kind}: Expression size has exceeded the maximum allowed size; expression size: ${size}` };
+    } else {
       try {
         entry = { ast: parse() };
       } catch (error) {

@@ -1024,3 +1024,24 @@ describe('the parse cache', () => {
     expect(microseconds).toBeLessThan(25);
   });
 });
+
+describe('expression size', () => {
+  // A short condition padded with spaces to an exact size (DynamoDB counts the string as sent).
+  const ofBytes = (bytes: number) => 'attribute_exists(a)'.padEnd(bytes);
+
+  it('accepts an expression of exactly 4,096 bytes', () => {
+    expect(check(ofBytes(4096), { a: S('x') })).toBe(true);
+  });
+
+  it.each(['ConditionExpression', 'FilterExpression'] as const)('refuses a %s of 4,097 bytes with DynamoDB’s message and size', (kind) => {
+    expect(messageOf(() => check(ofBytes(4097), { a: S('x') }, {}, kind))).toBe(
+      `Invalid ${kind}: Expression size has exceeded the maximum allowed size; expression size: 4097`,
+    );
+  });
+
+  it('counts bytes, not characters, and applies to updates and projections too', () => {
+    const wide = `SET a = :v${' '.repeat(1400)}${'é'.repeat(1400)}`;
+    expect(messageOf(() => update(wide, {}, { values: { ':v': S('x') } }))).toContain(`expression size: ${Buffer.byteLength(wide)}`);
+    expect(messageOf(() => project(`a${' '.repeat(4096)}`, {}))).toBe('Invalid ProjectionExpression: Expression size has exceeded the maximum allowed size; expression size: 4097');
+  });
+});
