@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { BroadcastChannel } from 'node:worker_threads';
 import type { SQSEvent } from 'aws-lambda';
 import { HandlerWorkers } from '../../src/local/handler-workers.js';
 import type { WorkerSetup } from '../../src/local/handler-worker.js';
@@ -94,6 +95,27 @@ describe('HandlerWorkers', () => {
       expect(reports.some((line) => line.includes('starting another'))).toBe(true);
       await expect(handler(event('ok'))).resolves.toMatchObject({ batchItemFailures: [] });
     });
+  });
+
+  it('stops a worker that becomes ready after the start failed, instead of leaving it running', async () => {
+    const name = `split-start-${process.pid}-${Date.now()}`;
+    const channel = new BroadcastChannel(name);
+    let alive = 0;
+    channel.onmessage = () => {
+      alive += 1;
+    };
+    try {
+      const splitSetup = { splitStart: name } as unknown as WorkerSetup;
+
+      await expect(HandlerWorkers.start({ count: 2, setup: splitSetup, routes: {}, script })).rejects.toThrow('fails to start');
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      const before = alive;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+
+      expect(alive).toBe(before);
+    } finally {
+      channel.close();
+    }
   });
 
   it('refuses to start when a worker cannot load', async () => {

@@ -2,7 +2,7 @@
 // body says what to do — "crash" exits the thread, "throw" fails the batch, "call <service>"
 // forwards one call to the main thread and answers its body, "log" sends a log entry;
 // anything else succeeds. Every answer names the thread that ran it.
-import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { BroadcastChannel, parentPort, threadId, workerData } from 'node:worker_threads';
 
 let nextCall = 0;
 const pending = new Map();
@@ -31,4 +31,12 @@ parentPort.on('message', async (message) => {
   if (body === 'slow') await new Promise((resolve) => setTimeout(resolve, 200));
   parentPort.postMessage({ type: 'result', id: message.id, response: { batchItemFailures: [], threadId, answer, setup: workerData.marker } });
 });
+// workerData.splitStart: a worker with an odd thread id fails before it is ready, one with an
+// even id becomes ready late and then says "alive" on a BroadcastChannel until it is stopped.
+if (workerData?.splitStart) {
+  if (threadId % 2 === 1) throw new Error('this worker fails to start');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const channel = new BroadcastChannel(workerData.splitStart);
+  setInterval(() => channel.postMessage('alive'), 20);
+}
 parentPort.postMessage({ type: 'ready' });
