@@ -101,12 +101,13 @@ let envelopeSeq = 0;
 
 /** The EventBridge event SES publishes on the default bus, with `detail` = the SES event. */
 export function eventBridgeEnvelope(detail: SesEventJson, id?: string): SesEventJson {
-  const type = (detail.eventType ?? 'Send') as FixtureType;
+  // Any eventType a fuzz test puts in (an object with a broken toString too) gets a detail-type.
+  const type = (typeof detail.eventType === 'string' ? detail.eventType : 'Send') as FixtureType;
   envelopeSeq += 1;
   return {
     version: '0',
     id: id ?? `00000000-0000-4000-8000-${String(envelopeSeq).padStart(12, '0')}`,
-    'detail-type': DETAIL_TYPES[type] ?? 'Email Sent',
+    'detail-type': Object.hasOwn(DETAIL_TYPES, type) ? DETAIL_TYPES[type] : 'Email Sent',
     source: 'aws.ses',
     account: '123456789012',
     time: '2024-05-01T12:00:00Z',

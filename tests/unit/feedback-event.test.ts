@@ -229,6 +229,12 @@ describe('malformed feedback is a typed FBK004 error', () => {
     );
   });
 
+  it('rejects an eventType that is an object whose toString is not a function, without throwing', () => {
+    const event = sesFixture('Send');
+    event.eventType = { toString: 0 };
+    expect(rejected(JSON.stringify(eventBridgeEnvelope(event)))).toMatch(/eventType/);
+  });
+
   it('never throws on any mutation of a real event', () => {
     const types = Object.keys(SES_FIXTURES) as FixtureType[];
     fc.assert(
