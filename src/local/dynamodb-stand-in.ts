@@ -4,12 +4,12 @@
  * at the DynamoDB endpoint; the engine's own calls reach the store in-process (`route`).
  * With a data directory the tables are kept in one JSON file there.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { LocalDynamoDb } from './dynamodb/store.js';
 import { dynamoDbRequestListener } from './dynamodb/http.js';
 import { amzTarget, type InProcessRoute } from './in-process-handler.js';
 import { PortInUseError, StandInStartError } from './stand-ins.js';
+import { closeLocal, listenLocal } from './local-server.js';
 
 const TARGET_PREFIX = 'DynamoDB_20120810.';
 
@@ -29,15 +29,6 @@ export interface DynamoDbStandInOptions {
   dataFile?: string;
 }
 
-function listen(server: Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      reject(error.code === 'EADDRINUSE' || error.code === 'EACCES' ? new PortInUseError('dynamodb', port) : new StandInStartError('dynamodb', error.message));
-    });
-    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
 export async function startDynamoDbStandIn(options: DynamoDbStandInOptions): Promise<RunningDynamoDbStandIn> {
   let db: LocalDynamoDb;
   try {
@@ -49,10 +40,10 @@ export async function startDynamoDbStandIn(options: DynamoDbStandInOptions): Pro
   server.keepAliveTimeout = 65_000;
   let port: number;
   try {
-    port = await listen(server, options.host, options.port);
+    port = await listenLocal(server, options.host, options.port, 'dynamodb');
   } catch (error) {
     await db.close();
-    throw error;
+    throw error instanceof PortInUseError ? error : new StandInStartError('dynamodb', error instanceof Error ? error.message : String(error));
   }
   const route: InProcessRoute = (request, body) => {
     const target = amzTarget(request);
@@ -65,10 +56,7 @@ export async function startDynamoDbStandIn(options: DynamoDbStandInOptions): Pro
     endpoint: `http://${options.host}:${port}`,
     route,
     async stop() {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
+      await closeLocal(server);
       await db.close();
     },
   };

@@ -15,7 +15,6 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { AwsClients } from '../../functions/lib/clients.js';
@@ -32,7 +31,7 @@ import { LocalEventBus } from './local-bus.js';
 import { LocalScheduler } from './local-scheduler.js';
 import { StatusLog } from './status-log.js';
 import { queueDirectory } from './sqs-protocol.js';
-import { createLocalServer, handleAwsRequest, listenLocal, type LocalServerOptions, type UnsubscribeHandler } from './local-server.js';
+import { closeLocal, createLocalServer, handleAwsRequest, listenLocal, type LocalServerOptions, type UnsubscribeHandler } from './local-server.js';
 import { simulatingSesRoute } from './ses-simulator.js';
 import { HandlerWorkers } from './handler-workers.js';
 import { buildLocalClients } from './local-clients.js';
@@ -234,13 +233,6 @@ function defaultWorkerCount(): number {
   return Math.min(4, Math.max(2, availableParallelism()));
 }
 
-function closeServer(server: Server): Promise<void> {
-  return new Promise((done) => {
-    server.close(() => done());
-    server.closeAllConnections();
-  });
-}
-
 export async function startLocalEngine(options: LocalEngineOptions): Promise<LocalEngine> {
   const log = options.log ?? (() => undefined);
   const stackName = options.stackName;
@@ -292,7 +284,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     let serverState: LocalServerOptions | undefined;
     const server = createLocalServer(() => serverState);
     const port = await listenLocal(server, LOCAL_HOST, options.port);
-    cleanups.push(() => closeServer(server));
+    cleanups.push(() => closeLocal(server));
     const endpoint = `http://${LOCAL_HOST}:${port}`;
 
     const queueUrl = (name: string) => `${endpoint}/${LOCAL_ACCOUNT}/${name}`;

@@ -215,15 +215,24 @@ export function createLocalServer(state: () => LocalServerOptions | undefined): 
   return server;
 }
 
-export function listenLocal(server: Server, host: string, port: number): Promise<number> {
+/** Listens on host:port; a taken port becomes a PortInUseError naming the service that wanted it. */
+export function listenLocal(server: Server, host: string, port: number, service: PortInUseError['kind'] = 'eventbridge'): Promise<number> {
   return new Promise((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
-      reject(error.code === 'EADDRINUSE' || error.code === 'EACCES' ? new PortInUseError('eventbridge', port) : error);
+      reject(error.code === 'EADDRINUSE' || error.code === 'EACCES' ? new PortInUseError(service, port) : error);
     };
     server.once('error', onError);
     server.listen(port, host, () => {
       server.off('error', onError);
       resolve((server.address() as AddressInfo).port);
     });
+  });
+}
+
+/** Stops a server and drops its kept-alive connections, so nothing is left listening. */
+export function closeLocal(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
   });
 }

@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import type { HttpRequest } from '@smithy/core/transport';
 import type { InProcessResponse, InProcessRoute } from './in-process-handler.js';
 import { PortInUseError, StandInStartError } from './stand-ins.js';
+import { closeLocal } from './local-server.js';
 
 const require = createRequire(import.meta.url);
 
@@ -104,10 +105,6 @@ export async function startSesStandIn(host: string, port: number): Promise<Runni
     port: actual,
     endpoint: `http://${host}:${actual}`,
     route,
-    stop: () =>
-      new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
+    stop: () => closeLocal(server),
   };
 }
