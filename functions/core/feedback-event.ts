@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { EngineError } from './error-codes.js';
+import { readEmailIdTags } from './message-tags.js';
 
 /**
  * Reading one feedback queue message into a typed SES event.
@@ -189,6 +190,10 @@ function parseTags(value: unknown): Record<string, string[]> {
     const list = Array.isArray(raw) ? raw : [raw];
     tags[name] = list.filter((v): v is string => typeof v === 'string');
   }
+  // Tags naming the record that the engine could not have written are a forged or damaged
+  // event: refused here rather than looked up (or silently ignored) later.
+  const reading = readEmailIdTags(tags);
+  if (!reading.ok) fail(`mail.tags: ${reading.reason}.`);
   return tags;
 }
 

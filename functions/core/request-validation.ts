@@ -147,7 +147,8 @@ function storedText(value: unknown, limit = STORED_TEXT_LIMIT): string {
   return cleaned === '' ? MISSING_VALUE : cleaned;
 }
 
-function validId(value: string): boolean {
+/** An emailId the engine accepts: 1-128 UTF-16 code units, no control characters, no lone surrogates. */
+export function isValidEmailId(value: string): boolean {
   return value.length >= 1 && value.length <= REQUEST_LIMITS.emailIdLength && !hasControlChars(value);
 }
 
@@ -239,7 +240,7 @@ function readEnvelope(body: string, sqsMessageId: string): Envelope | InvalidReq
   }
   if (!isPlainObject(event.detail)) return invalid(`The event has no detail object (got ${describeType(event.detail)}).`, source);
   const id = event.id;
-  const defaultEmailId = typeof id === 'string' && validId(`email-${id}`) ? `email-${id}` : fallbackId;
+  const defaultEmailId = typeof id === 'string' && isValidEmailId(`email-${id}`) ? `email-${id}` : fallbackId;
   return { source, detail: event.detail, defaultEmailId, isRetry };
 }
 
@@ -273,7 +274,7 @@ export function parseSendRequest(body: string, sqsMessageId: string, now: Date =
     const givenId = optional(detail, 'emailId');
     if (givenId !== undefined) {
       if (typeof givenId !== 'string') throw new Invalid('VAL006', `emailId must be a string, got ${describeType(givenId)}.`);
-      if (!validId(givenId)) {
+      if (!isValidEmailId(givenId)) {
         throw new Invalid('VAL008', `emailId must be 1-${REQUEST_LIMITS.emailIdLength} characters without control characters.`);
       }
       emailId = givenId;
@@ -281,7 +282,7 @@ export function parseSendRequest(body: string, sqsMessageId: string, now: Date =
     }
     if (isRetry) {
       const original = optional(detail, 'originalEmailId');
-      if (typeof original !== 'string' || !validId(original)) {
+      if (typeof original !== 'string' || !isValidEmailId(original)) {
         throw new Invalid('VAL008', 'An Email Retry needs originalEmailId (1-128 characters without control characters).');
       }
       originalEmailId = original;

@@ -6,7 +6,7 @@ import { mapConcurrently } from '../core/concurrency.js';
 import { datePartition } from '../core/dates.js';
 import { suppressionKeys } from '../core/email-address.js';
 import { EngineError, type ErrorCode } from '../core/error-codes.js';
-import { emailIdTag } from '../core/message-tags.js';
+import { engineMessageTags } from '../core/message-tags.js';
 import { parseSendRequest, type InvalidRequest, type ParsedRequest, type ValidRequest } from '../core/request-validation.js';
 import { chooseReplyTo, chooseSender } from '../core/sender-identity.js';
 import { classifySesError, type SesErrorKind } from '../core/ses-errors.js';
@@ -346,7 +346,7 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
       throw new Returned(reason);
     };
 
-    const tags: MessageTag[] = [emailIdTag(request.emailId), { Name: 'templateName', Value: request.templateName }];
+    const tags: MessageTag[] = engineMessageTags(request.emailId, request.templateName);
     const body = {
       ...(email.html.trim() !== '' ? { Html: { Data: email.html, Charset: 'UTF-8' } } : {}),
       ...(email.text.trim() !== '' ? { Text: { Data: email.text, Charset: 'UTF-8' } } : {}),

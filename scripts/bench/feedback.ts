@@ -14,9 +14,8 @@ import { PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { startStandIns, type StandIns } from '../../tests/support/stand-ins.js';
-import { adjust, eventBridgeEnvelope, sesFixture, sqsEvent, type FixtureType, type SesEventJson } from '../../tests/support/ses-events.js';
+import { adjust, emailIdTagMap, eventBridgeEnvelope, sesFixture, sqsEvent, type FixtureType, type SesEventJson } from '../../tests/support/ses-events.js';
 import { createFeedbackProcessorHandler } from '../../functions/feedback-processor/handler.js';
-import { emailIdTag } from '../../functions/core/message-tags.js';
 
 const TOTAL = Number(process.env.FEEDBACK_BENCH_N ?? 1_000);
 const CONTAINERS = Number(process.env.FEEDBACK_BENCH_CONTAINERS ?? 4);
@@ -84,8 +83,7 @@ async function seed(env: StandIns, emailId: string, messageId: string, to: strin
 }
 
 function event(type: FixtureType, emailId: string, messageId: string, to: string, change?: (e: SesEventJson) => void): SesEventJson {
-  const tag = emailIdTag(emailId);
-  const detail = adjust(sesFixture(type), { messageId, to, tags: { [tag.Name]: tag.Value } });
+  const detail = adjust(sesFixture(type), { messageId, to, tags: emailIdTagMap(emailId) });
   change?.(detail);
   return eventBridgeEnvelope(detail);
 }

@@ -5,13 +5,13 @@ import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { BatchGetCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { startStandIns, type StandIns } from '../support/stand-ins.js';
-import { adjust, eventBridgeEnvelope, sesFixture, sqsEvent, type FixtureType, type SesEventJson } from '../support/ses-events.js';
+import { adjust, emailIdTagMap, eventBridgeEnvelope, sesFixture, sqsEvent, type FixtureType, type SesEventJson } from '../support/ses-events.js';
 import { createFeedbackProcessorHandler } from '../../functions/feedback-processor/handler.js';
 import { readDailyCounts } from '../../functions/lib/counters-store.js';
 import { getSuppression } from '../../functions/lib/suppression-store.js';
 import { feedbackUpdate, getRecord } from '../../functions/lib/tracking-updates.js';
 import { readSoftBounceStreak } from '../../functions/lib/soft-bounce-streak.js';
-import { emailIdTag } from '../../functions/core/message-tags.js';
+import { emailIdTags } from '../../functions/core/message-tags.js';
 import { retryEmailIdFor, decideFeedback } from '../../functions/core/feedback-rules.js';
 import { parseSesEvent } from '../../functions/core/feedback-event.js';
 import { statusRank } from '../../functions/core/status-priority.js';
@@ -116,11 +116,10 @@ function feedback(
   ids: { emailId: string; messageId: string; to: string },
   options: { noTags?: boolean; change?: (e: SesEventJson) => void } = {},
 ): SesEventJson {
-  const tag = emailIdTag(ids.emailId);
   const detail = adjust(sesFixture(type), {
     messageId: ids.messageId,
     to: ids.to,
-    ...(options.noTags ? { noTags: true } : { tags: { [tag.Name]: tag.Value } }),
+    ...(options.noTags ? { noTags: true } : { tags: emailIdTagMap(ids.emailId) }),
   });
   options.change?.(detail);
   return eventBridgeEnvelope(detail);
@@ -283,7 +282,7 @@ describe('duplicate events', () => {
 describe('finding the record', () => {
   it('uses the emailId-b64 tag for caller ids that are not tag-safe', async () => {
     const ids = { ...unique('b64'), emailId: `order#${seq}/ü ${Date.now()}` };
-    expect(emailIdTag(ids.emailId).Name).toBe('emailId-b64');
+    expect(emailIdTags(ids.emailId).map((t) => t.Name)).toEqual(['emailId-b64']);
     await seed(ids);
     await makeHandler()(sqsEvent([feedback('Delivery', ids)]));
     expect((await record(ids.emailId))?.status).toBe('delivered');

@@ -6,14 +6,13 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { startStandIns, type StandIns } from '../support/stand-ins.js';
 import { requestEvent, sqsRecord, uploadStarterTemplates } from '../support/sender-events.js';
-import { adjust, eventBridgeEnvelope, sesFixture, SES_FIXTURES, type FixtureType } from '../support/ses-events.js';
+import { adjust, emailIdTagMap, eventBridgeEnvelope, sesFixture, SES_FIXTURES, type FixtureType } from '../support/ses-events.js';
 import { fakeEventBus, fakeSqs } from '../support/fault-injection.js';
 import { createEmailSenderHandler } from '../../functions/email-sender/handler.js';
 import { createFeedbackProcessorHandler } from '../../functions/feedback-processor/handler.js';
 import { parseSendRequest } from '../../functions/core/request-validation.js';
 import { parseFeedbackBody } from '../../functions/core/feedback-event.js';
 import { ERROR_CODES } from '../../functions/core/error-codes.js';
-import { emailIdTag } from '../../functions/core/message-tags.js';
 import type { SenderTrackingRecord } from '../../functions/lib/tracking-store.js';
 
 /**
@@ -345,7 +344,7 @@ describe('the Feedback Processor fed hostile SES events', () => {
     .map(([type, path, value, polluted]) => {
       n += 1;
       const target = `fuzz-fb-target-${n}`;
-      const base = fromValue(eventBridgeEnvelope(adjust(sesFixture(type), { messageId: `${target}-msg`, to: `${target}@customer.example`, tags: { [emailIdTag(target).Name]: emailIdTag(target).Value } })));
+      const base = fromValue(eventBridgeEnvelope(adjust(sesFixture(type), { messageId: `${target}-msg`, to: `${target}@customer.example`, tags: emailIdTagMap(target) })));
       const mutated = setAt(base, path, value);
       return { body: text(polluted ? pollute(mutated) : mutated), messageId: `fuzz-fb-${n}` };
     });
@@ -358,8 +357,7 @@ describe('the Feedback Processor fed hostile SES events', () => {
         mates += 1;
         const mateId = `fuzz-fb-mate-${mates}`;
         await seedRecord(mateId, `${mateId}-msg`, `${mateId}@customer.example`);
-        const tag = emailIdTag(mateId);
-        const mate = eventBridgeEnvelope(adjust(sesFixture('Delivery'), { messageId: `${mateId}-msg`, to: `${mateId}@customer.example`, tags: { [tag.Name]: tag.Value } }));
+        const mate = eventBridgeEnvelope(adjust(sesFixture('Delivery'), { messageId: `${mateId}-msg`, to: `${mateId}@customer.example`, tags: emailIdTagMap(mateId) }));
         logs.length = 0;
 
         const result = await handler({ Records: [...hostile.map((h) => sqsRecord(h.body, h.messageId)), sqsRecord(JSON.stringify(mate), `${mateId}-sqs`)] });
@@ -390,8 +388,7 @@ describe('the Feedback Processor fed hostile SES events', () => {
     n += 1;
     const mateId = `fuzz-fb-case-${n}`;
     await seedRecord(mateId, `${mateId}-msg`, `${mateId}@customer.example`);
-    const tag = emailIdTag(mateId);
-    const mate = eventBridgeEnvelope(adjust(sesFixture('Delivery'), { messageId: `${mateId}-msg`, to: `${mateId}@customer.example`, tags: { [tag.Name]: tag.Value } }));
+    const mate = eventBridgeEnvelope(adjust(sesFixture('Delivery'), { messageId: `${mateId}-msg`, to: `${mateId}@customer.example`, tags: emailIdTagMap(mateId) }));
     const hostile = text(setAt(fromValue(eventBridgeEnvelope(sesFixture('Delivery'))), path, value));
     const result = await feedbackHandler()({ Records: [sqsRecord(hostile, `${mateId}-hostile`), sqsRecord(JSON.stringify(mate), `${mateId}-sqs`)] });
     expect(result.batchItemFailures).toEqual([]);

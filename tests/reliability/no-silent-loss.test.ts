@@ -3,7 +3,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { startStandIns, type StandIns } from '../support/stand-ins.js';
 import { requestEvent, scanTracking, uploadStarterTemplates } from '../support/sender-events.js';
-import { adjust, eventBridgeEnvelope, sesFixture, type FixtureType, type SesEventJson } from '../support/ses-events.js';
+import { adjust, emailIdTagMap, eventBridgeEnvelope, sesFixture, type FixtureType, type SesEventJson } from '../support/ses-events.js';
 import { SimulatedQueue, VirtualClock, chance, seededRandom, type Container, type DrainReport } from '../support/sqs-driver.js';
 import {
   CrashGate,
@@ -26,7 +26,6 @@ import { createEmailSenderHandler } from '../../functions/email-sender/handler.j
 import { createFeedbackProcessorHandler } from '../../functions/feedback-processor/handler.js';
 import { readDailyCounts } from '../../functions/lib/counters-store.js';
 import { getSuppression } from '../../functions/lib/suppression-store.js';
-import { emailIdTag } from '../../functions/core/message-tags.js';
 import { statusRank } from '../../functions/core/status-priority.js';
 import { datePartition } from '../../functions/core/dates.js';
 import type { RecordStatus } from '../../functions/core/types.js';
@@ -125,8 +124,7 @@ function sesEvent(kind: EventKind, send: SesSend): SesEventJson {
   const type: FixtureType = (
     { send: 'Send', delivery: 'Delivery', open1: 'Open', open2: 'Open', click: 'Click', hard: 'Bounce', soft: 'Bounce', complaint: 'Complaint', reject: 'Reject', delay: 'DeliveryDelay' } as const
   )[kind];
-  const tag = emailIdTag(send.emailId);
-  const detail = adjust(sesFixture(type), { messageId: send.messageId, to: send.to, tags: { [tag.Name]: tag.Value } });
+  const detail = adjust(sesFixture(type), { messageId: send.messageId, to: send.to, tags: emailIdTagMap(send.emailId) });
   if (kind === 'open2') detail.open.timestamp = '2017-08-10T09:00:00.000Z';
   if (kind === 'soft') {
     detail.bounce.bounceType = 'Transient';

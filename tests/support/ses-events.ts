@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { emailIdTags } from '../../functions/core/message-tags.js';
 
 /**
  * The real SES events of tests/fixtures/aws/event-publishing-sns/ (copied unchanged from
@@ -60,6 +61,11 @@ export function readFixture(relativePath: string): string {
 /** A fresh copy of the real SES event of this type. */
 export function sesFixture(type: FixtureType): SesEventJson {
   return JSON.parse(readFixture(join('event-publishing-sns', SES_FIXTURES[type]))) as SesEventJson;
+}
+
+/** The engine's emailId tags for `emailId`, as `adjust`'s `tags` takes them. */
+export function emailIdTagMap(emailId: string): Record<string, string> {
+  return Object.fromEntries(emailIdTags(emailId).map((tag) => [tag.Name, tag.Value]));
 }
 
 export interface MailAdjustments {

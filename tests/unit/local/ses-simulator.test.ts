@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import type { SendEmailCommandInput } from '@aws-sdk/client-sesv2';
 import type { HttpRequest } from '@smithy/core/transport';
-import { emailIdFromTags, emailIdTag } from '../../../functions/core/message-tags.js';
+import { emailIdFromTags, emailIdTags } from '../../../functions/core/message-tags.js';
 import {
   simulatingSesRoute,
   sesEnvelope,
@@ -28,7 +28,7 @@ function send(to: string): SendEmailCommandInput {
     FromEmailAddress: 'Acme <no-reply@example.com>',
     Destination: { ToAddresses: [to] },
     ConfigurationSetName: 'app-tracking',
-    EmailTags: [emailIdTag('email-123')],
+    EmailTags: emailIdTags('email-123'),
     Content: {
       Simple: {
         Subject: { Data: 'Welcome' },
