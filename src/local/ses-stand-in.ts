@@ -3,7 +3,8 @@
  * the mail viewer, `GET /store` and every SES v2 call from outside, and the engine's own
  * SendEmail calls reach the same stand-in code in-process (`route`): the stand-in's own
  * SendEmail handler validates the request and keeps the mail in the same store the viewer
- * shows, without an HTTP round trip per email.
+ * shows, without an HTTP round trip per email. Both paths first apply the rules SES has and
+ * the stand-in lacks (`ses-send-rules.ts`).
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,25 +14,13 @@ import type { HttpRequest } from '@smithy/core/transport';
 import type { InProcessResponse, InProcessRoute } from './in-process-handler.js';
 import { PortInUseError, StandInStartError } from './stand-ins.js';
 import { closeLocal } from './local-server.js';
+import { enforceSesSendRules, type StandInHandler, type StandInResponse } from './ses-send-rules.js';
 
 const require = createRequire(import.meta.url);
 
 const SEND_EMAIL_PATH = '/v2/email/outbound-emails';
 /** The stand-in's own request size limit (its express.json limit); larger requests go over HTTP and get its answer. */
 const STAND_IN_BODY_LIMIT = 25 * 1024 * 1024;
-
-interface StandInRequest {
-  body: unknown;
-  headers: Record<string, string>;
-  header(name: string): string | undefined;
-}
-
-interface StandInResponse {
-  status(code: number): StandInResponse;
-  send(payload: unknown): StandInResponse;
-}
-
-type StandInHandler = (req: StandInRequest, res: StandInResponse, next: (error?: unknown) => void) => void;
 
 export interface RunningSesStandIn {
   port: number;
@@ -68,13 +57,19 @@ function callStandIn(handler: StandInHandler, request: HttpRequest, body: string
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(request.headers)) headers[name.toLowerCase()] = value;
     let statusCode = 200;
+    const answerHeaders: Record<string, string> = {};
     const res: StandInResponse = {
       status(code) {
         statusCode = code;
         return res;
       },
+      set(name, value) {
+        answerHeaders[name] = value;
+        return res;
+      },
       send(payload) {
-        resolve({ statusCode, body: typeof payload === 'string' ? payload : JSON.stringify(payload ?? {}) });
+        const text = typeof payload === 'string' ? payload : JSON.stringify(payload ?? {});
+        resolve({ statusCode, ...(Object.keys(answerHeaders).length > 0 ? { headers: answerHeaders } : {}), body: text });
         return res;
       },
     };
@@ -91,7 +86,7 @@ function callStandIn(handler: StandInHandler, request: HttpRequest, body: string
 export async function startSesStandIn(host: string, port: number): Promise<RunningSesStandIn> {
   const chosen = await freePort(host, port);
   const sesLocal = require('aws-ses-v2-local') as { default: (c: { host: string; port: number }) => Promise<Server> };
-  const sendEmail = (require('aws-ses-v2-local/dist/v2/sendEmail.js') as { default: StandInHandler }).default;
+  const sendEmail = enforceSesSendRules();
   const server = await sesLocal.default({ host, port: chosen });
   if (!server.listening) throw new PortInUseError('ses', port);
   const actual = (server.address() as AddressInfo).port;

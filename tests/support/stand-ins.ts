@@ -15,11 +15,12 @@ import {
   TRACKING_TABLE,
   createTableInput,
 } from '../../functions/lib/table-schemas.js';
+import { enforceSesSendRules } from '../../src/local/ses-send-rules.js';
 
 /**
  * Local stand-ins for integration tests, all on 127.0.0.1 with ports chosen by the OS:
- * dynalite (DynamoDB), s3rver (S3) and aws-ses-v2-local (SES v2). Each test file starts
- * its own set and stops it in afterAll.
+ * dynalite (DynamoDB), s3rver (S3) and aws-ses-v2-local (SES v2, with the SendEmail rules SES
+ * has and it lacks, as in local mode). Each test file starts its own set and stops it in afterAll.
  */
 
 const require = createRequire(import.meta.url);
@@ -86,6 +87,7 @@ export async function startStandIns(prefix = 'test'): Promise<StandIns> {
   const s3Address = await s3rver.run();
   const s3Endpoint = `http://127.0.0.1:${s3Address.port}`;
 
+  enforceSesSendRules();
   const sesLocal = require('aws-ses-v2-local') as { default: (c: { host: string; port: number }) => Promise<Server> };
   const sesServer = await sesLocal.default({ host: '127.0.0.1', port: 0 });
   const sesEndpoint = `http://127.0.0.1:${(sesServer.address() as AddressInfo).port}`;
