@@ -11,6 +11,8 @@ import { InProcessHttpHandler, amzTarget, type InProcessRoute } from '../../src/
 import { startSesStandIn, type RunningSesStandIn } from '../../src/local/ses-stand-in.js';
 import { PortInUseError, StandInStartError } from '../../src/local/stand-ins.js';
 import { startDynamoDbStandIn } from '../../src/local/dynamodb-stand-in.js';
+import { classifySesError } from '../../functions/core/ses-errors.js';
+import { engineMessageTags } from '../../functions/core/message-tags.js';
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
@@ -134,6 +136,38 @@ describe('the SES stand-in in local mode’s process', () => {
       ),
     ).rejects.toMatchObject({ $metadata: { httpStatusCode: 400 } });
     expect((await stored()).length).toBe(count);
+  });
+
+  const tagged = (tags: { Name: string; Value: string }[]) =>
+    new SendEmailCommand({
+      FromEmailAddress: 'sender@example.com',
+      Destination: { ToAddresses: ['reader@example.com'] },
+      EmailTags: tags,
+      Content: { Simple: { Subject: { Data: 'Tagged' }, Body: { Text: { Data: 'Hi' } } } },
+    });
+
+  it('refuses a tag outside SES’s rules as SES does, in-process and over HTTP alike, and keeps no mail', async () => {
+    const count = (await stored()).length;
+    const overHttp = new SESv2Client({ region: 'us-east-1', credentials, endpoint: ses.endpoint, maxAttempts: 1 });
+    try {
+      for (const sender of [client, overHttp]) {
+        const error = await sender.send(tagged([{ Name: 'emailId', Value: 'order#42' }])).catch((e: unknown) => e);
+        expect(error).toMatchObject({
+          name: 'BadRequestException',
+          message: "Invalid tag value <order#42>: only alphanumeric ASCII characters, '_', and '-' are allowed.",
+          $metadata: { httpStatusCode: 400 },
+        });
+        expect(classifySesError(error)).toMatchObject({ kind: 'permanent', code: 'SES004' });
+      }
+    } finally {
+      overHttp.destroy();
+    }
+    expect((await stored()).length).toBe(count);
+  });
+
+  it('accepts the engine’s tags for a 128 × "€" emailId', async () => {
+    const out = await client.send(tagged(engineMessageTags('€'.repeat(128), 'welcome')));
+    expect((await stored()).some((m) => m.messageId === out.MessageId)).toBe(true);
   });
 
   it('refuses a port that is taken with PortInUseError', async () => {

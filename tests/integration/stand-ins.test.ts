@@ -24,6 +24,27 @@ describe('local stand-ins', () => {
     const mail = await env.sentMail();
     expect(mail.map((m) => m.subject)).toContain('hi');
   });
+
+  it('refuse, as SES does, a SendEmail whose tag breaks SES’s rules', async () => {
+    const send = (tag: { Name: string; Value: string }) =>
+      env.ses.send(
+        new SendEmailCommand({
+          FromEmailAddress: 'sender@example.com',
+          Destination: { ToAddresses: ['someone@example.com'] },
+          EmailTags: [{ Name: 'templateName', Value: 'welcome' }, tag],
+          Content: { Simple: { Subject: { Data: 'tagged' }, Body: { Text: { Data: 'hello' } } } },
+        }),
+      );
+    await expect(send({ Name: 'emailId-b64', Value: 'x'.repeat(512) })).rejects.toMatchObject({
+      name: 'BadRequestException',
+      message: 'Tag value cannot exceed 255 characters.',
+    });
+    await expect(send({ Name: 'email id', Value: 'x' })).rejects.toMatchObject({
+      name: 'BadRequestException',
+      message: "Invalid tag name <email id>: only alphanumeric ASCII characters, '_', and '-' are allowed.",
+    });
+    expect((await env.sentMail()).map((m) => m.subject)).not.toContain('tagged');
+  });
 });
 
 describe('daily counters', () => {

@@ -6,7 +6,8 @@ import {
   SES_EVENT_TYPES,
   type FeedbackEvent,
 } from '../../functions/core/feedback-event.js';
-import { adjust, eventBridgeEnvelope, readFixture, sesFixture, SES_FIXTURES, type FixtureType } from '../support/ses-events.js';
+import { emailIdFromTags } from '../../functions/core/message-tags.js';
+import { adjust, emailIdTagMap, eventBridgeEnvelope, readFixture, sesFixture, SES_FIXTURES, type FixtureType } from '../support/ses-events.js';
 
 const MESSAGE_ID = 'EXAMPLE7c191be45-e9aedb9a-02f9-4d12-a87d-dd0099a07f8a-000000';
 
@@ -261,5 +262,26 @@ describe('parseSesEvent', () => {
     const result = parseSesEvent(event);
     expect(result.mail.tags.emailId).toEqual(['abc']);
     expect(result.mail.tags.weird).toEqual(['ok']);
+  });
+});
+
+describe('the emailId tags of an event', () => {
+  const longId = '€'.repeat(128);
+
+  it('are read when the engine wrote them, the longest ids in parts included', () => {
+    const event = parsed(eventBridgeEnvelope(adjust(sesFixture('Delivery'), { tags: emailIdTagMap(longId) })));
+    expect(emailIdFromTags(event.mail.tags)).toBe(longId);
+  });
+
+  it('make the message FBK004 when a part is missing, naming the problem', () => {
+    const tags = emailIdTagMap(longId);
+    delete tags['emailId-b64-2-of-3'];
+    const message = rejected(eventBridgeEnvelope(adjust(sesFixture('Delivery'), { tags })));
+    expect(message).toMatch(/^mail\.tags: tags emailId-b64-\*-of-3 are incomplete/);
+  });
+
+  it('make the message FBK004 when the emailId-b64 text is not base64url of UTF-8', () => {
+    const message = rejected(eventBridgeEnvelope(adjust(sesFixture('Bounce'), { tags: { 'emailId-b64': '_w' } })));
+    expect(message).toMatch(/not UTF-8/);
   });
 });
