@@ -124,6 +124,14 @@ describe('sending through local mode', () => {
     expect(changes.map((e) => e.detail.status)).toContain('opened');
   });
 
+  it('takes an emailId of 128 × "€" (its tags cut into three parts) to opened through the simulator', async () => {
+    const emailId = '€'.repeat(128);
+    const out = await local.publish([local.request(welcome('success@simulator.amazonses.com', emailId))]);
+    expect(out.FailedEntryCount).toBe(0);
+    const record = await statusOf(emailId, ['opened', 'failed']);
+    expect(record).toMatchObject({ status: 'opened', deliveredAt: expect.any(String) });
+  });
+
   it('treats a plus-labelled simulator address like the plain one', async () => {
     const emailId = await sendOne(`success+${Date.now()}@simulator.amazonses.com`);
     await statusOf(emailId, ['opened']);
