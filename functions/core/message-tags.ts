@@ -1,4 +1,4 @@
-import { isValidEmailId } from './request-validation.js';
+import { EMAIL_ID_MAX_LENGTH, isValidEmailId } from './email-id.js';
 
 /**
  * The SES message tags that let feedback events find their tracking record.
@@ -25,7 +25,7 @@ export const EMAIL_ID_B64_TAG = 'emailId-b64';
 /** Longest tag value the engine writes (see above). */
 export const MAX_TAG_VALUE_CHARS = 255;
 /** Parts the longest valid emailId needs; more is never written, so never read. */
-export const MAX_EMAIL_ID_PARTS = Math.ceil(Math.ceil((128 * 3 * 4) / 3) / MAX_TAG_VALUE_CHARS);
+export const MAX_EMAIL_ID_PARTS = Math.ceil(Math.ceil((EMAIL_ID_MAX_LENGTH * 3 * 4) / 3) / MAX_TAG_VALUE_CHARS);
 
 export interface MessageTagPair {
   Name: string;

@@ -1,5 +1,6 @@
 import { parseAttachments, storedAttachments, type AttachmentSpec } from './attachments.js';
 import { hasControlChars, parseEmailAddress, type EmailAddress } from './email-address.js';
+import { EMAIL_ID_MAX_LENGTH, isValidEmailId } from './email-id.js';
 import type { ErrorCode } from './error-codes.js';
 import { MAX_SEND_AHEAD_DAYS, MAX_SEND_AHEAD_MS, parseSendAt } from './scheduling.js';
 import type { EmailRequest } from './types.js';
@@ -13,7 +14,7 @@ import type { EmailRequest } from './types.js';
  */
 
 export const REQUEST_LIMITS = {
-  emailIdLength: 128,
+  emailIdLength: EMAIL_ID_MAX_LENGTH,
   templateNameLength: 64,
   subjectLength: 998,
   senderNameLength: 256,
@@ -145,11 +146,6 @@ function storedText(value: unknown, limit = STORED_TEXT_LIMIT): string {
   if (typeof value !== 'string') return MISSING_VALUE;
   const cleaned = value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ').trim().slice(0, limit);
   return cleaned === '' ? MISSING_VALUE : cleaned;
-}
-
-/** An emailId the engine accepts: 1-128 UTF-16 code units, no control characters, no lone surrogates. */
-export function isValidEmailId(value: string): boolean {
-  return value.length >= 1 && value.length <= REQUEST_LIMITS.emailIdLength && !hasControlChars(value);
 }
 
 function optional(detail: Json, field: string): unknown {

@@ -9,7 +9,7 @@ import {
   readEmailIdTags,
   type MessageTagPair,
 } from '../../functions/core/message-tags.js';
-import { isValidEmailId } from '../../functions/core/request-validation.js';
+import { isValidEmailId } from '../../functions/core/email-id.js';
 import { TEMPLATE_NAME_PATTERN } from '../../functions/core/template-name.js';
 import { messageTagProblem } from '../../src/local/ses-send-rules.js';
 
