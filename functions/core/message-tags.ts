@@ -77,7 +77,7 @@ function refuse(reason: string): never {
 
 /** One tag's value: SES publishes each as an array of one string; a bare string is read too. */
 function tagValue(record: Record<string, unknown>, name: string): string | undefined {
-  const raw = record[name];
+  const raw = Object.hasOwn(record, name) ? record[name] : undefined;
   const values = (Array.isArray(raw) ? raw : [raw]).filter((v): v is string => typeof v === 'string');
   if (values.length === 0) return undefined;
   if (values.some((v) => v !== values[0])) refuse(`tag ${name} has ${values.length} different values`);
@@ -119,7 +119,7 @@ function readParts(record: Record<string, unknown>, names: string[]): string | u
   const ordered = Array.from({ length: count }, (_, i) => parts.get(i + 1)!);
   const emailId = decodeB64(ordered.join(''), `${EMAIL_ID_B64_TAG}-*-of-${count}`);
   const expected = emailIdTags(emailId);
-  const same = expected.length === count && expected.every((tag) => record[tag.Name] !== undefined && tagValue(record, tag.Name) === tag.Value);
+  const same = expected.length === count && expected.every((tag) => tagValue(record, tag.Name) === tag.Value);
   if (!same) refuse(`tags ${EMAIL_ID_B64_TAG}-*-of-${count} are not cut as the engine cuts them`);
   return emailId;
 }

@@ -189,3 +189,10 @@ describe('readEmailIdTags', () => {
     );
   });
 });
+
+describe('readEmailIdTags on a tags object with an odd prototype', () => {
+  it('reads only the object’s own tags', () => {
+    const tags = Object.create({ emailId: ['inherited'] }) as Record<string, unknown>;
+    expect(readEmailIdTags(tags)).toEqual({ ok: true, emailId: undefined });
+  });
+});
