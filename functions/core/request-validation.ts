@@ -3,6 +3,7 @@ import { hasControlChars, parseEmailAddress, type EmailAddress } from './email-a
 import type { ErrorCode } from './error-codes.js';
 import { MAX_SEND_AHEAD_DAYS, MAX_SEND_AHEAD_MS, parseSendAt } from './scheduling.js';
 import type { EmailRequest } from './types.js';
+import { hasLoneSurrogate, wellFormed } from './unicode.js';
 
 /**
  * Step 1 of sending: turn one send-queue message body (an EventBridge event) into a
@@ -126,13 +127,31 @@ function protoKeyPath(value: unknown, path: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The path of the first key or string value (in a depth-checked value) holding a lone
+ * surrogate, if any: broken UTF-16 that no mail body can carry and that DynamoDB, whose
+ * strings are UTF-8, may refuse.
+ */
+function loneSurrogatePath(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return hasLoneSurrogate(value) ? path : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const here = Array.isArray(value) ? `${path}[${key}]` : `${path}.${wellFormed(key)}`;
+    if (hasLoneSurrogate(key)) return `${here} (the key)`;
+    const found = loneSurrogatePath(item, here);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /** Plain metadata a failed record may keep: small, shallow, storable. */
 function keepableMetadata(value: unknown): value is Json {
   return (
     isPlainObject(value) &&
     !nestedDeeperThan(value, REQUEST_LIMITS.maxDepth) &&
     jsonBytes(value) <= REQUEST_LIMITS.metadataBytes &&
-    protoKeyPath(value, 'metadata') === undefined
+    protoKeyPath(value, 'metadata') === undefined &&
+    loneSurrogatePath(value, 'metadata') === undefined
   );
 }
 
@@ -140,10 +159,11 @@ function jsonBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value), 'utf8');
 }
 
-/** A string safe to store as a record attribute: no controls, bounded, never empty. */
+/** A string safe to store as a record attribute: no controls, no lone surrogates, bounded, never empty. */
 function storedText(value: unknown, limit = STORED_TEXT_LIMIT): string {
   if (typeof value !== 'string') return MISSING_VALUE;
-  const cleaned = value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ').trim().slice(0, limit);
+  // wellFormed last: cutting at `limit` may split a surrogate pair.
+  const cleaned = wellFormed(value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ').trim().slice(0, limit));
   return cleaned === '' ? MISSING_VALUE : cleaned;
 }
 
@@ -198,6 +218,10 @@ function optionalObject(detail: Json, field: string, maxBytes: number): Json | u
   }
   const proto = protoKeyPath(value, field);
   if (proto !== undefined) throw new Invalid('VAL006', `${proto} is a key named "__proto__", which is not allowed.`);
+  const broken = loneSurrogatePath(value, field);
+  if (broken !== undefined) {
+    throw new Invalid('VAL012', `${broken} contains broken Unicode (a lone UTF-16 surrogate, such as an unpaired \\uD800 escape); send well-formed text.`);
+  }
   return value;
 }
 

@@ -3,8 +3,10 @@ import { datePartition, expiresAfterDays } from '../core/dates.js';
 import type { ErrorCode } from '../core/error-codes.js';
 import type { StoredRequest } from '../core/request-validation.js';
 import { statusRank } from '../core/status-priority.js';
+import { wellFormed } from '../core/unicode.js';
 import type { RecordStatus, TrackingRecord } from '../core/types.js';
 import { isConditionalCheckFailure } from './dynamo-errors.js';
+import { marshallSafeItem } from './marshall-safe.js';
 
 /**
  * The Email Sender's writes to the tracking table. Every write is conditional, so that
@@ -45,7 +47,11 @@ export interface NewRecordFields {
 // magnitudes under 1e-130. JSON.parse has already rounded such values, so they are kept as text.
 const MIN_MAGNITUDE = 1e-130;
 
-/** A copy of caller data (metadata, the stored request) that DynamoDB will accept. */
+/**
+ * A copy of caller data (metadata, the stored request) that DynamoDB will accept. Its keys
+ * are kept as given; the writes below hand it over through marshallSafeItem, so keys such as
+ * "constructor" or "toString" reach the table as ordinary keys.
+ */
 export function storable<T>(value: T): T {
   if (typeof value === 'number') {
     const magnitude = Math.abs(value);
@@ -87,7 +93,8 @@ export function buildRecord(
   if (fields.request !== undefined && fields.retryAttempt === 0) record.request = storable(fields.request);
   if (error) {
     record.errorCode = error.code;
-    record.errorMessage = error.message;
+    // Messages quote the caller's values; stored text must be well-formed UTF-16.
+    record.errorMessage = wellFormed(error.message);
   }
   return record;
 }
@@ -115,7 +122,7 @@ function newRecordCondition(record: SenderTrackingRecord): Pick<PutCommandInput,
  */
 export async function claim(ddb: DynamoDBDocumentClient, table: string, record: SenderTrackingRecord): Promise<ClaimResult> {
   try {
-    await ddb.send(new PutCommand({ TableName: table, Item: record, ...newRecordCondition(record) }));
+    await ddb.send(new PutCommand({ TableName: table, Item: marshallSafeItem(record), ...newRecordCondition(record) }));
     return { claimed: true };
   } catch (error) {
     if (!isConditionalCheckFailure(error)) throw error;
@@ -189,7 +196,7 @@ export async function markFailed(
           ':sending': 'sending',
           ':rank': statusRank('failed'),
           ':code': error.code,
-          ':message': error.message,
+          ':message': wellFormed(error.message),
           ':claimedAt': claimedAt,
         },
       }),
@@ -204,7 +211,7 @@ export async function markFailed(
 /** Writes a `failed` record unless one exists for the emailId (an existing record wins, except the request's own `scheduled` one). */
 export async function putFailed(ddb: DynamoDBDocumentClient, table: string, record: SenderTrackingRecord): Promise<boolean> {
   try {
-    await ddb.send(new PutCommand({ TableName: table, Item: record, ...newRecordCondition(record) }));
+    await ddb.send(new PutCommand({ TableName: table, Item: marshallSafeItem(record), ...newRecordCondition(record) }));
     return true;
   } catch (error) {
     if (isConditionalCheckFailure(error)) return false;
@@ -236,7 +243,7 @@ export type PutScheduledResult = { written: true } | { written: false; existing:
 /** Writes the `scheduled` record of a request held until sendAt, unless a record exists (returned, read consistently). */
 export async function putScheduled(ddb: DynamoDBDocumentClient, table: string, record: SenderTrackingRecord): Promise<PutScheduledResult> {
   try {
-    await ddb.send(new PutCommand({ TableName: table, Item: record, ConditionExpression: 'attribute_not_exists(emailId)' }));
+    await ddb.send(new PutCommand({ TableName: table, Item: marshallSafeItem(record), ConditionExpression: 'attribute_not_exists(emailId)' }));
     return { written: true };
   } catch (error) {
     if (!isConditionalCheckFailure(error)) throw error;
@@ -267,7 +274,7 @@ export async function failScheduled(
           ':scheduled': 'scheduled',
           ':rank': statusRank('failed'),
           ':code': error.code,
-          ':message': error.message,
+          ':message': wellFormed(error.message),
         },
       }),
     );
