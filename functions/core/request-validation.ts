@@ -4,6 +4,7 @@ import type { ErrorCode } from './error-codes.js';
 import { MAX_SEND_AHEAD_DAYS, MAX_SEND_AHEAD_MS, parseSendAt } from './scheduling.js';
 import type { EmailRequest } from './types.js';
 import { hasLoneSurrogate, wellFormed } from './unicode.js';
+import { storable } from './stored-value.js';
 
 /**
  * Step 1 of sending: turn one send-queue message body (an EventBridge event) into a
@@ -149,7 +150,7 @@ function keepableMetadata(value: unknown): value is Json {
   return (
     isPlainObject(value) &&
     !nestedDeeperThan(value, REQUEST_LIMITS.maxDepth) &&
-    jsonBytes(value) <= REQUEST_LIMITS.metadataBytes &&
+    storedBytes(value) <= REQUEST_LIMITS.metadataBytes &&
     protoKeyPath(value, 'metadata') === undefined &&
     loneSurrogatePath(value, 'metadata') === undefined
   );
@@ -157,6 +158,15 @@ function keepableMetadata(value: unknown): value is Json {
 
 function jsonBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value), 'utf8');
+}
+
+/**
+ * The size of caller data as the tracking record keeps it (numbers DynamoDB cannot hold
+ * exactly count as their text), so a soft-bounce retry re-sent from the record fits the
+ * limits the request passed.
+ */
+function storedBytes(value: unknown): number {
+  return jsonBytes(storable(value));
 }
 
 /** A string safe to store as a record attribute: no controls, no lone surrogates, bounded, never empty. */
@@ -212,7 +222,7 @@ function optionalObject(detail: Json, field: string, maxBytes: number): Json | u
   if (nestedDeeperThan(value, REQUEST_LIMITS.maxDepth)) {
     throw new Invalid('VAL007', `${field} is nested more than ${REQUEST_LIMITS.maxDepth} levels deep.`);
   }
-  const bytes = jsonBytes(value);
+  const bytes = storedBytes(value);
   if (bytes > maxBytes) {
     throw new Invalid('VAL007', `${field} is ${bytes} bytes as JSON; the limit is ${maxBytes} bytes.`);
   }

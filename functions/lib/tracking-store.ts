@@ -4,6 +4,9 @@ import type { ErrorCode } from '../core/error-codes.js';
 import type { StoredRequest } from '../core/request-validation.js';
 import { statusRank } from '../core/status-priority.js';
 import { wellFormed } from '../core/unicode.js';
+import { storable } from '../core/stored-value.js';
+
+export { storable };
 import type { RecordStatus, TrackingRecord } from '../core/types.js';
 import { isConditionalCheckFailure } from './dynamo-errors.js';
 import { marshallSafeItem } from './marshall-safe.js';
@@ -41,28 +44,6 @@ export interface NewRecordFields {
   request?: StoredRequest;
   /** The request's sendAt (normalised ISO-8601) when it was scheduled. */
   scheduledFor?: string;
-}
-
-// DynamoDB numbers: lib-dynamodb refuses magnitudes beyond 2^53 (precision), DynamoDB refuses
-// magnitudes under 1e-130. JSON.parse has already rounded such values, so they are kept as text.
-const MIN_MAGNITUDE = 1e-130;
-
-/**
- * A copy of caller data (metadata, the stored request) that DynamoDB will accept. Its keys
- * are kept as given; the writes below hand it over through marshallSafeItem, so keys such as
- * "constructor" or "toString" reach the table as ordinary keys.
- */
-export function storable<T>(value: T): T {
-  if (typeof value === 'number') {
-    const magnitude = Math.abs(value);
-    const fits = Number.isFinite(value) && magnitude <= Number.MAX_SAFE_INTEGER && (magnitude === 0 || magnitude >= MIN_MAGNITUDE);
-    return (fits ? value : String(value)) as T;
-  }
-  if (Array.isArray(value)) return value.map((item) => storable(item)) as T;
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, storable(item)])) as T;
-  }
-  return value;
 }
 
 /** Builds a record in `status` at `now` with its TTL. */

@@ -3,8 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { startLocalStores, type LocalStores } from '../support/local-stores.js';
-import { uploadStarterTemplates } from '../support/sender-events.js';
+import { uploadStarterTemplates, uploadTemplate } from '../support/sender-events.js';
+import { adjust, eventBridgeEnvelope, sesFixture } from '../support/ses-events.js';
+import { fakeEventBus, fakeSqs } from '../support/fault-injection.js';
+import { createFeedbackProcessorHandler } from '../../functions/feedback-processor/handler.js';
+import { retryEmailIdFor } from '../../functions/core/feedback-rules.js';
+import { emailIdTag } from '../../functions/core/message-tags.js';
 import { SimulatedQueue, VirtualClock, seededRandom, type Container } from '../support/sqs-driver.js';
 import { createEmailSenderHandler } from '../../functions/email-sender/handler.js';
 import { ERROR_CODES } from '../../functions/core/error-codes.js';
@@ -35,7 +42,7 @@ import { storable, type SenderTrackingRecord } from '../../functions/lib/trackin
  */
 
 const SEED = Number(process.env.REQUEST_SPACE_SEED ?? 20_261_204);
-const RUNS = Number(process.env.REQUEST_SPACE_RUNS ?? 120);
+const RUNS = Number(process.env.REQUEST_SPACE_RUNS ?? 80);
 /** Receives per message: every request's outcome is final on its first. */
 const MAX_RECEIVES = 1;
 const NOW = new Date('2032-05-05T10:00:00.000Z');
@@ -51,6 +58,12 @@ let env: LocalStores;
 beforeAll(async () => {
   env = await startLocalStores('space');
   await uploadStarterTemplates(env.clients.s3, env.bucket, ['welcome']);
+  // Renders a whole object of the data, so what was rendered can be compared with what was sent.
+  await uploadTemplate(env.clients.s3, env.bucket, 'space', {
+    html: '<p>{{ userName }}</p><pre>{{ form | dump }}</pre>',
+    text: '{{ form | dump }}',
+    metadata: { subject: 'Space {{ userName }}', requiredVariables: ['userName', 'form'], category: 'transactional', version: '1.0.0', description: 'Renders templateData.form as JSON.' },
+  });
   await env.clients.s3.send(new PutObjectCommand({ Bucket: env.bucket, Key: 'attachments/reports/q1.pdf', Body: '%PDF-1.4 request space' }));
 });
 
@@ -122,7 +135,8 @@ const { json: anyJson } = fc.letrec<{ json: unknown }>((tie) => ({
   ),
 }));
 
-const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
+/** Size as the engine counts it: the JSON of the data as stored (docs/SENDING.md, "Data as given"). */
+const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(storable(value)), 'utf8');
 
 /** `levels` levels of objects (the outer one included), each keyed by one of `keys`. */
 function nested(levels: number, keys: string[], leaf: unknown): Record<string, unknown> {
@@ -175,6 +189,8 @@ const shortName = fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 1
 interface ValidParts {
   odd: string;
   userName: string;
+  template: 'welcome' | 'space';
+  form: Record<string, unknown>;
   templateData: Record<string, unknown>;
   metadata?: Record<string, unknown>;
   subject?: string;
@@ -190,6 +206,8 @@ const validParts: fc.Arbitrary<ValidParts> = fc.record(
   {
     odd: oddEmailId,
     userName: shortName,
+    template: fc.constantFrom('welcome' as const, 'space' as const),
+    form: cleanObject,
     templateData: cleanObject,
     metadata: cleanObject.filter((m) => jsonBytes(m) <= LIMITS.metadataBytes),
     subject: fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }).map((s) => s.replace(new RegExp(CONTROL.source, 'g'), '')),
@@ -200,11 +218,12 @@ const validParts: fc.Arbitrary<ValidParts> = fc.record(
     sendAtPast: fc.boolean(),
     size: fc.constantFrom('small', 'small', 'small', 'dataAtLimit', 'metaAtLimit', 'depthAtLimit'),
   },
-  { requiredKeys: ['odd', 'userName', 'templateData', 'replyTo', 'attach', 'sendAtPast', 'size'] },
+  { requiredKeys: ['odd', 'userName', 'template', 'form', 'templateData', 'replyTo', 'attach', 'sendAtPast', 'size'] },
 );
 
 function validDetail(parts: ValidParts, n: number): Record<string, unknown> {
-  let templateData = objectOf([['userName', parts.userName], ['companyName', 'Acme'], ...Object.entries(parts.templateData)]);
+  // The template's variables last, so an arbitrary key of the same name cannot replace them.
+  let templateData = objectOf([...Object.entries(parts.templateData), ['userName', parts.userName], ['companyName', 'Acme'], ['form', parts.form]]);
   let metadata = parts.metadata;
   if (parts.size === 'dataAtLimit') templateData = padded(templateData, LIMITS.templateDataBytes);
   if (parts.size === 'metaAtLimit') metadata = padded(metadata ?? {}, LIMITS.metadataBytes);
@@ -215,7 +234,7 @@ function validDetail(parts: ValidParts, n: number): Record<string, unknown> {
   return {
     emailId: uniqueId(n, parts.odd),
     to: `space-${n}@customer.example`,
-    templateName: 'welcome',
+    templateName: parts.template,
     templateData,
     ...(metadata !== undefined ? { metadata } : {}),
     ...(parts.subject !== undefined && parts.subject.trim() !== '' ? { subject: parts.subject } : {}),
@@ -270,7 +289,7 @@ const flawed: fc.Arbitrary<Planned> = fc.tuple(validParts, fc.constantFrom(...FL
   family: 'flawed',
   label,
   expectCode: code,
-  detail: (n) => apply(validDetail({ ...parts, size: 'small' }, n), n),
+  detail: (n) => apply(validDetail({ ...parts, template: 'welcome', size: 'small' }, n), n),
 }));
 
 const FIELDS = ['to', 'templateName', 'templateData', 'emailId', 'subject', 'senderOverride', 'replyTo', 'metadata', 'unsubscribe', 'attachments', 'sendAt'];
@@ -345,16 +364,21 @@ export interface RequestSpaceFigures {
   byFamily: Record<Family, number>;
   sent: number;
   failed: Record<string, number>;
+  /** Soft-bounce retries sent from stored requests. */
+  retries: number;
   ms: number;
+  /** CPU time of this process (user + system): the figure that holds on a busy machine. */
+  cpuMs: number;
 }
 
-const figures: RequestSpaceFigures = { runs: 0, requests: 0, byFamily: { valid: 0, flawed: 0, chaos: 0 }, sent: 0, failed: {}, ms: 0 };
+const figures: RequestSpaceFigures = { runs: 0, requests: 0, byFamily: { valid: 0, flawed: 0, chaos: 0 }, sent: 0, failed: {}, retries: 0, ms: 0, cpuMs: 0 };
 let counter = 0;
 let expectedRecords = 0;
 
 describe('the whole request space through the Email Sender', () => {
   it('ends every request in exactly one final record, first time, nothing dead-lettered, stored as given, tags within SES rules', async () => {
     const started = Date.now();
+    const cpu = process.cpuUsage();
     await fc.assert(
       fc.asyncProperty(fc.array(request, { minLength: 1, maxLength: 8 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }), async (planned, shuffleSeed) => {
         figures.runs += 1;
@@ -420,13 +444,84 @@ describe('the whole request space through the Email Sender', () => {
             expect({ ...where, recordMetadataAsGiven: isDeepStrictEqual(stored!.metadata, asStored(r.detail.metadata)) }).toEqual({ ...where, recordMetadataAsGiven: true });
           }
         }
-        // Exactly one record per request: nothing else appeared in the table.
-        expectedRecords += requests.length;
+        // What the `space` template rendered is the data as given.
+        for (const r of requests) {
+          const call = calls.find((c) => typeof r.to === 'string' && c.to.includes(r.to.trim()));
+          if (r.plan.family !== 'valid' || r.detail.templateName !== 'space' || !call) continue;
+          const form = (r.detail.templateData as Record<string, unknown>).form;
+          expect({ emailId: r.emailId, rendered: call.text }).toEqual({ emailId: r.emailId, rendered: JSON.stringify(form) });
+        }
+
+        // A soft bounce of every valid request: its retry is re-sent from the stored request,
+        // announced with the metadata as given, and renders what the first attempt rendered.
+        const bounced = requests.filter((r) => r.plan.family === 'valid');
+        const published: Record<string, unknown>[] = [];
+        const feedback = createFeedbackProcessorHandler({
+          clients: {
+            ddb: env.clients.ddb,
+            sqs: fakeSqs((body, delaySeconds) => queue.send(body, delaySeconds)) as unknown as SQSClient,
+            events: fakeEventBus(() => 'accept', published) as unknown as EventBridgeClient,
+          },
+          env: {
+            TRACKING_TABLE: env.tables.tracking,
+            SUPPRESSION_TABLE: env.tables.suppression,
+            COUNTERS_TABLE: env.tables.counters,
+            EVENT_BUS_NAME: 'space-EmailBus',
+            SEND_QUEUE_URL: 'http://127.0.0.1:9/000000000000/space-send',
+            SOFT_BOUNCE_RETRY_DELAY_SECONDS: '900',
+          },
+          now: () => NOW,
+          log: () => undefined,
+        });
+        const softBounces = await Promise.all(
+          bounced.map(async (r, i) => {
+            const stored = (await record(r.emailId))!;
+            const tag = emailIdTag(r.emailId);
+            const event = adjust(sesFixture('Bounce'), { messageId: stored.sesMessageId!, to: String(r.to), tags: { [tag.Name]: tag.Value } });
+            event.bounce.bounceType = 'Transient';
+            event.bounce.bounceSubType = 'MailboxFull';
+            return { messageId: `space-fb-${counter}-${i}`, body: JSON.stringify(eventBridgeEnvelope(event)), receiptHandle: 'rh', attributes: {}, messageAttributes: {}, md5OfBody: '', eventSource: 'aws:sqs', eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:space-feedback', awsRegion: 'us-east-1' };
+          }),
+        );
+        if (softBounces.length > 0) {
+          const result = await feedback({ Records: softBounces as never });
+          expect(result.batchItemFailures).toEqual([]);
+          await queue.drain({ newContainer, concurrency: 2, maxRounds: 20 });
+          expect(queue.deadLetters.map((m) => m.messageId)).toEqual([]);
+        }
+        const retryCalls = env.sendCalls.slice(sendCallsBefore + calls.length);
+        for (const r of bounced) {
+          const where = { label: r.plan.label, emailId: r.emailId };
+          const notice = published.find((detail) => detail.emailId === r.emailId && detail.status === 'soft_bounced');
+          const givenMetadata = r.detail.metadata === undefined ? undefined : asStored(r.detail.metadata);
+          expect({ ...where, noticeMetadataAsGiven: isDeepStrictEqual(notice?.metadata, givenMetadata) }).toEqual({ ...where, noticeMetadataAsGiven: true });
+          const retry = await record(retryEmailIdFor(r.emailId));
+          expect({ ...where, retry: retry?.status, attempt: retry?.retryAttempt, error: retry?.errorMessage }).toEqual({ ...where, retry: 'sent', attempt: 1, error: undefined });
+          expect({ ...where, retryMetadataAsGiven: isDeepStrictEqual(retry!.metadata, givenMetadata) }).toEqual({ ...where, retryMetadataAsGiven: true });
+          const first = calls.find((c) => c.to.includes(String(r.to)));
+          const again = retryCalls.filter((c) => c.to.includes(String(r.to)));
+          expect({ ...where, retrySends: again.length }).toEqual({ ...where, retrySends: 1 });
+          figures.retries += 1;
+          // The retry renders the stored data: the same mail, except numbers DynamoDB keeps as text.
+          const form = (r.detail.templateData as Record<string, unknown>).form;
+          const sameNumbers = isDeepStrictEqual(asStored(form), form);
+          if (sameNumbers || r.detail.templateName !== 'space') {
+            expect({ ...where, subject: again[0]?.subject, text: again[0]?.text, html: again[0]?.html }).toEqual({ ...where, subject: first?.subject, text: first?.text, html: first?.html });
+          } else {
+            expect({ ...where, text: again[0]?.text }).toEqual({ ...where, text: JSON.stringify(asStored(form)) });
+          }
+        }
+        for (const [messageId, count] of receives) expect({ messageId, receives: count }).toEqual({ messageId, receives: MAX_RECEIVES });
+
+        // Exactly one record per request (and per retry): nothing else appeared in the table.
+        expectedRecords += requests.length + bounced.length;
         expect(await recordCount()).toBe(expectedRecords);
       }),
       { numRuns: RUNS, seed: SEED, endOnFailure: true },
     );
     figures.ms = Date.now() - started;
+    const used = process.cpuUsage(cpu);
+    figures.cpuMs = Math.round((used.user + used.system) / 1000);
     // The figures docs/BENCHMARKS.md reports ("Request space").
     if (process.env.REQUEST_SPACE_REPORT) console.log(`request space: ${JSON.stringify(figures)}`);
   }, 240_000);

@@ -29,6 +29,9 @@ const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 export interface SentCall {
   to: string[];
   tags: MessageTag[];
+  subject?: string;
+  text?: string;
+  html?: string;
 }
 
 export interface LocalStores {
@@ -52,8 +55,19 @@ export async function startLocalStores(prefix = 'local'): Promise<LocalStores> {
   const sendCalls: SentCall[] = [];
   const sesRoute: InProcessRoute = (request, body) => {
     try {
-      const input = JSON.parse(body) as { Destination?: { ToAddresses?: string[] }; EmailTags?: MessageTag[] };
-      sendCalls.push({ to: input.Destination?.ToAddresses ?? [], tags: input.EmailTags ?? [] });
+      const input = JSON.parse(body) as {
+        Destination?: { ToAddresses?: string[] };
+        EmailTags?: MessageTag[];
+        Content?: { Simple?: { Subject?: { Data?: string }; Body?: { Text?: { Data?: string }; Html?: { Data?: string } } } };
+      };
+      const simple = input.Content?.Simple;
+      sendCalls.push({
+        to: input.Destination?.ToAddresses ?? [],
+        tags: input.EmailTags ?? [],
+        subject: simple?.Subject?.Data,
+        text: simple?.Body?.Text?.Data,
+        html: simple?.Body?.Html?.Data,
+      });
     } catch {
       // Not JSON: the stand-in answers it.
     }
