@@ -171,6 +171,12 @@ describe('renderEmail', () => {
     }
   });
 
+  it('fails with TMPL004, not a crash, when a template prints an object whose own toString is data', () => {
+    const given = { ...data, form: { toString: 'T', valueOf: 'V' } };
+    expect(renderEmail(compiled({ html: '{{ form }}' }), given)).toMatchObject({ ok: false, code: 'TMPL004' });
+    expect(renderEmail(compiled({ text: '{{ form }}' }), given)).toMatchObject({ ok: false, code: 'TMPL004' });
+  });
+
   it('refuses a subject that renders with a line break (VAL005)', () => {
     expect(renderEmail(compiled(), { userName: 'Ann\r\nBcc: x@y.com', companyName: 'Acme' })).toMatchObject({ ok: false, code: 'VAL005' });
   });
