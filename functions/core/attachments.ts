@@ -1,6 +1,7 @@
 import type { ErrorCode } from './error-codes.js';
 import type { Outcome } from './outcome.js';
 import type { EmailAttachment } from './types.js';
+import { hasLoneSurrogate, wellFormed } from './unicode.js';
 
 /**
  * Attachments of an Email Request (docs/SENDING.md, "Attachments"): what a publisher may
@@ -80,7 +81,8 @@ const UNSAFE_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u200e\u200f\u202a-
 
 function quoted(value: string, limit = 80): string {
   const shown = value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
-  return JSON.stringify(shown.length > limit ? `${shown.slice(0, limit)}…` : shown);
+  // wellFormed after the cut, which may split a surrogate pair.
+  return JSON.stringify(wellFormed(shown.length > limit ? `${shown.slice(0, limit)}…` : shown));
 }
 
 /**
@@ -90,6 +92,8 @@ function quoted(value: string, limit = 80): string {
 export function resolveAttachmentKey(raw: string): Outcome<string> {
   if (raw === '') return fail('ATT002', 's3Key is empty.');
   if (UNSAFE_CHARS.test(raw)) return fail('ATT002', `s3Key ${quoted(raw)} contains a control character.`);
+  // S3 keys are UTF-8: a lone surrogate has no encoding (and makes URL encoding throw).
+  if (hasLoneSurrogate(raw)) return fail('ATT002', `s3Key ${quoted(raw)} contains broken Unicode (a lone surrogate).`);
   if (raw.includes('\\')) return fail('ATT002', `s3Key ${quoted(raw)} contains a backslash; use "/" between folders.`);
   if (raw.startsWith('/')) return fail('ATT002', `s3Key ${quoted(raw)} starts with "/"; give the key relative to ${ATTACHMENTS_PREFIX}.`);
   const relative = raw.startsWith(ATTACHMENTS_PREFIX) ? raw.slice(ATTACHMENTS_PREFIX.length) : raw;
@@ -116,6 +120,7 @@ export function checkFilename(raw: string): Outcome<string> {
   if (UNSAFE_CHARS.test(filename)) {
     return fail('ATT003', `filename ${quoted(filename)} contains a line break, a control character or a text-direction override.`);
   }
+  if (hasLoneSurrogate(filename)) return fail('ATT003', `filename ${quoted(filename)} contains broken Unicode (a lone surrogate).`);
   if (/["/\\]/.test(filename)) return fail('ATT003', `filename ${quoted(filename)} contains a quote or a path separator ("/" or "\\").`);
   if (filename.length > ATTACHMENT_LIMITS.filenameLength) {
     return fail('ATT003', `filename is ${filename.length} characters; the limit is ${ATTACHMENT_LIMITS.filenameLength}.`);

@@ -1,4 +1,5 @@
 import { domainToASCII, domainToUnicode } from 'node:url';
+import { hasLoneSurrogate } from './unicode.js';
 
 /**
  * E-mail address syntax as SES can send it: one bare `local@domain`.
@@ -27,15 +28,13 @@ const MAX_DOMAIN_LENGTH = 253;
 
 // C0 and C1 controls, DEL, and the Unicode line/paragraph separators some clients break on.
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-// A surrogate without its pair: not a character, and not encodable as UTF-8 in a header.
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /**
  * True when a value must not go into a mail header: CR, LF, NUL, tab and other controls, or
  * a lone UTF-16 surrogate (broken Unicode that cannot be encoded).
  */
 export function hasControlChars(value: string): boolean {
-  return CONTROL_CHARS.test(value) || LONE_SURROGATE.test(value);
+  return CONTROL_CHARS.test(value) || hasLoneSurrogate(value);
 }
 
 const ATEXT = "A-Za-z0-9!#$%&'*+/=?^_`{|}~-";

@@ -15,10 +15,11 @@ export const ERROR_CODES = {
   VAL009: 'The sender override or reply-to address is not a valid e-mail address.',
   VAL010: 'sendAt is not an ISO-8601 date-time with a time zone (for example 2026-03-01T09:30:00Z).',
   VAL011: 'sendAt is more than 365 days ahead.',
+  VAL012: 'A key or string value in templateData or metadata is broken Unicode: it contains a lone UTF-16 surrogate (an unpaired \\uD800-\\uDFFF escape).',
   // Attachments (step 1 for the request's fields, step 6 for the files)
   ATT001: 'attachments is malformed: not an array, more than 10 files, or an entry without exactly one of s3Key and content.',
-  ATT002: 'An attachment s3Key is not a safe key under attachments/ (absolute, "..", backslash or control characters).',
-  ATT003: 'An attachment filename is missing or unsafe (line breaks, quotes, path separators, direction overrides, over 255 characters).',
+  ATT002: 'An attachment s3Key is not a safe key under attachments/ (absolute, "..", backslash, control characters or a lone surrogate).',
+  ATT003: 'An attachment filename is missing or unsafe (line breaks, quotes, path separators, direction overrides, a lone surrogate, over 255 characters).',
   ATT004: 'An attachment contentType is not on the allow-list, or the filename extension does not match it.',
   ATT005: 'An inline attachment is not valid base64, is empty, or inline attachments exceed 160 KB; use s3Key for larger files.',
   ATT006: 'An attachment object does not exist in the template bucket under attachments/.',

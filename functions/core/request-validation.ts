@@ -4,6 +4,8 @@ import { EMAIL_ID_MAX_LENGTH, isValidEmailId } from './email-id.js';
 import type { ErrorCode } from './error-codes.js';
 import { MAX_SEND_AHEAD_DAYS, MAX_SEND_AHEAD_MS, parseSendAt } from './scheduling.js';
 import type { EmailRequest } from './types.js';
+import { hasLoneSurrogate, wellFormed } from './unicode.js';
+import { storable } from './stored-value.js';
 
 /**
  * Step 1 of sending: turn one send-queue message body (an EventBridge event) into a
@@ -127,13 +129,31 @@ function protoKeyPath(value: unknown, path: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The path of the first key or string value (in a depth-checked value) holding a lone
+ * surrogate, if any: broken UTF-16 that no mail body can carry and that DynamoDB, whose
+ * strings are UTF-8, may refuse.
+ */
+function loneSurrogatePath(value: unknown, path: string): string | undefined {
+  if (typeof value === 'string') return hasLoneSurrogate(value) ? path : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const here = Array.isArray(value) ? `${path}[${key}]` : `${path}.${wellFormed(key)}`;
+    if (hasLoneSurrogate(key)) return `${here} (the key)`;
+    const found = loneSurrogatePath(item, here);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 /** Plain metadata a failed record may keep: small, shallow, storable. */
 function keepableMetadata(value: unknown): value is Json {
   return (
     isPlainObject(value) &&
     !nestedDeeperThan(value, REQUEST_LIMITS.maxDepth) &&
-    jsonBytes(value) <= REQUEST_LIMITS.metadataBytes &&
-    protoKeyPath(value, 'metadata') === undefined
+    storedBytes(value) <= REQUEST_LIMITS.metadataBytes &&
+    protoKeyPath(value, 'metadata') === undefined &&
+    loneSurrogatePath(value, 'metadata') === undefined
   );
 }
 
@@ -141,10 +161,20 @@ function jsonBytes(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value), 'utf8');
 }
 
-/** A string safe to store as a record attribute: no controls, bounded, never empty. */
+/**
+ * The size of caller data as the tracking record keeps it (numbers DynamoDB cannot hold
+ * exactly count as their text), so a soft-bounce retry re-sent from the record fits the
+ * limits the request passed.
+ */
+function storedBytes(value: unknown): number {
+  return jsonBytes(storable(value));
+}
+
+/** A string safe to store as a record attribute: no controls, no lone surrogates, bounded, never empty. */
 function storedText(value: unknown, limit = STORED_TEXT_LIMIT): string {
   if (typeof value !== 'string') return MISSING_VALUE;
-  const cleaned = value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ').trim().slice(0, limit);
+  // wellFormed last: cutting at `limit` may split a surrogate pair.
+  const cleaned = wellFormed(value.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ').trim().slice(0, limit));
   return cleaned === '' ? MISSING_VALUE : cleaned;
 }
 
@@ -189,12 +219,16 @@ function optionalObject(detail: Json, field: string, maxBytes: number): Json | u
   if (nestedDeeperThan(value, REQUEST_LIMITS.maxDepth)) {
     throw new Invalid('VAL007', `${field} is nested more than ${REQUEST_LIMITS.maxDepth} levels deep.`);
   }
-  const bytes = jsonBytes(value);
+  const bytes = storedBytes(value);
   if (bytes > maxBytes) {
     throw new Invalid('VAL007', `${field} is ${bytes} bytes as JSON; the limit is ${maxBytes} bytes.`);
   }
   const proto = protoKeyPath(value, field);
   if (proto !== undefined) throw new Invalid('VAL006', `${proto} is a key named "__proto__", which is not allowed.`);
+  const broken = loneSurrogatePath(value, field);
+  if (broken !== undefined) {
+    throw new Invalid('VAL012', `${broken} contains broken Unicode (a lone UTF-16 surrogate, such as an unpaired \\uD800 escape); send well-formed text.`);
+  }
   return value;
 }
 

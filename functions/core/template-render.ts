@@ -65,7 +65,10 @@ const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 // Property names through which a template expression could climb from a value to the
 // Function constructor (and from there to the Node.js globals). Looked-up names in this set
-// read as undefined. Patched once on nunjucks' shared runtime, which compiled templates call.
+// read as undefined, unless the object has them as its own data (templateData such as
+// {"form": {"constructor": {"name": "x"}}}, which is rendered as given): an own value that is
+// not a function leads nowhere. Patched once on nunjucks' shared runtime, which compiled
+// templates call.
 const BLOCKED_MEMBERS = new Set([
   'constructor',
   'prototype',
@@ -79,8 +82,12 @@ type MemberLookup = (obj: unknown, name: unknown) => unknown;
 const runtime = nunjucks.runtime as unknown as { memberLookup: MemberLookup & { guarded?: boolean } };
 if (!runtime.memberLookup.guarded) {
   const original = runtime.memberLookup;
-  const guarded: MemberLookup & { guarded?: boolean } = (obj, name) =>
-    typeof name === 'string' && BLOCKED_MEMBERS.has(name) ? undefined : original(obj, name);
+  const guarded: MemberLookup & { guarded?: boolean } = (obj, name) => {
+    if (typeof name !== 'string' || !BLOCKED_MEMBERS.has(name)) return original(obj, name);
+    if (typeof obj !== 'object' || obj === null || !Object.hasOwn(obj, name)) return undefined;
+    const own = Object.getOwnPropertyDescriptor(obj, name);
+    return own && 'value' in own && typeof own.value !== 'function' ? own.value : undefined;
+  };
   guarded.guarded = true;
   runtime.memberLookup = guarded;
 }

@@ -3,8 +3,13 @@ import { datePartition, expiresAfterDays } from '../core/dates.js';
 import type { ErrorCode } from '../core/error-codes.js';
 import type { StoredRequest } from '../core/request-validation.js';
 import { statusRank } from '../core/status-priority.js';
+import { wellFormed } from '../core/unicode.js';
+import { storable } from '../core/stored-value.js';
+
+export { storable };
 import type { RecordStatus, TrackingRecord } from '../core/types.js';
 import { isConditionalCheckFailure } from './dynamo-errors.js';
+import { marshallSafeItem } from './marshall-safe.js';
 
 /**
  * The Email Sender's writes to the tracking table. Every write is conditional, so that
@@ -41,24 +46,6 @@ export interface NewRecordFields {
   scheduledFor?: string;
 }
 
-// DynamoDB numbers: lib-dynamodb refuses magnitudes beyond 2^53 (precision), DynamoDB refuses
-// magnitudes under 1e-130. JSON.parse has already rounded such values, so they are kept as text.
-const MIN_MAGNITUDE = 1e-130;
-
-/** A copy of caller data (metadata, the stored request) that DynamoDB will accept. */
-export function storable<T>(value: T): T {
-  if (typeof value === 'number') {
-    const magnitude = Math.abs(value);
-    const fits = Number.isFinite(value) && magnitude <= Number.MAX_SAFE_INTEGER && (magnitude === 0 || magnitude >= MIN_MAGNITUDE);
-    return (fits ? value : String(value)) as T;
-  }
-  if (Array.isArray(value)) return value.map((item) => storable(item)) as T;
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, storable(item)])) as T;
-  }
-  return value;
-}
-
 /** Builds a record in `status` at `now` with its TTL. */
 export function buildRecord(
   fields: NewRecordFields,
@@ -87,7 +74,8 @@ export function buildRecord(
   if (fields.request !== undefined && fields.retryAttempt === 0) record.request = storable(fields.request);
   if (error) {
     record.errorCode = error.code;
-    record.errorMessage = error.message;
+    // Messages quote the caller's values; stored text must be well-formed UTF-16.
+    record.errorMessage = wellFormed(error.message);
   }
   return record;
 }
@@ -115,7 +103,7 @@ function newRecordCondition(record: SenderTrackingRecord): Pick<PutCommandInput,
  */
 export async function claim(ddb: DynamoDBDocumentClient, table: string, record: SenderTrackingRecord): Promise<ClaimResult> {
   try {
-    await ddb.send(new PutCommand({ TableName: table, Item: record, ...newRecordCondition(record) }));
+    await ddb.send(new PutCommand({ TableName: table, Item: marshallSafeItem(record), ...newRecordCondition(record) }));
     return { claimed: true };
   } catch (error) {
     if (!isConditionalCheckFailure(error)) throw error;
@@ -189,7 +177,7 @@ export async function markFailed(
           ':sending': 'sending',
           ':rank': statusRank('failed'),
           ':code': error.code,
-          ':message': error.message,
+          ':message': wellFormed(error.message),
           ':claimedAt': claimedAt,
         },
       }),
@@ -204,7 +192,7 @@ export async function markFailed(
 /** Writes a `failed` record unless one exists for the emailId (an existing record wins, except the request's own `scheduled` one). */
 export async function putFailed(ddb: DynamoDBDocumentClient, table: string, record: SenderTrackingRecord): Promise<boolean> {
   try {
-    await ddb.send(new PutCommand({ TableName: table, Item: record, ...newRecordCondition(record) }));
+    await ddb.send(new PutCommand({ TableName: table, Item: marshallSafeItem(record), ...newRecordCondition(record) }));
     return true;
   } catch (error) {
     if (isConditionalCheckFailure(error)) return false;
@@ -236,7 +224,7 @@ export type PutScheduledResult = { written: true } | { written: false; existing:
 /** Writes the `scheduled` record of a request held until sendAt, unless a record exists (returned, read consistently). */
 export async function putScheduled(ddb: DynamoDBDocumentClient, table: string, record: SenderTrackingRecord): Promise<PutScheduledResult> {
   try {
-    await ddb.send(new PutCommand({ TableName: table, Item: record, ConditionExpression: 'attribute_not_exists(emailId)' }));
+    await ddb.send(new PutCommand({ TableName: table, Item: marshallSafeItem(record), ConditionExpression: 'attribute_not_exists(emailId)' }));
     return { written: true };
   } catch (error) {
     if (!isConditionalCheckFailure(error)) throw error;
@@ -267,7 +255,7 @@ export async function failScheduled(
           ':scheduled': 'scheduled',
           ':rank': statusRank('failed'),
           ':code': error.code,
-          ':message': error.message,
+          ':message': wellFormed(error.message),
         },
       }),
     );

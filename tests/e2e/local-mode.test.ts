@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { eventually, startLocalMode, type LocalMode } from '../support/local-mode.js';
@@ -130,6 +131,23 @@ describe('sending through local mode', () => {
     expect(out.FailedEntryCount).toBe(0);
     const record = await statusOf(emailId, ['opened', 'failed']);
     expect(record).toMatchObject({ status: 'opened', deliveredAt: expect.any(String) });
+  });
+
+  it('keeps keys named after Object.prototype members through local mode: stored on the record and in status events as given', async () => {
+    const emailId = `e2e-keys-${randomUUID()}`;
+    const templateData = { userName: 'Ada', companyName: 'Acme', constructor: 'x', form: { constructor: { name: 'String' }, toString: 't' } };
+    const metadata = { constructor: 'x', toString: { valueOf: 'y' }, __defineGetter__: ['z'], hasOwnProperty: null };
+    const out = await local.publish([local.request({ emailId, to: 'success@simulator.amazonses.com', templateName: 'welcome', templateData, metadata })]);
+    expect(out.FailedEntryCount).toBe(0);
+
+    const record = await statusOf(emailId, ['opened']);
+    // Deep equality that does not read `.constructor` (the data's own key here), on a copy made
+    // in this realm (fetch's JSON comes from Node's own).
+    const same = (actual: unknown, expected: unknown) => ({ same: isDeepStrictEqual(JSON.parse(JSON.stringify(actual)), expected), json: JSON.stringify(actual) });
+    expect(same(record.request.templateData, templateData)).toEqual({ same: true, json: JSON.stringify(templateData) });
+    expect(same(record.metadata, metadata)).toEqual({ same: true, json: JSON.stringify(metadata) });
+    const opened = await eventually(async () => (await local.statusEvents(emailId)).find((e) => e.detail.status === 'opened'));
+    expect(same(opened.detail.metadata, metadata)).toEqual({ same: true, json: JSON.stringify(metadata) });
   });
 
   it('treats a plus-labelled simulator address like the plain one', async () => {

@@ -280,6 +280,31 @@ describe('field failures', () => {
       expect(failure.metadata).toBeUndefined();
     });
 
+    it.each([
+      ['templateData', '{"userName":"A\\ud800"}', 'templateData.userName'],
+      ['templateData', '{"items":[{"name":"\\udfffx"}]}', 'templateData.items[0].name'],
+      ['templateData', '{"k\\ud800":1}', 'templateData.k\ufffd (the key)'],
+      ['metadata', '{"campaign":["ok","\\ud83d"]}', 'metadata.campaign[1]'],
+    ])('a lone surrogate in %s is refused (VAL012), naming where', (field, value, path) => {
+      const failure = invalid(raw(`{${fields},"${field}":${value}}`));
+      expect(failure.code).toBe('VAL012');
+      expect(failure.message).toContain(path);
+      expect(failure.metadata).toBeUndefined();
+    });
+
+    it('accepts surrogate pairs (emoji) in templateData and metadata', () => {
+      const request = valid(raw(`{${fields},"templateData":{"userName":"\\ud83d\\ude00"},"metadata":{"\\ud83d\\ude00":"\\ud83d\\ude00"}}`));
+      expect(request.templateData.userName).toBe('\u{1F600}');
+    });
+
+    it('keeps the stored text of a failed request well-formed', () => {
+      const failure = invalid(raw(`{"emailId":"hostile-2","to":"a\\ud800@example.com","templateName":"welcome","subject":"${'x'.repeat(997)}\\ud83d\\ude00"}`));
+      expect(failure.code).toBe('VAL005');
+      expect(failure.toEmail).toBe('a\ufffd@example.com');
+      // Cut at 998 characters, between the halves of the emoji: the half left is replaced.
+      expect(failure.subject).toBe(`${'x'.repeat(997)}\ufffd`);
+    });
+
     it('accepts keys named constructor and prototype, which are stored like any other', () => {
       const request = valid(raw(`{${fields},"templateData":{"constructor":"x","prototype":{"a":1}},"metadata":{"constructor":1}}`));
       expect(Object.keys(request.templateData)).toEqual(['constructor', 'prototype']);

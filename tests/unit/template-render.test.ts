@@ -155,6 +155,28 @@ describe('renderEmail', () => {
     }
   });
 
+  it('renders templateData keys named after Object.prototype members as given, at the top and as members', () => {
+    const html = '{{ constructor }}|{{ toString }}|{{ __defineGetter__ }}|{{ form.constructor.name }}|{{ form.hasOwnProperty }}|{{ form.prototype }}';
+    const given = { ...data, constructor: 'C', toString: 'T', __defineGetter__: 'G', form: { constructor: { name: 'N' }, hasOwnProperty: 'H', prototype: 'P' } };
+    expect(rendered(compiled({ html }), given).html).toBe('C|T|G|N|H|P');
+  });
+
+  it('still hides those members where the data does not have them as its own keys', () => {
+    // An own "constructor" that is a string leads to String's members, which stay hidden.
+    for (const html of ['{{ form.constructor }}', '{{ form.constructor.constructor }}', '{{ form.name.constructor }}']) {
+      expect(renderEmail(compiled({ html }), { ...data, form: { name: 'x', constructor: 'y' }, ...(html === '{{ form.constructor }}' ? { form: { name: 'x' } } : {}) })).toMatchObject({
+        ok: false,
+        code: 'TMPL004',
+      });
+    }
+  });
+
+  it('fails with TMPL004, not a crash, when a template prints an object whose own toString is data', () => {
+    const given = { ...data, form: { toString: 'T', valueOf: 'V' } };
+    expect(renderEmail(compiled({ html: '{{ form }}' }), given)).toMatchObject({ ok: false, code: 'TMPL004' });
+    expect(renderEmail(compiled({ text: '{{ form }}' }), given)).toMatchObject({ ok: false, code: 'TMPL004' });
+  });
+
   it('refuses a subject that renders with a line break (VAL005)', () => {
     expect(renderEmail(compiled(), { userName: 'Ann\r\nBcc: x@y.com', companyName: 'Acme' })).toMatchObject({ ok: false, code: 'VAL005' });
   });
