@@ -92,6 +92,26 @@ if (!runtime.memberLookup.guarded) {
   runtime.memberLookup = guarded;
 }
 
+// A top-level name reads only the data's own keys (and nunjucks' globals): `{{ toString }}`
+// or `{{ constructor }}` without such a key in templateData is undefined (TMPL004 under
+// throwOnUndefined), never a function's source inherited from Object.prototype.
+interface LookupContext {
+  ctx: Record<string, unknown>;
+  env: { globals: Record<string, unknown> };
+}
+type NameLookup = ((context: LookupContext, frame: { lookup(name: string): unknown }, name: string) => unknown) & { guarded?: boolean };
+const contextRuntime = nunjucks.runtime as unknown as { contextOrFrameLookup: NameLookup };
+if (!contextRuntime.contextOrFrameLookup.guarded) {
+  const guardedLookup: NameLookup = (context, frame, name) => {
+    const local = frame.lookup(name);
+    if (local !== undefined) return local;
+    if (Object.hasOwn(context.ctx, name)) return context.ctx[name];
+    return Object.hasOwn(context.env.globals, name) ? context.env.globals[name] : undefined;
+  };
+  guardedLookup.guarded = true;
+  contextRuntime.contextOrFrameLookup = guardedLookup;
+}
+
 function environment(autoescape: boolean): nunjucks.Environment {
   const env = new nunjucks.Environment([], { autoescape, throwOnUndefined: true });
   // Only nunjucks' own helpers (range, cycler, joiner) are global; nothing is added.

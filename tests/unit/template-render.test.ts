@@ -171,6 +171,15 @@ describe('renderEmail', () => {
     }
   });
 
+  it('reads a top-level name only from the data itself: an inherited one is undefined, not a function', () => {
+    for (const name of ['constructor', 'toString', 'valueOf', 'hasOwnProperty', '__defineGetter__', 'isPrototypeOf']) {
+      expect(renderEmail(compiled({ html: `{{ ${name} }}` }), data)).toMatchObject({ ok: false, code: 'TMPL004' });
+      expect(renderEmail(compiled({ html: `[{{ ${name} | default("none") }}]` }), data)).toMatchObject({ ok: true, value: { html: '[none]' } });
+    }
+    // nunjucks' own helpers stay available, and a loop variable still shadows the data.
+    expect(rendered(compiled({ html: '{% for i in range(2) %}{{ i }}{% endfor %}|{% for userName in ["L"] %}{{ userName }}{% endfor %}' }), data).html).toBe('01|L');
+  });
+
   it('fails with TMPL004, not a crash, when a template prints an object whose own toString is data', () => {
     const given = { ...data, form: { toString: 'T', valueOf: 'V' } };
     expect(renderEmail(compiled({ html: '{{ form }}' }), given)).toMatchObject({ ok: false, code: 'TMPL004' });
