@@ -98,7 +98,8 @@ describe('sesmailengine local --webhook-url', () => {
     // A copy of a real change with a changed address, with the engine's signature copied too, and one without any.
     const [delivered] = (await local.statusEvents(emailId)).filter((e) => e.detail.status === 'delivered');
     const altered = { ...delivered!.detail, toEmail: 'attacker@example.com' };
-    const { engineSignature: _signature, ...unsigned } = { ...delivered!.detail, status: 'bounced', bounceType: 'Permanent' };
+    const unsigned: Record<string, unknown> = { ...delivered!.detail, status: 'bounced', bounceType: 'Permanent' };
+    delete unsigned.engineSignature;
     const marker = randomUUID();
     const key = Buffer.from(local.info.eventSigningKey as string, 'base64url');
     const out = await local.publish([
