@@ -56,6 +56,7 @@ export const ERROR_CODES = {
   WHK001: 'A webhook queue message is not a deliverable event (not JSON, not from sesmailengine, or not an "Email Status Changed" or "Webhook Test" event); it is logged and dropped.',
   WHK002: 'The webhook endpoint answered with a status other than 2xx (redirects are not followed); the delivery is tried again later.',
   WHK003: 'The webhook endpoint could not be reached or did not answer within 10 seconds; the delivery is tried again later.',
+  WHK004: 'A webhook queue event was not published by the engine (its detail has no valid engineSignature: someone else put source "sesmailengine" on the bus); it is logged and dropped.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

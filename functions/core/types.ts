@@ -142,4 +142,9 @@ export interface EmailStatusChangedDetail {
   complaintFeedbackType?: string;
   errorCode?: string;
   errorMessage?: string;
+  /**
+   * The engine's signature over this detail (core/event-authentication.ts), by which
+   * Webhook Delivery tells the engine's events from forged ones. Not sent to webhook receivers.
+   */
+  engineSignature?: string;
 }

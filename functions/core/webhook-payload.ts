@@ -1,3 +1,5 @@
+import { stripEngineSignature } from './event-authentication.js';
+
 /**
  * What a webhook delivery says, built from the event the webhook rule put on the queue,
  * and when a failed delivery is tried again.
@@ -56,6 +58,10 @@ export interface WebhookPayload {
 export interface WebhookMessage {
   /** The webhook-id header: the EventBridge event id, stable across retries. */
   id: string;
+  /** The event's detail-type and detail as they came, for checking the engine's signature. */
+  detailType: string;
+  detail: Record<string, unknown>;
+  /** What the receiver gets: the detail without the engine's signature. */
   payload: WebhookPayload;
 }
 
@@ -98,11 +104,11 @@ export function parseWebhookMessage(body: string): WebhookMessage {
     }
     const changedAt = typeof detail.timestamp === 'string' && ISO_TIME.test(detail.timestamp) ? detail.timestamp : eventTime;
     if (!changedAt) throw new WebhookMessageError('The event carries no ISO-8601 time.');
-    return { id, payload: { type: `email.${status}`, timestamp: changedAt, data: detail } };
+    return { id, detailType, detail, payload: { type: `email.${status}`, timestamp: changedAt, data: stripEngineSignature(detail) } };
   }
   if (detailType === WEBHOOK_TEST_DETAIL_TYPE) {
     if (!eventTime) throw new WebhookMessageError('The event carries no ISO-8601 time.');
-    return { id, payload: { type: TEST_EVENT_TYPE, timestamp: eventTime, data: detail } };
+    return { id, detailType, detail, payload: { type: TEST_EVENT_TYPE, timestamp: eventTime, data: stripEngineSignature(detail) } };
   }
   throw new WebhookMessageError(`The detail-type ${JSON.stringify(detailType)} is not delivered to webhooks.`);
 }

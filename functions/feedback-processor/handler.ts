@@ -10,7 +10,9 @@ import { applyFeedback, claimRetry, markRetryEnqueued, readAhead, type FeedbackA
 import { recordSoftBounce, resetSoftBounceStreak } from '../lib/soft-bounce-streak.js';
 import { publishStatusChanges, statusChangedDetail, type StatusChangedDetail } from '../lib/status-notifications.js';
 import { enqueueRetry, RetryNotPossibleError } from '../lib/retry-queue.js';
+import { loadEventAuthenticationKey } from '../lib/secrets.js';
 import type { CommonHandlerDeps } from '../lib/handler-deps.js';
+import type { Env } from '../lib/env.js';
 import { parseFeedbackBody, type FeedbackEvent } from '../core/feedback-event.js';
 import type { SuppressAction } from '../core/feedback-rules.js';
 import { emailIdFromTags } from '../core/message-tags.js';
@@ -31,7 +33,10 @@ import { feedbackProcessorConfig, type FeedbackProcessorConfig } from './config.
 
 export type { Logger } from '../lib/logging.js';
 
-export type HandlerDeps = CommonHandlerDeps;
+export interface HandlerDeps extends CommonHandlerDeps {
+  /** The key that signs status notifications (default: derived from the unsubscribe secret, read once per container). */
+  loadEventKey: (env: Env) => Promise<Buffer>;
+}
 
 const PARALLEL_GROUPS = 8;
 
@@ -190,7 +195,14 @@ export function createFeedbackProcessorHandler(
       }
     }
     if (batch.notifications.length > 0) {
-      await publishStatusChanges(rt.clients.events, rt.config.eventBusName, batch.notifications, log);
+      let key: Buffer | undefined;
+      try {
+        key = await (deps.loadEventKey ?? ((env: Env) => loadEventAuthenticationKey(env)))(deps.env ?? process.env);
+      } catch (error) {
+        // Still published for the bus's other consumers; Webhook Delivery refuses unsigned ones (WHK004).
+        log({ level: 'error', message: 'Status notifications published unsigned: the event signing key could not be read', error: describeError(error) });
+      }
+      await publishStatusChanges(rt.clients.events, rt.config.eventBusName, batch.notifications, log, key);
     }
   }
 

@@ -1,5 +1,6 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigError, optionalString, type Env } from './env.js';
+import { eventAuthenticationKey } from '../core/event-authentication.js';
 
 /**
  * The engine's HMAC secrets: given directly in an environment variable (local mode, tests),
@@ -74,4 +75,12 @@ export function loadWebhookSecret(
     WEBHOOK_SECRET_TTL_MS,
     now,
   );
+}
+
+/**
+ * The key that signs and verifies the engine's own events on its bus, derived from the
+ * unsubscribe secret (core/event-authentication.ts says why that one).
+ */
+export async function loadEventAuthenticationKey(env: Env = process.env, client: SecretsClientFactory = defaultClient): Promise<Buffer> {
+  return eventAuthenticationKey(await loadUnsubscribeSecret(env, client));
 }

@@ -1,6 +1,7 @@
 import { PutEventsCommand, type EventBridgeClient, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import type { EmailStatus, EmailStatusChangedDetail as StatusChangedDetail } from '../core/types.js';
 import type { StoredRecord } from './tracking-updates.js';
+import { signEngineDetail } from '../core/event-authentication.js';
 
 /**
  * "Email Status Changed" events on the engine's bus, so applications can react to
@@ -51,12 +52,17 @@ export interface PublishLog {
   (entry: Record<string, unknown>): void;
 }
 
-/** Publishes the details in calls of ten; failed entries are retried once, then logged. Never throws. */
+/**
+ * Publishes the details in calls of ten, each signed with `key` (an `engineSignature`
+ * field; see core/event-authentication.ts) when one is given; failed entries are retried
+ * once, then logged. Never throws.
+ */
 export async function publishStatusChanges(
   events: EventBridgeClient,
   eventBusName: string,
   details: StatusChangedDetail[],
   log: PublishLog,
+  key?: Buffer,
 ): Promise<{ published: number; failed: number }> {
   let published = 0;
   let failed = 0;
@@ -64,7 +70,7 @@ export async function publishStatusChanges(
     Source: STATUS_SOURCE,
     DetailType: STATUS_DETAIL_TYPE,
     EventBusName: eventBusName,
-    Detail: JSON.stringify(detail),
+    Detail: JSON.stringify(key ? signEngineDetail(key, STATUS_DETAIL_TYPE, detail) : detail),
   }));
   for (let i = 0; i < entries.length; i += ENTRIES_PER_CALL) {
     let pending = entries.slice(i, i + ENTRIES_PER_CALL);

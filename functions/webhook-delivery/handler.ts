@@ -4,9 +4,10 @@ import type { AwsClients } from '../lib/clients.js';
 import { createSqsClient } from '../lib/clients-sqs.js';
 import { ConfigError, type Env } from '../lib/env.js';
 import { describeError, jsonLogger, type Logger } from '../lib/logging.js';
-import { loadWebhookSecret } from '../lib/secrets.js';
+import { loadEventAuthenticationKey, loadWebhookSecret } from '../lib/secrets.js';
 import type { CommonHandlerDeps } from '../lib/handler-deps.js';
 import { signedHeaders, signingKey, WebhookSecretError } from '../core/webhook-signature.js';
+import { checkEngineDetail } from '../core/event-authentication.js';
 import {
   parseRetryAfter,
   parseWebhookMessage,
@@ -24,8 +25,10 @@ import { webhookDeliveryConfig, type WebhookDeliveryConfig } from './config.js';
  * A 2xx answer consumes the message. Anything else (another status, a redirect, a timeout,
  * a refused connection) returns it to the queue with a growing visibility timeout, so
  * attempts follow RETRY_SCHEDULE_SECONDS until the queue's maxReceiveCount moves it to the
- * webhook DLQ. A message that is not a deliverable event is logged (WHK001) and dropped, and
- * one of a type the receiver did not choose (WEBHOOK_EVENT_TYPES) is consumed unsent.
+ * webhook DLQ. A message that is not a deliverable event is logged (WHK001) and dropped, one
+ * whose detail does not carry the engine's valid signature (put on the bus by someone other
+ * than the engine: core/event-authentication.ts) is logged (WHK004) and dropped, and one of
+ * a type the receiver did not choose (WEBHOOK_EVENT_TYPES) is consumed unsent.
  * Every attempt is signed afresh (webhook-timestamp is the attempt's time); webhook-id stays
  * the event's id, so receivers can deduplicate.
  */
@@ -37,6 +40,8 @@ export interface HandlerDeps extends CommonHandlerDeps {
   fetch: typeof fetch;
   /** The secret (default: WEBHOOK_SECRET, else Secrets Manager by WEBHOOK_SECRET_ARN, re-read every 5 minutes). */
   loadSecret: (env: Env) => Promise<string>;
+  /** The key that authenticates the engine's own events (default: derived from the unsubscribe secret, read once per container). */
+  loadEventKey: (env: Env) => Promise<Buffer>;
   /** Seconds before attempt n+1 after attempt n failed. */
   retrySchedule: readonly number[];
   /** Time allowed for the receiver to answer. */
@@ -49,6 +54,13 @@ export const USER_AGENT = 'SESMailEngine-Webhooks/1.0';
 interface Runtime {
   config: WebhookDeliveryConfig;
   clients: Pick<AwsClients, 'sqs'>;
+}
+
+interface Keys {
+  /** Signs the deliveries (the webhook secret). */
+  signing: Buffer;
+  /** Verifies that an event is the engine's own. */
+  events: Buffer;
 }
 
 type Attempt =
@@ -116,13 +128,27 @@ export function createWebhookDeliveryHandler(deps: Partial<HandlerDeps> = {}): (
     };
   }
 
-  async function deliver(rt: Runtime, signing: Buffer, record: SQSRecord): Promise<boolean> {
+  async function deliver(rt: Runtime, keys: Keys, record: SQSRecord): Promise<boolean> {
     let message;
     try {
       message = parseWebhookMessage(record.body);
     } catch (error) {
       if (!(error instanceof WebhookMessageError)) throw error;
       log({ level: 'error', code: 'WHK001', message: 'Webhook queue message dropped: not a deliverable event', reason: error.message, messageId: record.messageId });
+      return true;
+    }
+    const authenticity = checkEngineDetail(keys.events, message.detailType, message.detail);
+    if (authenticity !== 'valid') {
+      const emailId = typeof message.detail.emailId === 'string' ? message.detail.emailId.slice(0, 256) : undefined;
+      log({
+        level: 'error',
+        code: 'WHK004',
+        message: `Webhook not sent: the event was not published by the engine (${authenticity === 'missing' ? 'no engineSignature' : 'engineSignature does not match'})`,
+        webhookId: message.id,
+        detailType: message.detailType,
+        ...(emailId !== undefined ? { emailId } : {}),
+        messageId: record.messageId,
+      });
       return true;
     }
     if (!wantsEventType(rt.config.eventTypes, message.payload.type)) {
@@ -133,7 +159,7 @@ export function createWebhookDeliveryHandler(deps: Partial<HandlerDeps> = {}): (
     const timestamp = Math.floor(now().getTime() / 1000);
     const attempt = Math.max(1, Number(record.attributes?.ApproximateReceiveCount) || 1);
     const context = { webhookId: message.id, type: message.payload.type, emailId: message.payload.data.emailId, attempt, endpoint: rt.config.url.origin };
-    const result = await post(rt.config.url, body, signedHeaders(signing, { id: message.id, timestamp, body }));
+    const result = await post(rt.config.url, body, signedHeaders(keys.signing, { id: message.id, timestamp, body }));
     if (result.ok) {
       log({ level: 'info', message: 'Webhook delivered', ...context, status: result.status });
       return true;
@@ -153,11 +179,13 @@ export function createWebhookDeliveryHandler(deps: Partial<HandlerDeps> = {}): (
 
   return async (event: SQSEvent): Promise<SQSBatchResponse> => {
     const rt = resolve();
-    const signing = await key();
+    const env = deps.env ?? process.env;
+    const [signing, events] = await Promise.all([key(), (deps.loadEventKey ?? ((e: Env) => loadEventAuthenticationKey(e)))(env)]);
+    const keys: Keys = { signing, events };
     const outcomes = await Promise.all(
       event.Records.map(async (record) => {
         try {
-          return await deliver(rt, signing, record);
+          return await deliver(rt, keys, record);
         } catch (error) {
           log({ level: 'error', message: 'Webhook delivery error', messageId: record.messageId, error: describeError(error) });
           return false;

@@ -1,7 +1,8 @@
 /**
  * webhooks: the cost of signed webhooks.
- * - signing: CPU per signature (HMAC-SHA256 over id.timestamp.body of a typical status change)
- *   and per verification with the package's verifyWebhook;
+ * - signing: CPU per signature (HMAC-SHA256 over id.timestamp.body of a typical status change),
+ *   per verification with the package's verifyWebhook, and per check of the engine's own
+ *   signature on the event (what tells the engine's events from forged ones);
  * - delivery: WEBHOOK_BENCH_EVENTS status changes through the webhook queue (local mode's
  *   queue and event source mapping: batches of 10, 2 at once, as the stack runs it), the real
  *   Webhook Delivery handler, local mode's SQS endpoint and a receiver on 127.0.0.1 that
@@ -14,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { createWebhookDeliveryHandler } from '../../functions/webhook-delivery/handler.js';
 import { signedHeaders, verifyWebhook } from '../../functions/core/webhook-signature.js';
+import { checkEngineDetail, eventAuthenticationKey, signEngineDetail } from '../../functions/core/event-authentication.js';
 import { LocalQueue, QueuePoller } from '../../src/local/local-queue.js';
 import { queueDirectory } from '../../src/local/sqs-protocol.js';
 import { LocalEventBus } from '../../src/local/local-bus.js';
@@ -24,6 +26,8 @@ import { startWebhookReceiver } from '../../tests/support/webhook-receiver.js';
 const EVENTS = Number(process.env.WEBHOOK_BENCH_EVENTS ?? 2000);
 const SIGNS = Number(process.env.WEBHOOK_BENCH_SIGNS ?? 50_000);
 const SECRET = `whsec_${Buffer.from('webhook-benchmark-secret-0123456789abcdef').toString('base64')}`;
+const UNSUBSCRIBE_SECRET = 'webhook-benchmark-unsubscribe-secret-0123456789abcdef';
+const EVENT_KEY = eventAuthenticationKey(UNSUBSCRIBE_SECRET);
 
 function statusEvent(i: number): string {
   return JSON.stringify({
@@ -32,7 +36,7 @@ function statusEvent(i: number): string {
     'detail-type': 'Email Status Changed',
     source: 'sesmailengine',
     time: '2026-03-02T10:00:05Z',
-    detail: {
+    detail: signEngineDetail(EVENT_KEY, 'Email Status Changed', {
       emailId: `order-${i}`,
       status: 'delivered',
       statusChanged: true,
@@ -44,7 +48,7 @@ function statusEvent(i: number): string {
       templateName: 'order-confirmation',
       sesMessageId: `0100018e-${i}`,
       metadata: { orderId: `A-${i}` },
-    },
+    }),
   });
 }
 
@@ -60,7 +64,14 @@ function signing(): void {
   for (let i = 0; i < SIGNS; i++) verifyWebhook(SECRET, headers, body);
   used = process.cpuUsage(cpu);
   const verifyUs = (used.user + used.system) / SIGNS;
-  console.log(`  signing: ${signUs.toFixed(1)} µs CPU per signature, ${verifyUs.toFixed(1)} µs per verification (body ${body.length} bytes, ${SIGNS.toLocaleString('en-US')} each)`);
+  const detail = JSON.parse(statusEvent(1)).detail as Record<string, unknown>;
+  cpu = process.cpuUsage();
+  for (let i = 0; i < SIGNS; i++) checkEngineDetail(EVENT_KEY, 'Email Status Changed', detail);
+  used = process.cpuUsage(cpu);
+  const checkUs = (used.user + used.system) / SIGNS;
+  console.log(
+    `  signing: ${signUs.toFixed(1)} µs CPU per signature, ${verifyUs.toFixed(1)} µs per verification (body ${body.length} bytes, ${SIGNS.toLocaleString('en-US')} each); ${checkUs.toFixed(1)} µs per check of the engine's signature on the event`,
+  );
 }
 
 interface Run {
@@ -105,7 +116,7 @@ async function deliver(refuseFirstAttempt: boolean): Promise<Run> {
   const sqs = new SQSClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
   const handler = createWebhookDeliveryHandler({
     clients: { sqs },
-    env: { WEBHOOK_URL: url, WEBHOOK_SECRET: SECRET, WEBHOOK_QUEUE_URL: queue.url },
+    env: { WEBHOOK_URL: url, WEBHOOK_SECRET: SECRET, WEBHOOK_QUEUE_URL: queue.url, UNSUBSCRIBE_SECRET },
     log: () => undefined,
     retrySchedule: [0],
   });

@@ -99,6 +99,8 @@ export interface InstallOptions extends CommonOptions {
   parameter?: string[];
   /** The WebhookUrl parameter: an https URL, '' to turn webhooks off, undefined to keep what the stack has. */
   webhookUrl?: string;
+  /** Accept a webhook URL whose host is a loopback, link-local or private address (refused otherwise, INS026). */
+  allowPrivateWebhook?: boolean;
   /** The WebhookEvents parameter: delivery types, '' for all, undefined to keep what the stack has. */
   webhookEvents?: string;
   /** Go on even if the sender is not a verified SES identity yet. */
@@ -276,7 +278,7 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
   checkAddress('sender address', '--sender', options.sender);
   checkAddress('admin e-mail', '--admin-email', options.adminEmail);
   const extra = parseParameterFlags(options.parameter);
-  const webhookUrl = chooseWebhookUrl(options.webhookUrl, extra.WebhookUrl);
+  const webhookUrl = chooseWebhookUrl(options.webhookUrl, extra.WebhookUrl, { allowPrivate: Boolean(options.allowPrivateWebhook) });
   if (webhookUrl !== undefined) extra.WebhookUrl = webhookUrl;
   const webhookEvents = chooseWebhookEvents(options.webhookEvents, extra.WebhookEvents);
   if (webhookEvents !== undefined) extra.WebhookEvents = webhookEvents;

@@ -48,6 +48,7 @@ export function registerInstallerCommands(program: Command, run: Runner): void {
     .option('--bucket <name>', 'bucket for code and templates (default: <stack-name>-<account>-<region>)')
     .option('--parameter <Key=Value>', 'set a stack parameter, e.g. BounceRateThreshold=3 (repeatable)', collect)
     .option('--webhook-url <https-url>', "POST each email status change, signed, to this endpoint ('' turns webhooks off; default: keep the stack's)")
+    .option('--allow-private-webhook', 'accept a --webhook-url at a loopback, link-local or private address, or a localhost name (refused otherwise)')
     .option('--webhook-events <types>', "only these delivery types, e.g. bounced,complained ('' for all; default: keep the stack's)")
     .option('--skip-sender-check', 'install even if the sender is not verified in SES yet')
     .option('--allow-replacement', 'let an upgrade replace a resource that holds data (a table, a queue); refused otherwise')
@@ -64,6 +65,7 @@ export function registerInstallerCommands(program: Command, run: Runner): void {
           parameter: (raw.parameter as string[] | undefined) ?? [],
           ...(str(raw.webhookUrl) !== undefined ? { webhookUrl: str(raw.webhookUrl) } : {}),
           ...(str(raw.webhookEvents) !== undefined ? { webhookEvents: str(raw.webhookEvents) } : {}),
+          allowPrivateWebhook: Boolean(raw.allowPrivateWebhook),
           skipSenderCheck: Boolean(raw.skipSenderCheck),
           allowReplacement: Boolean(raw.allowReplacement),
           yes: Boolean(raw.yes),

@@ -7,12 +7,15 @@ import { createUi, processIo } from '../ui.js';
 import { withTarget, type EngineTarget, type TargetOptions, type WebhookResources } from '../ops/target.js';
 import { displaySecret, WebhookSecretError } from '../../functions/core/webhook-signature.js';
 import { ENGINE_SOURCE, TEST_EVENT_TYPE, WEBHOOK_TEST_DETAIL_TYPE } from '../../functions/core/webhook-payload.js';
+import { eventAuthenticationKey, signEngineDetail } from '../../functions/core/event-authentication.js';
 import type { CommonOptions } from './shared-options.js';
 
 /**
  * `sesmailengine webhook secret|test`: the signing secret a receiver needs (in its `whsec_`
  * form), and a "Webhook Test" event published on the engine's bus so the whole path (rule →
  * webhook queue → Webhook Delivery → the receiver) can be tried without sending an email.
+ * The test event is signed with the engine's event key (read with the user's credentials),
+ * since Webhook Delivery forwards only events the engine signed.
  */
 
 export interface WebhookOptions extends CommonOptions, TargetOptions {
@@ -89,6 +92,42 @@ export async function readWebhookSecret(target: EngineTarget): Promise<string> {
   }
 }
 
+/**
+ * The key that signs the engine's own events: derived from the stack's unsubscribe secret
+ * on AWS (so the user's credentials must read it), from GET /info in local mode. WHK104 when
+ * it cannot be had.
+ */
+export async function readEventKey(target: EngineTarget): Promise<Buffer> {
+  const webhook = requireWebhook(target);
+  if (target.kind === 'local') {
+    if (!webhook.eventKey) {
+      throw new CliError('WHK104', `${target.description} did not report its event signing key.`, 'Restart local mode with the same version of sesmailengine as this command.');
+    }
+    return Buffer.from(webhook.eventKey, 'base64url');
+  }
+  const secretId = webhook.eventKeySecretId;
+  if (!secretId) {
+    throw new CliError('WHK104', `The ${target.description} does not name its unsubscribe secret.`, `Upgrade the stack: sesmailengine install${target.flags}.`);
+  }
+  const secrets = await target.clients.secrets();
+  let raw: string | undefined;
+  try {
+    raw = (await secrets.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
+  } catch (error) {
+    const info = awsErrorInfo(error);
+    throw new CliError(
+      'WHK104',
+      `The engine's event signing key (from the secret ${secretId}) cannot be read: ${info.name}: ${info.message}`,
+      info.name === 'AccessDeniedException'
+        ? `A test event must be signed like the engine's own events: use credentials that may call secretsmanager:GetSecretValue on ${secretId}.`
+        : 'Check that the stack is installed in this region (sesmailengine status), then run the command again.',
+      { cause: error },
+    );
+  }
+  if (!raw) throw new CliError('WHK104', `The secret ${secretId} has no string value.`, `Reinstall the stack: sesmailengine install${target.flags}.`);
+  return eventAuthenticationKey(raw);
+}
+
 export async function webhookSecret(options: WebhookOptions): Promise<number> {
   const io = options.io ?? processIo();
   const ui = createUi(io);
@@ -115,6 +154,7 @@ export async function webhookTest(options: WebhookTestOptions): Promise<number> 
   }
   return withTarget(options, async (target) => {
     const webhook = requireWebhook(target);
+    const detail = signEngineDetail(await readEventKey(target), WEBHOOK_TEST_DETAIL_TYPE, { message, sentBy: TEST_SENT_BY });
     const events = await target.clients.events();
     const bus = target.resources.eventBusName;
     let eventId: string | undefined;
@@ -122,7 +162,7 @@ export async function webhookTest(options: WebhookTestOptions): Promise<number> 
     try {
       const out = await events.send(
         new PutEventsCommand({
-          Entries: [{ EventBusName: bus, Source: ENGINE_SOURCE, DetailType: WEBHOOK_TEST_DETAIL_TYPE, Detail: JSON.stringify({ message, sentBy: TEST_SENT_BY }) }],
+          Entries: [{ EventBusName: bus, Source: ENGINE_SOURCE, DetailType: WEBHOOK_TEST_DETAIL_TYPE, Detail: JSON.stringify(detail) }],
         }),
       );
       const entry = out.Entries?.[0];

@@ -41,6 +41,7 @@ import { startDynamoDbStandIn, type RunningDynamoDbStandIn } from './dynamodb-st
 import { amzTarget, type InProcessRoute } from './in-process-handler.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from './put-events.js';
 import { displaySecret, SECRET_PREFIX } from '../../functions/core/webhook-signature.js';
+import { eventAuthenticationKey } from '../../functions/core/event-authentication.js';
 import { MAX_ATTEMPTS } from '../../functions/core/webhook-payload.js';
 
 export const LOCAL_HOST = '127.0.0.1';
@@ -137,6 +138,8 @@ export interface LocalEngineInfo {
   webhookDeadLetterQueueUrl?: string;
   /** The secret receivers verify signatures with, in the whsec_ form. */
   webhookSecret?: string;
+  /** The key that signs the engine's own events (base64url), so `webhook test --local` can sign its test event. */
+  eventSigningKey?: string;
   region: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
   dataDir: string | null;
@@ -470,7 +473,13 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       configurationSet,
       scheduleGroupName,
       ...(webhookUrl && webhook && webhookDlq && webhookSecret
-        ? { webhookUrl, webhookQueueUrl: webhook.url, webhookDeadLetterQueueUrl: webhookDlq.url, webhookSecret }
+        ? {
+            webhookUrl,
+            webhookQueueUrl: webhook.url,
+            webhookDeadLetterQueueUrl: webhookDlq.url,
+            webhookSecret,
+            eventSigningKey: eventAuthenticationKey(env.UNSUBSCRIBE_SECRET!).toString('base64url'),
+          }
         : {}),
       region: LOCAL_REGION,
       credentials: { ...LOCAL_CREDENTIALS },

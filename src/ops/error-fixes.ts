@@ -50,6 +50,7 @@ export const ERROR_FIXES: Record<ErrorCode, string> = {
   WHK001: 'Nothing unless it repeats: then check what else sends to the webhook queue (only the stack\'s webhook rule should).',
   WHK002: 'Make the endpoint answer 2xx quickly once the signature checks out (do the work afterwards); see docs/WEBHOOKS.md.',
   WHK003: 'Check that the endpoint is reachable from the internet over HTTPS and answers within 10 seconds.',
+  WHK004: 'Send test events with sesmailengine webhook test (it signs them); otherwise find who puts source sesmailengine on the bus (CloudTrail PutEvents records the caller).',
 };
 
 /** The meaning of a code (from the engine's catalogue), or undefined for an unknown code. */

@@ -60,6 +60,10 @@ export interface WebhookResources {
   secretArn?: string;
   /** In local mode: the signing secret itself (`whsec_` form, from GET /info). */
   secret?: string;
+  /** On AWS: the secret the engine derives its event signing key from (the unsubscribe signing key, by name). */
+  eventKeySecretId?: string;
+  /** In local mode: the event signing key itself (base64url, from GET /info). */
+  eventKey?: string;
 }
 
 export interface EngineResources {
@@ -155,6 +159,8 @@ export interface LocalInfo {
   webhookDeadLetterQueueUrl?: string;
   /** The signing secret in its `whsec_` form. */
   webhookSecret?: string;
+  /** The key that signs the engine's own events (base64url), for `webhook test`. */
+  eventSigningKey?: string;
 }
 
 const REQUIRED_LOCAL_FIELDS = [
@@ -275,6 +281,7 @@ export function localResources(info: LocalInfo): EngineResources {
   const webhookUrl = text(info.webhookUrl);
   const webhookQueueUrl = webhookUrl ? text(info.webhookQueueUrl) : undefined;
   const webhookSecret = webhookUrl ? text(info.webhookSecret) : undefined;
+  const eventKey = webhookUrl ? text(info.eventSigningKey) : undefined;
   const webhookDlq = webhookUrl ? (text(info.webhookDeadLetterQueueUrl) ?? dlq(webhookQueueUrl)) : undefined;
   return {
     eventBusName: info.eventBusName,
@@ -286,7 +293,14 @@ export function localResources(info: LocalInfo): EngineResources {
     ...(info.feedbackQueueUrl ? { feedbackQueueUrl: info.feedbackQueueUrl } : {}),
     deadLetterQueues: { ...(send ? { send } : {}), ...(feedback ? { feedback } : {}), ...(webhookDlq ? { webhook: webhookDlq } : {}) },
     ...(webhookUrl
-      ? { webhook: { url: webhookUrl, ...(webhookQueueUrl ? { queueUrl: webhookQueueUrl } : {}), ...(webhookSecret ? { secret: webhookSecret } : {}) } }
+      ? {
+          webhook: {
+            url: webhookUrl,
+            ...(webhookQueueUrl ? { queueUrl: webhookQueueUrl } : {}),
+            ...(webhookSecret ? { secret: webhookSecret } : {}),
+            ...(eventKey ? { eventKey } : {}),
+          },
+        }
       : {}),
   };
 }
@@ -360,6 +374,9 @@ function numberParameter(parameters: Record<string, string>, key: string, fallba
  * recognised by what their output keys say (the installer's `viewOutputs`), so an output
  * added later does not break the CLI.
  */
+/** The UnsubscribeSecret's name (the template's `${AWS::StackName}-unsubscribe-signing-key`). */
+export const unsubscribeSecretName = (stackName: string): string => `${stackName}-unsubscribe-signing-key`;
+
 export function stackResources(stackName: string, region: string, outputs: Record<string, string>, parameters: Record<string, string> = {}): EngineResources {
   const view = viewOutputs(outputs, parameters);
   const table = (pattern: RegExp) => view.tables.find((t) => pattern.test(t.key))?.name;
@@ -398,6 +415,7 @@ export function stackResources(stackName: string, region: string, outputs: Recor
             url: webhookUrl,
             ...(outputs.WebhookQueueUrl ? { queueUrl: outputs.WebhookQueueUrl } : {}),
             ...(outputs.WebhookSecretArn ? { secretArn: outputs.WebhookSecretArn } : {}),
+            eventKeySecretId: unsubscribeSecretName(stackName),
           },
         }
       : {}),

@@ -272,6 +272,22 @@ describe('install --webhook-url', () => {
     expect(await settle(install(options({ webhookUrl: 'https://hooks.example.com/x' })))).toBe(0);
     expect(sentParameters('CreateStack').WebhookUrl).toBe('https://hooks.example.com/x');
   });
+
+  it('refuses the metadata address, however spelled, before touching AWS (INS026)', async () => {
+    for (const webhookUrl of ['https://169.254.169.254/latest/meta-data/', 'https://2852039166/']) {
+      const error = await expectCliError(install(options({ webhookUrl })), 'INS026');
+      expect(error.message).toContain('points at 169.254.169.254, a link-local address');
+      expect(error.fix).toContain('--allow-private-webhook');
+    }
+    await expectCliError(install(options({ parameter: ['WebhookUrl=https://127.0.0.1:9001/'] })), 'INS026');
+    expect(sts.calls()).toHaveLength(0);
+    expect(cfn.calls).toHaveLength(0);
+  });
+
+  it('sends a private address with --allow-private-webhook', async () => {
+    expect(await settle(install(options({ webhookUrl: 'https://10.0.0.5/hooks', allowPrivateWebhook: true })))).toBe(0);
+    expect(sentParameters('CreateStack').WebhookUrl).toBe('https://10.0.0.5/hooks');
+  });
 });
 
 describe('install over an existing stack', () => {

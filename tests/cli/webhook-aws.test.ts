@@ -17,6 +17,7 @@ import { CliError } from '../../src/errors.js';
 import { webhookSecret, webhookTest } from '../../src/commands/webhook.js';
 import { dlqList, dlqRedrive } from '../../src/commands/dlq.js';
 import { signWebhook } from '../../functions/core/webhook-signature.js';
+import { checkEngineDetail, eventAuthenticationKey } from '../../functions/core/event-authentication.js';
 import { captureIo } from '../support/cli-harness.js';
 import { FakeCloudFormation } from '../support/fake-cloudformation.js';
 
@@ -35,6 +36,8 @@ const Q = 'https://sqs.us-east-1.amazonaws.com/123456789012';
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:hooked-webhook-secret-AbCdEf';
 // What the stack's GenerateSecretString makes: 32 letters and digits.
 const RAW_SECRET = 'k3Jd9QmZ2xVb7NwR4tYp1LcH8sFg6AeU';
+/** The stack's unsubscribe secret (64 letters and digits), found by its fixed name. */
+const UNSUBSCRIBE_SECRET = 'Zq8'.repeat(21) + 'x';
 
 function outputs(stack: string, webhook: boolean): Record<string, string> {
   return {
@@ -150,7 +153,11 @@ describe('webhook secret on AWS', () => {
 });
 
 describe('webhook test on AWS', () => {
-  it('publishes one "Webhook Test" event from sesmailengine on the engine\'s bus and says where to look', async () => {
+  beforeEach(() => {
+    secrets.on(GetSecretValueCommand, { SecretId: 'hooked-unsubscribe-signing-key' }).resolves({ SecretString: UNSUBSCRIBE_SECRET });
+  });
+
+  it('publishes one "Webhook Test" event from sesmailengine on the engine\'s bus, signed with the engine\'s key, and says where to look', async () => {
     events.on(PutEventsCommand).resolves({ FailedEntryCount: 0, Entries: [{ EventId: 'evt-test-1' }] });
     const options = hooked();
     expect(await webhookTest(options)).toBe(0);
@@ -158,8 +165,11 @@ describe('webhook test on AWS', () => {
     expect(calls).toHaveLength(1);
     const [entry] = calls[0]!.args[0].input.Entries!;
     expect(entry).toMatchObject({ EventBusName: 'hooked-EmailBus', Source: 'sesmailengine', DetailType: 'Webhook Test' });
-    expect(Object.keys(JSON.parse(entry!.Detail!))).toEqual(['message', 'sentBy']);
-    expect(JSON.parse(entry!.Detail!).sentBy).toBe('sesmailengine webhook test');
+    const detail = JSON.parse(entry!.Detail!);
+    expect(Object.keys(detail)).toEqual(['message', 'sentBy', 'engineSignature']);
+    expect(detail.sentBy).toBe('sesmailengine webhook test');
+    // Webhook Delivery will take it as the engine's own.
+    expect(checkEngineDetail(eventAuthenticationKey(UNSUBSCRIBE_SECRET), 'Webhook Test', detail)).toBe('valid');
     const out = options.io.out();
     expect(out).toContain('evt-test-1');
     expect(out).toContain('https://hooks.example.com/ses');
@@ -185,6 +195,15 @@ describe('webhook test on AWS', () => {
     const missing = await cliError(webhookTest(hooked()));
     expect(missing.code).toBe('WHK103');
     expect(missing.fix).toContain('events:PutEvents');
+  });
+
+  it('fails with WHK104 before publishing when the credentials may not read the unsubscribe secret the event key comes from', async () => {
+    secrets.on(GetSecretValueCommand).rejects(Object.assign(new Error('not authorized to perform secretsmanager:GetSecretValue'), { name: 'AccessDeniedException' }));
+    const refused = await cliError(webhookTest(hooked()));
+    expect(refused.code).toBe('WHK104');
+    expect(refused.message).toContain('hooked-unsubscribe-signing-key');
+    expect(refused.fix).toContain('secretsmanager:GetSecretValue on hooked-unsubscribe-signing-key');
+    expect(events.commandCalls(PutEventsCommand)).toHaveLength(0);
   });
 
   it('refuses an empty --message (OPS004) and a stack without webhooks (WHK101) before publishing', async () => {

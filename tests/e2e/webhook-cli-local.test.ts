@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { verifyWebhook } from '../../src/client/index.js';
+import { signEngineDetail } from '../../functions/core/event-authentication.js';
 import { CLI, eventually, startLocalMode, type LocalMode } from '../support/local-mode.js';
 import { startWebhookReceiver, type ReceivedHook, type WebhookReceiver } from '../support/webhook-receiver.js';
 
@@ -130,7 +131,18 @@ describe('dlq --queue webhook --local', () => {
       time: new Date().toISOString(),
       region: local.info.region,
       resources: [],
-      detail: { emailId, status: 'delivered', statusChanged: true, recordStatus: 'delivered', previousStatus: 'sent', toEmail: 'kim@example.com', timestamp: new Date().toISOString(), originalSource: 'e2e.app', templateName: 'welcome' },
+      // As the Feedback Processor published it: signed with the engine's key.
+      detail: signEngineDetail(Buffer.from(local.info.eventSigningKey as string, 'base64url'), 'Email Status Changed', {
+        emailId,
+        status: 'delivered',
+        statusChanged: true,
+        recordStatus: 'delivered',
+        previousStatus: 'sent',
+        toEmail: 'kim@example.com',
+        timestamp: new Date().toISOString(),
+        originalSource: 'e2e.app',
+        templateName: 'welcome',
+      }),
     };
     await sqs.send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: JSON.stringify(event) }));
 

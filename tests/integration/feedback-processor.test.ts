@@ -16,6 +16,7 @@ import { retryEmailIdFor, decideFeedback } from '../../functions/core/feedback-r
 import { parseSesEvent } from '../../functions/core/feedback-event.js';
 import { statusRank } from '../../functions/core/status-priority.js';
 import type { RecordStatus, TrackingRecord } from '../../functions/core/types.js';
+import { checkEngineDetail, eventAuthenticationKey } from '../../functions/core/event-authentication.js';
 
 /**
  * The Feedback Processor's real handler against dynalite, fed the real SES events of
@@ -53,6 +54,8 @@ beforeEach(() => {
   logs.length = 0;
 });
 
+const UNSUBSCRIBE_SECRET = 'feedback-test-unsubscribe-secret-0123456789';
+
 function envMap(overrides: Record<string, string> = {}): Record<string, string> {
   return {
     TRACKING_TABLE: env.tables.tracking,
@@ -64,6 +67,7 @@ function envMap(overrides: Record<string, string> = {}): Record<string, string> 
     SOFT_BOUNCE_SUPPRESSION_THRESHOLD: '3',
     SOFT_BOUNCE_WINDOW_DAYS: '30',
     TRACKING_RETENTION_DAYS: '365',
+    UNSUBSCRIBE_SECRET: UNSUBSCRIBE_SECRET,
     ...overrides,
   };
 }
@@ -459,6 +463,7 @@ describe('status notifications', () => {
         _source: 'sesmailengine',
         _type: 'Email Status Changed',
         _bus: 'test-EmailBus',
+        engineSignature: expect.stringMatching(/^v1=/),
         emailId: ids.emailId,
         originalEmailId: ids.emailId,
         retryAttempt: 0,
@@ -510,6 +515,30 @@ describe('status notifications', () => {
     expect(result.batchItemFailures).toEqual([]);
     expect((await record(ids.emailId))?.status).toBe('delivered');
     expect(logs.some((l) => l.message === 'Status notifications not published')).toBe(true);
+  });
+
+  it("carry the engine's signature, so Webhook Delivery can tell them from events others put on the bus", async () => {
+    const ids = unique('notify-signed');
+    await seed(ids);
+    await makeHandler()(sqsEvent([feedback('Delivery', ids)]));
+    const [entry] = eventsMock
+      .commandCalls(PutEventsCommand)
+      .flatMap((call) => call.args[0].input.Entries ?? [])
+      .filter((e) => (e.Detail ?? '').includes(ids.emailId));
+    const detail = JSON.parse(entry!.Detail!);
+    expect(detail.engineSignature).toMatch(/^v1=/);
+    expect(checkEngineDetail(eventAuthenticationKey(UNSUBSCRIBE_SECRET), 'Email Status Changed', detail)).toBe('valid');
+  });
+
+  it('are still published, unsigned and with an error logged, when the signing key cannot be read', async () => {
+    const ids = unique('notify-nokey');
+    await seed(ids);
+    const result = await makeHandler({ env: { UNSUBSCRIBE_SECRET: '' } })(sqsEvent([feedback('Delivery', ids)]));
+    expect(result.batchItemFailures).toEqual([]);
+    const detail = publishedDetails().find((d) => d.emailId === ids.emailId)!;
+    expect(detail.status).toBe('delivered');
+    expect(detail.engineSignature).toBeUndefined();
+    expect(logs).toContainEqual(expect.objectContaining({ level: 'error', message: expect.stringContaining('published unsigned') }));
   });
 
   it('that are partly refused are retried once, then logged', async () => {

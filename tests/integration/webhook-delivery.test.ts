@@ -5,6 +5,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { Webhook } from 'standardwebhooks';
 import { createWebhookDeliveryHandler, USER_AGENT } from '../../functions/webhook-delivery/handler.js';
 import { verifyWebhook } from '../../functions/core/webhook-signature.js';
+import { eventAuthenticationKey, signEngineDetail } from '../../functions/core/event-authentication.js';
 import { LocalQueue, QueuePoller, toSqsEvent } from '../../src/local/local-queue.js';
 import { queueDirectory } from '../../src/local/sqs-protocol.js';
 import { LocalEventBus } from '../../src/local/local-bus.js';
@@ -20,6 +21,9 @@ import { startWebhookReceiver, type ReceivedHook as Received, type Responder, ty
  */
 
 const SECRET = `whsec_${Buffer.from('webhook-delivery-test-secret-0123456789').toString('base64')}`;
+/** The stack's unsubscribe secret, from which the engine's event key comes. */
+const UNSUBSCRIBE_SECRET = 'webhook-delivery-test-unsubscribe-secret-0123456789';
+const EVENT_KEY = eventAuthenticationKey(UNSUBSCRIBE_SECRET);
 
 let receiver: WebhookReceiver;
 let receiverUrl: string;
@@ -61,6 +65,7 @@ function makeHandler(queue: LocalQueue, options: { url?: string; schedule?: numb
       WEBHOOK_URL: options.url ?? `${receiverUrl}/hooks/email`,
       WEBHOOK_SECRET: SECRET,
       WEBHOOK_QUEUE_URL: queue.url,
+      UNSUBSCRIBE_SECRET,
       ...(options.events !== undefined ? { WEBHOOK_EVENT_TYPES: options.events } : {}),
     },
     log: (entry) => logs.push(entry),
@@ -71,8 +76,15 @@ function makeHandler(queue: LocalQueue, options: { url?: string; schedule?: numb
 }
 
 let eventCounter = 0;
-function statusEvent(detail: Record<string, unknown> = {}): string {
+/** The detail of an "Email Status Changed" event as the Feedback Processor publishes it (unsigned). */
+function statusDetail(detail: Record<string, unknown> = {}): Record<string, unknown> {
+  return { emailId: `order-${eventCounter}`, status: 'delivered', previousStatus: 'sent', toEmail: 'ann@example.com', timestamp: '2026-03-02T10:00:04.000Z', ...detail };
+}
+
+/** An "Email Status Changed" event as the webhook rule puts it on the queue, signed by the engine unless `sign` is false. */
+function statusEvent(detail: Record<string, unknown> = {}, sign = true): string {
   eventCounter += 1;
+  const unsigned = statusDetail(detail);
   return JSON.stringify({
     version: '0',
     id: `6a7e8f00-0000-4000-8000-${String(eventCounter).padStart(12, '0')}`,
@@ -82,8 +94,21 @@ function statusEvent(detail: Record<string, unknown> = {}): string {
     time: '2026-03-02T10:00:05Z',
     region: 'us-east-1',
     resources: [],
-    detail: { emailId: `order-${eventCounter}`, status: 'delivered', previousStatus: 'sent', toEmail: 'ann@example.com', timestamp: '2026-03-02T10:00:04.000Z', ...detail },
+    detail: sign ? signEngineDetail(EVENT_KEY, 'Email Status Changed', unsigned) : unsigned,
   });
+}
+
+/** A "Webhook Test" event as `sesmailengine webhook test` publishes it (signed unless `sign` is false). */
+function testEvent(id: string, message: string, sign = true): string {
+  const detail = { message };
+  return JSON.stringify({ id, source: 'sesmailengine', 'detail-type': 'Webhook Test', time: '2026-03-02T11:00:00Z', detail: sign ? signEngineDetail(EVENT_KEY, 'Webhook Test', detail) : detail });
+}
+
+/** The detail a receiver gets: the event's, without the engine's signature. */
+function receivedDetail(body: string): Record<string, unknown> {
+  const { engineSignature, ...rest } = JSON.parse(body).detail as Record<string, unknown>;
+  expect(engineSignature).toMatch(/^v1=/);
+  return rest;
 }
 
 beforeAll(async () => {
@@ -133,7 +158,8 @@ describe('a delivery', () => {
     expect(hit.headers['user-agent']).toBe(USER_AGENT);
     expect(hit.headers['webhook-id']).toBe(JSON.parse(body).id);
     const payload = verifyWebhook<{ type: string; timestamp: string; data: Record<string, unknown> }>(SECRET, hit.headers, hit.body);
-    expect(payload).toEqual({ type: 'email.bounced', timestamp: '2026-03-02T10:00:04.000Z', data: JSON.parse(body).detail });
+    expect(payload).toEqual({ type: 'email.bounced', timestamp: '2026-03-02T10:00:04.000Z', data: receivedDetail(body) });
+    expect(hit.body).not.toContain('engineSignature');
     expect(new Webhook(SECRET).verify(hit.body, hit.headers as Record<string, string>)).toEqual(payload);
     expect(logs).toEqual([expect.objectContaining({ level: 'info', message: 'Webhook delivered', status: 204, attempt: 1, type: 'email.bounced' })]);
   });
@@ -141,7 +167,7 @@ describe('a delivery', () => {
   it('delivers a test event as webhook.test', async () => {
     const { queue } = makeQueues('test-event');
     const { handler } = makeHandler(queue);
-    queue.send(JSON.stringify({ id: 'c0ffee00-1111-4222-8333-444455556666', source: 'sesmailengine', 'detail-type': 'Webhook Test', time: '2026-03-02T11:00:00Z', detail: { message: 'hello' } }));
+    queue.send(testEvent('c0ffee00-1111-4222-8333-444455556666', 'hello'));
     await handler(toSqsEvent(queue, queue.receive()));
     expect(verifyWebhook(SECRET, received[0]!.headers, received[0]!.body)).toEqual({ type: 'webhook.test', timestamp: '2026-03-02T11:00:00Z', data: { message: 'hello' } });
   });
@@ -159,12 +185,68 @@ describe('a delivery', () => {
   });
 });
 
+describe('events the engine did not publish', () => {
+  it('are dropped with WHK004 when unsigned, while the real event in the same batch is delivered', async () => {
+    const { queue } = makeQueues('forged-unsigned');
+    const { handler, logs } = makeHandler(queue);
+    queue.send(statusEvent({ emailId: 'forged', toEmail: 'victim@example.com' }, false));
+    queue.send(statusEvent({ emailId: 'real' }));
+    const result = await handler(toSqsEvent(queue, queue.receive(10)));
+    // Consumed, not returned: a forged event never waits in the queue for another try.
+    expect(result.batchItemFailures).toEqual([]);
+    expect(received.map((r) => JSON.parse(r.body).data.emailId)).toEqual(['real']);
+    expect(logs.filter((l) => l.code === 'WHK004')).toEqual([
+      expect.objectContaining({ level: 'error', emailId: 'forged', detailType: 'Email Status Changed', message: expect.stringContaining('no engineSignature') }),
+    ]);
+  });
+
+  it('are dropped when a signed detail was altered (a changed address) or signed with another key', async () => {
+    const { queue } = makeQueues('forged-altered');
+    const { handler, logs } = makeHandler(queue);
+    const altered = JSON.parse(statusEvent({ emailId: 'altered' }));
+    altered.detail.toEmail = 'someone-else@example.com';
+    queue.send(JSON.stringify(altered));
+    eventCounter += 1;
+    const otherKey = signEngineDetail(eventAuthenticationKey('an-unsubscribe-secret-of-another-stack'), 'Email Status Changed', statusDetail({ emailId: 'other-key' }));
+    queue.send(JSON.stringify({ ...JSON.parse(statusEvent()), detail: otherKey }));
+    // A signed test event replayed as a status change does not verify either (the detail-type is signed).
+    const asStatus = JSON.parse(testEvent('c0ffee00-3333-4222-8333-444455556666', 'hi'));
+    queue.send(JSON.stringify({ ...asStatus, 'detail-type': 'Email Status Changed', detail: { ...asStatus.detail, emailId: 'swapped', status: 'delivered', timestamp: '2026-03-02T10:00:04.000Z' } }));
+    const result = await handler(toSqsEvent(queue, queue.receive(10)));
+    expect(result.batchItemFailures).toEqual([]);
+    expect(received).toEqual([]);
+    expect(logs.filter((l) => l.code === 'WHK004').map((l) => l.emailId).sort()).toEqual(['altered', 'other-key', 'swapped']);
+    expect(logs.every((l) => l.code !== 'WHK004' || String(l.message).includes('does not match'))).toBe(true);
+  });
+
+  it('include an unsigned "Webhook Test": only the CLI, which signs it, can test the webhook', async () => {
+    const { queue } = makeQueues('forged-test');
+    const { handler, logs } = makeHandler(queue);
+    queue.send(testEvent('c0ffee00-4444-4222-8333-444455556666', 'forged', false));
+    await handler(toSqsEvent(queue, queue.receive()));
+    expect(received).toEqual([]);
+    expect(logs).toEqual([expect.objectContaining({ code: 'WHK004', detailType: 'Webhook Test', webhookId: 'c0ffee00-4444-4222-8333-444455556666' })]);
+  });
+
+  it('are checked with the key from the unsubscribe secret: without it the invocation fails and nothing is consumed', async () => {
+    const { queue } = makeQueues('no-event-key');
+    const handler = createWebhookDeliveryHandler({
+      clients: { sqs },
+      env: { WEBHOOK_URL: `${receiverUrl}/hooks/email`, WEBHOOK_SECRET: SECRET, WEBHOOK_QUEUE_URL: queue.url },
+      log: () => undefined,
+    });
+    queue.send(statusEvent());
+    await expect(handler(toSqsEvent(queue, queue.receive()))).rejects.toThrow(/UNSUBSCRIBE_SECRET or UNSUBSCRIBE_SECRET_ARN/);
+    expect(received).toEqual([]);
+  });
+});
+
 describe('chosen event types (WEBHOOK_EVENT_TYPES)', () => {
   it('sends only the chosen types and test events, and consumes the others unsent', async () => {
     const { queue } = makeQueues('chosen');
     const { handler } = makeHandler(queue, { events: 'email.bounced,email.complained' });
     for (const status of ['delivered', 'bounced', 'opened', 'complained']) queue.send(statusEvent({ status }));
-    queue.send(JSON.stringify({ id: 'c0ffee00-2222-4222-8333-444455556666', source: 'sesmailengine', 'detail-type': 'Webhook Test', time: '2026-03-02T11:00:00Z', detail: { message: 'hi' } }));
+    queue.send(testEvent('c0ffee00-2222-4222-8333-444455556666', 'hi'));
     const result = await handler(toSqsEvent(queue, queue.receive()));
     expect(result.batchItemFailures).toEqual([]);
     expect(received.map((r) => JSON.parse(r.body).type).sort()).toEqual(['email.bounced', 'email.complained', 'webhook.test']);

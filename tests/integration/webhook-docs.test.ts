@@ -9,6 +9,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { createWebhookDeliveryHandler } from '../../functions/webhook-delivery/handler.js';
 import { displaySecret, signWebhook, verifyWebhook, WEBHOOK_HEADERS } from '../../functions/core/webhook-signature.js';
+import { eventAuthenticationKey, signEngineDetail } from '../../functions/core/event-authentication.js';
 
 /**
  * The verification code in docs/WEBHOOKS.md, run as a reader would run it: the Node.js and
@@ -33,6 +34,9 @@ function codeBlock(lang: string, file: string): string {
 // The stack generates 32 letters and digits and signs with their bytes; receivers get the whsec_ form.
 const STACK_SECRET = 'Q7cW2mZp9LxT4vBn8RkD3sHf6YjG1aEu';
 const RECEIVER_SECRET = displaySecret(STACK_SECRET);
+/** The stack's unsubscribe secret; the engine signs its own events with a key derived from it. */
+const UNSUBSCRIBE_SECRET = 'docs-test-unsubscribe-secret-0123456789abcdef';
+const EVENT_KEY = eventAuthenticationKey(UNSUBSCRIBE_SECRET);
 const OTHER_SECRET = displaySecret('another-secret-of-enough-length');
 
 const python = spawnSync('python3', ['--version'], { encoding: 'utf8' });
@@ -92,7 +96,7 @@ function statusEvent(id: string, emailId: string, status: string): string {
     time: '2026-03-01T12:00:06Z',
     region: 'us-east-1',
     resources: [],
-    detail: {
+    detail: signEngineDetail(EVENT_KEY, 'Email Status Changed', {
       emailId,
       status,
       statusChanged: true,
@@ -104,7 +108,7 @@ function statusEvent(id: string, emailId: string, status: string): string {
       templateName: 'welcome',
       subject: 'Welcome, Ada — ünïcödé ✓',
       metadata: { orderId: '1042', note: 'a "quoted" value' },
-    },
+    }),
   });
 }
 
@@ -127,7 +131,7 @@ async function deliver(url: string, bodies: string[]): Promise<string[]> {
   const changed: unknown[] = [];
   const sqs = { send: async (command: unknown) => void changed.push(command) } as unknown as SQSClient;
   const handler = createWebhookDeliveryHandler({
-    env: { WEBHOOK_URL: url, WEBHOOK_SECRET: STACK_SECRET, WEBHOOK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/docs-webhook' },
+    env: { WEBHOOK_URL: url, WEBHOOK_SECRET: STACK_SECRET, WEBHOOK_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/docs-webhook', UNSUBSCRIBE_SECRET },
     clients: { sqs },
     log: () => undefined,
   });
@@ -186,7 +190,7 @@ function receiverSuite(name: string, start: () => Promise<Receiver>): void {
         source: 'sesmailengine',
         'detail-type': 'Webhook Test',
         time: '2026-03-01T12:00:06Z',
-        detail: { message: 'hello', sentBy: 'sesmailengine webhook test' },
+        detail: signEngineDetail(EVENT_KEY, 'Webhook Test', { message: 'hello', sentBy: 'sesmailengine webhook test' }),
       });
       expect(await deliver(receiver.url, [delivered, bounced, test])).toEqual([]);
       // A retry of the same event (same webhook-id, signed again) is accepted but not handled twice.

@@ -56,7 +56,8 @@ const EXPECTED_RESOURCES: Record<string, (handler: string) => string[]> = {
   ],
   'events:PutEvents': () => ['${EmailBus.Arn}'],
   'sqs:SendMessage': () => ['${SendQueue.Arn}'],
-  'secretsmanager:GetSecretValue': (handler) => (handler === 'webhook-delivery' ? ['${WebhookSecret}'] : ['${UnsubscribeSecret}']),
+  // The unsubscribe secret also yields the key that signs the engine's own events (Feedback Processor, Webhook Delivery).
+  'secretsmanager:GetSecretValue': (handler) => (handler === 'webhook-delivery' ? ['${WebhookSecret}', '${UnsubscribeSecret}'] : ['${UnsubscribeSecret}']),
   // Webhook Delivery delays the next attempt of a failed delivery on its own queue.
   'sqs:ChangeMessageVisibility': () => ['${WebhookQueue.Arn}'],
   's3:GetObject': (handler) => (handler === 'template-seeder' ? [TEMPLATES, STARTER] : handler === 'email-sender' ? [TEMPLATES, ATTACHMENTS] : [TEMPLATES]),
@@ -199,14 +200,16 @@ describe('the handler analysis', () => {
     expect(new Set(analysis.calls.map((c) => c.command))).toEqual(new Set(['GetObjectCommand', 'ListObjectsV2Command', 'PutObjectCommand']));
   });
 
-  it('finds the Webhook Delivery calls, and only the webhook half of the shared secrets module', () => {
+  it('finds the Webhook Delivery calls: the webhook secret, and the unsubscribe secret its event key comes from', () => {
     const analysis = analyseHandler(join(FUNCTIONS_DIR, 'webhook-delivery', 'handler.ts'));
     expect(analysis.calls.map((c) => [c.command, c.file]).sort()).toEqual([
       ['ChangeMessageVisibilityCommand', 'webhook-delivery/handler.ts'],
       ['GetSecretValueCommand', 'lib/secrets.ts'],
     ]);
     const read = new Set(analysis.envReads.map((e) => e.name));
-    expect(read).toEqual(new Set(['WEBHOOK_URL', 'WEBHOOK_QUEUE_URL', 'WEBHOOK_SECRET_ARN', 'WEBHOOK_SECRET', 'WEBHOOK_EVENT_TYPES']));
+    expect(read).toEqual(
+      new Set(['WEBHOOK_URL', 'WEBHOOK_QUEUE_URL', 'WEBHOOK_SECRET_ARN', 'WEBHOOK_SECRET', 'WEBHOOK_EVENT_TYPES', 'UNSUBSCRIBE_SECRET_ARN', 'UNSUBSCRIBE_SECRET']),
+    );
   });
 });
 

@@ -563,6 +563,7 @@ describe('signed webhooks', () => {
       WEBHOOK_QUEUE_URL: { Ref: 'WebhookQueue' },
       WEBHOOK_SECRET_ARN: { Ref: 'WebhookSecret' },
       WEBHOOK_EVENT_TYPES: { Ref: 'WebhookEvents' },
+      UNSUBSCRIBE_SECRET_ARN: { Ref: 'UnsubscribeSecret' },
     });
     const secret = props('WebhookSecret');
     // No fixed name: a key deleted when webhooks were turned off never blocks a new one.
@@ -581,5 +582,64 @@ describe('signed webhooks', () => {
       expect({ bad, matches: pattern.test(bad) }).toEqual({ bad, matches: false });
     }
     expect(p.MaxLength).toBe(2048);
+  });
+});
+
+describe('engine-source bus policy', () => {
+  const FEEDBACK_ROLE = 'arn:aws:iam::123456789012:role/mystack-FeedbackProcessorRole-AB12';
+  const policy = props('EngineSourceBusPolicy');
+  const statement = resolveRefs(policy.Statement as Json, { FeedbackProcessorRole: FEEDBACK_ROLE, EmailBus: 'arn:aws:events:eu-west-1:123456789012:event-bus/mystack-EmailBus' }) as Record<string, any>;
+
+  /**
+   * The statement's verdict on one PutEvents call, as IAM evaluates its three conditions:
+   * events:source and events:detail-type carry one value per entry (ForAnyValue: true when
+   * any entry matches); aws:PrincipalArn is the caller's role.
+   */
+  function denies(principalArn: string, entries: { source: string; detailType: string }[]): boolean {
+    const condition = statement.Condition as Record<string, Record<string, string | string[]>>;
+    const list = (v: string | string[]) => (Array.isArray(v) ? v : [v]);
+    const sourceIs = list(condition['ForAnyValue:StringEquals']!['events:source']!);
+    const detailTypeIsNot = list(condition['ForAnyValue:StringNotEquals']!['events:detail-type']!);
+    const principalIsNot = list(condition.ArnNotEquals!['aws:PrincipalArn']!);
+    return (
+      entries.some((e) => sourceIs.includes(e.source)) &&
+      entries.some((e) => detailTypeIsNot.every((v) => v !== e.detailType)) &&
+      principalIsNot.every((arn) => arn !== principalArn)
+    );
+  }
+
+  const publisher = 'arn:aws:iam::123456789012:role/orders-service';
+  const operator = 'arn:aws:iam::123456789012:role/Admin';
+
+  it('is a Deny on the engine bus for every principal, the only statement that way', () => {
+    expect(referencedResource(policy.EventBusName)).toBe('EmailBus');
+    expect(statement).toMatchObject({ Effect: 'Deny', Principal: '*', Action: 'events:PutEvents', Resource: 'arn:aws:events:eu-west-1:123456789012:event-bus/mystack-EmailBus' });
+    expect(statement.Sid).toBe(policy.StatementId);
+  });
+
+  it('refuses the engine source from anyone but the Feedback Processor', () => {
+    expect(denies(publisher, [{ source: 'sesmailengine', detailType: 'Email Status Changed' }])).toBe(true);
+    expect(denies(operator, [{ source: 'sesmailengine', detailType: 'Email Status Changed' }])).toBe(true);
+    expect(denies(publisher, [{ source: 'sesmailengine', detailType: 'Email Request' }])).toBe(true);
+    // A forged entry hidden in a batch with a test event or a request is refused with its batch.
+    expect(denies(publisher, [{ source: 'sesmailengine', detailType: 'Webhook Test' }, { source: 'sesmailengine', detailType: 'Email Status Changed' }])).toBe(true);
+    expect(denies(publisher, [{ source: 'orders', detailType: 'Email Request' }, { source: 'sesmailengine', detailType: 'Email Status Changed' }])).toBe(true);
+  });
+
+  it("lets the engine's own status changes, publishers' requests and the CLI's test event through", () => {
+    expect(denies(FEEDBACK_ROLE, [{ source: 'sesmailengine', detailType: 'Email Status Changed' }])).toBe(false);
+    expect(denies(publisher, [{ source: 'orders', detailType: 'Email Request' }])).toBe(false);
+    expect(denies(publisher, [{ source: 'orders', detailType: 'Email Status Changed' }])).toBe(false);
+    // Allowed by the policy; Webhook Delivery still forwards it only with the engine's signature.
+    expect(denies(operator, [{ source: 'sesmailengine', detailType: 'Webhook Test' }])).toBe(false);
+  });
+
+  it("exempts exactly the stack's roles that may call events:PutEvents (the Feedback Processor's)", () => {
+    const putters = Object.entries(resources)
+      .filter(([, r]) => r.Type === 'AWS::IAM::Role')
+      .filter(([id]) => roleStatements(template, id).some((s) => s.Effect === 'Allow' && JSON.stringify(s.Action).includes('events:PutEvents')))
+      .map(([id]) => id);
+    expect(putters).toEqual(['FeedbackProcessorRole']);
+    expect((policy.Statement as any).Condition.ArnNotEquals['aws:PrincipalArn']).toEqual({ 'Fn::GetAtt': ['FeedbackProcessorRole', 'Arn'] });
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { CliError } from '../../../src/errors.js';
 import { loadTemplate } from '../../support/cloudformation.js';
 import { LOCAL_DEFAULTS } from '../../../src/commands/local.js';
-import { DEFAULT_LOCAL_URL, STACK_DEFAULT_SETTINGS, localResources, readLocalInfo, stackResources, stackSettings } from '../../../src/ops/target.js';
+import { DEFAULT_LOCAL_URL, STACK_DEFAULT_SETTINGS, localResources, readLocalInfo, stackResources, stackSettings, unsubscribeSecretName } from '../../../src/ops/target.js';
 import { choiceOption, dayOption, daysEndingWith, integerOption, jsonObjectOption } from '../../../src/ops/input.js';
 
 /** Target resolution (local mode's JSON line, stack outputs) and flag parsing. */
@@ -169,8 +169,18 @@ describe('stack outputs', () => {
 
   it('reads the webhook outputs of a stack installed with --webhook-url', () => {
     const r = stackResources('x', 'eu-west-1', { ...BASE, ...WEBHOOK });
-    expect(r.webhook).toEqual({ url: WEBHOOK.WebhookUrl, queueUrl: WEBHOOK.WebhookQueueUrl, secretArn: WEBHOOK.WebhookSecretArn });
+    expect(r.webhook).toEqual({
+      url: WEBHOOK.WebhookUrl,
+      queueUrl: WEBHOOK.WebhookQueueUrl,
+      secretArn: WEBHOOK.WebhookSecretArn,
+      eventKeySecretId: 'x-unsubscribe-signing-key',
+    });
     expect(r.deadLetterQueues).toEqual({ send: BASE.SendDeadLetterQueueUrl, events: BASE.EventDeliveryDeadLetterQueueUrl, webhook: WEBHOOK.WebhookDeadLetterQueueUrl });
+  });
+
+  it('names the secret the event key comes from as the template names the unsubscribe secret (webhook test reads it)', () => {
+    const name = (loadTemplate().Resources.UnsubscribeSecret!.Properties as { Name: { 'Fn::Sub': string } }).Name['Fn::Sub'];
+    expect(unsubscribeSecretName('mystack')).toBe(name.replace('${AWS::StackName}', 'mystack'));
   });
 
   it('treats a stack without the webhook outputs (older, or installed without --webhook-url) as webhooks off', () => {
