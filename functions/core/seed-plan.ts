@@ -15,7 +15,9 @@ export type InstalledTemplate =
   /** No `metadata.json` under `templates/<name>/` (never installed, or an upload that did not finish). */
   | { kind: 'absent' }
   /** `metadata.json` exists; `version` is its `version` field as found (any type). */
-  | { kind: 'present'; version: unknown };
+  | { kind: 'present'; version: unknown; unreadable?: false }
+  /** `metadata.json` exists but is not JSON, so its version cannot be read. */
+  | { kind: 'present'; version: undefined; unreadable: true };
 
 export interface SeedDecision {
   action: SeedAction;
@@ -29,6 +31,7 @@ export function decideSeedAction(starterVersion: string, installed: InstalledTem
   const starter = parseSemver(starterVersion);
   if (!starter) throw new TypeError(`Starter template version "${starterVersion}" is not a semantic version.`);
   if (installed.kind === 'absent') return { action: 'install', reason: 'not installed' };
+  if (installed.unreadable) return { action: 'skip', reason: 'installed metadata.json is not valid JSON; left unchanged' };
   if (installed.version === undefined || installed.version === null) {
     return { action: 'skip', reason: UNVERSIONED_REASON };
   }

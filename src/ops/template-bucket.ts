@@ -1,5 +1,5 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { decideSeedAction, type SeedDecision } from '../../functions/core/seed-plan.js';
+import { decideSeedAction, type InstalledTemplate, type SeedDecision } from '../../functions/core/seed-plan.js';
 import { compareParsed, parseSemver } from '../../functions/core/semver.js';
 import { contentTypeFor, METADATA_FILE, readInstalledTemplate, TEMPLATES_PREFIX } from '../../functions/lib/template-seeding.js';
 import type { TemplateFiles } from './template-folders.js';
@@ -55,8 +55,10 @@ export async function listTemplateNames(s3: S3Client, bucket: string): Promise<s
   return names.sort();
 }
 
-function refusal(local: string | undefined, remote: unknown): string {
+function refusal(local: string | undefined, installed: InstalledTemplate): string {
   if (local === undefined) return 'the local metadata.json has no "version" to compare with the copy in the bucket';
+  if (installed.kind === 'present' && installed.unreadable) return "the bucket's metadata.json is not valid JSON, so it is left alone";
+  const remote = installed.kind === 'present' ? installed.version : undefined;
   if (remote === undefined || remote === null) return "the bucket's metadata.json has no version (treated as customised), so it is left alone";
   const parsed = parseSemver(remote);
   if (!parsed) return "the bucket's metadata.json has no valid version, so it is left alone";
@@ -88,7 +90,7 @@ export async function pushTemplate(s3: S3Client, bucket: string, template: Templ
         ? { action: 'install', reason: 'not installed' }
         : { action: 'skip', reason: 'the local template has no version to compare' };
   const base = { name: template.name, ...(localVersion !== undefined ? { localVersion } : {}), ...(remoteVersion !== undefined ? { remoteVersion } : {}) };
-  if (decision.action === 'skip' && !force) return { ...base, action: 'refused', reason: refusal(localVersion, installed.kind === 'present' ? installed.version : undefined) };
+  if (decision.action === 'skip' && !force) return { ...base, action: 'refused', reason: refusal(localVersion, installed) };
 
   const names = Object.keys(template.files).sort();
   // metadata.json last: an interrupted upload leaves the old metadata (and version) in place.

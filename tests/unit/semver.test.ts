@@ -97,6 +97,13 @@ describe('decideSeedAction', () => {
     expect(decideSeedAction('2.0.0', { kind: 'present', version: 'custom' })).toMatchObject({ action: 'skip', reason: expect.stringContaining('not a semantic version') });
   });
 
+  it('leaves alone an installed metadata.json that is not JSON, saying so', () => {
+    expect(decideSeedAction('2.0.0', { kind: 'present', version: undefined, unreadable: true })).toEqual({
+      action: 'skip',
+      reason: 'installed metadata.json is not valid JSON; left unchanged',
+    });
+  });
+
   it('treats an installed template without a version as customised and never overwrites it', () => {
     for (const version of [undefined, null]) {
       expect(decideSeedAction('99.0.0', { kind: 'present', version })).toEqual({ action: 'skip', reason: UNVERSIONED_REASON });
