@@ -15,16 +15,32 @@ import type { Outcome } from './outcome.js';
 export const TEMPLATE_CATEGORIES = ['transactional', 'marketing'] as const;
 export type TemplateCategory = (typeof TEMPLATE_CATEGORIES)[number];
 
+/**
+ * metadata.json as the engine uses it. Only `subject` is required; absent optional fields
+ * take the defaults in METADATA_DEFAULTS (`version` stays absent: an unversioned template
+ * is one the seeder treats as customised and never overwrites). Fields the engine does not
+ * know are ignored, so the original product's metadata files load unchanged.
+ */
 export interface TemplateMetadata {
   subject: string;
   requiredVariables: string[];
   category: TemplateCategory;
-  version: string;
+  version?: string;
   description: string;
   senderEmail?: string;
   senderName?: string;
   replyTo?: string;
 }
+
+/** The fields metadata.json may hold; any other is ignored (and `templates validate` warns). */
+export const METADATA_FIELDS = ['subject', 'senderEmail', 'senderName', 'replyTo', 'requiredVariables', 'category', 'version', 'description'] as const;
+
+/** What an absent (or null) optional field means. */
+export const METADATA_DEFAULTS = {
+  requiredVariables: [] as readonly string[],
+  category: 'transactional' as TemplateCategory,
+  description: '',
+} as const;
 
 /** The three files of `templates/<name>/` as text. */
 export interface TemplateSource {
@@ -138,22 +154,32 @@ function metadataError(message: string): Outcome<never> {
   return { ok: false, code: 'TMPL002', message: `metadata.json: ${message}` };
 }
 
-/** Checks metadata.json's shape; the same rules `templates validate` applies. */
+/** Fields of a metadata.json object that the engine does not know (it ignores them). */
+export function unknownMetadataFields(raw: unknown): string[] {
+  if (!isPlainObject(raw)) return [];
+  return Object.keys(raw).filter((key) => !(METADATA_FIELDS as readonly string[]).includes(key));
+}
+
+const absent = (value: unknown): value is undefined | null => value === undefined || value === null;
+
+/** Checks metadata.json's shape and fills in the defaults; the same rules `templates validate` applies. */
 export function validateTemplateMetadata(raw: unknown): Outcome<TemplateMetadata> {
   if (!isPlainObject(raw)) return metadataError('must be a JSON object.');
   const { subject, requiredVariables, category, version, description, senderEmail, senderName, replyTo } = raw;
   if (typeof subject !== 'string' || subject.trim() === '') return metadataError('"subject" must be a non-empty string.');
   if (hasControlChars(subject)) return metadataError('"subject" contains a line break or control character.');
-  if (!Array.isArray(requiredVariables) || !requiredVariables.every((v) => typeof v === 'string' && VARIABLE_NAME.test(v))) {
+  if (!absent(requiredVariables) && (!Array.isArray(requiredVariables) || !requiredVariables.every((v) => typeof v === 'string' && VARIABLE_NAME.test(v)))) {
     return metadataError('"requiredVariables" must be an array of variable names (letters, digits, "_").');
   }
-  if (typeof category !== 'string' || !(TEMPLATE_CATEGORIES as readonly string[]).includes(category)) {
+  if (!absent(category) && (typeof category !== 'string' || !(TEMPLATE_CATEGORIES as readonly string[]).includes(category))) {
     return metadataError(`"category" must be one of ${TEMPLATE_CATEGORIES.join(', ')}.`);
   }
-  if (typeof version !== 'string' || !SEMVER.test(version)) return metadataError('"version" must be a semantic version such as "1.0.0".');
-  if (typeof description !== 'string') return metadataError('"description" must be a string.');
+  if (!absent(version) && (typeof version !== 'string' || !SEMVER.test(version))) {
+    return metadataError('"version" must be a semantic version such as "1.0.0".');
+  }
+  if (!absent(description) && typeof description !== 'string') return metadataError('"description" must be a string.');
   for (const [field, value] of [['senderEmail', senderEmail], ['senderName', senderName], ['replyTo', replyTo]] as const) {
-    if (value === undefined || value === null) continue;
+    if (absent(value)) continue;
     if (typeof value !== 'string') return metadataError(`"${field}" must be a string.`);
     if (hasControlChars(value)) return metadataError(`"${field}" contains a line break or control character.`);
   }
@@ -169,10 +195,10 @@ export function validateTemplateMetadata(raw: unknown): Outcome<TemplateMetadata
     ok: true,
     value: {
       subject,
-      requiredVariables: requiredVariables as string[],
-      category: category as TemplateCategory,
-      version,
-      description,
+      requiredVariables: absent(requiredVariables) ? [...METADATA_DEFAULTS.requiredVariables] : (requiredVariables as string[]),
+      category: absent(category) ? METADATA_DEFAULTS.category : (category as TemplateCategory),
+      ...(typeof version === 'string' ? { version } : {}),
+      description: typeof description === 'string' ? description : METADATA_DEFAULTS.description,
       ...(email !== undefined ? { senderEmail: email } : {}),
       ...(name !== undefined ? { senderName: name } : {}),
       ...(reply !== undefined ? { replyTo: reply } : {}),

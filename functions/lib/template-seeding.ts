@@ -114,7 +114,7 @@ export async function readInstalledTemplate(s3: S3Client, bucket: string, key: s
     const parsed = JSON.parse(body) as unknown;
     return { kind: 'present', version: (parsed as { version?: unknown } | null)?.version };
   } catch {
-    return { kind: 'present', version: undefined };
+    return { kind: 'present', version: undefined, unreadable: true };
   }
 }
 

@@ -94,7 +94,7 @@ export function registerInstallerCommands(program: Command, run: Runner): void {
   common(
     program
       .command('seed-templates')
-      .description('install or update the starter templates in the bucket (never downgrades a customised one)'),
+      .description('install or update the starter templates in the bucket (never overwrites a customised one: same or newer version, or none)'),
   )
     .option('--bucket <name>', 'template bucket (default: from the stack outputs)')
     .option('--json', 'print the result as JSON')

@@ -100,7 +100,7 @@ export function registerOpsCommands(program: Command, run: Runner): void {
       });
     });
   common(templates.command('push <dir>').description('upload a template folder (or a folder of them) to the bucket, version-checked'))
-    .option('--force', 'upload even when the bucket holds the same or a newer version')
+    .option('--force', 'upload even when the bucket holds the same or a newer version (or the local template has no version)')
     .action(async (dir: string, raw: Raw) => {
       await run(debugOf(raw), async () => {
         const { templatesPush } = await import('./templates.js');

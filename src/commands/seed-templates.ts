@@ -10,13 +10,15 @@ import { viewOutputs } from '../installer/stack-outputs.js';
 import { packageRoot } from '../package-root.js';
 import { createUi, processIo } from '../ui.js';
 import { readStarterTemplatesFromDirectory, seedTemplates, type SeedResult } from '../../functions/lib/template-seeding.js';
+import { UNVERSIONED_REASON } from '../../functions/core/seed-plan.js';
 import { DEFAULT_STACK_NAME, type CommonOptions } from './shared-options.js';
 import { requireRegion } from './uninstall.js';
 
 /**
  * `sesmailengine seed-templates`: copies the starter templates shipped in this package into
  * the stack's bucket, version-aware (a template whose installed metadata.json version is
- * the same or newer is left alone, so customised templates survive).
+ * the same or newer is left alone, so customised templates survive; one whose metadata.json
+ * has no version is taken as customised and never overwritten).
  */
 
 export interface SeedTemplatesOptions extends CommonOptions {
@@ -56,8 +58,12 @@ export async function seedTemplatesCommand(options: SeedTemplatesOptions): Promi
   const templates = await readStarterTemplatesFromDirectory(source);
   const s3 = options.clients?.s3 ?? new S3Client(s3Config(target));
   let result: SeedResult;
+  const unversioned: string[] = [];
+  const onDecision = (name: string, _action: string, reason: string) => {
+    if (reason === UNVERSIONED_REASON) unversioned.push(name);
+  };
   try {
-    result = await seedTemplates(s3, bucket, templates);
+    result = await seedTemplates(s3, bucket, templates, { onDecision });
   } catch (error) {
     const name = (error as { name?: string }).name;
     if (name === 'NoSuchBucket') {
@@ -73,6 +79,11 @@ export async function seedTemplatesCommand(options: SeedTemplatesOptions): Promi
   ui.ok(`Starter templates in s3://${bucket}/templates/: ${result.installed.length} installed, ${result.updated.length} updated, ${result.skipped.length} skipped.`);
   if (result.installed.length > 0) ui.out(`  installed: ${result.installed.join(', ')}`);
   if (result.updated.length > 0) ui.out(`  updated:   ${result.updated.join(', ')}`);
-  if (result.skipped.length > 0) ui.out(`  skipped:   ${result.skipped.join(', ')} (same or newer version installed)`);
+  const versioned = result.skipped.filter((name) => !unversioned.includes(name));
+  if (versioned.length > 0) ui.out(`  skipped:   ${versioned.join(', ')} (same or newer version installed)`);
+  if (unversioned.length > 0) {
+    ui.out(`  skipped:   ${unversioned.sort().join(', ')} (no "version" in the installed metadata.json: treated as customised, never overwritten)`);
+    ui.info('To take the starter version instead, delete that metadata.json or give it a version older than the starter\'s, then run seed-templates again.');
+  }
   return 0;
 }

@@ -110,7 +110,7 @@ export async function templatesPreview(options: PreviewOptions): Promise<number>
       `${JSON.stringify({
         name: template.name,
         source,
-        version: meta.version,
+        version: meta.version ?? null,
         category: meta.category,
         dataFrom: result.dataFrom,
         subject: result.email.subject,
@@ -125,7 +125,7 @@ export async function templatesPreview(options: PreviewOptions): Promise<number>
     return 0;
   }
   const dataLabel = result.dataFrom === 'option' ? '--data' : result.dataFrom === 'sample-data' ? 'sample-data.json' : 'none (no --data, no sample-data.json)';
-  ui.out(`${chalk.bold(`Template ${template.name}`)} ${meta.version}, ${meta.category} — ${source}`);
+  ui.out(`${chalk.bold(`Template ${template.name}`)} ${meta.version ?? '(no version)'}, ${meta.category} — ${source}`);
   ui.out(`  data      ${dataLabel}`);
   ui.out(`  from      ${meta.senderEmail ? `${meta.senderName ? `${meta.senderName} ` : ''}<${meta.senderEmail}>` : '(the stack default sender)'}`);
   if (result.email.replyTo) ui.out(`  reply-to  ${result.email.replyTo}`);
@@ -212,7 +212,7 @@ export async function templatesPush(options: PushOptions): Promise<number> {
     const bucket = target.resources.templateBucket;
     const outcomes: PushOutcome[] = [];
     for (const [i, template] of templates.entries()) {
-      outcomes.push(await pushTemplate(s3, bucket, template, checks[i]!.version!, Boolean(options.force)));
+      outcomes.push(await pushTemplate(s3, bucket, template, checks[i]!.version, Boolean(options.force)));
     }
     const refused = outcomes.filter((o) => o.action === 'refused');
     if (options.json) {
@@ -220,18 +220,24 @@ export async function templatesPush(options: PushOptions): Promise<number> {
     } else {
       for (const o of outcomes) {
         const was = o.remoteVersion ? ` (was ${o.remoteVersion})` : '';
-        if (o.action === 'refused') ui.out(`${chalk.red('✖')} ${o.name} ${o.localVersion} not uploaded: ${o.reason} (s3://${bucket}/templates/${o.name}/)`);
-        else ui.out(`${chalk.green('✔')} ${o.name} ${o.localVersion} ${o.action}${was} → s3://${bucket}/templates/${o.name}/`);
+        const version = o.localVersion ?? '(no version)';
+        if (o.action === 'refused') ui.out(`${chalk.red('✖')} ${o.name} ${version} not uploaded: ${o.reason} (s3://${bucket}/templates/${o.name}/)`);
+        else ui.out(`${chalk.green('✔')} ${o.name} ${version} ${o.action}${was} → s3://${bucket}/templates/${o.name}/`);
       }
       if (refused.length < outcomes.length) {
         ui.info(`The Email Sender caches templates for up to ${target.settings.templateCacheSeconds} s; new sends use the upload after that.`);
       }
     }
     if (refused.length > 0) {
+      const unversioned = refused.some((o) => o.localVersion === undefined);
       throw new CliError(
         'TPL004',
-        `${refused.map((o) => `${o.name} (${o.localVersion} vs ${o.remoteVersion} in the bucket)`).join(', ')} not uploaded: the bucket holds the same or a newer version.`,
-        'Bump "version" in metadata.json (e.g. 1.0.0 → 1.1.0) and push again; --force uploads anyway (also over a newer version).',
+        `${refused.map((o) => `${o.name} (${o.localVersion ?? 'no version'} vs ${o.remoteVersion} in the bucket)`).join(', ')} not uploaded: ${
+          unversioned ? 'the bucket already holds it and there is no version to compare' : 'the bucket holds the same or a newer version'
+        }.`,
+        unversioned
+          ? 'Add "version" to metadata.json (higher than the one in the bucket, e.g. "1.0.0") and push again; --force uploads anyway.'
+          : 'Bump "version" in metadata.json (e.g. 1.0.0 → 1.1.0) and push again; --force uploads anyway (also over a newer version).',
       );
     }
     return 0;

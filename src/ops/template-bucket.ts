@@ -1,5 +1,5 @@
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { decideSeedAction } from '../../functions/core/seed-plan.js';
+import { decideSeedAction, type InstalledTemplate, type SeedDecision } from '../../functions/core/seed-plan.js';
 import { compareParsed, parseSemver } from '../../functions/core/semver.js';
 import { contentTypeFor, METADATA_FILE, readInstalledTemplate, TEMPLATES_PREFIX } from '../../functions/lib/template-seeding.js';
 import type { TemplateFiles } from './template-folders.js';
@@ -55,7 +55,11 @@ export async function listTemplateNames(s3: S3Client, bucket: string): Promise<s
   return names.sort();
 }
 
-function refusal(local: string, remote: unknown): string {
+function refusal(local: string | undefined, installed: InstalledTemplate): string {
+  if (local === undefined) return 'the local metadata.json has no "version" to compare with the copy in the bucket';
+  if (installed.kind === 'present' && installed.unreadable) return "the bucket's metadata.json is not valid JSON, so it is left alone";
+  const remote = installed.kind === 'present' ? installed.version : undefined;
+  if (remote === undefined || remote === null) return "the bucket's metadata.json has no version (treated as customised), so it is left alone";
   const parsed = parseSemver(remote);
   if (!parsed) return "the bucket's metadata.json has no valid version, so it is left alone";
   return compareParsed(parsed, parseSemver(local)!) === 0 ? `the bucket already holds version ${String(remote)}` : `the bucket holds a newer version, ${String(remote)}`;
@@ -64,19 +68,29 @@ function refusal(local: string, remote: unknown): string {
 export interface PushOutcome {
   name: string;
   action: 'installed' | 'updated' | 'replaced' | 'refused';
-  localVersion: string;
+  /** Absent when the local metadata.json has no version. */
+  localVersion?: string;
   remoteVersion?: string;
   reason: string;
 }
 
-/** Uploads one template unless the bucket holds the same or a newer version (`force` uploads anyway). */
-export async function pushTemplate(s3: S3Client, bucket: string, template: TemplateFiles, localVersion: string, force: boolean): Promise<PushOutcome> {
+/**
+ * Uploads one template unless the bucket holds the same or a newer version (`force` uploads
+ * anyway). A template without a version installs where there is none, but replaces an
+ * existing one only with `force`: there is nothing to compare.
+ */
+export async function pushTemplate(s3: S3Client, bucket: string, template: TemplateFiles, localVersion: string | undefined, force: boolean): Promise<PushOutcome> {
   const folder = templateFolderKey(template.name);
   const installed = await readInstalledTemplate(s3, bucket, `${folder}${METADATA_FILE}`);
   const remoteVersion = installed.kind === 'present' ? String(installed.version ?? '(none)') : undefined;
-  const decision = decideSeedAction(localVersion, installed);
-  const base = { name: template.name, localVersion, ...(remoteVersion !== undefined ? { remoteVersion } : {}) };
-  if (decision.action === 'skip' && !force) return { ...base, action: 'refused', reason: refusal(localVersion, installed.kind === 'present' ? installed.version : undefined) };
+  const decision: SeedDecision =
+    localVersion !== undefined
+      ? decideSeedAction(localVersion, installed)
+      : installed.kind === 'absent'
+        ? { action: 'install', reason: 'not installed' }
+        : { action: 'skip', reason: 'the local template has no version to compare' };
+  const base = { name: template.name, ...(localVersion !== undefined ? { localVersion } : {}), ...(remoteVersion !== undefined ? { remoteVersion } : {}) };
+  if (decision.action === 'skip' && !force) return { ...base, action: 'refused', reason: refusal(localVersion, installed) };
 
   const names = Object.keys(template.files).sort();
   // metadata.json last: an interrupted upload leaves the old metadata (and version) in place.

@@ -5,8 +5,10 @@ import { parseEmailAddress } from '../../functions/core/email-address.js';
 import { TEMPLATE_NAME_PATTERN } from '../../functions/core/request-validation.js';
 import {
   compileTemplate,
+  METADATA_FIELDS,
   missingVariables,
   renderEmail,
+  unknownMetadataFields,
   validateTemplateMetadata,
   type CompiledTemplate,
   type RenderedEmail,
@@ -146,7 +148,7 @@ export function checkTemplate(template: TemplateFiles): TemplateCheck {
   }
   for (const file of REQUIRED_FILES) {
     if (template.files[file] === undefined) {
-      add(file, 'missing', file === 'metadata.json' ? 'Create it with subject, requiredVariables, category, version and description (see docs/TEMPLATES.md).' : `Create ${file}; every template needs an HTML and a plain-text part.`);
+      add(file, 'missing', file === 'metadata.json' ? 'Create it with at least a "subject" (see docs/TEMPLATES.md for the optional fields).' : `Create ${file}; every template needs an HTML and a plain-text part.`);
     }
   }
   const rawMetadata = text(template.files, 'metadata.json');
@@ -162,7 +164,23 @@ export function checkTemplate(template: TemplateFiles): TemplateCheck {
       const valid = validateTemplateMetadata(parsed);
       if (valid.ok) {
         metadata = valid.value;
-        check.version = valid.value.version;
+        if (valid.value.version !== undefined) check.version = valid.value.version;
+        for (const field of unknownMetadataFields(parsed)) {
+          add(
+            'metadata.json',
+            `unknown field "${field}" is ignored`,
+            `Remove it, or check its spelling against ${METADATA_FIELDS.map((f) => `"${f}"`).join(', ')}.`,
+            'warning',
+          );
+        }
+        if (valid.value.version === undefined) {
+          add(
+            'metadata.json',
+            'no "version": seed-templates never overwrites it, and push replaces a copy in the bucket only with --force',
+            'Add "version": "1.0.0" and raise it with each change.',
+            'warning',
+          );
+        }
       } else {
         add('metadata.json', valid.message.replace(/^metadata\.json:\s*/, ''), 'Follow the metadata.json rules in docs/TEMPLATES.md.');
       }

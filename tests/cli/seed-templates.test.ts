@@ -64,6 +64,17 @@ describe('seed-templates', () => {
     expect(JSON.parse((await meta.Body?.transformToString()) ?? '{}').version).toBe('2.0.0');
   });
 
+  it('leaves a template without a version alone, as customised, and says so', async () => {
+    const original = JSON.stringify({ subject: 'Contact Form: {{ formSenderName }}', senderEmail: 'noreply@company.com', replyTo: '{{ formSenderEmail }}' });
+    await aws.s3.send(new PutObjectCommand({ Bucket: aws.bucket, Key: 'templates/welcome/metadata.json', Body: original }));
+    const { io, promise } = run();
+    expect(await promise).toBe(0);
+    expect(io.err()).toContain('0 installed, 0 updated, 1 skipped');
+    expect(io.out()).toMatch(/skipped: +welcome \(no "version" in the installed metadata.json: treated as customised, never overwritten\)/);
+    const meta = await aws.s3.send(new GetObjectCommand({ Bucket: aws.bucket, Key: 'templates/welcome/metadata.json' }));
+    expect(await meta.Body?.transformToString()).toBe(original);
+  });
+
   it('takes the bucket from the stack outputs when --bucket is not given', async () => {
     const cfn = new FakeCloudFormation();
     try {

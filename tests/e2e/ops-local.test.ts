@@ -92,12 +92,12 @@ describe('send', () => {
 
   it('prints the record and exits non-zero with the fix when the engine fails the email', async () => {
     const emailId = `ops-${randomUUID()}`;
-    const run = await cli(['send', '--to', 'ada@example.com', '--template', 'welcome', '--data', '{"userName": "Ada"}', '--email-id', emailId]);
+    const run = await cli(['send', '--to', 'ada@example.com', '--template', 'password-reset', '--data', '{"userName": "Ada"}', '--email-id', emailId]);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(`emailId       ${emailId}`);
     expect(run.stdout).toMatch(/status\s+failed/);
     expect(run.stderr).toContain('Error SND003: The engine tracked');
-    expect(run.stderr).toContain('TMPL003: templateData lacks required variable "companyName"');
+    expect(run.stderr).toContain('TMPL003: templateData lacks required variable "resetLink"');
     expect(run.stderr).toContain('Fix: Send the missing variables in templateData');
   });
 
@@ -130,11 +130,11 @@ describe('send', () => {
 describe('diagnose', () => {
   it('explains a TMPL003 failure and how to fix it', async () => {
     const emailId = `ops-${randomUUID()}`;
-    await cli(['send', '--to', 'ada@example.com', '--template', 'welcome', '--data', '{"userName": "Ada"}', '--email-id', emailId]);
+    await cli(['send', '--to', 'ada@example.com', '--template', 'password-reset', '--data', '{"userName": "Ada"}', '--email-id', emailId]);
     const out = (await cli(['diagnose', emailId, '--json'])).json();
     expect(out.record.status).toBe('failed');
-    expect(out.verdict.summary).toBe('failed TMPL003: templateData lacks companyName');
-    expect(out.verdict.fix.join('\n')).toContain(`sesmailengine templates preview welcome --data @templateData.json ${flag}`);
+    expect(out.verdict.summary).toBe('failed TMPL003: templateData lacks resetLink');
+    expect(out.verdict.fix.join('\n')).toContain(`sesmailengine templates preview password-reset --data @templateData.json ${flag}`);
     expect(out.bounceRate).toMatchObject({ thresholdPercent: 5, minimumSends: 100, brakeOn: false });
     expect(out.queues.deadLetters).toEqual({ send: 0, feedback: 0 });
   });
@@ -223,7 +223,7 @@ describe('templates', () => {
     expect(good.stderr).toContain('2 templates valid.');
 
     writeFileSync(join(dir, 'invoice', 'template.txt'), 'Invoice {% if invoiceId %}{{ invoiceId }}');
-    writeFileSync(join(dir, 'welcome', 'sample-data.json'), '{"userName": "Ada"}');
+    writeFileSync(join(dir, 'welcome', 'sample-data.json'), '{"companyName": "Acme"}');
     const bad = await cli(['templates', 'validate', dir, '--json'], { target: false });
     expect(bad.code).toBe(1);
     const out = bad.json();
@@ -231,7 +231,7 @@ describe('templates', () => {
     const problems = out.templates.flatMap((t: any) => t.problems);
     expect(problems).toEqual([
       expect.objectContaining({ template: 'invoice', file: 'template.txt', severity: 'error' }),
-      expect.objectContaining({ template: 'welcome', file: 'sample-data.json', message: expect.stringContaining('companyName') }),
+      expect.objectContaining({ template: 'welcome', file: 'sample-data.json', message: expect.stringContaining('userName') }),
     ]);
     expect(bad.stderr).toContain('Error TPL002: 2 problems in 2 of 2 templates');
   });
@@ -270,7 +270,7 @@ describe('templates', () => {
   it('refuses to push a template that does not validate', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ops-push-bad-'));
     cpSync(join(process.cwd(), 'starter-templates', 'welcome'), join(dir, 'welcome2'), { recursive: true });
-    writeFileSync(join(dir, 'welcome2', 'metadata.json'), '{"subject": "x"}');
+    writeFileSync(join(dir, 'welcome2', 'metadata.json'), '{"version": "1.0.0", "requiredVariables": ["userName"]}');
     const run = await cli(['templates', 'push', join(dir, 'welcome2')]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('Error TPL002');

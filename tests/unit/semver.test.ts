@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { compareSemver, isSemver, parseSemver } from '../../functions/core/semver.js';
-import { decideSeedAction } from '../../functions/core/seed-plan.js';
+import { decideSeedAction, UNVERSIONED_REASON } from '../../functions/core/seed-plan.js';
 
 describe('parseSemver', () => {
   it('reads major, minor, patch and pre-release identifiers', () => {
@@ -94,8 +94,20 @@ describe('decideSeedAction', () => {
   });
 
   it('leaves alone an installed template whose version cannot be read', () => {
-    expect(decideSeedAction('2.0.0', { kind: 'present', version: undefined }).action).toBe('skip');
-    expect(decideSeedAction('2.0.0', { kind: 'present', version: 'custom' }).action).toBe('skip');
+    expect(decideSeedAction('2.0.0', { kind: 'present', version: 'custom' })).toMatchObject({ action: 'skip', reason: expect.stringContaining('not a semantic version') });
+  });
+
+  it('leaves alone an installed metadata.json that is not JSON, saying so', () => {
+    expect(decideSeedAction('2.0.0', { kind: 'present', version: undefined, unreadable: true })).toEqual({
+      action: 'skip',
+      reason: 'installed metadata.json is not valid JSON; left unchanged',
+    });
+  });
+
+  it('treats an installed template without a version as customised and never overwrites it', () => {
+    for (const version of [undefined, null]) {
+      expect(decideSeedAction('99.0.0', { kind: 'present', version })).toEqual({ action: 'skip', reason: UNVERSIONED_REASON });
+    }
   });
 
   it('refuses a starter template without a semantic version', () => {

@@ -90,6 +90,57 @@ it('holds the starter set named in the specification', () => {
   );
 });
 
+// SPEC §6: each requires only what the seeds' example requests send; the rest is optional.
+it.each([
+  ['welcome', ['userName']],
+  ['password-reset', ['userName', 'resetLink']],
+  ['order-confirmation', ['orderId', 'total']],
+  ['invoice', ['userName', 'invoiceId', 'amount']],
+  ['newsletter', ['unsubscribeLink']],
+  ['contact-form-notification', ['formSenderName', 'formSenderEmail', 'message']],
+])('starter template %s requires only %j', (name, required) => {
+  expect(compile(name).metadata.requiredVariables).toEqual(required);
+});
+
+describe('optional variables fall back to sensible text', () => {
+  it('welcome leaves the company out when there is no companyName', () => {
+    const email = render(compile('welcome'), { userName: 'John' });
+    expect(email.subject).toBe('Welcome, John!');
+    expect(email.text).toContain('Thanks for joining us.');
+    expect(email.text).toContain('The team');
+    const withCompany = render(compile('welcome'), { userName: 'John', companyName: 'My Company' });
+    expect(withCompany.subject).toBe('Welcome to My Company, John!');
+  });
+
+  it('password-reset says the link expires soon when there is no expiresIn', () => {
+    const template = compile('password-reset');
+    expect(render(template, { userName: 'John', resetLink: 'https://example.com/reset/abc123' }).text).toContain('The link expires soon');
+    expect(render(template, { userName: 'John', resetLink: 'https://example.com/r', expiresIn: '24 hours' }).text).toContain('The link expires in 24 hours');
+  });
+
+  it('order-confirmation greets userName, else customerName, else "there", and shows the items table only with items', () => {
+    const template = compile('order-confirmation');
+    const base = { orderId: 'ORD-123', total: '$99.99' };
+    expect(render(template, { ...base, userName: 'John', customerName: 'Jo' }).text).toMatch(/^Hi John,/);
+    expect(render(template, { ...base, customerName: 'Jo' }).text).toMatch(/^Hi Jo,/);
+    expect(render(template, base).text).toMatch(/^Hi there,/);
+    const bare = render(template, base);
+    expect(bare.html).not.toContain('>Qty<');
+    expect(bare.text).toContain('Total: $99.99');
+    const items = render(template, { ...base, items: [{ name: 'Bag', quantity: 1, price: '$99.99' }] });
+    expect(items.html).toContain('>Qty<');
+    expect(items.text).toContain('1 x Bag ... $99.99');
+  });
+
+  it('newsletter greets firstName, else userName, else "there"', () => {
+    const template = compile('newsletter');
+    const link = { unsubscribeLink: 'https://u.example/x' };
+    expect(render(template, { ...link, firstName: 'Alex', userName: 'Al' }).text).toContain('Hi Alex,');
+    expect(render(template, { ...link, userName: 'Alice' }).text).toContain('Hi Alice,');
+    expect(render(template, link).text).toContain('Hi there,');
+  });
+});
+
 describe.each(NAMES)('starter template %s', (name) => {
   const dir = join(ROOT, name);
 
@@ -228,12 +279,18 @@ describe.each(NAMES)('starter template %s', (name) => {
     });
   });
 
-  it('renders with only its required variables (optional ones are guarded)', () => {
+  it('renders with only its required variables (optional ones are guarded or have defaults)', () => {
     const template = compile(name);
     const full = sampleData(name);
     const minimal = Object.fromEntries(template.metadata.requiredVariables.map((v) => [v, full[v]]));
     const email = render(template, minimal);
-    expect(scanHtml(email.html).problems).toEqual([]);
+    const scan = scanHtml(email.html);
+    expect(scan.problems).toEqual([]);
+    // No trace of a missing value: no "undefined", no "Welcome to , …", no empty greeting.
+    for (const part of [email.subject, email.text, decodeEntities(scan.text)]) {
+      expect(part).not.toMatch(/\bundefined\b|\bnull\b|\[object/);
+      expect(part).not.toMatch(/[^\S\n][,.!:]|\b(to|with|Hi) ?[,.!]/);
+    }
   });
 
   it('refuses to render without a required variable (TMPL003)', () => {

@@ -3,6 +3,7 @@ import {
   compileTemplate,
   missingVariables,
   renderEmail,
+  unknownMetadataFields,
   unsafeUrlIn,
   validateTemplateMetadata,
   type CompiledTemplate,
@@ -59,15 +60,39 @@ describe('validateTemplateMetadata', () => {
     ['a non-string required variable', { ...metadata, requiredVariables: ['userName', 3] }],
     ['a required variable that is no name', { ...metadata, requiredVariables: ['user name'] }],
     ['an unknown category', { ...metadata, category: 'promo' }],
-    ['no category', { ...metadata, category: undefined }],
     ['a version that is not semver', { ...metadata, version: '1.0' }],
     ['a numeric version', { ...metadata, version: 1 }],
-    ['no description', { ...metadata, description: undefined }],
+    ['a numeric description', { ...metadata, description: 7 }],
+    ['a category of the wrong type', { ...metadata, category: ['marketing'] }],
     ['an invalid senderEmail', { ...metadata, senderEmail: 'noreply' }],
     ['a senderName with a line break', { ...metadata, senderName: 'A\r\nBcc: x@y.com' }],
     ['a numeric replyTo', { ...metadata, replyTo: 5 }],
   ])('refuses %s with TMPL002', (_label, raw) => {
     expect(validateTemplateMetadata(raw)).toMatchObject({ ok: false, code: 'TMPL002' });
+  });
+
+  it('needs only a subject, and fills in the documented defaults', () => {
+    expect(validateTemplateMetadata({ subject: 'Hi' })).toEqual({
+      ok: true,
+      value: { subject: 'Hi', requiredVariables: [], category: 'transactional', description: '' },
+    });
+  });
+
+  it('accepts the original product\'s contact-form metadata (subject, senderEmail, replyTo)', () => {
+    const original = { subject: 'Contact Form: {{ formSenderName }}', senderEmail: 'noreply@company.com', replyTo: '{{ formSenderEmail }}' };
+    expect(validateTemplateMetadata(original)).toEqual({ ok: true, value: { ...original, requiredVariables: [], category: 'transactional', description: '' } });
+  });
+
+  it('treats null optional fields as absent', () => {
+    const result = validateTemplateMetadata({ subject: 'Hi', requiredVariables: null, category: null, version: null, description: null });
+    expect(result).toEqual({ ok: true, value: { subject: 'Hi', requiredVariables: [], category: 'transactional', description: '' } });
+  });
+
+  it('ignores fields it does not know, and names them', () => {
+    const raw = { subject: 'Hi', templateId: 'tpl-7', tags: ['a'] };
+    expect(validateTemplateMetadata(raw)).toMatchObject({ ok: true, value: { subject: 'Hi' } });
+    expect(unknownMetadataFields(raw)).toEqual(['templateId', 'tags']);
+    expect(unknownMetadataFields(metadata)).toEqual([]);
   });
 
   it('accepts pre-release and build semver', () => {

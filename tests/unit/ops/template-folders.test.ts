@@ -37,6 +37,23 @@ describe('checkTemplate', () => {
     expect(check.version).toBe('1.0.0');
   });
 
+  it('passes metadata in the original product\'s shape, warning only that it has no version', () => {
+    const original = JSON.stringify({ subject: 'Hi {{ userName }}', senderEmail: 'noreply@company.com', replyTo: 'help@company.com' });
+    const check = checkTemplate(template({ ...GOOD, 'metadata.json': original }));
+    expect(check.problems).toEqual([expect.objectContaining({ file: 'metadata.json', severity: 'warning', message: expect.stringContaining('no "version"') })]);
+    expect(check.version).toBeUndefined();
+  });
+
+  it('warns about each unknown metadata field, naming it, and still passes', () => {
+    const extra = JSON.stringify({ ...JSON.parse(METADATA), templateId: 'tpl-7', subjectLine: 'x' });
+    const check = checkTemplate(template({ ...GOOD, 'metadata.json': extra }));
+    expect(check.problems).toEqual([
+      expect.objectContaining({ file: 'metadata.json', severity: 'warning', message: 'unknown field "templateId" is ignored' }),
+      expect.objectContaining({ file: 'metadata.json', severity: 'warning', message: 'unknown field "subjectLine" is ignored' }),
+    ]);
+    expect(check.version).toBe('1.0.0');
+  });
+
   it('names each missing file', () => {
     const { ['template.txt']: _t, ...rest } = GOOD;
     expect(errors(rest)).toEqual([expect.objectContaining({ file: 'template.txt', message: 'missing' })]);
