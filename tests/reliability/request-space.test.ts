@@ -274,7 +274,7 @@ const FLAWS: Flaw[] = [
   ['lone surrogate in the sender name', 'VAL005', (d) => ({ ...d, senderOverride: { email: 'team@app.example', name: 'Team \ud800' } })],
   ['emailId of 129 characters', 'VAL008', (d, n) => ({ ...d, emailId: `r${n}-`.padEnd(LIMITS.emailId + 1, 'i') })],
   ['lone surrogate in the emailId', 'VAL008', (d) => ({ ...d, emailId: `${String(d.emailId)}\ud800` })],
-  ['a required variable missing', 'TMPL003', (d) => ({ ...d, templateData: objectOf(Object.entries(d.templateData as object).filter(([k]) => k !== 'companyName')) })],
+  ['a required variable missing', 'TMPL003', (d) => ({ ...d, templateData: objectOf(Object.entries(d.templateData as object).filter(([k]) => k !== 'userName')) })],
   ['an unknown template', 'TMPL001', (d) => ({ ...d, templateName: 'no-such-template' })],
   ['sendAt more than a year ahead', 'VAL011', (d) => ({ ...d, sendAt: '2034-01-01T00:00:00Z' })],
   ['templateData an array', 'VAL006', (d) => ({ ...d, templateData: [d.templateData] })],
