@@ -30,13 +30,18 @@ import type { CommonHandlerDeps } from '../lib/handler-deps.js';
 import {
   buildRecord,
   claim,
+  claimTokenOf,
   failScheduled,
+  lastAttemptAt,
   markFailed,
   markSent,
   putFailed,
   putScheduled,
+  reclaim,
   releaseClaim,
+  type ClaimToken,
   type NewRecordFields,
+  type SenderTrackingRecord,
 } from '../lib/tracking-store.js';
 import { emailSenderConfig, type EmailSenderConfig } from './config.js';
 
@@ -50,15 +55,15 @@ import { emailSenderConfig, type EmailSenderConfig } from './config.js';
  * claim the emailId → SES SendEmail → mark sent. Every consumed record leaves exactly one
  * tracking record; a record whose outcome is not final (throttling, transient errors,
  * DynamoDB faults, a claim in flight elsewhere) is returned to the queue as a batch item
- * failure, without touching its batch-mates.
+ * failure, without touching its batch-mates. A claim left by an interrupted attempt (a dead
+ * container, an ambiguous SES answer) is resolved after INTERRUPTED_SEND_WINDOW_SECONDS
+ * from SES's `Send` event: sent if it came, re-claimed and sent once if it did not.
  */
 
 export type HandlerDeps = CommonHandlerDeps;
 
 /** How long today's counters are reused for the bounce-rate brake. */
 export const BRAKE_CACHE_MS = 5_000;
-/** A claim older than this is taken to be an interrupted attempt (DUP001). */
-export const STALE_CLAIM_MS = 15 * 60 * 1000;
 /** Records of one batch in flight at once. */
 const RECORD_CONCURRENCY = 10;
 /**
@@ -251,6 +256,46 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
     };
   }
 
+  /**
+   * The emailId is claimed already. A record past `sending` is a finished duplicate. A
+   * `sending` claim is an attempt in flight until the interrupted-send window has passed
+   * since it was made; after that, SES's `Send` event is the evidence: the Feedback Processor
+   * raises the record to `sent` (and sets sesMessageId) on it, so a claim still `sending`
+   * without a sesMessageId was never accepted by SES, and is re-claimed and sent (policy
+   * `resend`) or marked failed DUP001 (policy `fail`).
+   */
+  async function resolveExistingClaim(
+    rt: Runtime,
+    ctx: BatchContext,
+    emailId: string,
+    existing: SenderTrackingRecord | undefined,
+  ): Promise<{ token: ClaimToken } | { outcome: RecordOutcome }> {
+    if (!existing) throw new Returned('the claim conflicted with a record that is gone; retrying');
+    if (existing.status !== 'sending') return { outcome: { kind: 'duplicate', emailId } };
+    const held = claimTokenOf(existing);
+    if (existing.sesMessageId !== undefined) {
+      // SES accepted it (its MessageId is known); only the status lags behind.
+      await markSent(rt.clients.ddb, rt.config.trackingTable, emailId, { sesMessageId: existing.sesMessageId, sentAt: existing.sentAt ?? ctx.now.toISOString() });
+      return { outcome: { kind: 'duplicate', emailId } };
+    }
+    const since = lastAttemptAt(existing);
+    const windowSeconds = rt.config.interruptedSendWindowSeconds;
+    const decidesAt = Date.parse(since) + windowSeconds * 1000;
+    if (!(ctx.now.getTime() >= decidesAt)) {
+      throw new Returned(`attempt ${held.attempt} claimed this emailId at ${since} and has not finished; waiting for SES's Send event until ${new Date(decidesAt).toISOString()}`);
+    }
+    const waited = `no Send event from SES within ${windowSeconds} s`;
+    if (rt.config.interruptedSendPolicy === 'fail') {
+      const message = `An attempt claimed this emailId at ${since} and never finished (${waited}); the interrupted-send policy is "fail", so it is not sent again.`;
+      const marked = await markFailed(rt.clients.ddb, rt.config.trackingTable, emailId, held, { code: 'DUP001', message });
+      return { outcome: marked ? { kind: 'failed', emailId, code: 'DUP001', message } : { kind: 'duplicate', emailId } };
+    }
+    const note = `resent after an interrupted attempt (attempt ${held.attempt} claimed at ${since}; ${waited})`;
+    const token = await reclaim(rt.clients.ddb, rt.config.trackingTable, emailId, held, ctx.now.toISOString(), note);
+    if (!token) throw new Returned('the interrupted claim changed (SES feedback raised it, or another sender re-claimed it); retrying to find out');
+    return { token };
+  }
+
   async function processValid(rt: Runtime, ctx: BatchContext, request: ValidRequest, messageBody: string): Promise<RecordOutcome> {
     if (request.sendAt !== undefined) {
       const plan = planSend(new Date(request.sendAt), ctx.now);
@@ -328,21 +373,19 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
     // 6. Claim, send, record.
     if (ctx.throttled) throw new Returned('SES is throttling; returned unsent');
     const claimRecord = buildRecord(fields, 'sending', ctx.now, rt.config.trackingRetentionDays);
-    const claimedAt = claimRecord.timestamp;
+    claimRecord.sendAttempts = 1;
     const claimed = await claim(rt.clients.ddb, rt.config.trackingTable, claimRecord);
-    if (!claimed.claimed) {
-      const existing = claimed.existing;
-      if (!existing) throw new Returned('the claim conflicted with a record that is gone; retrying');
-      if (existing.status !== 'sending') return { kind: 'duplicate', emailId: request.emailId };
-      const age = ctx.now.getTime() - Date.parse(existing.timestamp);
-      if (!(age >= STALE_CLAIM_MS)) throw new Returned(`another attempt claimed this emailId at ${existing.timestamp} and has not finished`);
-      const message = `An attempt claimed this emailId at ${existing.timestamp} and never finished; it may or may not have been sent, so it is not sent again.`;
-      const marked = await markFailed(rt.clients.ddb, rt.config.trackingTable, request.emailId, existing.timestamp, { code: 'DUP001', message });
-      return marked ? { kind: 'failed', emailId: request.emailId, code: 'DUP001', message } : { kind: 'duplicate', emailId: request.emailId };
+    let token: ClaimToken;
+    if (claimed.claimed) {
+      token = { claimedAt: claimRecord.timestamp, attempt: 1 };
+    } else {
+      const taken = await resolveExistingClaim(rt, ctx, request.emailId, claimed.existing);
+      if ('outcome' in taken) return taken.outcome;
+      token = taken.token;
     }
 
     const release = async (reason: string): Promise<never> => {
-      await releaseClaim(rt.clients.ddb, rt.config.trackingTable, request.emailId, claimedAt);
+      await releaseClaim(rt.clients.ddb, rt.config.trackingTable, request.emailId, token);
       throw new Returned(reason);
     };
 
@@ -387,8 +430,13 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
     if (result === 'skipped') return release('SES is throttling; returned unsent');
     if ('error' in result) {
       const kind = result.error;
+      if (kind.kind === 'ambiguous') {
+        // SES may have accepted it: keep the claim. The message comes back after the visibility
+        // timeout and finds the claim; after the window, SES's Send event (or none) decides.
+        throw new Returned(`ambiguous SES answer, the claim is kept until SES's Send event or the window decides: ${kind.message}`);
+      }
       if (kind.kind !== 'permanent') return release(`${kind.kind} SES error: ${kind.message}`);
-      const marked = await markFailed(rt.clients.ddb, rt.config.trackingTable, request.emailId, claimedAt, { code: kind.code, message: kind.message });
+      const marked = await markFailed(rt.clients.ddb, rt.config.trackingTable, request.emailId, token, { code: kind.code, message: kind.message });
       if (!marked) throw new Returned('the claim changed while SES refused the message; retrying');
       return { kind: 'failed', emailId: request.emailId, code: kind.code, message: kind.message };
     }
@@ -397,8 +445,8 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
     try {
       await markSent(rt.clients.ddb, rt.config.trackingTable, request.emailId, { sesMessageId, sentAt: now().toISOString() });
     } catch (error) {
-      // Sent, but not recorded: leave the claim. A redelivery finds it; feedback raises it, or
-      // after STALE_CLAIM_MS it becomes DUP001. Never a second send.
+      // Sent, but not recorded: leave the claim. SES's Send event raises it to `sent`, and a
+      // redelivery that finds it raised is a duplicate.
       throw new Returned(`sent (SES ${sesMessageId}) but the record could not be updated: ${describeError(error)}`);
     }
     return { kind: 'sent', emailId: request.emailId, sesMessageId };

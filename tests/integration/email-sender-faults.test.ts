@@ -23,6 +23,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { startStandIns, type StandIns } from '../support/stand-ins.js';
 import { requestEvent, sqsRecord, uploadStarterTemplates } from '../support/sender-events.js';
+import { deliverSendEvent } from '../support/send-evidence.js';
 import { createEmailSenderHandler } from '../../functions/email-sender/handler.js';
 import { documentClient } from '../../functions/lib/clients.js';
 import { readDailyCounts } from '../../functions/lib/counters-store.js';
@@ -219,12 +220,18 @@ describe('SES refusals', () => {
   });
 });
 
-describe('transient SES errors', () => {
+describe('SES errors that clearly refused the message', () => {
   it.each([
-    ['a 5xx', () => Object.assign(new Error('Service Unavailable'), { name: 'ServiceUnavailable', $fault: 'server', $metadata: { httpStatusCode: 503 } })],
-    ['a timeout', () => Object.assign(new Error('Connection timed out after 10000 ms'), { name: 'TimeoutError' })],
-    ['a reset connection', () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })],
-  ])('%s returns the message and releases the claim', async (_label, error) => {
+    ['an unknown 4xx answer', () => Object.assign(new Error('Forbidden'), { name: 'SomethingNew', $metadata: { httpStatusCode: 403 } })],
+    ['a refused connection', () => Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' })],
+    [
+      'no connection within the connect timeout',
+      () =>
+        Object.assign(new Error('@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 3000 ms.'), {
+          name: 'TimeoutError',
+        }),
+    ],
+  ])('%s returns the message and releases the claim, so the next delivery sends it at once', async (_label, error) => {
     sesBehaviour = () => Promise.reject(error());
     const { handler } = makeHandler();
     const records = batch('tr', 2);
@@ -235,6 +242,54 @@ describe('transient SES errors', () => {
     sesBehaviour = realSend;
     expect((await handler({ Records: records })).batchItemFailures).toEqual([]);
     for (const r of records) expect(await mailCount(`${idOf(r)}@customer.example`)).toBe(1);
+  });
+});
+
+describe('ambiguous SES errors (SES may have accepted the message)', () => {
+  const ambiguous: [string, () => Error][] = [
+    ['a 5xx', () => Object.assign(new Error('Service Unavailable'), { name: 'ServiceUnavailable', $fault: 'server', $metadata: { httpStatusCode: 503 } })],
+    ['a socket timeout', () => Object.assign(new Error('@smithy/node-http-handler - the request socket timed out after 10000 ms of inactivity'), { name: 'TimeoutError' })],
+    ['a reset connection', () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })],
+  ];
+
+  it.each(ambiguous)('%s keeps the claim; with no Send event from SES, the message is sent once after the window', async (_label, error) => {
+    sesBehaviour = () => Promise.reject(error());
+    const { handler } = makeHandler();
+    const [request] = batch('amb', 1);
+    const address = `${idOf(request!)}@customer.example`;
+    expect((await handler({ Records: [request!] })).batchItemFailures).toHaveLength(1);
+    expect(await record(idOf(request!))).toMatchObject({ status: 'sending', sendAttempts: 1 });
+
+    // Back after the visibility timeout: the claim is younger than the window, SES is not called.
+    sesBehaviour = realSend;
+    sesCalls = 0;
+    clock = new Date(clock.getTime() + 180_000);
+    expect((await handler({ Records: [request!] })).batchItemFailures).toHaveLength(1);
+    expect(sesCalls).toBe(0);
+
+    clock = new Date(clock.getTime() + 3 * 180_000);
+    expect((await handler({ Records: [request!] })).batchItemFailures).toEqual([]);
+    expect(await record(idOf(request!))).toMatchObject({ status: 'sent', sendAttempts: 2 });
+    expect(await mailCount(address)).toBe(1);
+  });
+
+  it.each(ambiguous)('%s after SES accepted it: the Send event makes it sent, and it is never sent again', async (_label, error) => {
+    let accepted: { messageId: string; to: string } | undefined;
+    sesBehaviour = async (input) => {
+      const out = (await realSend(input)) as { MessageId?: string };
+      accepted = { messageId: out.MessageId!, to: input.Destination!.ToAddresses![0]! };
+      throw error();
+    };
+    const { handler } = makeHandler();
+    const [request] = batch('acc', 1);
+    expect((await handler({ Records: [request!] })).batchItemFailures).toHaveLength(1);
+    await deliverSendEvent(env.ddb, env.tables, { emailId: idOf(request!), ...accepted! }, () => clock);
+
+    sesBehaviour = realSend;
+    clock = new Date(clock.getTime() + 4 * 180_000);
+    expect((await handler({ Records: [request!] })).batchItemFailures).toEqual([]);
+    expect(await record(idOf(request!))).toMatchObject({ status: 'sent', sesMessageId: accepted!.messageId });
+    expect(await mailCount(accepted!.to)).toBe(1);
   });
 });
 
@@ -285,8 +340,14 @@ describe('DynamoDB faults', () => {
     expect(await record('pf-1')).toMatchObject({ status: 'failed', errorCode: 'VAL003' });
   });
 
-  it('a lost "sent" update never leads to a second send', async () => {
+  it('a lost "sent" update never leads to a second send: SES\'s Send event raises the claim', async () => {
     ddbFaults = [(name, input) => (name === 'UpdateCommand' && tableOf(input) === env.tables.tracking ? throughput() : undefined)];
+    let accepted: { messageId: string; to: string } | undefined;
+    sesBehaviour = async (input) => {
+      const out = (await realSend(input)) as { MessageId?: string };
+      accepted = { messageId: out.MessageId!, to: input.Destination!.ToAddresses![0]! };
+      return out;
+    };
     const { handler } = makeHandler();
     const records = batch('ms', 1);
     const address = `${idOf(records[0]!)}@customer.example`;
@@ -298,9 +359,10 @@ describe('DynamoDB faults', () => {
     ddbFaults = [];
     clock = new Date(clock.getTime() + 60_000);
     expect((await handler({ Records: records })).batchItemFailures).toHaveLength(1);
+    await deliverSendEvent(env.ddb, env.tables, { emailId: idOf(records[0]!), ...accepted! }, () => clock);
     clock = new Date(clock.getTime() + 15 * 60_000);
     expect((await handler({ Records: records })).batchItemFailures).toEqual([]);
-    expect(await record(idOf(records[0]!))).toMatchObject({ status: 'failed', errorCode: 'DUP001' });
+    expect(await record(idOf(records[0]!))).toMatchObject({ status: 'sent', sesMessageId: accepted!.messageId });
     expect(await mailCount(address)).toBe(1);
   });
 
@@ -329,7 +391,7 @@ describe('DynamoDB faults', () => {
 });
 
 describe('a sender that dies mid-batch', () => {
-  it('on redelivery sends what was not sent, never repeats what was, and settles the interrupted one as DUP001', async () => {
+  it('on redelivery sends what was not sent, never repeats what was, and resends the interrupted one after the window', async () => {
     const records = batch('crash', 5);
     const hungAddress = `${idOf(records[2]!)}@customer.example`;
     // The first attempt hangs inside the SES call for one record, as a Lambda timing out would.
@@ -344,13 +406,13 @@ describe('a sender that dies mid-batch', () => {
     const redelivered = await handler({ Records: records });
     expect(redelivered.batchItemFailures).toEqual([{ itemIdentifier: records[2]!.messageId }]);
 
-    clock = new Date(clock.getTime() + 15 * 60_000);
+    clock = new Date(clock.getTime() + 10 * 60_000);
     const again = await handler({ Records: [records[2]!] });
     expect(again.batchItemFailures).toEqual([]);
-    expect(await record(idOf(records[2]!))).toMatchObject({ status: 'failed', errorCode: 'DUP001' });
-    for (const [i, r] of records.entries()) {
-      expect(await mailCount(`${idOf(r)}@customer.example`)).toBe(i === 2 ? 0 : 1);
-      if (i !== 2) expect((await record(idOf(r)))!.status).toBe('sent');
+    expect(await record(idOf(records[2]!))).toMatchObject({ status: 'sent', sendAttempts: 2 });
+    for (const r of records) {
+      expect(await mailCount(`${idOf(r)}@customer.example`)).toBe(1);
+      expect((await record(idOf(r)))!.status).toBe('sent');
     }
   });
 });
