@@ -6,8 +6,9 @@ import { mapConcurrently } from '../core/concurrency.js';
 import { datePartition } from '../core/dates.js';
 import { suppressionKeys } from '../core/email-address.js';
 import { EngineError, type ErrorCode } from '../core/error-codes.js';
+import { classifyFailure } from '../core/failure-kind.js';
 import { emailIdTag } from '../core/message-tags.js';
-import { parseSendRequest, type InvalidRequest, type ParsedRequest, type ValidRequest } from '../core/request-validation.js';
+import { MISSING_VALUE, parseSendRequest, type InvalidRequest, type ParsedRequest, type ValidRequest } from '../core/request-validation.js';
 import { chooseReplyTo, chooseSender } from '../core/sender-identity.js';
 import { classifySesError, type SesErrorKind } from '../core/ses-errors.js';
 import { compileTemplate, renderEmail, type CompiledTemplate } from '../core/template-render.js';
@@ -20,6 +21,7 @@ import { createSesClient } from '../lib/clients-ses.js';
 import { planSend, type SendPlan } from '../core/scheduling.js';
 import type { HoldClients } from '../lib/scheduled-sends.js';
 import { loadAttachments } from '../lib/attachment-store.js';
+import { writeLastErrors, type LastError } from '../lib/last-error-store.js';
 import { addDailyCounts, readDailyCounts } from '../lib/counters-store.js';
 import { ConfigError, type Env } from '../lib/env.js';
 import { describeError, jsonLogger } from '../lib/logging.js';
@@ -64,6 +66,15 @@ export type HandlerDeps = CommonHandlerDeps;
 
 /** How long today's counters are reused for the bounce-rate brake. */
 export const BRAKE_CACHE_MS = 5_000;
+/**
+ * From this receive of a message on, an error the handler did not foresee and that is not a
+ * transient or environment fault (core/failure-kind.ts) is tracked `failed` ENG001 instead of
+ * returning the message again; from it on, each return also leaves the message's last error
+ * (lib/last-error-store.ts). Well below the send queue's 10 receives, so throttling and
+ * transient faults still get their retries.
+ */
+export const UNFORESEEN_ERROR_RECEIVES = 3;
+const MAX_ENG_MESSAGE = 500;
 /** Records of one batch in flight at once. */
 const RECORD_CONCURRENCY = 10;
 /**
@@ -114,10 +125,40 @@ class Semaphore {
 
 class Returned extends Error {}
 
+/** How far one record got, so an unforeseen error can be judged: never ENG001 once SES may have the message. */
+interface Progress {
+  fields?: NewRecordFields;
+  claim?: ClaimToken;
+  sesCalled: boolean;
+}
+
+/** A record whose body the parser could not even judge (it threw). */
+type Parsed = ParsedRequest | { ok: 'crashed'; error: unknown; emailId: string };
+
 
 /** SES builds the MIME part (base64, RFC 2231 filename encoding) from these fields. */
 function sesAttachment(file: LoadedAttachment): Attachment {
   return { RawContent: file.content, FileName: file.filename, ContentType: file.contentType, ContentDisposition: 'ATTACHMENT', ContentTransferEncoding: 'BASE64' };
+}
+
+function emailIdOf(parsed: Parsed): string {
+  if (parsed.ok === 'crashed') return parsed.emailId;
+  return parsed.ok ? parsed.request.emailId : parsed.failure.emailId;
+}
+
+/** SQS's ApproximateReceiveCount (1 when absent or unreadable). */
+function receiveCountOf(record: SQSRecord): number {
+  const count = Number(record.attributes?.ApproximateReceiveCount);
+  return Number.isInteger(count) && count > 0 ? count : 1;
+}
+
+/** One record's request; a parser that throws fails that record only, never its batch. */
+function parseRecord(record: SQSRecord, now: Date): Parsed {
+  try {
+    return parseSendRequest(record.body ?? '', record.messageId, now);
+  } catch (error) {
+    return { ok: 'crashed', error, emailId: `email-${record.messageId}` };
+  }
 }
 
 export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (event: SQSEvent) => Promise<SQSBatchResponse> {
@@ -182,6 +223,10 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
       ...(failure.subject !== undefined ? { subject: failure.subject } : {}),
       ...(failure.metadata !== undefined ? { metadata: failure.metadata } : {}),
     };
+  }
+
+  function crashedFields(parsed: { emailId: string }): NewRecordFields {
+    return { emailId: parsed.emailId, originalEmailId: parsed.emailId, retryAttempt: 0, toEmail: MISSING_VALUE, templateName: MISSING_VALUE, originalSource: MISSING_VALUE };
   }
 
   function requestFields(request: ValidRequest): NewRecordFields {
@@ -296,12 +341,13 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
     return { token };
   }
 
-  async function processValid(rt: Runtime, ctx: BatchContext, request: ValidRequest, messageBody: string): Promise<RecordOutcome> {
+  async function processValid(rt: Runtime, ctx: BatchContext, request: ValidRequest, messageBody: string, progress: Progress): Promise<RecordOutcome> {
     if (request.sendAt !== undefined) {
       const plan = planSend(new Date(request.sendAt), ctx.now);
       if (plan.kind !== 'now') return holdRequest(rt, ctx, request as ValidRequest & { sendAt: string }, messageBody, plan);
     }
     const fields = requestFields(request);
+    progress.fields = fields;
     const fail = (code: ErrorCode, message: string) => writeFailed(rt, ctx, fields, code, message);
 
     // 2. Suppression list.
@@ -383,6 +429,7 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
       if ('outcome' in taken) return taken.outcome;
       token = taken.token;
     }
+    progress.claim = token;
 
     const release = async (reason: string): Promise<never> => {
       await releaseClaim(rt.clients.ddb, rt.config.trackingTable, request.emailId, token);
@@ -417,6 +464,7 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
         result = 'skipped';
       } else {
         try {
+          progress.sesCalled = true;
           const out = await rt.clients.ses.send(command);
           result = { sent: out.MessageId ?? '' };
         } catch (error) {
@@ -452,15 +500,45 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
     return { kind: 'sent', emailId: request.emailId, sesMessageId };
   }
 
-  async function processRecord(rt: Runtime, ctx: BatchContext, parsed: ParsedRequest, body: string): Promise<RecordOutcome> {
-    const emailId = parsed.ok ? parsed.request.emailId : parsed.failure.emailId;
+  /**
+   * An error the handler did not foresee, on the UNFORESEEN_ERROR_RECEIVES-th receive or later:
+   * the request is tracked `failed` ENG001 (on its own claim if it holds one that SES never
+   * saw, else as a new record) and the message consumed.
+   */
+  async function trackUnforeseen(rt: Runtime, ctx: BatchContext, parsed: Parsed, progress: Progress, error: unknown, receiveCount: number): Promise<RecordOutcome> {
+    const emailId = emailIdOf(parsed);
+    const message = `An error the Email Sender does not handle, on ${receiveCount} receives of this request: ${describeError(error)}`.slice(0, MAX_ENG_MESSAGE);
+    if (progress.claim) {
+      const marked = await markFailed(rt.clients.ddb, rt.config.trackingTable, emailId, progress.claim, { code: 'ENG001', message });
+      if (!marked) throw new Returned(`the claim changed while tracking an unforeseen error; retrying: ${describeError(error)}`);
+      return { kind: 'failed', emailId, code: 'ENG001', message };
+    }
+    const fields = progress.fields ?? (parsed.ok === true ? requestFields(parsed.request) : parsed.ok === false ? invalidFields(parsed.failure) : crashedFields(parsed));
+    const outcome = await writeFailed(rt, ctx, fields, 'ENG001', message);
+    // A record exists: finished (a duplicate), or a claim an earlier attempt left, which only the claim step may resolve.
+    return outcome;
+  }
+
+  async function processRecord(rt: Runtime, ctx: BatchContext, parsed: Parsed, body: string, receiveCount: number): Promise<RecordOutcome> {
+    const emailId = emailIdOf(parsed);
+    const progress: Progress = { sesCalled: false };
     try {
+      if (parsed.ok === 'crashed') throw parsed.error;
       if (!parsed.ok) {
         return await writeFailed(rt, ctx, invalidFields(parsed.failure), parsed.failure.code, parsed.failure.message);
       }
-      return await processValid(rt, ctx, parsed.request, body);
+      return await processValid(rt, ctx, parsed.request, body, progress);
     } catch (error) {
-      return { kind: 'returned', emailId, reason: error instanceof Returned ? error.message : describeError(error) };
+      if (error instanceof Returned) return { kind: 'returned', emailId, reason: error.message };
+      const reason = describeError(error);
+      if (receiveCount >= UNFORESEEN_ERROR_RECEIVES && !progress.sesCalled && classifyFailure(error) === 'request') {
+        try {
+          return await trackUnforeseen(rt, ctx, parsed, progress, error, receiveCount);
+        } catch (tracking) {
+          return { kind: 'returned', emailId, reason: `${reason} (tracking it failed ENG001 failed too: ${tracking instanceof Returned ? tracking.message : describeError(tracking)})` };
+        }
+      }
+      return { kind: 'returned', emailId, reason };
     }
   }
 
@@ -468,8 +546,8 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
     const rt = resolve();
     const records = event.Records ?? [];
     const batchNow = now();
-    const parsed = records.map((record: SQSRecord) => parseSendRequest(record.body ?? '', record.messageId, batchNow));
-    const recipients = parsed.flatMap((p) => (p.ok ? suppressionKeys(p.request.to) : []));
+    const parsed = records.map((record: SQSRecord) => parseRecord(record, batchNow));
+    const recipients = parsed.flatMap((p) => (p.ok === true ? suppressionKeys(p.request.to) : []));
     const suppressed =
       recipients.length > 0 ? findSuppressed(rt.clients.ddb, rt.config.suppressionTable, recipients) : Promise.resolve(new Map());
     suppressed.catch(() => undefined);
@@ -485,11 +563,12 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
       sesSlots: new Semaphore(SES_CONCURRENCY),
     };
 
-    const outcomes = await mapConcurrently(parsed.map((request, i) => ({ request, body: records[i]!.body ?? '' })), RECORD_CONCURRENCY, ({ request, body }) =>
-      processRecord(rt, ctx, request, body),
+    const outcomes = await mapConcurrently(parsed.map((request, i) => ({ request, record: records[i]! })), RECORD_CONCURRENCY, ({ request, record }) =>
+      processRecord(rt, ctx, request, record.body ?? '', receiveCountOf(record)),
     );
 
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+    const lastErrors: LastError[] = [];
     let sent = 0;
     let failed = 0;
     outcomes.forEach((outcome, i) => {
@@ -509,12 +588,24 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
         case 'scheduled':
           log({ level: 'info', outcome: 'scheduled', emailId: outcome.emailId, scheduledFor: outcome.scheduledFor, via: outcome.via, messageId });
           break;
-        case 'returned':
+        case 'returned': {
           batchItemFailures.push({ itemIdentifier: messageId });
+          const receiveCount = receiveCountOf(records[i]!);
+          if (receiveCount >= UNFORESEEN_ERROR_RECEIVES) lastErrors.push({ messageId, emailId: outcome.emailId, reason: outcome.reason, receiveCount, at: batchNow.toISOString() });
           log({ level: 'warn', outcome: 'returned', emailId: outcome.emailId, reason: outcome.reason, messageId });
           break;
+        }
       }
     });
+
+    if (lastErrors.length > 0) {
+      try {
+        await writeLastErrors(rt.clients.ddb, rt.config.countersTable, lastErrors, batchNow);
+      } catch (error) {
+        // Only the note for `dlq list` is lost; the messages are back on the queue either way.
+        log({ level: 'error', outcome: 'last-errors-not-written', count: lastErrors.length, error: describeError(error) });
+      }
+    }
 
     try {
       await addDailyCounts(rt.clients.ddb, rt.config.countersTable, datePartition(batchNow), { sent, failed });

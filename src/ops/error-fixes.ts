@@ -41,6 +41,7 @@ export const ERROR_FIXES: Record<ErrorCode, string> = {
   UNS001: 'Re-run sesmailengine install to restore the unsubscribe configuration, or send "unsubscribe": false for a one-off transactional use.',
   SCH001: 'Nothing: the send was cancelled on purpose. To send it after all, publish it again with a new emailId.',
   SCH002: 'Read errorMessage; check the stack is up to date (sesmailengine install) so the sender has its schedule group and role, then publish again with a new emailId.',
+  ENG001: "Read errorMessage and the Email Sender's logs for this emailId; the request's data meets a case the engine does not handle. Report it with the request, then publish again (new emailId) once fixed or with the data changed.",
   DUP001: 'Publish again with a new emailId if the mail is still wanted; InterruptedSendPolicy=resend lets the engine resend such claims itself.',
   FBK001: 'Remove the offending content (attachments or links) from the template or data.',
   FBK002: 'Read errorMessage; if it repeats, report it with the SES event.',

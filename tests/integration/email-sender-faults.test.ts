@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-sesv2';
 import {
   BatchGetCommand,
+  BatchWriteCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
@@ -28,6 +29,7 @@ import { createEmailSenderHandler } from '../../functions/email-sender/handler.j
 import { documentClient } from '../../functions/lib/clients.js';
 import { readDailyCounts } from '../../functions/lib/counters-store.js';
 import type { SenderTrackingRecord } from '../../functions/lib/tracking-store.js';
+import { readLastErrors } from '../../functions/lib/last-error-store.js';
 
 /**
  * What no stand-in can do: SES throttling and refusals, DynamoDB faults, a sender dying
@@ -49,7 +51,7 @@ let ddbFaults: Fault[] = [];
 let sesBehaviour: (input: SendEmailCommandInput, call: number) => Promise<unknown>;
 let sesCalls = 0;
 
-const COMMANDS = { PutCommand, GetCommand, UpdateCommand, DeleteCommand, BatchGetCommand } as const;
+const COMMANDS = { PutCommand, GetCommand, UpdateCommand, DeleteCommand, BatchGetCommand, BatchWriteCommand } as const;
 
 function throttled() {
   return new TooManyRequestsException({ message: 'Maximum sending rate exceeded.', $metadata: { httpStatusCode: 429 } });
@@ -414,5 +416,74 @@ describe('a sender that dies mid-batch', () => {
       expect(await mailCount(`${idOf(r)}@customer.example`)).toBe(1);
       expect((await record(idOf(r)))!.status).toBe('sent');
     }
+  });
+});
+
+describe('errors nobody foresaw', () => {
+  const tooLarge = () => Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException', $metadata: { httpStatusCode: 400 } });
+  const onClaimOf = (emailId: string, error: () => Error): Fault => (name, input) =>
+    name === 'PutCommand' && (input.Item as { emailId?: string; status?: string }).emailId === emailId && (input.Item as { status?: string }).status === 'sending' ? error() : undefined;
+  const received = <T extends { attributes: { ApproximateReceiveCount: string } }>(record: T, count: number): T => ({
+    ...record,
+    attributes: { ...record.attributes, ApproximateReceiveCount: String(count) },
+  });
+
+  it('return the message on its first two receives, then track it failed ENG001 with the error, while its batch-mates are sent', async () => {
+    const records = batch('eng', 3);
+    const poisoned = idOf(records[0]!);
+    ddbFaults = [onClaimOf(poisoned, tooLarge)];
+    const { handler } = makeHandler();
+
+    for (const count of [1, 2]) {
+      const result = await handler({ Records: records.map((r) => received(r, count)) });
+      expect(result.batchItemFailures).toEqual([{ itemIdentifier: records[0]!.messageId }]);
+      expect(await record(poisoned)).toBeUndefined();
+    }
+    const third = await handler({ Records: [received(records[0]!, 3)] });
+    expect(third.batchItemFailures).toEqual([]);
+    const tracked = await record(poisoned);
+    expect(tracked).toMatchObject({ status: 'failed', errorCode: 'ENG001' });
+    expect(tracked!.errorMessage).toContain('ValidationException: Item size has exceeded the maximum allowed size');
+    expect(tracked!.errorMessage!.length).toBeLessThanOrEqual(500);
+    expect(await mailCount(`${poisoned}@customer.example`)).toBe(0);
+    for (const r of records.slice(1)) expect(await mailCount(`${idOf(r)}@customer.example`)).toBe(1);
+  });
+
+  it.each([
+    ['throttling', () => new ProvisionedThroughputExceededException({ message: 'Throughput exceeded', $metadata: {} })],
+    ['a 5xx', () => new InternalServerError({ message: 'oops', $metadata: { httpStatusCode: 500 } })],
+    ['a missing permission', () => Object.assign(new Error('not authorized to perform: dynamodb:PutItem'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } })],
+  ])('never turn %s into ENG001, however often it comes back', async (_label, error) => {
+    const [request] = batch('keep', 1);
+    ddbFaults = [onClaimOf(idOf(request!), error)];
+    const { handler } = makeHandler();
+    expect((await handler({ Records: [received(request!, 9)] })).batchItemFailures).toHaveLength(1);
+    expect(await record(idOf(request!))).toBeUndefined();
+  });
+
+  it('never track ENG001 once SES was called: the claim stays for the Send event to decide', async () => {
+    const [request] = batch('late', 1);
+    ddbFaults = [(name, input) => (name === 'UpdateCommand' && (input.Key as { emailId?: string }).emailId === idOf(request!) ? tooLarge() : undefined)];
+    const { handler } = makeHandler();
+    expect((await handler({ Records: [received(request!, 5)] })).batchItemFailures).toHaveLength(1);
+    expect(await record(idOf(request!))).toMatchObject({ status: 'sending' });
+    expect(await mailCount(`${idOf(request!)}@customer.example`)).toBe(1);
+  });
+
+  it('leave the last error of a message returned from its third receive on, for dlq list; none before', async () => {
+    const records = batch('last', 2);
+    ddbFaults = records.map((r) => onClaimOf(idOf(r), () => new InternalServerError({ message: 'DynamoDB is having a bad day', $metadata: { httpStatusCode: 500 } })));
+    const { handler } = makeHandler();
+    await handler({ Records: [received(records[0]!, 2), received(records[1]!, 10)] });
+    ddbFaults = [];
+    const notes = await readLastErrors(env.ddb, env.tables.counters, records.map((r) => r.messageId));
+    expect(notes.has(records[0]!.messageId)).toBe(false);
+    expect(notes.get(records[1]!.messageId)).toEqual({
+      messageId: records[1]!.messageId,
+      emailId: idOf(records[1]!),
+      reason: expect.stringContaining('DynamoDB is having a bad day'),
+      receiveCount: 10,
+      at: clock.toISOString(),
+    });
   });
 });
