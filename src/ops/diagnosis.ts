@@ -436,7 +436,7 @@ function noRecordVerdict(facts: DiagnosisFacts, what: string): Verdict {
         : `no tracking record: the request is in the ${queueName}`,
       [letter.why],
       [
-        letter.queue === 'send'
+        letter.queue === 'send' && !letter.lastError
           ? "Fix the cause (the Email Sender's logs say it: throttling, a DynamoDB, S3 or permission error)."
           : 'Fix the cause named above.',
         `Then move it back: sesmailengine dlq redrive --queue ${letter.queue}{flags}`,
