@@ -39,6 +39,7 @@ import {
   markSent,
   putFailed,
   putScheduled,
+  readRecord,
   reclaim,
   releaseClaim,
   type ClaimToken,
@@ -208,8 +209,16 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
   async function writeFailed(rt: Runtime, ctx: BatchContext, fields: NewRecordFields, code: ErrorCode, message: string): Promise<RecordOutcome> {
     const record = buildRecord(fields, 'failed', ctx.now, rt.config.trackingRetentionDays, { code, message });
     const written = await putFailed(rt.clients.ddb, rt.config.trackingTable, record);
-    if (!written) return { kind: 'duplicate', emailId: fields.emailId };
-    return { kind: 'failed', emailId: fields.emailId, code, message };
+    if (written) return { kind: 'failed', emailId: fields.emailId, code, message };
+    // A record exists. A finished one wins; a `sending` claim an interrupted attempt left is
+    // settled like any other (SES's Send event, else the window), with this failure once
+    // SES is known never to have accepted it.
+    const existing = await readRecord(rt.clients.ddb, rt.config.trackingTable, fields.emailId);
+    if (existing?.status !== 'sending') return { kind: 'duplicate', emailId: fields.emailId };
+    const settled = await settleInterruptedClaim(rt, ctx, fields.emailId, existing);
+    if (settled !== 'unsent') return settled;
+    const marked = await markFailed(rt.clients.ddb, rt.config.trackingTable, fields.emailId, claimTokenOf(existing), { code, message });
+    return marked ? { kind: 'failed', emailId: fields.emailId, code, message } : { kind: 'duplicate', emailId: fields.emailId };
   }
 
   function invalidFields(failure: InvalidRequest): NewRecordFields {
@@ -309,6 +318,31 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
    * without a sesMessageId was never accepted by SES, and is re-claimed and sent (policy
    * `resend`) or marked failed DUP001 (policy `fail`).
    */
+  /**
+   * A `sending` claim someone else made: an attempt in flight until the interrupted-send
+   * window has passed since it was made; after that, SES's `Send` event is the evidence: the
+   * Feedback Processor raises the record to `sent` (and sets sesMessageId) on it. Returns the
+   * outcome when the claim is settled or must wait, 'unsent' when SES never accepted it.
+   */
+  async function settleInterruptedClaim(rt: Runtime, ctx: BatchContext, emailId: string, existing: SenderTrackingRecord): Promise<RecordOutcome | 'unsent'> {
+    if (existing.sesMessageId !== undefined) {
+      // SES accepted it (its MessageId is known); only the status lags behind.
+      await markSent(rt.clients.ddb, rt.config.trackingTable, emailId, { sesMessageId: existing.sesMessageId, sentAt: existing.sentAt ?? ctx.now.toISOString() });
+      return { kind: 'duplicate', emailId };
+    }
+    const since = lastAttemptAt(existing);
+    const decidesAt = Date.parse(since) + rt.config.interruptedSendWindowSeconds * 1000;
+    if (!(ctx.now.getTime() >= decidesAt)) {
+      throw new Returned(`attempt ${existing.sendAttempts ?? 1} claimed this emailId at ${since} and has not finished; waiting for SES's Send event until ${new Date(decidesAt).toISOString()}`);
+    }
+    return 'unsent';
+  }
+
+  /**
+   * The emailId is claimed already. A record past `sending` is a finished duplicate. A
+   * `sending` claim that SES never accepted (settleInterruptedClaim) is re-claimed and sent
+   * (policy `resend`) or marked failed DUP001 (policy `fail`).
+   */
   async function resolveExistingClaim(
     rt: Runtime,
     ctx: BatchContext,
@@ -317,19 +351,11 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
   ): Promise<{ token: ClaimToken } | { outcome: RecordOutcome }> {
     if (!existing) throw new Returned('the claim conflicted with a record that is gone; retrying');
     if (existing.status !== 'sending') return { outcome: { kind: 'duplicate', emailId } };
+    const settled = await settleInterruptedClaim(rt, ctx, emailId, existing);
+    if (settled !== 'unsent') return { outcome: settled };
     const held = claimTokenOf(existing);
-    if (existing.sesMessageId !== undefined) {
-      // SES accepted it (its MessageId is known); only the status lags behind.
-      await markSent(rt.clients.ddb, rt.config.trackingTable, emailId, { sesMessageId: existing.sesMessageId, sentAt: existing.sentAt ?? ctx.now.toISOString() });
-      return { outcome: { kind: 'duplicate', emailId } };
-    }
     const since = lastAttemptAt(existing);
-    const windowSeconds = rt.config.interruptedSendWindowSeconds;
-    const decidesAt = Date.parse(since) + windowSeconds * 1000;
-    if (!(ctx.now.getTime() >= decidesAt)) {
-      throw new Returned(`attempt ${held.attempt} claimed this emailId at ${since} and has not finished; waiting for SES's Send event until ${new Date(decidesAt).toISOString()}`);
-    }
-    const waited = `no Send event from SES within ${windowSeconds} s`;
+    const waited = `no Send event from SES within ${rt.config.interruptedSendWindowSeconds} s`;
     if (rt.config.interruptedSendPolicy === 'fail') {
       const message = `An attempt claimed this emailId at ${since} and never finished (${waited}); the interrupted-send policy is "fail", so it is not sent again.`;
       const marked = await markFailed(rt.clients.ddb, rt.config.trackingTable, emailId, held, { code: 'DUP001', message });
@@ -514,9 +540,7 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
       return { kind: 'failed', emailId, code: 'ENG001', message };
     }
     const fields = progress.fields ?? (parsed.ok === true ? requestFields(parsed.request) : parsed.ok === false ? invalidFields(parsed.failure) : crashedFields(parsed));
-    const outcome = await writeFailed(rt, ctx, fields, 'ENG001', message);
-    // A record exists: finished (a duplicate), or a claim an earlier attempt left, which only the claim step may resolve.
-    return outcome;
+    return writeFailed(rt, ctx, fields, 'ENG001', message);
   }
 
   async function processRecord(rt: Runtime, ctx: BatchContext, parsed: Parsed, body: string, receiveCount: number): Promise<RecordOutcome> {

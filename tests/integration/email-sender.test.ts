@@ -639,6 +639,18 @@ describe('idempotency', () => {
       expect(await mailTo('stuck3@customer.example')).toHaveLength(0);
     });
 
+    it('settles it with the request\'s own failure when the request now fails before the claim, instead of leaving it sending', async () => {
+      await stuck('stuck-5', new Date(clock.getTime() - 11 * 60_000));
+      await stuck('stuck-6', new Date(clock.getTime() - 60_000));
+      const { handler } = makeHandler();
+      const missing = (emailId: string) => requestEvent({ to: 'stuck5@customer.example', emailId, templateName: 'no-such-template', templateData: {} });
+      expect((await handler(sqsEvent(missing('stuck-5')))).batchItemFailures).toEqual([]);
+      expect(await record('stuck-5')).toMatchObject({ status: 'failed', errorCode: 'TMPL001' });
+      // A recent claim may still be accepted by SES: its message waits for the window.
+      expect((await handler(sqsEvent(missing('stuck-6')))).batchItemFailures).toHaveLength(1);
+      expect(await record('stuck-6')).toMatchObject({ status: 'sending' });
+    });
+
     it('takes a claim that carries SES\'s MessageId as sent, never sending it again', async () => {
       await stuck('stuck-4', new Date(clock.getTime() - 11 * 60_000));
       await env.ddb.send(
