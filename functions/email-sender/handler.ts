@@ -153,12 +153,20 @@ function receiveCountOf(record: SQSRecord): number {
   return Number.isInteger(count) && count > 0 ? count : 1;
 }
 
+function keysOrNone(request: ValidRequest): string[] {
+  try {
+    return suppressionKeys(request.to);
+  } catch {
+    return [];
+  }
+}
+
 /** One record's request; a parser that throws fails that record only, never its batch. */
 function parseRecord(record: SQSRecord, now: Date): Parsed {
   try {
     return parseSendRequest(record.body ?? '', record.messageId, now);
   } catch (error) {
-    return { ok: 'crashed', error, emailId: `email-${record.messageId}` };
+    return { ok: 'crashed', error, emailId: `email-${typeof record.messageId === 'string' ? record.messageId : 'unknown'}` };
   }
 }
 
@@ -571,7 +579,8 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
     const records = event.Records ?? [];
     const batchNow = now();
     const parsed = records.map((record: SQSRecord) => parseRecord(record, batchNow));
-    const recipients = parsed.flatMap((p) => (p.ok === true ? suppressionKeys(p.request.to) : []));
+    // A record whose keys cannot be computed here fails on its own, in processRecord.
+    const recipients = parsed.flatMap((p) => (p.ok === true ? keysOrNone(p.request) : []));
     const suppressed =
       recipients.length > 0 ? findSuppressed(rt.clients.ddb, rt.config.suppressionTable, recipients) : Promise.resolve(new Map());
     suppressed.catch(() => undefined);
