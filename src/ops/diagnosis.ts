@@ -234,7 +234,7 @@ function failedVerdict(record: StoredRecord, facts: DiagnosisFacts): Verdict {
         code,
       );
     case 'DUP001':
-      return verdict('problem', 'failed DUP001: an attempt was interrupted after claiming this emailId; it may or may not have gone out', details, [fixFor(code)], code);
+      return verdict('problem', 'failed DUP001: an attempt was interrupted, SES reported no Send event for it, and InterruptedSendPolicy is fail, so it was not sent again', details, [fixFor(code)], code);
     default:
       return verdict('problem', `failed ${code ?? ''}${message ? `: ${message}` : ''}`.replace('failed :', 'failed:'), details, [fixFor(code), RESEND], code);
   }
