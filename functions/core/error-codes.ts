@@ -46,7 +46,9 @@ export const ERROR_CODES = {
   SCH001: 'The scheduled send was cancelled (sesmailengine schedule cancel) before it was due; it is never sent.',
   SCH002: 'The scheduled send could not be held until sendAt (EventBridge Scheduler refused the schedule, or scheduling is not configured).',
   // Idempotency
-  DUP001: 'A previous attempt for this emailId was interrupted after claiming it; the engine does not risk sending it twice.',
+  DUP001: 'A previous attempt for this emailId was interrupted, SES reported no Send event for it, and InterruptedSendPolicy is "fail": it is not sent again.',
+  // Errors nobody foresaw (Email Sender)
+  ENG001: 'An error the Email Sender does not handle kept failing this request (3 receives, not a throttling, transient or permission fault); errorMessage holds it.',
   // Feedback (Feedback Processor)
   FBK001: 'SES rejected the message after accepting it (Reject event), usually because it contained a virus.',
   FBK002: 'SES could not render the message (Rendering Failure event).',

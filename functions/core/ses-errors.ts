@@ -1,18 +1,24 @@
 import type { ErrorCode } from './error-codes.js';
 
 /**
- * What an SES SendEmail error means for the request:
- * - permanent: retrying the same request cannot succeed → the email is tracked `failed`;
- * - throttled: SES is asking us to slow down → the message goes back to the queue, and the
- *   rest of the batch is not sent now either;
- * - transient: anything else (5xx, timeouts, network, unknown) → back to the queue.
- * Unknown errors count as transient so nothing is dropped on a guess; a message that keeps
- * failing ends in the send queue's DLQ.
+ * What an SES SendEmail error means for the request, by what it says about whether SES
+ * may have accepted the message:
+ * - permanent: SES answered that it will never accept this request → tracked `failed`;
+ * - throttled: SES answered "slow down" → the claim is released, the message goes back to
+ *   the queue, and the rest of the batch is not sent now either;
+ * - refused: a clear "not accepted": any other 4xx answer, or a failure before a byte of the
+ *   request left (connection refused, DNS, no connection within the connect timeout) →
+ *   the claim is released and the message is retried;
+ * - ambiguous: the request may have reached SES and been accepted: a timeout or reset
+ *   after the connection was made, a 5xx answer (SES does not document that a 500 means
+ *   "not sent"), or anything unknown → the claim is kept; after the interrupted-send window
+ *   SES's `Send` event (or its absence) decides (see the Email Sender).
  */
 export type SesErrorKind =
   | { kind: 'permanent'; code: ErrorCode; message: string }
   | { kind: 'throttled'; message: string }
-  | { kind: 'transient'; message: string };
+  | { kind: 'refused'; message: string }
+  | { kind: 'ambiguous'; message: string };
 
 const THROTTLING = new Set([
   'TooManyRequestsException',
@@ -24,11 +30,18 @@ const THROTTLING = new Set([
   'RequestThrottledException',
 ]);
 
+/** Node socket errors raised before the request could be written: nothing reached SES. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'EADDRNOTAVAIL', 'ERR_INVALID_URL']);
+
+/** The SDK's node-http-handler when no connection was established within connectionTimeout. */
+const CONNECT_TIMEOUT = /did not establish a connection|without establishing a connection/i;
+
 const NOT_VERIFIED = /not verified|not authorized to send|sandbox/i;
 
 interface ErrorShape {
   name?: unknown;
   message?: unknown;
+  code?: unknown;
   $metadata?: { httpStatusCode?: number };
 }
 
@@ -51,7 +64,9 @@ export function classifySesError(error: unknown): SesErrorKind {
       return { kind: 'permanent', code: 'SES003', message };
     case 'BadRequestException':
       return { kind: 'permanent', code: 'SES004', message };
-    default:
-      return { kind: 'transient', message };
   }
+  if (typeof status === 'number' && status >= 400 && status < 500) return { kind: 'refused', message };
+  if (typeof shape.code === 'string' && NOT_CONNECTED.has(shape.code)) return { kind: 'refused', message };
+  if (name === 'TimeoutError' && CONNECT_TIMEOUT.test(text)) return { kind: 'refused', message };
+  return { kind: 'ambiguous', message };
 }

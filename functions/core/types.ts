@@ -90,6 +90,20 @@ export interface TrackingRecord {
   complainedAt?: string;
   /** Epoch seconds; DynamoDB TTL removes the record after it. */
   expiresAt: number;
+  /** SendEmail attempts claimed for this record: 1, or more after an interrupted attempt was resent. */
+  sendAttempts?: number;
+  /** ISO-8601 time of the latest attempt's claim, when it is not `timestamp` (a resend). */
+  lastAttemptAt?: string;
+  /** What happened to the record's sending beyond its status, oldest first (a resend after an interrupted attempt). */
+  sendHistory?: SendHistoryEntry[];
+}
+
+export interface SendHistoryEntry {
+  /** ISO-8601. */
+  at: string;
+  /** The attempt this entry started. */
+  attempt: number;
+  note: string;
 }
 
 export type SuppressionReason =

@@ -26,6 +26,25 @@ export interface EmailSenderConfig {
   unsubscribeMailto?: string;
   /** ATTACHMENTS_MAX_BYTES: per-email cap on the attachments' file bytes (at most SES's 40 MB). */
   maxAttachmentBytes: number;
+  /**
+   * INTERRUPTED_SEND_POLICY: what becomes of a `sending` claim that an interrupted attempt
+   * left (a dead container, an ambiguous SES answer) once the window has passed without
+   * SES's `Send` event: `resend` it (once, re-claimed atomically) or mark it `fail`ed DUP001.
+   */
+  interruptedSendPolicy: InterruptedSendPolicy;
+  /** INTERRUPTED_SEND_WINDOW_SECONDS: how long SES's `Send` event is waited for before an interrupted claim is resolved. */
+  interruptedSendWindowSeconds: number;
+}
+
+export const INTERRUPTED_SEND_POLICIES = ['resend', 'fail'] as const;
+export type InterruptedSendPolicy = (typeof INTERRUPTED_SEND_POLICIES)[number];
+/** The stack's window: 20 Lambda timeouts, and 3 receives of the Send event on the feedback queue (see docs/ARCHITECTURE.md). */
+export const DEFAULT_INTERRUPTED_SEND_WINDOW_SECONDS = 600;
+
+function policy(raw: string | undefined): InterruptedSendPolicy {
+  if (raw === undefined) return 'resend';
+  if ((INTERRUPTED_SEND_POLICIES as readonly string[]).includes(raw)) return raw as InterruptedSendPolicy;
+  throw new ConfigError(`Environment variable INTERRUPTED_SEND_POLICY must be "resend" or "fail", got "${raw}".`);
 }
 
 function address(name: string, raw: string | undefined): EmailAddress | undefined {
@@ -73,5 +92,7 @@ export function emailSenderConfig(env: Env): EmailSenderConfig {
     maxAttachmentBytes: Math.floor(
       numberValue(env, 'ATTACHMENTS_MAX_BYTES', ATTACHMENT_LIMITS.defaultMaxBytes, 0, ATTACHMENT_LIMITS.sesMessageBytes),
     ),
+    interruptedSendPolicy: policy(optionalString(env, 'INTERRUPTED_SEND_POLICY')),
+    interruptedSendWindowSeconds: numberValue(env, 'INTERRUPTED_SEND_WINDOW_SECONDS', DEFAULT_INTERRUPTED_SEND_WINDOW_SECONDS, 1, 86_400),
   };
 }

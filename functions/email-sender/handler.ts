@@ -6,8 +6,9 @@ import { mapConcurrently } from '../core/concurrency.js';
 import { datePartition } from '../core/dates.js';
 import { suppressionKeys } from '../core/email-address.js';
 import { EngineError, type ErrorCode } from '../core/error-codes.js';
+import { classifyFailure } from '../core/failure-kind.js';
 import { engineMessageTags } from '../core/message-tags.js';
-import { parseSendRequest, type InvalidRequest, type ParsedRequest, type ValidRequest } from '../core/request-validation.js';
+import { MISSING_VALUE, parseSendRequest, type InvalidRequest, type ParsedRequest, type ValidRequest } from '../core/request-validation.js';
 import { chooseReplyTo, chooseSender } from '../core/sender-identity.js';
 import { classifySesError, type SesErrorKind } from '../core/ses-errors.js';
 import { compileTemplate, renderEmail, type CompiledTemplate } from '../core/template-render.js';
@@ -20,6 +21,7 @@ import { createSesClient } from '../lib/clients-ses.js';
 import { planSend, type SendPlan } from '../core/scheduling.js';
 import type { HoldClients } from '../lib/scheduled-sends.js';
 import { loadAttachments } from '../lib/attachment-store.js';
+import { writeLastErrors, type LastError } from '../lib/last-error-store.js';
 import { addDailyCounts, readDailyCounts } from '../lib/counters-store.js';
 import { ConfigError, type Env } from '../lib/env.js';
 import { describeError, jsonLogger } from '../lib/logging.js';
@@ -30,13 +32,19 @@ import type { CommonHandlerDeps } from '../lib/handler-deps.js';
 import {
   buildRecord,
   claim,
+  claimTokenOf,
   failScheduled,
+  lastAttemptAt,
   markFailed,
   markSent,
   putFailed,
   putScheduled,
+  readRecord,
+  reclaim,
   releaseClaim,
+  type ClaimToken,
   type NewRecordFields,
+  type SenderTrackingRecord,
 } from '../lib/tracking-store.js';
 import { emailSenderConfig, type EmailSenderConfig } from './config.js';
 
@@ -50,15 +58,24 @@ import { emailSenderConfig, type EmailSenderConfig } from './config.js';
  * claim the emailId → SES SendEmail → mark sent. Every consumed record leaves exactly one
  * tracking record; a record whose outcome is not final (throttling, transient errors,
  * DynamoDB faults, a claim in flight elsewhere) is returned to the queue as a batch item
- * failure, without touching its batch-mates.
+ * failure, without touching its batch-mates. A claim left by an interrupted attempt (a dead
+ * container, an ambiguous SES answer) is resolved after INTERRUPTED_SEND_WINDOW_SECONDS
+ * from SES's `Send` event: sent if it came, re-claimed and sent once if it did not.
  */
 
 export type HandlerDeps = CommonHandlerDeps;
 
 /** How long today's counters are reused for the bounce-rate brake. */
 export const BRAKE_CACHE_MS = 5_000;
-/** A claim older than this is taken to be an interrupted attempt (DUP001). */
-export const STALE_CLAIM_MS = 15 * 60 * 1000;
+/**
+ * From this receive of a message on, an error the handler did not foresee and that is not a
+ * transient or environment fault (core/failure-kind.ts) is tracked `failed` ENG001 instead of
+ * returning the message again; from it on, each return also leaves the message's last error
+ * (lib/last-error-store.ts). Well below the send queue's 10 receives, so throttling and
+ * transient faults still get their retries.
+ */
+export const UNFORESEEN_ERROR_RECEIVES = 3;
+const MAX_ENG_MESSAGE = 500;
 /** Records of one batch in flight at once. */
 const RECORD_CONCURRENCY = 10;
 /**
@@ -109,10 +126,48 @@ class Semaphore {
 
 class Returned extends Error {}
 
+/** How far one record got, so an unforeseen error can be judged: never ENG001 once SES may have the message. */
+interface Progress {
+  fields?: NewRecordFields;
+  claim?: ClaimToken;
+  sesCalled: boolean;
+}
+
+/** A record whose body the parser could not even judge (it threw). */
+type Parsed = ParsedRequest | { ok: 'crashed'; error: unknown; emailId: string };
+
 
 /** SES builds the MIME part (base64, RFC 2231 filename encoding) from these fields. */
 function sesAttachment(file: LoadedAttachment): Attachment {
   return { RawContent: file.content, FileName: file.filename, ContentType: file.contentType, ContentDisposition: 'ATTACHMENT', ContentTransferEncoding: 'BASE64' };
+}
+
+function emailIdOf(parsed: Parsed): string {
+  if (parsed.ok === 'crashed') return parsed.emailId;
+  return parsed.ok ? parsed.request.emailId : parsed.failure.emailId;
+}
+
+/** SQS's ApproximateReceiveCount (1 when absent or unreadable). */
+function receiveCountOf(record: SQSRecord): number {
+  const count = Number(record.attributes?.ApproximateReceiveCount);
+  return Number.isInteger(count) && count > 0 ? count : 1;
+}
+
+function keysOrNone(request: ValidRequest): string[] {
+  try {
+    return suppressionKeys(request.to);
+  } catch {
+    return [];
+  }
+}
+
+/** One record's request; a parser that throws fails that record only, never its batch. */
+function parseRecord(record: SQSRecord, now: Date): Parsed {
+  try {
+    return parseSendRequest(record.body ?? '', record.messageId, now);
+  } catch (error) {
+    return { ok: 'crashed', error, emailId: `email-${typeof record.messageId === 'string' ? record.messageId : 'unknown'}` };
+  }
 }
 
 export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (event: SQSEvent) => Promise<SQSBatchResponse> {
@@ -162,8 +217,16 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
   async function writeFailed(rt: Runtime, ctx: BatchContext, fields: NewRecordFields, code: ErrorCode, message: string): Promise<RecordOutcome> {
     const record = buildRecord(fields, 'failed', ctx.now, rt.config.trackingRetentionDays, { code, message });
     const written = await putFailed(rt.clients.ddb, rt.config.trackingTable, record);
-    if (!written) return { kind: 'duplicate', emailId: fields.emailId };
-    return { kind: 'failed', emailId: fields.emailId, code, message };
+    if (written) return { kind: 'failed', emailId: fields.emailId, code, message };
+    // A record exists. A finished one wins; a `sending` claim an interrupted attempt left is
+    // settled like any other (SES's Send event, else the window), with this failure once
+    // SES is known never to have accepted it.
+    const existing = await readRecord(rt.clients.ddb, rt.config.trackingTable, fields.emailId);
+    if (existing?.status !== 'sending') return { kind: 'duplicate', emailId: fields.emailId };
+    const settled = await settleInterruptedClaim(rt, ctx, fields.emailId, existing);
+    if (settled !== 'unsent') return settled;
+    const marked = await markFailed(rt.clients.ddb, rt.config.trackingTable, fields.emailId, claimTokenOf(existing), { code, message });
+    return marked ? { kind: 'failed', emailId: fields.emailId, code, message } : { kind: 'duplicate', emailId: fields.emailId };
   }
 
   function invalidFields(failure: InvalidRequest): NewRecordFields {
@@ -177,6 +240,10 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
       ...(failure.subject !== undefined ? { subject: failure.subject } : {}),
       ...(failure.metadata !== undefined ? { metadata: failure.metadata } : {}),
     };
+  }
+
+  function crashedFields(parsed: { emailId: string }): NewRecordFields {
+    return { emailId: parsed.emailId, originalEmailId: parsed.emailId, retryAttempt: 0, toEmail: MISSING_VALUE, templateName: MISSING_VALUE, originalSource: MISSING_VALUE };
   }
 
   function requestFields(request: ValidRequest): NewRecordFields {
@@ -251,12 +318,70 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
     };
   }
 
-  async function processValid(rt: Runtime, ctx: BatchContext, request: ValidRequest, messageBody: string): Promise<RecordOutcome> {
+  /**
+   * The emailId is claimed already. A record past `sending` is a finished duplicate. A
+   * `sending` claim is an attempt in flight until the interrupted-send window has passed
+   * since it was made; after that, SES's `Send` event is the evidence: the Feedback Processor
+   * raises the record to `sent` (and sets sesMessageId) on it, so a claim still `sending`
+   * without a sesMessageId was never accepted by SES, and is re-claimed and sent (policy
+   * `resend`) or marked failed DUP001 (policy `fail`).
+   */
+  /**
+   * A `sending` claim someone else made: an attempt in flight until the interrupted-send
+   * window has passed since it was made; after that, SES's `Send` event is the evidence: the
+   * Feedback Processor raises the record to `sent` (and sets sesMessageId) on it. Returns the
+   * outcome when the claim is settled or must wait, 'unsent' when SES never accepted it.
+   */
+  async function settleInterruptedClaim(rt: Runtime, ctx: BatchContext, emailId: string, existing: SenderTrackingRecord): Promise<RecordOutcome | 'unsent'> {
+    if (existing.sesMessageId !== undefined) {
+      // SES accepted it (its MessageId is known); only the status lags behind.
+      await markSent(rt.clients.ddb, rt.config.trackingTable, emailId, { sesMessageId: existing.sesMessageId, sentAt: existing.sentAt ?? ctx.now.toISOString() });
+      return { kind: 'duplicate', emailId };
+    }
+    const since = lastAttemptAt(existing);
+    const decidesAt = Date.parse(since) + rt.config.interruptedSendWindowSeconds * 1000;
+    if (!(ctx.now.getTime() >= decidesAt)) {
+      throw new Returned(`attempt ${existing.sendAttempts ?? 1} claimed this emailId at ${since} and has not finished; waiting for SES's Send event until ${new Date(decidesAt).toISOString()}`);
+    }
+    return 'unsent';
+  }
+
+  /**
+   * The emailId is claimed already. A record past `sending` is a finished duplicate. A
+   * `sending` claim that SES never accepted (settleInterruptedClaim) is re-claimed and sent
+   * (policy `resend`) or marked failed DUP001 (policy `fail`).
+   */
+  async function resolveExistingClaim(
+    rt: Runtime,
+    ctx: BatchContext,
+    emailId: string,
+    existing: SenderTrackingRecord | undefined,
+  ): Promise<{ token: ClaimToken } | { outcome: RecordOutcome }> {
+    if (!existing) throw new Returned('the claim conflicted with a record that is gone; retrying');
+    if (existing.status !== 'sending') return { outcome: { kind: 'duplicate', emailId } };
+    const settled = await settleInterruptedClaim(rt, ctx, emailId, existing);
+    if (settled !== 'unsent') return { outcome: settled };
+    const held = claimTokenOf(existing);
+    const since = lastAttemptAt(existing);
+    const waited = `no Send event from SES within ${rt.config.interruptedSendWindowSeconds} s`;
+    if (rt.config.interruptedSendPolicy === 'fail') {
+      const message = `An attempt claimed this emailId at ${since} and never finished (${waited}); the interrupted-send policy is "fail", so it is not sent again.`;
+      const marked = await markFailed(rt.clients.ddb, rt.config.trackingTable, emailId, held, { code: 'DUP001', message });
+      return { outcome: marked ? { kind: 'failed', emailId, code: 'DUP001', message } : { kind: 'duplicate', emailId } };
+    }
+    const note = `resent after an interrupted attempt (attempt ${held.attempt} claimed at ${since}; ${waited})`;
+    const token = await reclaim(rt.clients.ddb, rt.config.trackingTable, emailId, held, ctx.now.toISOString(), note);
+    if (!token) throw new Returned('the interrupted claim changed (SES feedback raised it, or another sender re-claimed it); retrying to find out');
+    return { token };
+  }
+
+  async function processValid(rt: Runtime, ctx: BatchContext, request: ValidRequest, messageBody: string, progress: Progress): Promise<RecordOutcome> {
     if (request.sendAt !== undefined) {
       const plan = planSend(new Date(request.sendAt), ctx.now);
       if (plan.kind !== 'now') return holdRequest(rt, ctx, request as ValidRequest & { sendAt: string }, messageBody, plan);
     }
     const fields = requestFields(request);
+    progress.fields = fields;
     const fail = (code: ErrorCode, message: string) => writeFailed(rt, ctx, fields, code, message);
 
     // 2. Suppression list.
@@ -328,21 +453,20 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
     // 6. Claim, send, record.
     if (ctx.throttled) throw new Returned('SES is throttling; returned unsent');
     const claimRecord = buildRecord(fields, 'sending', ctx.now, rt.config.trackingRetentionDays);
-    const claimedAt = claimRecord.timestamp;
+    claimRecord.sendAttempts = 1;
     const claimed = await claim(rt.clients.ddb, rt.config.trackingTable, claimRecord);
-    if (!claimed.claimed) {
-      const existing = claimed.existing;
-      if (!existing) throw new Returned('the claim conflicted with a record that is gone; retrying');
-      if (existing.status !== 'sending') return { kind: 'duplicate', emailId: request.emailId };
-      const age = ctx.now.getTime() - Date.parse(existing.timestamp);
-      if (!(age >= STALE_CLAIM_MS)) throw new Returned(`another attempt claimed this emailId at ${existing.timestamp} and has not finished`);
-      const message = `An attempt claimed this emailId at ${existing.timestamp} and never finished; it may or may not have been sent, so it is not sent again.`;
-      const marked = await markFailed(rt.clients.ddb, rt.config.trackingTable, request.emailId, existing.timestamp, { code: 'DUP001', message });
-      return marked ? { kind: 'failed', emailId: request.emailId, code: 'DUP001', message } : { kind: 'duplicate', emailId: request.emailId };
+    let token: ClaimToken;
+    if (claimed.claimed) {
+      token = { claimedAt: claimRecord.timestamp, attempt: 1 };
+    } else {
+      const taken = await resolveExistingClaim(rt, ctx, request.emailId, claimed.existing);
+      if ('outcome' in taken) return taken.outcome;
+      token = taken.token;
     }
+    progress.claim = token;
 
     const release = async (reason: string): Promise<never> => {
-      await releaseClaim(rt.clients.ddb, rt.config.trackingTable, request.emailId, claimedAt);
+      await releaseClaim(rt.clients.ddb, rt.config.trackingTable, request.emailId, token);
       throw new Returned(reason);
     };
 
@@ -374,6 +498,7 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
         result = 'skipped';
       } else {
         try {
+          progress.sesCalled = true;
           const out = await rt.clients.ses.send(command);
           result = { sent: out.MessageId ?? '' };
         } catch (error) {
@@ -387,8 +512,13 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
     if (result === 'skipped') return release('SES is throttling; returned unsent');
     if ('error' in result) {
       const kind = result.error;
+      if (kind.kind === 'ambiguous') {
+        // SES may have accepted it: keep the claim. The message comes back after the visibility
+        // timeout and finds the claim; after the window, SES's Send event (or none) decides.
+        throw new Returned(`ambiguous SES answer, the claim is kept until SES's Send event or the window decides: ${kind.message}`);
+      }
       if (kind.kind !== 'permanent') return release(`${kind.kind} SES error: ${kind.message}`);
-      const marked = await markFailed(rt.clients.ddb, rt.config.trackingTable, request.emailId, claimedAt, { code: kind.code, message: kind.message });
+      const marked = await markFailed(rt.clients.ddb, rt.config.trackingTable, request.emailId, token, { code: kind.code, message: kind.message });
       if (!marked) throw new Returned('the claim changed while SES refused the message; retrying');
       return { kind: 'failed', emailId: request.emailId, code: kind.code, message: kind.message };
     }
@@ -397,22 +527,50 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
     try {
       await markSent(rt.clients.ddb, rt.config.trackingTable, request.emailId, { sesMessageId, sentAt: now().toISOString() });
     } catch (error) {
-      // Sent, but not recorded: leave the claim. A redelivery finds it; feedback raises it, or
-      // after STALE_CLAIM_MS it becomes DUP001. Never a second send.
+      // Sent, but not recorded: leave the claim. SES's Send event raises it to `sent`, and a
+      // redelivery that finds it raised is a duplicate.
       throw new Returned(`sent (SES ${sesMessageId}) but the record could not be updated: ${describeError(error)}`);
     }
     return { kind: 'sent', emailId: request.emailId, sesMessageId };
   }
 
-  async function processRecord(rt: Runtime, ctx: BatchContext, parsed: ParsedRequest, body: string): Promise<RecordOutcome> {
-    const emailId = parsed.ok ? parsed.request.emailId : parsed.failure.emailId;
+  /**
+   * An error the handler did not foresee, on the UNFORESEEN_ERROR_RECEIVES-th receive or later:
+   * the request is tracked `failed` ENG001 (on its own claim if it holds one that SES never
+   * saw, else as a new record) and the message consumed.
+   */
+  async function trackUnforeseen(rt: Runtime, ctx: BatchContext, parsed: Parsed, progress: Progress, error: unknown, receiveCount: number): Promise<RecordOutcome> {
+    const emailId = emailIdOf(parsed);
+    const message = `An error the Email Sender does not handle, on ${receiveCount} receives of this request: ${describeError(error)}`.slice(0, MAX_ENG_MESSAGE);
+    if (progress.claim) {
+      const marked = await markFailed(rt.clients.ddb, rt.config.trackingTable, emailId, progress.claim, { code: 'ENG001', message });
+      if (!marked) throw new Returned(`the claim changed while tracking an unforeseen error; retrying: ${describeError(error)}`);
+      return { kind: 'failed', emailId, code: 'ENG001', message };
+    }
+    const fields = progress.fields ?? (parsed.ok === true ? requestFields(parsed.request) : parsed.ok === false ? invalidFields(parsed.failure) : crashedFields(parsed));
+    return writeFailed(rt, ctx, fields, 'ENG001', message);
+  }
+
+  async function processRecord(rt: Runtime, ctx: BatchContext, parsed: Parsed, body: string, receiveCount: number): Promise<RecordOutcome> {
+    const emailId = emailIdOf(parsed);
+    const progress: Progress = { sesCalled: false };
     try {
+      if (parsed.ok === 'crashed') throw parsed.error;
       if (!parsed.ok) {
         return await writeFailed(rt, ctx, invalidFields(parsed.failure), parsed.failure.code, parsed.failure.message);
       }
-      return await processValid(rt, ctx, parsed.request, body);
+      return await processValid(rt, ctx, parsed.request, body, progress);
     } catch (error) {
-      return { kind: 'returned', emailId, reason: error instanceof Returned ? error.message : describeError(error) };
+      if (error instanceof Returned) return { kind: 'returned', emailId, reason: error.message };
+      const reason = describeError(error);
+      if (receiveCount >= UNFORESEEN_ERROR_RECEIVES && !progress.sesCalled && classifyFailure(error) === 'request') {
+        try {
+          return await trackUnforeseen(rt, ctx, parsed, progress, error, receiveCount);
+        } catch (tracking) {
+          return { kind: 'returned', emailId, reason: `${reason} (tracking it failed ENG001 failed too: ${tracking instanceof Returned ? tracking.message : describeError(tracking)})` };
+        }
+      }
+      return { kind: 'returned', emailId, reason };
     }
   }
 
@@ -420,8 +578,9 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
     const rt = resolve();
     const records = event.Records ?? [];
     const batchNow = now();
-    const parsed = records.map((record: SQSRecord) => parseSendRequest(record.body ?? '', record.messageId, batchNow));
-    const recipients = parsed.flatMap((p) => (p.ok ? suppressionKeys(p.request.to) : []));
+    const parsed = records.map((record: SQSRecord) => parseRecord(record, batchNow));
+    // A record whose keys cannot be computed here fails on its own, in processRecord.
+    const recipients = parsed.flatMap((p) => (p.ok === true ? keysOrNone(p.request) : []));
     const suppressed =
       recipients.length > 0 ? findSuppressed(rt.clients.ddb, rt.config.suppressionTable, recipients) : Promise.resolve(new Map());
     suppressed.catch(() => undefined);
@@ -437,11 +596,12 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
       sesSlots: new Semaphore(SES_CONCURRENCY),
     };
 
-    const outcomes = await mapConcurrently(parsed.map((request, i) => ({ request, body: records[i]!.body ?? '' })), RECORD_CONCURRENCY, ({ request, body }) =>
-      processRecord(rt, ctx, request, body),
+    const outcomes = await mapConcurrently(parsed.map((request, i) => ({ request, record: records[i]! })), RECORD_CONCURRENCY, ({ request, record }) =>
+      processRecord(rt, ctx, request, record.body ?? '', receiveCountOf(record)),
     );
 
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+    const lastErrors: LastError[] = [];
     let sent = 0;
     let failed = 0;
     outcomes.forEach((outcome, i) => {
@@ -461,12 +621,24 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
         case 'scheduled':
           log({ level: 'info', outcome: 'scheduled', emailId: outcome.emailId, scheduledFor: outcome.scheduledFor, via: outcome.via, messageId });
           break;
-        case 'returned':
+        case 'returned': {
           batchItemFailures.push({ itemIdentifier: messageId });
+          const receiveCount = receiveCountOf(records[i]!);
+          if (receiveCount >= UNFORESEEN_ERROR_RECEIVES) lastErrors.push({ messageId, emailId: outcome.emailId, reason: outcome.reason, receiveCount, at: batchNow.toISOString() });
           log({ level: 'warn', outcome: 'returned', emailId: outcome.emailId, reason: outcome.reason, messageId });
           break;
+        }
       }
     });
+
+    if (lastErrors.length > 0) {
+      try {
+        await writeLastErrors(rt.clients.ddb, rt.config.countersTable, lastErrors, batchNow);
+      } catch (error) {
+        // Only the note for `dlq list` is lost; the messages are back on the queue either way.
+        log({ level: 'error', outcome: 'last-errors-not-written', count: lastErrors.length, error: describeError(error) });
+      }
+    }
 
     try {
       await addDailyCounts(rt.clients.ddb, rt.config.countersTable, datePartition(batchNow), { sent, failed });

@@ -7,7 +7,7 @@ import { wellFormed } from '../core/unicode.js';
 import { storable } from '../core/stored-value.js';
 
 export { storable };
-import type { RecordStatus, TrackingRecord } from '../core/types.js';
+import type { RecordStatus, SendHistoryEntry, TrackingRecord } from '../core/types.js';
 import { isConditionalCheckFailure } from './dynamo-errors.js';
 import { marshallSafeItem } from './marshall-safe.js';
 
@@ -19,8 +19,14 @@ import { marshallSafeItem } from './marshall-safe.js';
  *   markSent   `sending` → `sent`; if feedback already raised the status, only add
  *              sesMessageId/sentAt
  *   markFailed `sending` → `failed` (permanent SES error, or a claim found stale)
+ *   reclaim    a `sending` claim an interrupted attempt left → the next attempt's claim
+ *              (sendAttempts + 1, a sendHistory entry), when no Send event came in the window
  *   putFailed  a new `failed` record if none exists (failures before the claim)
- *   releaseClaim  delete a `sending` claim (transient SES error: the message is retried)
+ *   releaseClaim  delete a `sending` claim (SES clearly refused: the message is retried)
+ *
+ * A claim is identified by its `timestamp` and its attempt number (`sendAttempts`, absent
+ * on claims written before attempts were counted, which are attempt 1): markFailed,
+ * releaseClaim and reclaim act only on the very claim the caller holds.
  *   putScheduled  a new `scheduled` record if none exists (a request held until sendAt)
  *   failScheduled `scheduled` → `failed` (cancelled, or it could not be held)
  *
@@ -30,6 +36,31 @@ import { marshallSafeItem } from './marshall-safe.js';
 
 /** A tracking record as the sender writes it: retryAttempt-0 records keep the request for a soft-bounce retry. */
 export type SenderTrackingRecord = TrackingRecord & { request?: StoredRequest };
+
+/** The claim a sender holds: the record's `timestamp` and the attempt number. */
+export interface ClaimToken {
+  claimedAt: string;
+  attempt: number;
+}
+
+/** The claim an existing `sending` record stands for. */
+export function claimTokenOf(record: SenderTrackingRecord): ClaimToken {
+  return { claimedAt: record.timestamp, attempt: record.sendAttempts ?? 1 };
+}
+
+/** When the record's latest attempt claimed it. */
+export function lastAttemptAt(record: SenderTrackingRecord): string {
+  return record.lastAttemptAt ?? record.timestamp;
+}
+
+/** The condition that the record is still the `sending` claim `token` (placeholders #status, #ts, :sending, :claimedAt, :attempt). */
+function claimCondition(token: ClaimToken): { expression: string; values: Record<string, unknown> } {
+  const attempt = token.attempt === 1 ? '(attribute_not_exists(sendAttempts) OR sendAttempts = :attempt)' : 'sendAttempts = :attempt';
+  return {
+    expression: `#status = :sending AND #ts = :claimedAt AND ${attempt}`,
+    values: { ':sending': 'sending', ':claimedAt': token.claimedAt, ':attempt': token.attempt },
+  };
+}
 
 export interface NewRecordFields {
   emailId: string;
@@ -154,37 +185,64 @@ export async function markSent(
 }
 
 /**
- * Turns the `sending` claim made at `claimedAt` into `failed` (a permanent SES error, or a
- * stale claim another attempt left behind). False when the record is no longer that claim.
+ * Turns the `sending` claim `token` into `failed` (a permanent SES error, or a stale claim
+ * another attempt left behind). False when the record is no longer that claim.
  */
 export async function markFailed(
   ddb: DynamoDBDocumentClient,
   table: string,
   emailId: string,
-  claimedAt: string,
+  token: ClaimToken,
   error: { code: ErrorCode; message: string },
 ): Promise<boolean> {
+  const condition = claimCondition(token);
   try {
     await ddb.send(
       new UpdateCommand({
         TableName: table,
         Key: { emailId },
         UpdateExpression: 'SET #status = :failed, statusRank = :rank, errorCode = :code, errorMessage = :message',
-        ConditionExpression: '#status = :sending AND #ts = :claimedAt',
+        ConditionExpression: condition.expression,
         ExpressionAttributeNames: { '#status': 'status', '#ts': 'timestamp' },
         ExpressionAttributeValues: {
+          ...condition.values,
           ':failed': 'failed',
-          ':sending': 'sending',
           ':rank': statusRank('failed'),
           ':code': error.code,
           ':message': wellFormed(error.message),
-          ':claimedAt': claimedAt,
         },
       }),
     );
     return true;
   } catch (err) {
     if (isConditionalCheckFailure(err)) return false;
+    throw err;
+  }
+}
+
+/**
+ * Takes over the claim `token` that an interrupted attempt left, as attempt `token.attempt + 1`
+ * started `at`, with a sendHistory entry saying why. Atomic: of two senders that find the
+ * same stale claim, one wins; the other gets false (so does a claim that feedback raised).
+ */
+export async function reclaim(ddb: DynamoDBDocumentClient, table: string, emailId: string, token: ClaimToken, at: string, note: string): Promise<ClaimToken | undefined> {
+  const condition = claimCondition(token);
+  const next: ClaimToken = { claimedAt: token.claimedAt, attempt: token.attempt + 1 };
+  const entry: SendHistoryEntry = { at, attempt: next.attempt, note };
+  try {
+    await ddb.send(
+      new UpdateCommand({
+        TableName: table,
+        Key: { emailId },
+        UpdateExpression: 'SET sendAttempts = :next, lastAttemptAt = :at, sendHistory = list_append(if_not_exists(sendHistory, :none), :entry)',
+        ConditionExpression: condition.expression,
+        ExpressionAttributeNames: { '#status': 'status', '#ts': 'timestamp' },
+        ExpressionAttributeValues: { ...condition.values, ':next': next.attempt, ':at': at, ':none': [], ':entry': [entry] },
+      }),
+    );
+    return next;
+  } catch (err) {
+    if (isConditionalCheckFailure(err)) return undefined;
     throw err;
   }
 }
@@ -200,16 +258,17 @@ export async function putFailed(ddb: DynamoDBDocumentClient, table: string, reco
   }
 }
 
-/** Deletes the claim made at `claimedAt` so a retry of the message can claim again. False when it is no longer that claim. */
-export async function releaseClaim(ddb: DynamoDBDocumentClient, table: string, emailId: string, claimedAt: string): Promise<boolean> {
+/** Deletes the claim `token` so a retry of the message can claim again. False when it is no longer that claim. */
+export async function releaseClaim(ddb: DynamoDBDocumentClient, table: string, emailId: string, token: ClaimToken): Promise<boolean> {
+  const condition = claimCondition(token);
   try {
     await ddb.send(
       new DeleteCommand({
         TableName: table,
         Key: { emailId },
-        ConditionExpression: '#status = :sending AND #ts = :claimedAt',
+        ConditionExpression: condition.expression,
         ExpressionAttributeNames: { '#status': 'status', '#ts': 'timestamp' },
-        ExpressionAttributeValues: { ':sending': 'sending', ':claimedAt': claimedAt },
+        ExpressionAttributeValues: condition.values,
       }),
     );
     return true;

@@ -7,7 +7,8 @@ import type { SuppressionEntry } from '../../functions/core/types.js';
 import { readDailyCounts } from '../../functions/lib/counters-store.js';
 import { getSuppression } from '../../functions/lib/suppression-store.js';
 import { readRecord } from '../../functions/lib/tracking-store.js';
-import { describeDeadLetter, type DeadLetterInfo } from '../ops/dead-letters.js';
+import { describeDeadLetter, withLastError, type DeadLetterInfo } from '../ops/dead-letters.js';
+import { readLastErrors } from '../../functions/lib/last-error-store.js';
 import { diagnose, type BounceRateFacts, type DiagnosisFacts, type Verdict } from '../ops/diagnosis.js';
 import { integerOption } from '../ops/input.js';
 import { printRecord, printSuppression, printVerdict, table } from '../ops/print.js';
@@ -142,6 +143,11 @@ export async function collectDiagnosis(target: EngineTarget, subjectText: string
           facts.subject.kind === 'emailId' ? info.emailId === facts.subject.emailId : info.to !== undefined && addressKey(info.to) === facts.subject.address;
         if (matches) facts.deadLetters.push(info);
       }
+    }
+    const sendLetters = facts.deadLetters.filter((letter) => letter.queue === 'send');
+    if (sendLetters.length > 0) {
+      const lastErrors = await tryPart(notes, "The Email Sender's last errors", () => readLastErrors(ddb, countersTable, sendLetters.map((letter) => letter.messageId)));
+      if (lastErrors) facts.deadLetters = facts.deadLetters.map((letter) => withLastError(letter, lastErrors.get(letter.messageId)));
     }
   }
   record = facts.record;

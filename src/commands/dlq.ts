@@ -4,7 +4,8 @@ import { CliError } from '../errors.js';
 import { awsErrorInfo } from '../aws/clients.js';
 import { queueNameFromUrl } from '../installer/stack-outputs.js';
 import { createUi, processIo } from '../ui.js';
-import { describeDeadLetter, isWebhookEventBody, type DeadLetterInfo } from '../ops/dead-letters.js';
+import { describeDeadLetter, isWebhookEventBody, withLastError, type DeadLetterInfo } from '../ops/dead-letters.js';
+import { readLastErrors } from '../../functions/lib/last-error-store.js';
 import { choiceOption, integerOption, secondsOption } from '../ops/input.js';
 import { peekMessages, queueDepth, redriveByCopy, redriveWithMoveTask, type CopyResult, type MoveTaskResult, type QueueDepth } from '../ops/queues.js';
 import { withTarget, type EngineTarget, type QueueKind, type TargetOptions } from '../ops/target.js';
@@ -81,6 +82,18 @@ export async function listDeadLetters(target: EngineTarget, choice: QueueChoice,
       return { queue: kind, name: queueNameFromUrl(url), url, depth, messages: peeked.map((m) => describeDeadLetter(kind, m)) } as ListedQueue;
     }),
   );
+  // The Email Sender's note of why it last returned each send-DLQ message.
+  const sendIds = queues.filter((q) => q.queue === 'send').flatMap((q) => q.messages.map((m) => m.messageId));
+  if (sendIds.length > 0) {
+    try {
+      const notes = await readLastErrors(await target.clients.ddb(), target.resources.countersTable, sendIds);
+      for (const queue of queues) {
+        if (queue.queue === 'send') queue.messages = queue.messages.map((m) => withLastError(m, notes.get(m.messageId)));
+      }
+    } catch {
+      // Without the notes, each message keeps the explanation its body gives.
+    }
+  }
   // Requests that already have a record are harmless to redrive: the sender will not send them twice.
   const isRequest = (m: DeadLetterInfo) => (m.kind === 'email-request' || m.kind === 'email-retry') && m.emailId !== undefined;
   const ids = [...new Set(queues.flatMap((q) => q.messages.filter(isRequest).map((m) => m.emailId!)))];
@@ -137,6 +150,7 @@ export async function dlqList(options: DlqListOptions): Promise<number> {
               : `${m.kind === 'email-retry' ? 'retry ' : ''}${m.emailId ?? '?'}${m.to ? ` to ${m.to}` : ''}${m.templateName ? ` template ${m.templateName}` : ''}`;
         ui.out(`  ${i + 1}. ${what} — received ${m.receiveCount} time${m.receiveCount === 1 ? '' : 's'}${m.sentAt ? `, first queued ${m.sentAt}` : ''}`);
         if (m.validation && !m.validation.ok) ui.out(`     validation: ${m.validation.code} ${m.validation.message}`);
+        if (m.lastError) ui.out(`     last error: ${m.lastError.reason} (receive ${m.lastError.receiveCount}${m.lastError.at ? `, ${m.lastError.at}` : ''})`);
         ui.out(`     why: ${m.why}`);
       });
     }

@@ -21,6 +21,7 @@ export function registerCommands(program: Command, run: Runner): void {
     .option('--ses-port <port>', 'SES stand-in (and mail viewer) port; 0 picks a free one', String(D.sesPort))
     .option('--data-dir <dir>', 'keep tables and templates in this folder across restarts')
     .option('--retry-delay-seconds <n>', 'soft-bounce retry delay', String(D.retryDelaySeconds))
+    .option('--interrupted-send <policy>', 'an interrupted send with no SES Send event: resend it once, or fail it (DUP001)', D.interruptedSend)
     .option('--sender <email>', 'default sender address', D.sender)
     .option('--stack-name <name>', 'name prefix of the local bus, tables and bucket', D.stackName)
     .option('--webhook-url <url>', 'POST every status change, signed, to this http(s) URL (see docs/WEBHOOKS.md)')

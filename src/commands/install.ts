@@ -51,6 +51,7 @@ import {
 import {
   MAX_TEMPLATE_BODY_BYTES,
   loadStackTemplate,
+  chooseInterruptedSend,
   parseParameterFlags,
   stackParameters,
   type StackTemplate,
@@ -103,6 +104,8 @@ export interface InstallOptions extends CommonOptions {
   allowPrivateWebhook?: boolean;
   /** The WebhookEvents parameter: delivery types, '' for all, undefined to keep what the stack has. */
   webhookEvents?: string;
+  /** The InterruptedSendPolicy parameter: resend or fail, undefined to keep what the stack has. */
+  interruptedSend?: string;
   /** Go on even if the sender is not a verified SES identity yet. */
   skipSenderCheck?: boolean;
   /** Let an upgrade replace a resource that holds data (a table, a queue, …). */
@@ -282,6 +285,8 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
   if (webhookUrl !== undefined) extra.WebhookUrl = webhookUrl;
   const webhookEvents = chooseWebhookEvents(options.webhookEvents, extra.WebhookEvents);
   if (webhookEvents !== undefined) extra.WebhookEvents = webhookEvents;
+  const interruptedSend = chooseInterruptedSend(options.interruptedSend, extra.InterruptedSendPolicy);
+  if (interruptedSend !== undefined) extra.InterruptedSendPolicy = interruptedSend;
 
   const root = options.root ?? packageRoot();
   // Packaging needs no AWS: start it now so it runs while the person answers and AWS answers.

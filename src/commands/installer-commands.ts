@@ -50,6 +50,7 @@ export function registerInstallerCommands(program: Command, run: Runner): void {
     .option('--webhook-url <https-url>', "POST each email status change, signed, to this endpoint ('' turns webhooks off; default: keep the stack's)")
     .option('--allow-private-webhook', 'accept a --webhook-url at a loopback, link-local or private address, or a localhost name (refused otherwise)')
     .option('--webhook-events <types>', "only these delivery types, e.g. bounced,complained ('' for all; default: keep the stack's)")
+    .option('--interrupted-send <policy>', "an interrupted send SES never reported: resend it once, or fail it DUP001 (default: keep the stack's; resend on a new stack)")
     .option('--skip-sender-check', 'install even if the sender is not verified in SES yet')
     .option('--allow-replacement', 'let an upgrade replace a resource that holds data (a table, a queue); refused otherwise')
     .option('-y, --yes', 'ask nothing; take every value from flags or the existing stack')
@@ -66,6 +67,7 @@ export function registerInstallerCommands(program: Command, run: Runner): void {
           ...(str(raw.webhookUrl) !== undefined ? { webhookUrl: str(raw.webhookUrl) } : {}),
           ...(str(raw.webhookEvents) !== undefined ? { webhookEvents: str(raw.webhookEvents) } : {}),
           allowPrivateWebhook: Boolean(raw.allowPrivateWebhook),
+          ...(str(raw.interruptedSend) !== undefined ? { interruptedSend: str(raw.interruptedSend) } : {}),
           skipSenderCheck: Boolean(raw.skipSenderCheck),
           allowReplacement: Boolean(raw.allowReplacement),
           yes: Boolean(raw.yes),

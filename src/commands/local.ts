@@ -19,6 +19,7 @@ export interface LocalCommandOptions {
   sesPort?: string | number;
   dataDir?: string;
   retryDelaySeconds?: string | number;
+  interruptedSend?: string;
   sender?: string;
   stackName?: string;
   webhookUrl?: string;
@@ -62,6 +63,10 @@ export function engineOptionsFrom(options: LocalCommandOptions): LocalEngineOpti
       'SQS delays a message by at most 900 seconds; pass a value in that range.',
     );
   }
+  const interruptedSend = options.interruptedSend ?? LOCAL_DEFAULTS.interruptedSend;
+  if (interruptedSend !== 'resend' && interruptedSend !== 'fail') {
+    throw new CliError('LOC003', `--interrupted-send must be "resend" or "fail", got "${interruptedSend}".`, 'Pass --interrupted-send resend (the default) or fail.');
+  }
   const sender = options.sender ?? LOCAL_DEFAULTS.sender;
   if (!/^[^\s@<>]+@[^\s@<>]+$/.test(sender)) {
     throw new CliError('LOC003', `--sender "${sender}" is not an e-mail address.`, 'Pass --sender you@example.com.');
@@ -89,7 +94,7 @@ export function engineOptionsFrom(options: LocalCommandOptions): LocalEngineOpti
     }
     seen.set(port, name);
   }
-  return { ...ports, dataDir: options.dataDir, retryDelaySeconds: retry, sender, stackName, workers: parseWorkers(options.workers), ...webhookOptions(options) };
+  return { ...ports, dataDir: options.dataDir, retryDelaySeconds: retry, interruptedSend, sender, stackName, workers: parseWorkers(options.workers), ...webhookOptions(options) };
 }
 
 /** --workers: 0 (handlers in the main thread) to 16; absent = the engine's default (one per core, 2–4). */

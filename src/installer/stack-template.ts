@@ -91,6 +91,26 @@ export function stackParameters(
   return out;
 }
 
+/**
+ * The InterruptedSendPolicy parameter from `--interrupted-send` and/or `--parameter
+ * InterruptedSendPolicy=…`: `resend` or `fail`, undefined to keep what the stack has.
+ */
+export function chooseInterruptedSend(flag: string | undefined, parameter: string | undefined): 'resend' | 'fail' | undefined {
+  if (flag !== undefined && parameter !== undefined && flag !== parameter) {
+    throw new CliError(
+      'INS003',
+      `The interrupted-send policy is given twice with different values: --interrupted-send "${flag}" and --parameter InterruptedSendPolicy="${parameter}".`,
+      'Give it once, with --interrupted-send resend or --interrupted-send fail.',
+    );
+  }
+  const value = flag ?? parameter;
+  if (value === undefined) return undefined;
+  if (value !== 'resend' && value !== 'fail') {
+    throw new CliError('INS003', `--interrupted-send must be "resend" or "fail", got "${value}".`, 'resend (the default) sends an interrupted email once more when SES never reported it; fail marks it DUP001.');
+  }
+  return value;
+}
+
 /** Parses repeated `--parameter Key=Value` flags. */
 export function parseParameterFlags(pairs: string[] = []): Record<string, string> {
   const out: Record<string, string> = {};

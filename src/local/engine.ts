@@ -40,6 +40,7 @@ import { startSesStandIn, type RunningSesStandIn } from './ses-stand-in.js';
 import { startDynamoDbStandIn, type RunningDynamoDbStandIn } from './dynamodb-stand-in.js';
 import { amzTarget, type InProcessRoute } from './in-process-handler.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from './put-events.js';
+import { LOCAL_DEFAULTS } from './defaults.js';
 import { displaySecret, SECRET_PREFIX } from '../../functions/core/webhook-signature.js';
 import { eventAuthenticationKey } from '../../functions/core/event-authentication.js';
 import { MAX_ATTEMPTS } from '../../functions/core/webhook-payload.js';
@@ -80,6 +81,9 @@ export interface LocalEngineOptions {
   /** Keeps DynamoDB and S3 state here across restarts; a temporary, removed state otherwise. */
   dataDir?: string;
   retryDelaySeconds: number;
+  /** `resend` (default) or `fail`: the stack's InterruptedSendPolicy. */
+  interruptedSend?: 'resend' | 'fail';
+  interruptedSendWindowSeconds?: number;
   sender: string;
   senderName?: string;
   stackName: string;
@@ -381,6 +385,8 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       BOUNCE_RATE_MIN_SENDS: '100',
       TEMPLATE_CACHE_SECONDS: String(options.templateCacheSeconds ?? 5),
       TRACKING_RETENTION_DAYS: '365',
+      INTERRUPTED_SEND_POLICY: options.interruptedSend ?? LOCAL_DEFAULTS.interruptedSend,
+      INTERRUPTED_SEND_WINDOW_SECONDS: String(options.interruptedSendWindowSeconds ?? LOCAL_DEFAULTS.interruptedSendWindowSeconds),
       UNSUBSCRIBE_URL: unsubscribeUrl,
       UNSUBSCRIBE_SECRET: keptSecret(dataDir, 'unsubscribe-secret', () => randomBytes(32).toString('hex')),
       UNSUBSCRIBE_MAILTO: '',

@@ -71,7 +71,8 @@ export function buildLocalClients(options: LocalClientOptions): LocalClients {
   };
   const rawDdb = new DynamoDBClient({ ...unsigned, endpoint: options.endpoints.dynamodb, requestHandler: handlerFor('dynamodb') });
   const s3 = new S3Client({ ...common, endpoint: options.endpoints.s3, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' });
-  const ses = new SESv2Client({ ...unsigned, ...CACHED_MIDDLEWARE, endpoint: options.endpoints.ses, requestHandler: handlerFor('ses') });
+  // One attempt per SendEmail, as in the stack (functions/lib/clients-ses.ts): no blind resend.
+  const ses = new SESv2Client({ ...unsigned, ...CACHED_MIDDLEWARE, maxAttempts: 1, endpoint: options.endpoints.ses, requestHandler: handlerFor('ses') });
   const sqs = new SQSClient({ ...unsigned, ...CACHED_MIDDLEWARE, endpoint: options.endpoints.local, requestHandler: handlerFor('local') });
   const events = new EventBridgeClient({ ...unsigned, ...CACHED_MIDDLEWARE, endpoint: options.endpoints.local, requestHandler: handlerFor('local') });
   const scheduler = new SchedulerClient({ ...unsigned, ...CACHED_MIDDLEWARE, endpoint: options.endpoints.local, requestHandler: handlerFor('local') });

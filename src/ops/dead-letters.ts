@@ -1,6 +1,7 @@
 import { parseSendRequest } from '../../functions/core/request-validation.js';
 import { emailIdFromTags } from '../../functions/core/message-tags.js';
 import { STATUS_CHANGED_DETAIL_TYPE, TEST_EVENT_TYPE, WEBHOOK_TEST_DETAIL_TYPE } from '../../functions/core/webhook-payload.js';
+import type { LastError } from '../../functions/lib/last-error-store.js';
 import type { PeekedMessage } from './queues.js';
 import type { QueueKind } from './target.js';
 
@@ -36,7 +37,23 @@ export interface DeadLetterInfo {
   validation?: { ok: true } | { ok: false; code: string; message: string };
   /** From EventBridge's attributes (event-delivery DLQ). */
   deliveryError?: { code?: string; message?: string; rule?: string; target?: string; retryAttempts?: string };
+  /** Send DLQ: why the Email Sender last returned it (written from its third receive on). */
+  lastError?: { reason: string; receiveCount: number; at: string };
   why: string;
+}
+
+/**
+ * A send-DLQ message with the Email Sender's own note of why it last returned it: the
+ * explanation says that instead of listing the usual suspects.
+ */
+export function withLastError(info: DeadLetterInfo, note: LastError | undefined): DeadLetterInfo {
+  if (!note || info.queue !== 'send') return info;
+  const lastError = { reason: note.reason, receiveCount: note.receiveCount, at: note.at };
+  return {
+    ...info,
+    lastError,
+    why: `The Email Sender returned it to the queue until its receives ran out; its last error (receive ${note.receiveCount}${note.at ? `, ${note.at}` : ''}): ${note.reason}. Fix that cause, then redrive.`,
+  };
 }
 
 function asRecord(value: unknown): Record<string, unknown> | undefined {

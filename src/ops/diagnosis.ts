@@ -62,7 +62,11 @@ export interface DiagnosisFacts {
 
 /** Minutes after which a `sent` record with no feedback is treated as stuck. */
 export const STUCK_SENT_MINUTES = 30;
-/** A claim older than this is an interrupted attempt (the Email Sender's own limit). */
+/**
+ * A claim older than this should have been resolved: the Email Sender waits 10 minutes for
+ * SES's Send event before it resends an interrupted attempt, and the message comes back at
+ * most 3 minutes later.
+ */
 export const STALE_CLAIM_MINUTES = 15;
 
 const RESEND = 'A failed email is never retried by the engine: once the cause is fixed, publish it again with a new emailId.';
@@ -230,7 +234,7 @@ function failedVerdict(record: StoredRecord, facts: DiagnosisFacts): Verdict {
         code,
       );
     case 'DUP001':
-      return verdict('problem', 'failed DUP001: an attempt was interrupted after claiming this emailId; it may or may not have gone out', details, [fixFor(code)], code);
+      return verdict('problem', 'failed DUP001: an attempt was interrupted, SES reported no Send event for it, and InterruptedSendPolicy is fail, so it was not sent again', details, [fixFor(code)], code);
     default:
       return verdict('problem', `failed ${code ?? ''}${message ? `: ${message}` : ''}`.replace('failed :', 'failed:'), details, [fixFor(code), RESEND], code);
   }
@@ -257,14 +261,24 @@ export function recordVerdict(record: StoredRecord, facts: DiagnosisFacts): Verd
     case 'failed':
       return failedVerdict(record, facts);
     case 'sending': {
-      const minutes = minutesSince(record.timestamp, now);
+      const attempt = record.sendAttempts ?? 1;
+      const minutes = minutesSince(record.lastAttemptAt ?? record.timestamp, now);
       if (minutes !== undefined && minutes >= STALE_CLAIM_MINUTES) {
         return verdict(
           'problem',
-          `stuck at sending since ${record.timestamp}: the attempt was interrupted between SES and the tracking table`,
-          ['A sender claimed the email and never wrote the outcome (a timeout or crash). If the request is delivered again it is marked failed DUP001 rather than risk a second copy.'],
-          ["Search the Email Sender's logs for this emailId.", 'Check whether the recipient got it; if not, publish it again with a new emailId.'],
+          `stuck at sending since ${record.lastAttemptAt ?? record.timestamp} (attempt ${attempt}): the attempt was interrupted and has not been resolved`,
+          [
+            'A sender claimed the email and never wrote the outcome (a timeout, a crash or an ambiguous SES answer), and no SES Send event has raised it since.',
+            'When its message comes back, the Email Sender resends it once (InterruptedSendPolicy resend) or marks it failed DUP001 (fail). If it has not, the message is probably in the send DLQ.',
+          ],
+          [
+            'sesmailengine dlq list shows it with its last error; redriving it resolves the claim.',
+            "If the recipient got it, SES's Send event never reached the tracking table: check the feedback DLQ and the Feedback Processor's logs.",
+          ],
         );
+      }
+      if (attempt > 1) {
+        return verdict('pending', `being resent (attempt ${attempt}, ${ago(minutes)}) after an interrupted attempt`, ['An earlier attempt was interrupted and SES reported no Send event for it, so the Email Sender sends it once more.'], ['Run diagnose again in a minute.']);
       }
       return verdict('pending', `being sent right now (claimed ${ago(minutes)})`, ['The Email Sender has claimed the email and is calling SES.'], ['Run diagnose again in a few seconds.']);
     }
@@ -422,7 +436,7 @@ function noRecordVerdict(facts: DiagnosisFacts, what: string): Verdict {
         : `no tracking record: the request is in the ${queueName}`,
       [letter.why],
       [
-        letter.queue === 'send'
+        letter.queue === 'send' && !letter.lastError
           ? "Fix the cause (the Email Sender's logs say it: throttling, a DynamoDB, S3 or permission error)."
           : 'Fix the cause named above.',
         `Then move it back: sesmailengine dlq redrive --queue ${letter.queue}{flags}`,

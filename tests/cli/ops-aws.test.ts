@@ -24,6 +24,7 @@ import { UserCancelled } from '../../src/errors.js';
 import { addSuppression, getSuppression } from '../../functions/lib/suppression-store.js';
 import { resolveTarget } from '../../src/ops/target.js';
 import { addDailyCounts } from '../../functions/lib/counters-store.js';
+import { writeLastErrors } from '../../functions/lib/last-error-store.js';
 import { startStandIns, type StandIns } from '../support/stand-ins.js';
 import { captureIo, scriptedPrompter } from '../support/cli-harness.js';
 import { FakeCloudFormation } from '../support/fake-cloudformation.js';
@@ -295,6 +296,57 @@ describe('dlq list on AWS', () => {
     const receive = sqs.commandCalls(ReceiveMessageCommand)[0]!.args[0].input;
     expect(receive).toMatchObject({ MessageAttributeNames: ['All'], WaitTimeSeconds: 1 });
     expect(sqs.commandCalls(ChangeMessageVisibilityBatchCommand)[0]!.args[0].input.Entries).toEqual([{ Id: '0', ReceiptHandle: 'hx', VisibilityTimeout: 0 }]);
+  });
+});
+
+describe('the Email Sender\'s last error on a send dead letter', () => {
+  const body = JSON.stringify({ id: 'e7', source: 'my.app', 'detail-type': 'Email Request', detail: { emailId: 'ord-7', to: 'b@example.com', templateName: 'invoice' } });
+  const deadLetter = () =>
+    sqs
+      .on(ReceiveMessageCommand, { QueueUrl: URLS.sendDlq })
+      .resolvesOnce({ Messages: [{ MessageId: 'm7', ReceiptHandle: 'h7', Body: body, Attributes: { ApproximateReceiveCount: '10', SentTimestamp: String(NOW.getTime()) } }] })
+      .resolves({});
+
+  beforeEach(async () => {
+    await writeLastErrors(
+      aws.ddb,
+      aws.tables.counters,
+      [{ messageId: 'm7', emailId: 'ord-7', reason: 'AccessDeniedException: not authorized to perform dynamodb:PutItem', receiveCount: 10, at: NOW.toISOString() }],
+      NOW,
+    );
+  });
+
+  it('dlq list shows it instead of guessing', async () => {
+    queueAttributes({ [URLS.sendDlq]: 1 });
+    deadLetter();
+    sqs.on(ChangeMessageVisibilityBatchCommand).resolves({ Successful: [{ Id: '0' }], Failed: [] });
+    const options = base();
+    expect(await dlqList({ ...options, queue: 'send', json: true })).toBe(0);
+    const message = JSON.parse(options.io.out()).queues[0].messages[0];
+    expect(message.lastError).toEqual({ reason: 'AccessDeniedException: not authorized to perform dynamodb:PutItem', receiveCount: 10, at: NOW.toISOString() });
+    expect(message.why).toContain('its last error (receive 10');
+    expect(message.why).not.toContain('persistent SES throttling');
+  });
+
+  it('dlq list prints it on its own line', async () => {
+    queueAttributes({ [URLS.sendDlq]: 1 });
+    deadLetter();
+    sqs.on(ChangeMessageVisibilityBatchCommand).resolves({ Successful: [{ Id: '0' }], Failed: [] });
+    const text = base();
+    expect(await dlqList({ ...text, queue: 'send' })).toBe(0);
+    expect(text.io.out()).toContain('last error: AccessDeniedException: not authorized to perform dynamodb:PutItem (receive 10');
+  });
+
+  it('diagnose shows it for a request without a record', async () => {
+    queueAttributes({ [URLS.sendDlq]: 1 });
+    deadLetter();
+    sqs.on(ChangeMessageVisibilityBatchCommand).resolves({ Successful: [{ Id: '0' }], Failed: [] });
+    const options = base();
+    await diagnoseCommand({ ...options, subject: 'ord-7', json: true, now: () => NOW });
+    const report = JSON.parse(options.io.out()) as DiagnoseReport;
+    expect(report.deadLetters[0]!.lastError?.reason).toContain('AccessDeniedException');
+    expect(report.verdict.details.join(' ')).toContain('AccessDeniedException: not authorized');
+    expect(report.verdict.fix[0]).toBe('Fix the cause named above.');
   });
 });
 

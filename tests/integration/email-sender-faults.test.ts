@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-sesv2';
 import {
   BatchGetCommand,
+  BatchWriteCommand,
   DeleteCommand,
   GetCommand,
   PutCommand,
@@ -23,10 +24,12 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { startStandIns, type StandIns } from '../support/stand-ins.js';
 import { requestEvent, sqsRecord, uploadStarterTemplates } from '../support/sender-events.js';
+import { deliverSendEvent } from '../support/send-evidence.js';
 import { createEmailSenderHandler } from '../../functions/email-sender/handler.js';
 import { documentClient } from '../../functions/lib/clients.js';
 import { readDailyCounts } from '../../functions/lib/counters-store.js';
 import type { SenderTrackingRecord } from '../../functions/lib/tracking-store.js';
+import { readLastErrors } from '../../functions/lib/last-error-store.js';
 
 /**
  * What no stand-in can do: SES throttling and refusals, DynamoDB faults, a sender dying
@@ -48,7 +51,7 @@ let ddbFaults: Fault[] = [];
 let sesBehaviour: (input: SendEmailCommandInput, call: number) => Promise<unknown>;
 let sesCalls = 0;
 
-const COMMANDS = { PutCommand, GetCommand, UpdateCommand, DeleteCommand, BatchGetCommand } as const;
+const COMMANDS = { PutCommand, GetCommand, UpdateCommand, DeleteCommand, BatchGetCommand, BatchWriteCommand } as const;
 
 function throttled() {
   return new TooManyRequestsException({ message: 'Maximum sending rate exceeded.', $metadata: { httpStatusCode: 429 } });
@@ -219,12 +222,18 @@ describe('SES refusals', () => {
   });
 });
 
-describe('transient SES errors', () => {
+describe('SES errors that clearly refused the message', () => {
   it.each([
-    ['a 5xx', () => Object.assign(new Error('Service Unavailable'), { name: 'ServiceUnavailable', $fault: 'server', $metadata: { httpStatusCode: 503 } })],
-    ['a timeout', () => Object.assign(new Error('Connection timed out after 10000 ms'), { name: 'TimeoutError' })],
-    ['a reset connection', () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })],
-  ])('%s returns the message and releases the claim', async (_label, error) => {
+    ['an unknown 4xx answer', () => Object.assign(new Error('Forbidden'), { name: 'SomethingNew', $metadata: { httpStatusCode: 403 } })],
+    ['a refused connection', () => Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' })],
+    [
+      'no connection within the connect timeout',
+      () =>
+        Object.assign(new Error('@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 3000 ms.'), {
+          name: 'TimeoutError',
+        }),
+    ],
+  ])('%s returns the message and releases the claim, so the next delivery sends it at once', async (_label, error) => {
     sesBehaviour = () => Promise.reject(error());
     const { handler } = makeHandler();
     const records = batch('tr', 2);
@@ -235,6 +244,54 @@ describe('transient SES errors', () => {
     sesBehaviour = realSend;
     expect((await handler({ Records: records })).batchItemFailures).toEqual([]);
     for (const r of records) expect(await mailCount(`${idOf(r)}@customer.example`)).toBe(1);
+  });
+});
+
+describe('ambiguous SES errors (SES may have accepted the message)', () => {
+  const ambiguous: [string, () => Error][] = [
+    ['a 5xx', () => Object.assign(new Error('Service Unavailable'), { name: 'ServiceUnavailable', $fault: 'server', $metadata: { httpStatusCode: 503 } })],
+    ['a socket timeout', () => Object.assign(new Error('@smithy/node-http-handler - the request socket timed out after 10000 ms of inactivity'), { name: 'TimeoutError' })],
+    ['a reset connection', () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })],
+  ];
+
+  it.each(ambiguous)('%s keeps the claim; with no Send event from SES, the message is sent once after the window', async (_label, error) => {
+    sesBehaviour = () => Promise.reject(error());
+    const { handler } = makeHandler();
+    const [request] = batch('amb', 1);
+    const address = `${idOf(request!)}@customer.example`;
+    expect((await handler({ Records: [request!] })).batchItemFailures).toHaveLength(1);
+    expect(await record(idOf(request!))).toMatchObject({ status: 'sending', sendAttempts: 1 });
+
+    // Back after the visibility timeout: the claim is younger than the window, SES is not called.
+    sesBehaviour = realSend;
+    sesCalls = 0;
+    clock = new Date(clock.getTime() + 180_000);
+    expect((await handler({ Records: [request!] })).batchItemFailures).toHaveLength(1);
+    expect(sesCalls).toBe(0);
+
+    clock = new Date(clock.getTime() + 3 * 180_000);
+    expect((await handler({ Records: [request!] })).batchItemFailures).toEqual([]);
+    expect(await record(idOf(request!))).toMatchObject({ status: 'sent', sendAttempts: 2 });
+    expect(await mailCount(address)).toBe(1);
+  });
+
+  it.each(ambiguous)('%s after SES accepted it: the Send event makes it sent, and it is never sent again', async (_label, error) => {
+    let accepted: { messageId: string; to: string } | undefined;
+    sesBehaviour = async (input) => {
+      const out = (await realSend(input)) as { MessageId?: string };
+      accepted = { messageId: out.MessageId!, to: input.Destination!.ToAddresses![0]! };
+      throw error();
+    };
+    const { handler } = makeHandler();
+    const [request] = batch('acc', 1);
+    expect((await handler({ Records: [request!] })).batchItemFailures).toHaveLength(1);
+    await deliverSendEvent(env.ddb, env.tables, { emailId: idOf(request!), ...accepted! }, () => clock);
+
+    sesBehaviour = realSend;
+    clock = new Date(clock.getTime() + 4 * 180_000);
+    expect((await handler({ Records: [request!] })).batchItemFailures).toEqual([]);
+    expect(await record(idOf(request!))).toMatchObject({ status: 'sent', sesMessageId: accepted!.messageId });
+    expect(await mailCount(accepted!.to)).toBe(1);
   });
 });
 
@@ -285,8 +342,14 @@ describe('DynamoDB faults', () => {
     expect(await record('pf-1')).toMatchObject({ status: 'failed', errorCode: 'VAL003' });
   });
 
-  it('a lost "sent" update never leads to a second send', async () => {
+  it('a lost "sent" update never leads to a second send: SES\'s Send event raises the claim', async () => {
     ddbFaults = [(name, input) => (name === 'UpdateCommand' && tableOf(input) === env.tables.tracking ? throughput() : undefined)];
+    let accepted: { messageId: string; to: string } | undefined;
+    sesBehaviour = async (input) => {
+      const out = (await realSend(input)) as { MessageId?: string };
+      accepted = { messageId: out.MessageId!, to: input.Destination!.ToAddresses![0]! };
+      return out;
+    };
     const { handler } = makeHandler();
     const records = batch('ms', 1);
     const address = `${idOf(records[0]!)}@customer.example`;
@@ -298,9 +361,10 @@ describe('DynamoDB faults', () => {
     ddbFaults = [];
     clock = new Date(clock.getTime() + 60_000);
     expect((await handler({ Records: records })).batchItemFailures).toHaveLength(1);
+    await deliverSendEvent(env.ddb, env.tables, { emailId: idOf(records[0]!), ...accepted! }, () => clock);
     clock = new Date(clock.getTime() + 15 * 60_000);
     expect((await handler({ Records: records })).batchItemFailures).toEqual([]);
-    expect(await record(idOf(records[0]!))).toMatchObject({ status: 'failed', errorCode: 'DUP001' });
+    expect(await record(idOf(records[0]!))).toMatchObject({ status: 'sent', sesMessageId: accepted!.messageId });
     expect(await mailCount(address)).toBe(1);
   });
 
@@ -329,7 +393,7 @@ describe('DynamoDB faults', () => {
 });
 
 describe('a sender that dies mid-batch', () => {
-  it('on redelivery sends what was not sent, never repeats what was, and settles the interrupted one as DUP001', async () => {
+  it('on redelivery sends what was not sent, never repeats what was, and resends the interrupted one after the window', async () => {
     const records = batch('crash', 5);
     const hungAddress = `${idOf(records[2]!)}@customer.example`;
     // The first attempt hangs inside the SES call for one record, as a Lambda timing out would.
@@ -344,13 +408,82 @@ describe('a sender that dies mid-batch', () => {
     const redelivered = await handler({ Records: records });
     expect(redelivered.batchItemFailures).toEqual([{ itemIdentifier: records[2]!.messageId }]);
 
-    clock = new Date(clock.getTime() + 15 * 60_000);
+    clock = new Date(clock.getTime() + 10 * 60_000);
     const again = await handler({ Records: [records[2]!] });
     expect(again.batchItemFailures).toEqual([]);
-    expect(await record(idOf(records[2]!))).toMatchObject({ status: 'failed', errorCode: 'DUP001' });
-    for (const [i, r] of records.entries()) {
-      expect(await mailCount(`${idOf(r)}@customer.example`)).toBe(i === 2 ? 0 : 1);
-      if (i !== 2) expect((await record(idOf(r)))!.status).toBe('sent');
+    expect(await record(idOf(records[2]!))).toMatchObject({ status: 'sent', sendAttempts: 2 });
+    for (const r of records) {
+      expect(await mailCount(`${idOf(r)}@customer.example`)).toBe(1);
+      expect((await record(idOf(r)))!.status).toBe('sent');
     }
+  });
+});
+
+describe('errors nobody foresaw', () => {
+  const tooLarge = () => Object.assign(new Error('Item size has exceeded the maximum allowed size'), { name: 'ValidationException', $metadata: { httpStatusCode: 400 } });
+  const onClaimOf = (emailId: string, error: () => Error): Fault => (name, input) =>
+    name === 'PutCommand' && (input.Item as { emailId?: string; status?: string }).emailId === emailId && (input.Item as { status?: string }).status === 'sending' ? error() : undefined;
+  const received = <T extends { attributes: { ApproximateReceiveCount: string } }>(record: T, count: number): T => ({
+    ...record,
+    attributes: { ...record.attributes, ApproximateReceiveCount: String(count) },
+  });
+
+  it('return the message on its first two receives, then track it failed ENG001 with the error, while its batch-mates are sent', async () => {
+    const records = batch('eng', 3);
+    const poisoned = idOf(records[0]!);
+    ddbFaults = [onClaimOf(poisoned, tooLarge)];
+    const { handler } = makeHandler();
+
+    for (const count of [1, 2]) {
+      const result = await handler({ Records: records.map((r) => received(r, count)) });
+      expect(result.batchItemFailures).toEqual([{ itemIdentifier: records[0]!.messageId }]);
+      expect(await record(poisoned)).toBeUndefined();
+    }
+    const third = await handler({ Records: [received(records[0]!, 3)] });
+    expect(third.batchItemFailures).toEqual([]);
+    const tracked = await record(poisoned);
+    expect(tracked).toMatchObject({ status: 'failed', errorCode: 'ENG001' });
+    expect(tracked!.errorMessage).toContain('ValidationException: Item size has exceeded the maximum allowed size');
+    expect(tracked!.errorMessage!.length).toBeLessThanOrEqual(500);
+    expect(await mailCount(`${poisoned}@customer.example`)).toBe(0);
+    for (const r of records.slice(1)) expect(await mailCount(`${idOf(r)}@customer.example`)).toBe(1);
+  });
+
+  it.each([
+    ['throttling', () => new ProvisionedThroughputExceededException({ message: 'Throughput exceeded', $metadata: {} })],
+    ['a 5xx', () => new InternalServerError({ message: 'oops', $metadata: { httpStatusCode: 500 } })],
+    ['a missing permission', () => Object.assign(new Error('not authorized to perform: dynamodb:PutItem'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } })],
+  ])('never turn %s into ENG001, however often it comes back', async (_label, error) => {
+    const [request] = batch('keep', 1);
+    ddbFaults = [onClaimOf(idOf(request!), error)];
+    const { handler } = makeHandler();
+    expect((await handler({ Records: [received(request!, 9)] })).batchItemFailures).toHaveLength(1);
+    expect(await record(idOf(request!))).toBeUndefined();
+  });
+
+  it('never track ENG001 once SES was called: the claim stays for the Send event to decide', async () => {
+    const [request] = batch('late', 1);
+    ddbFaults = [(name, input) => (name === 'UpdateCommand' && (input.Key as { emailId?: string }).emailId === idOf(request!) ? tooLarge() : undefined)];
+    const { handler } = makeHandler();
+    expect((await handler({ Records: [received(request!, 5)] })).batchItemFailures).toHaveLength(1);
+    expect(await record(idOf(request!))).toMatchObject({ status: 'sending' });
+    expect(await mailCount(`${idOf(request!)}@customer.example`)).toBe(1);
+  });
+
+  it('leave the last error of a message returned from its third receive on, for dlq list; none before', async () => {
+    const records = batch('last', 2);
+    ddbFaults = records.map((r) => onClaimOf(idOf(r), () => new InternalServerError({ message: 'DynamoDB is having a bad day', $metadata: { httpStatusCode: 500 } })));
+    const { handler } = makeHandler();
+    await handler({ Records: [received(records[0]!, 2), received(records[1]!, 10)] });
+    ddbFaults = [];
+    const notes = await readLastErrors(env.ddb, env.tables.counters, records.map((r) => r.messageId));
+    expect(notes.has(records[0]!.messageId)).toBe(false);
+    expect(notes.get(records[1]!.messageId)).toEqual({
+      messageId: records[1]!.messageId,
+      emailId: idOf(records[1]!),
+      reason: expect.stringContaining('DynamoDB is having a bad day'),
+      receiveCount: 10,
+      at: clock.toISOString(),
+    });
   });
 });

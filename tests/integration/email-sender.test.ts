@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import type { SendEmailCommandInput } from '@aws-sdk/client-sesv2';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { startStandIns, type StandIns, type StoredEmail } from '../support/stand-ins.js';
 import {
   requestEvent,
@@ -619,13 +619,47 @@ describe('idempotency', () => {
       expect(await mailTo('stuck@customer.example')).toHaveLength(0);
     });
 
-    it('marks it failed (DUP001) after 15 minutes, never sending it again', async () => {
-      await stuck('stuck-2', new Date(clock.getTime() - 16 * 60_000));
+    it('re-claims and sends it once after the window when SES never reported a Send event', async () => {
+      await stuck('stuck-2', new Date(clock.getTime() - 11 * 60_000));
       const { handler } = makeHandler();
-      const result = await handler(sqsEvent(welcome('stuck@customer.example', 'stuck-2')));
+      const result = await handler(sqsEvent(welcome('stuck2@customer.example', 'stuck-2')));
       expect(result.batchItemFailures).toEqual([]);
-      expect(await record('stuck-2')).toMatchObject({ status: 'failed', errorCode: 'DUP001' });
-      expect(await mailTo('stuck@customer.example')).toHaveLength(0);
+      const after = await record('stuck-2');
+      expect(after).toMatchObject({ status: 'sent', sendAttempts: 2, lastAttemptAt: clock.toISOString() });
+      expect(after!.sendHistory).toEqual([{ at: clock.toISOString(), attempt: 2, note: expect.stringContaining('resent after an interrupted attempt') }]);
+      expect(await mailTo('stuck2@customer.example')).toHaveLength(1);
+    });
+
+    it('marks it failed (DUP001) after the window instead, never sending it again, when the policy is "fail"', async () => {
+      await stuck('stuck-3', new Date(clock.getTime() - 11 * 60_000));
+      const { handler } = makeHandler({ INTERRUPTED_SEND_POLICY: 'fail' });
+      const result = await handler(sqsEvent(welcome('stuck3@customer.example', 'stuck-3')));
+      expect(result.batchItemFailures).toEqual([]);
+      expect(await record('stuck-3')).toMatchObject({ status: 'failed', errorCode: 'DUP001' });
+      expect(await mailTo('stuck3@customer.example')).toHaveLength(0);
+    });
+
+    it('settles it with the request\'s own failure when the request now fails before the claim, instead of leaving it sending', async () => {
+      await stuck('stuck-5', new Date(clock.getTime() - 11 * 60_000));
+      await stuck('stuck-6', new Date(clock.getTime() - 60_000));
+      const { handler } = makeHandler();
+      const missing = (emailId: string) => requestEvent({ to: 'stuck5@customer.example', emailId, templateName: 'no-such-template', templateData: {} });
+      expect((await handler(sqsEvent(missing('stuck-5')))).batchItemFailures).toEqual([]);
+      expect(await record('stuck-5')).toMatchObject({ status: 'failed', errorCode: 'TMPL001' });
+      // A recent claim may still be accepted by SES: its message waits for the window.
+      expect((await handler(sqsEvent(missing('stuck-6')))).batchItemFailures).toHaveLength(1);
+      expect(await record('stuck-6')).toMatchObject({ status: 'sending' });
+    });
+
+    it('takes a claim that carries SES\'s MessageId as sent, never sending it again', async () => {
+      await stuck('stuck-4', new Date(clock.getTime() - 11 * 60_000));
+      await env.ddb.send(
+        new UpdateCommand({ TableName: env.tables.tracking, Key: { emailId: 'stuck-4' }, UpdateExpression: 'SET sesMessageId = :m', ExpressionAttributeValues: { ':m': 'ses-stuck-4' } }),
+      );
+      const { handler } = makeHandler();
+      expect((await handler(sqsEvent(welcome('stuck4@customer.example', 'stuck-4')))).batchItemFailures).toEqual([]);
+      expect(await record('stuck-4')).toMatchObject({ status: 'sent', sesMessageId: 'ses-stuck-4' });
+      expect(await mailTo('stuck4@customer.example')).toHaveLength(0);
     });
   });
 });

@@ -12,6 +12,7 @@ import {
   markFailed,
   markSent,
   putFailed,
+  reclaim,
   releaseClaim,
   type SenderTrackingRecord,
 } from '../../functions/lib/tracking-store.js';
@@ -159,20 +160,49 @@ describe('tracking store', () => {
     const record = buildRecord(fields('ts-4'), 'sending', now, 30);
     await claim(env.ddb, table(), record);
     const error = { code: 'SES001' as const, message: 'MessageRejected: x' };
-    expect(await markFailed(env.ddb, table(), 'ts-4', '2026-03-02T09:00:00.000Z', error)).toBe(false);
-    expect(await releaseClaim(env.ddb, table(), 'ts-4', '2026-03-02T09:00:00.000Z')).toBe(false);
-    expect(await markFailed(env.ddb, table(), 'ts-4', record.timestamp, error)).toBe(true);
+    expect(await markFailed(env.ddb, table(), 'ts-4', { claimedAt: '2026-03-02T09:00:00.000Z', attempt: 1 }, error)).toBe(false);
+    expect(await releaseClaim(env.ddb, table(), 'ts-4', { claimedAt: '2026-03-02T09:00:00.000Z', attempt: 1 })).toBe(false);
+    expect(await markFailed(env.ddb, table(), 'ts-4', { claimedAt: record.timestamp, attempt: 1 }, error)).toBe(true);
     expect(await read('ts-4')).toMatchObject({ status: 'failed', statusRank: 2, errorCode: 'SES001' });
-    expect(await releaseClaim(env.ddb, table(), 'ts-4', record.timestamp)).toBe(false);
+    expect(await releaseClaim(env.ddb, table(), 'ts-4', { claimedAt: record.timestamp, attempt: 1 })).toBe(false);
     expect(await read('ts-4')).toBeDefined();
   });
 
   it('releases a claim so the emailId can be claimed again', async () => {
     const record = buildRecord(fields('ts-5'), 'sending', now, 30);
     await claim(env.ddb, table(), record);
-    expect(await releaseClaim(env.ddb, table(), 'ts-5', record.timestamp)).toBe(true);
+    expect(await releaseClaim(env.ddb, table(), 'ts-5', { claimedAt: record.timestamp, attempt: 1 })).toBe(true);
     expect(await read('ts-5')).toBeUndefined();
     expect(await claim(env.ddb, table(), record)).toEqual({ claimed: true });
+  });
+
+  it('re-claims an interrupted claim once: the attempt is counted, the history says why, and the old claim no longer acts', async () => {
+    const record = buildRecord(fields('ts-7'), 'sending', now, 30);
+    await claim(env.ddb, table(), record);
+    const first = { claimedAt: record.timestamp, attempt: 1 };
+    const at = new Date(now.getTime() + 700_000).toISOString();
+    const second = await reclaim(env.ddb, table(), 'ts-7', first, at, 'resent after an interrupted attempt');
+    expect(second).toEqual({ claimedAt: record.timestamp, attempt: 2 });
+    expect(await reclaim(env.ddb, table(), 'ts-7', first, at, 'a second sender finding the same claim')).toBeUndefined();
+    expect(await read('ts-7')).toMatchObject({
+      status: 'sending',
+      timestamp: record.timestamp,
+      sendAttempts: 2,
+      lastAttemptAt: at,
+      sendHistory: [{ at, attempt: 2, note: 'resent after an interrupted attempt' }],
+    });
+    // The interrupted attempt, should it wake up, can neither fail nor release the new claim.
+    expect(await markFailed(env.ddb, table(), 'ts-7', first, { code: 'SES001', message: 'x' })).toBe(false);
+    expect(await releaseClaim(env.ddb, table(), 'ts-7', first)).toBe(false);
+    expect(await releaseClaim(env.ddb, table(), 'ts-7', second!)).toBe(true);
+  });
+
+  it('does not re-claim a claim that SES feedback already raised', async () => {
+    const record = buildRecord(fields('ts-8'), 'sending', now, 30);
+    await claim(env.ddb, table(), record);
+    await markSent(env.ddb, table(), 'ts-8', { sesMessageId: 'ses-8', sentAt: now.toISOString() });
+    expect(await reclaim(env.ddb, table(), 'ts-8', { claimedAt: record.timestamp, attempt: 1 }, now.toISOString(), 'x')).toBeUndefined();
+    expect(await read('ts-8')).toMatchObject({ status: 'sent' });
   });
 
   it('writes a failed record only when none exists', async () => {

@@ -419,8 +419,9 @@ async function checkCommon(run: Run, tracked: Tracked, exact: boolean): Promise<
  * After the faulty run: no request lost. Each is tracked final or has its message in the
  * DLQ. Both at once happens when SES accepted the email on its last receive, the `sent`
  * update failed and the SES events then raised the claim (tracked, sent once), or when a
- * duplicate copy turned a dead container's stale claim into DUP001 (tracked, never sent);
- * either way the copy in the DLQ is consumed by a redrive as a duplicate.
+ * duplicate copy resent a dead container's claim after the window (tracked, sent once) or,
+ * under the `fail` policy, turned it into DUP001 (tracked, never sent); either way the copy
+ * in the DLQ is consumed by a redrive as a duplicate.
  */
 async function checkAfterFaults(run: Run, exact: boolean) {
   const tracked = await records();
@@ -431,8 +432,8 @@ async function checkAfterFaults(run: Run, exact: boolean) {
   const both = final.filter((id) => dead.has(id));
   expect(run.requestIds.filter((id) => !isFinal(tracked, id) && !dead.has(id))).toEqual([]);
   expect(final.length + inDlq.length - both.length).toBe(run.requestIds.length);
-  // Or: a duplicate copy of the message found the claim stale (the container died before the
-  // send) and tracked it failed DUP001, never sent, while the other copy was dead-lettered.
+  // Or, under the `fail` policy: a duplicate copy found the claim stale (the container died
+  // before the send) and tracked it failed DUP001, never sent, while the other copy was dead-lettered.
   for (const id of both) {
     const record = tracked.get(id);
     const sent = run.sends.some((s) => s.emailId === id);

@@ -25,6 +25,8 @@ describe('emailSenderConfig', () => {
       templateCacheSeconds: 300,
       trackingRetentionDays: 365,
       maxAttachmentBytes: 10 * 1024 * 1024,
+      interruptedSendPolicy: 'resend',
+      interruptedSendWindowSeconds: 600,
     });
   });
 
@@ -40,6 +42,8 @@ describe('emailSenderConfig', () => {
       UNSUBSCRIBE_URL: 'https://abc.lambda-url.us-east-1.on.aws/',
       UNSUBSCRIBE_MAILTO: 'mailto:unsubscribe@app.example',
       ATTACHMENTS_MAX_BYTES: '2000000',
+      INTERRUPTED_SEND_POLICY: 'fail',
+      INTERRUPTED_SEND_WINDOW_SECONDS: '60',
     });
     expect(config.defaultSender).toEqual({ address: expect.objectContaining({ address: 'noreply@xn--bcher-kva.de' }), name: 'Bücher Team' });
     expect(config).toMatchObject({
@@ -50,6 +54,8 @@ describe('emailSenderConfig', () => {
       unsubscribeUrl: 'https://abc.lambda-url.us-east-1.on.aws/',
       unsubscribeMailto: 'unsubscribe@app.example',
       maxAttachmentBytes: 2_000_000,
+      interruptedSendPolicy: 'fail',
+      interruptedSendWindowSeconds: 60,
     });
   });
 
@@ -70,6 +76,8 @@ describe('emailSenderConfig', () => {
     [{ UNSUBSCRIBE_URL: 'not a url' }, /UNSUBSCRIBE_URL/],
     [{ UNSUBSCRIBE_MAILTO: 'nobody' }, /UNSUBSCRIBE_MAILTO/],
     [{ ATTACHMENTS_MAX_BYTES: '50000000' }, /ATTACHMENTS_MAX_BYTES must be a number between 0 and 41943040/],
+    [{ INTERRUPTED_SEND_POLICY: 'retry' }, /INTERRUPTED_SEND_POLICY must be "resend" or "fail"/],
+    [{ INTERRUPTED_SEND_WINDOW_SECONDS: '0' }, /INTERRUPTED_SEND_WINDOW_SECONDS/],
   ])('refuses %j', (overrides, message) => {
     expect(() => emailSenderConfig({ ...required, ...overrides })).toThrow(message);
   });
@@ -89,6 +97,8 @@ describe('emailSenderConfig', () => {
         'COUNTERS_TABLE',
         'DEFAULT_SENDER_EMAIL',
         'DEFAULT_SENDER_NAME',
+        'INTERRUPTED_SEND_POLICY',
+        'INTERRUPTED_SEND_WINDOW_SECONDS',
         'SUPPRESSION_TABLE',
         'TEMPLATE_BUCKET',
         'TEMPLATE_CACHE_SECONDS',

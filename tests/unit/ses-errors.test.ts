@@ -28,14 +28,26 @@ describe('classifySesError', () => {
   });
 
   it.each([
+    sesError('AccessDeniedException', 'not authorized', 403),
+    sesError('SomethingNew', 'a 4xx answer is a refusal', 400),
+    Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:443'), { code: 'ECONNREFUSED' }),
+    Object.assign(new Error('getaddrinfo ENOTFOUND email.us-east-1.amazonaws.com'), { code: 'ENOTFOUND' }),
+    sesError('TimeoutError', '@smithy/node-http-handler - the request socket did not establish a connection with the server within the configured timeout of 3000 ms.'),
+  ])('treats %p as a clear refusal: nothing was accepted, retry at once', (error) => {
+    expect(classifySesError(error).kind).toBe('refused');
+  });
+
+  it.each([
     sesError('InternalFailure', 'oops', 500),
     sesError('ServiceUnavailable', 'later', 503),
-    sesError('TimeoutError', 'socket timed out'),
+    sesError('TimeoutError', '@smithy/node-http-handler - the request socket timed out after 10000 ms of inactivity'),
+    sesError('TimeoutError', 'a request has exceeded the configured 10000 ms requestTimeout.'),
     Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
+    Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', name: 'TimeoutError' }),
     sesError('SomethingNew', 'never seen'),
     'a thrown string',
     undefined,
-  ])('treats %p as transient', (error) => {
-    expect(classifySesError(error).kind).toBe('transient');
+  ])('treats %p as ambiguous: SES may have accepted it, the claim is kept', (error) => {
+    expect(classifySesError(error).kind).toBe('ambiguous');
   });
 });

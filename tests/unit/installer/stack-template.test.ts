@@ -1,5 +1,5 @@
 import { describe, it, expect } from '@jest/globals';
-import { loadStackTemplate, parseStackTemplate, parseParameterFlags, stackParameters } from '../../../src/installer/stack-template.js';
+import { chooseInterruptedSend, loadStackTemplate, parseStackTemplate, parseParameterFlags, stackParameters } from '../../../src/installer/stack-template.js';
 import { packageRoot } from '../../../src/package-root.js';
 import { HANDLERS } from '../../../src/packaging/build.js';
 import { CliError } from '../../../src/errors.js';
@@ -75,5 +75,19 @@ describe('stack names', () => {
     expect(stackNameProblem(`a${'b'.repeat(46)}`)).toMatch(/46/);
     expect(stackNameProblem('1abc')).toBeDefined();
     expect(stackNameProblem('my_stack')).toBeDefined();
+  });
+});
+
+describe('chooseInterruptedSend', () => {
+  it('takes --interrupted-send or the parameter, and keeps the stack\'s when neither is given', () => {
+    expect(chooseInterruptedSend('fail', undefined)).toBe('fail');
+    expect(chooseInterruptedSend(undefined, 'resend')).toBe('resend');
+    expect(chooseInterruptedSend('fail', 'fail')).toBe('fail');
+    expect(chooseInterruptedSend(undefined, undefined)).toBeUndefined();
+  });
+
+  it('refuses another value, and two different ones', () => {
+    expect(() => chooseInterruptedSend('retry', undefined)).toThrow(/--interrupted-send must be "resend" or "fail"/);
+    expect(() => chooseInterruptedSend('fail', 'resend')).toThrow(/given twice/);
   });
 });

@@ -22,10 +22,16 @@ describe('sesmailengine local options', () => {
       sesPort: 4013,
       dataDir: undefined,
       retryDelaySeconds: LOCAL_DEFAULTS.retryDelaySeconds,
+      interruptedSend: 'resend',
       sender: 'no-reply@example.com',
       stackName: 'sesmailengine',
       workers: undefined,
     });
+  });
+
+  it('takes --interrupted-send resend (the default) or fail', () => {
+    expect(engineOptionsFrom({}).interruptedSend).toBe('resend');
+    expect(engineOptionsFrom({ interruptedSend: 'fail' }).interruptedSend).toBe('fail');
   });
 
   it('takes --workers from 0 (handlers in the main thread) to 16', () => {
@@ -43,6 +49,7 @@ describe('sesmailengine local options', () => {
     [{ dynamodbPort: 'abc' }, '--dynamodb-port'],
     [{ retryDelaySeconds: '901' }, '--retry-delay-seconds'],
     [{ retryDelaySeconds: '1.5' }, '--retry-delay-seconds'],
+    [{ interruptedSend: 'retry' }, '--interrupted-send'],
     [{ sender: 'not an address' }, '--sender'],
     [{ stackName: '1-bad' }, '--stack-name'],
     [{ workers: '17' }, '--workers'],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeDeadLetter } from '../../../src/ops/dead-letters.js';
+import { describeDeadLetter, withLastError } from '../../../src/ops/dead-letters.js';
 import type { PeekedMessage } from '../../../src/ops/queues.js';
 
 /** Why a message sits in a DLQ, read from its body and attributes. */
@@ -82,5 +82,22 @@ describe('describeDeadLetter', () => {
     expect(describeDeadLetter('send', message('not json')).why).toContain('VAL001');
     expect(describeDeadLetter('feedback', message('not json')).why).toContain('FBK004');
     expect(describeDeadLetter('send', message('not json')).kind).toBe('unreadable');
+  });
+});
+
+describe('withLastError', () => {
+  const note = { messageId: 'm-1', emailId: 'order-1', reason: 'TypeError: x is not a function', receiveCount: 10, at: '2026-03-01T11:00:00.000Z' };
+
+  it("replaces the guess with the Email Sender's own last error for a send dead letter", () => {
+    const info = withLastError(describeDeadLetter('send', message(requestEvent({ emailId: 'order-1', to: 'a@example.com', templateName: 'welcome' }))), note);
+    expect(info.lastError).toEqual({ reason: 'TypeError: x is not a function', receiveCount: 10, at: '2026-03-01T11:00:00.000Z' });
+    expect(info.why).toBe('The Email Sender returned it to the queue until its receives ran out; its last error (receive 10, 2026-03-01T11:00:00.000Z): TypeError: x is not a function. Fix that cause, then redrive.');
+  });
+
+  it('leaves a message without a note, or from another DLQ, as it was', () => {
+    const info = describeDeadLetter('send', message(requestEvent({ emailId: 'order-1', to: 'a@example.com', templateName: 'welcome' })));
+    expect(withLastError(info, undefined)).toBe(info);
+    const feedback = describeDeadLetter('feedback', message('not json'));
+    expect(withLastError(feedback, note)).toBe(feedback);
   });
 });

@@ -135,9 +135,16 @@ describe('records in flight or done', () => {
     expect(v.summary).toContain('local SES server caught it');
   });
 
-  it('a claim older than 15 minutes is an interrupted attempt', () => {
+  it('a claim older than 15 minutes is an interrupted attempt that was not resolved, and points at the send DLQ', () => {
     const v = diagnose(facts({ record: record({ status: 'sending', statusRank: 0, timestamp: minutesAgo(20) }) }));
     expect(v.summary).toMatch(/^stuck at sending/);
+    expect(v.fix.join('\n')).toContain('dlq list');
+  });
+
+  it('a resend after an interrupted attempt is pending, counted from the resend', () => {
+    const v = diagnose(facts({ record: record({ status: 'sending', statusRank: 0, timestamp: minutesAgo(30), sendAttempts: 2, lastAttemptAt: minutesAgo(1) }) }));
+    expect(v.level).toBe('pending');
+    expect(v.summary).toMatch(/being resent \(attempt 2/);
   });
 
   it('delivered is fine, and says where to look on the recipient side', () => {
