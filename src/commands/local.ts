@@ -19,6 +19,7 @@ import { parseWebhookEventTypes, WebhookEventTypesError } from '../../functions/
 import { startLocalEngine, type LocalEngine, type LocalEngineInfo, type LocalEngineOptions } from '../local/engine.js';
 import { humanLine, jsonLine, type RequestLogEntry } from '../local/request-log.js';
 import { LineWriter } from '../local/line-writer.js';
+import { watchParent } from '../local/parent-watch.js';
 
 export interface LocalCommandOptions {
   json?: boolean;
@@ -201,7 +202,7 @@ function waitForStop(): Promise<string> {
     // The CLI's default Ctrl-C handler exits at once; local mode must stop its children first.
     process.removeAllListeners('SIGINT');
     for (const signal of STOP_SIGNALS) process.on(signal, stop);
-    const unwatch = () => undefined;
+    const unwatch = watchParent((pid) => stop(`the process that started it (pid ${pid}) ended`));
   });
 }
 
