@@ -33,7 +33,7 @@ import { StatusLog } from './status-log.js';
 import { queueDirectory } from './sqs-protocol.js';
 import { closeLocal, createLocalServer, handleAwsRequest, listenLocal, type LocalServerOptions, type UnsubscribeHandler } from './local-server.js';
 import { simulatingSesRoute } from './ses-simulator.js';
-import { HandlerWorkers } from './handler-workers.js';
+import { HandlerWorkers, type HandlerWorkersOptions } from './handler-workers.js';
 import { buildLocalClients } from './local-clients.js';
 import { startStandIn, type RunningStandIn } from './stand-ins.js';
 import { startSesStandIn, type RunningSesStandIn } from './ses-stand-in.js';
@@ -411,7 +411,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
             count: workerCount,
             setup: { env, clients: clientOptions, forwarded: ['dynamodb', 'ses', 'local'], logs: logFor !== undefined },
             routes,
-            log: logFor && ((entry, handler) => logFor(handler === 'feedbackProcessor' ? 'feedback-processor' : 'email-sender')(entry)),
+            log: workerLog(logFor),
             report: log,
           })
         : Promise.resolve(undefined);
@@ -520,6 +520,14 @@ function handlerLogFor(
     const line = requestLogEntry(component, entry, Date.now(), context);
     if (line) requestLog(line);
   };
+}
+
+/** The workers' entries, each to its handler's log. */
+function workerLog(logFor: ReturnType<typeof handlerLogFor>): HandlerWorkersOptions['log'] {
+  if (!logFor) return undefined;
+  const sender = logFor('email-sender');
+  const feedback = logFor('feedback-processor');
+  return (entry, handler) => (handler === 'feedbackProcessor' ? feedback : sender)(entry);
 }
 
 function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
