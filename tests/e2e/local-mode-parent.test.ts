@@ -46,20 +46,40 @@ function childrenOf(pid: number): number[] {
 
 const linuxOnly = process.platform === 'linux' ? describe : describe.skip;
 
+/** The four ports, from the JSON line or from the banner. */
+function portsFrom(output: string): number[] | undefined {
+  const json = output.split('\n').find((line) => line.startsWith('{'));
+  if (json) {
+    const info = JSON.parse(json) as Record<string, string>;
+    return ['eventBridgeEndpoint', 'dynamoDbEndpoint', 's3Endpoint', 'sesEndpoint'].map((key) => Number(new URL(info[key]!).port));
+  }
+  if (!output.includes('Simulator addresses')) return undefined;
+  return ['EventBridge endpoint', 'DynamoDB', 'S3', 'SES'].map((name) => Number(new RegExp(`${name}\\s+http://127\\.0\\.0\\.1:(\\d+)`).exec(output)![1]));
+}
+
+// inherit: local mode writes to the test's own pipes, which outlive the parent.
+// pipes: its stdout and stderr are pipes to the parent, so they break with it ("Stopping…" then meets EPIPE).
+const CASES = [
+  ['its output goes to the test', 'inherit', ['--json', '--quiet']],
+  ['its output pipes break with the parent', 'pipes', []],
+] as const;
+
 linuxOnly('sesmailengine local started through a chain of processes', () => {
-  it('stops cleanly (exit code 0, no port listening) within seconds after its parent is killed', async () => {
+  it.each(CASES)('stops cleanly (exit code 0, no port listening) within seconds after its parent is killed: %s', async (_name, stdio, flags) => {
     const dir = mkdtempSync(join(tmpdir(), 'sesmailengine-parent-'));
     cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
     const codeFile = join(dir, 'exit-code');
-    const args = ['local', '--json', '--quiet', '--port', '0', '--dynamodb-port', '0', '--s3-port', '0', '--ses-port', '0'];
+    const args = ['local', ...flags, '--port', '0', '--dynamodb-port', '0', '--s3-port', '0', '--ses-port', '0'];
     // As npx runs a bin: a shell between the parent and node; the command after it keeps sh from exec'ing node.
     const command = `"${process.execPath}" "${CLI}" ${args.join(' ')}; echo $? > "${codeFile}"`;
     const parentScript = `
       const { spawn } = require('node:child_process');
-      const sh = spawn('sh', ['-c', process.argv[1]], { stdio: ['ignore', 'inherit', 'inherit'] });
+      const piped = process.argv[2] === 'pipes';
+      const sh = spawn('sh', ['-c', process.argv[1]], { stdio: ['ignore', piped ? 'pipe' : 'inherit', piped ? 'pipe' : 'inherit'] });
       process.stdout.write('sh ' + sh.pid + '\\n');
+      if (piped) sh.stdout.pipe(process.stdout);
       setInterval(() => {}, 1000);`;
-    const parent: ChildProcess = spawn(process.execPath, ['-e', parentScript, command], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const parent: ChildProcess = spawn(process.execPath, ['-e', parentScript, command, stdio], { stdio: ['ignore', 'pipe', 'pipe'] });
     let shPid: number | undefined;
     cleanup.push(() => {
       killQuietly(parent.pid);
@@ -68,18 +88,19 @@ linuxOnly('sesmailengine local started through a chain of processes', () => {
     });
     let stderr = '';
     parent.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const lines = createInterface({ input: parent.stdout! });
-    const info = await new Promise<Record<string, string>>((resolve, reject) => {
+    let output = '';
+    const ports = await new Promise<number[]>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`local mode did not start in time: ${stderr}`)), 60_000);
-      lines.on('line', (line) => {
+      createInterface({ input: parent.stdout! }).on('line', (line) => {
         if (line.startsWith('sh ')) shPid = Number(line.slice(3));
-        else if (line.startsWith('{')) {
+        else output += `${line}\n`;
+        const found = portsFrom(output);
+        if (found) {
           clearTimeout(timer);
-          resolve(JSON.parse(line) as Record<string, string>);
+          resolve(found);
         }
       });
     });
-    const ports = ['eventBridgeEndpoint', 'dynamoDbEndpoint', 's3Endpoint', 'sesEndpoint'].map((key) => Number(new URL(info[key]!).port));
     expect(await Promise.all(ports.map(canListen))).toEqual([false, false, false, false]);
     // The chain is parent → sh → node, as with npx.
     const [localPid] = childrenOf(shPid!);
