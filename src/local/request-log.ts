@@ -158,7 +158,6 @@ export const NO_COLORS: LineColors = { green: (t) => t, red: (t) => t, yellow: (
 /** Request fields are the publisher's text: no control characters (no forged lines or escapes), bounded. */
 function safe(value: unknown, max = 200): string {
   const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
-  // eslint-disable-next-line no-control-regex
   const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }
