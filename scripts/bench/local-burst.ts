@@ -13,22 +13,48 @@
  * Addresses: mostly reader-<i>@example.com, every 10th success@simulator.amazonses.com.
  * Knobs: LOCAL_BURST_N, LOCAL_BURST_PUBLISHERS (8), LOCAL_BURST_SENDER_CONCURRENCY (the
  * stack's 14), LOCAL_BURST_FEEDBACK_CONCURRENCY (10), LOCAL_BURST_WORKERS (local mode's
- * default: one per core, 2-4). The CPU line shows where the time
+ * default: one per core, 2-4), LOCAL_BURST_LOG (human: local mode's log lines as the CLI
+ * writes them by default, here to /dev/null; json; off, as with --quiet). The CPU line shows where the time
  * goes: the engine process (handlers, AWS SDK, stores, local endpoint), the publishers'
  * process, and each stand-in that runs in a process of its own.
  */
 import { performance } from 'node:perf_hooks';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startLocalEngine, type LocalEngine } from '../../src/local/engine.js';
+import { humanLine, jsonLine, type RequestLogEntry } from '../../src/local/request-log.js';
+import { LineWriter } from '../../src/local/line-writer.js';
 import type { PublisherJob, PublisherMessage } from './burst-publisher.js';
 
 const TOTAL = Number(process.env.LOCAL_BURST_N ?? 10_000);
 const PUBLISHERS = Number(process.env.LOCAL_BURST_PUBLISHERS ?? 8);
 const BATCH = 10;
+const LOG = process.env.LOCAL_BURST_LOG ?? 'human';
+
+/** Local mode's log as the CLI writes it (human or json lines, in chunks), to /dev/null. */
+function requestLogSink(): { log?: (entry: RequestLogEntry) => void; lines: () => number; close(): void } {
+  if (LOG === 'off') return { lines: () => 0, close: () => undefined };
+  if (LOG !== 'human' && LOG !== 'json') throw new Error(`LOCAL_BURST_LOG must be human, json or off, got ${LOG}.`);
+  const fd = openSync('/dev/null', 'w');
+  const writer = new LineWriter((text) => writeSync(fd, text));
+  writer.start();
+  let lines = 0;
+  const render = LOG === 'json' ? jsonLine : (entry: RequestLogEntry) => humanLine(entry);
+  return {
+    log: (entry) => {
+      lines += 1;
+      writer.line(render(entry));
+    },
+    lines: () => lines,
+    close: () => {
+      writer.flush();
+      closeSync(fd);
+    },
+  };
+}
 const TIMEOUT_MS = 10 * 60 * 1000;
 
 async function countRecords(engine: LocalEngine, prefix: string): Promise<number> {
@@ -100,6 +126,7 @@ export interface BurstResult {
 
 export async function runBurst(total: number, publishers: number): Promise<BurstResult> {
   const handlerErrors: string[] = [];
+  const sink = requestLogSink();
   const engine = await startLocalEngine({
     port: 0,
     dynamoDbPort: 0,
@@ -114,6 +141,7 @@ export async function runBurst(total: number, publishers: number): Promise<Burst
     log: (line) => {
       if (line.startsWith('handler error')) handlerErrors.push(line);
     },
+    requestLog: sink.log,
   });
   try {
     const runId = Date.now().toString(36);
@@ -179,6 +207,7 @@ export async function runBurst(total: number, publishers: number): Promise<Burst
     if (cpu.length > 0) console.log(`CPU used            ${cpu.join(', ')}`);
     console.log(`memory              ${(process.memoryUsage().rss / 1024 / 1024).toFixed(0)} MiB resident (engine process, with every caught mail); load average ${loadavg()[0]!.toFixed(2)} at the end`);
     console.log(`main thread busy    ${(mainThreadBusy * 100).toFixed(0)} % of the time (queues, bus, stores, SES stand-in; the handlers run in workers)`);
+    console.log(`log lines           ${sink.lines()} (LOCAL_BURST_LOG=${LOG})`);
     if (handlerErrors.length > 0) console.log(`first handler error: ${handlerErrors[0]}`);
     const cpuMsPerEmail: Record<string, number> = {};
     for (const [name, after] of Object.entries(cpuAfter)) {
@@ -188,6 +217,7 @@ export async function runBurst(total: number, publishers: number): Promise<Burst
     return { emailsPerSecond, seconds, feedbackSeconds: (feedbackDone - started) / 1000, records, dlq, handlerErrors: handlerErrors.length, cpuMsPerEmail };
   } finally {
     await engine.stop();
+    sink.close();
   }
 }
 

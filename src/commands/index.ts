@@ -13,8 +13,12 @@ export function registerCommands(program: Command, run: Runner): void {
   registerInstallerCommands(program, run);
   program
     .command('local')
-    .description('run the whole engine on this machine (no AWS account): local EventBridge, DynamoDB, S3 and SES')
-    .option('--json', 'print one JSON line with the endpoints once ready')
+    .description(
+      'run the whole engine on this machine (no AWS account): local EventBridge, DynamoDB, S3 and SES; prints a line per outcome; stops on Ctrl-C, SIGTERM or when the process that started it ends',
+    )
+    .option('--json', 'print one JSON line with the endpoints once ready (then only --log-format json lines on stdout)')
+    .option('--quiet', 'no log lines after the banner or the JSON line')
+    .option('--log-format <format>', 'log lines as human (one short line each) or json (one object per line)', 'human')
     .option('--port <port>', 'EventBridge (and SQS) endpoint port; 0 picks a free one', String(D.port))
     .option('--dynamodb-port <port>', 'DynamoDB stand-in port; 0 picks a free one', String(D.dynamodbPort))
     .option('--s3-port <port>', 'S3 stand-in port; 0 picks a free one', String(D.s3Port))

@@ -1,15 +1,25 @@
 /**
  * `sesmailengine local`: the whole engine on this machine, no AWS account. Starts local
  * mode (src/local/engine.ts), prints where everything is (a banner, or one JSON line with
- * --json), and runs until SIGINT/SIGTERM, then stops everything and exits 0.
+ * --json), then one log line per request outcome, retry, webhook delivery and handler
+ * warning (src/local/request-log.ts) unless --quiet, and runs until SIGINT/SIGTERM/SIGHUP
+ * or until the process that started it ends (src/local/parent-watch.ts); then it stops
+ * everything and exits 0.
+ *
+ * Where output goes: the banner and the log lines on stdout; with --json, stdout holds the
+ * JSON line, then the log lines only with --log-format json (human lines go to stderr).
+ * Progress and local mode's own errors go to stderr.
  */
-import chalk from 'chalk';
+import chalk, { chalkStderr } from 'chalk';
 import { LOCAL_DEFAULTS } from '../local/defaults.js';
 import { CliError } from '../errors.js';
 import { PortInUseError, StandInStartError } from '../local/stand-ins.js';
 import { displaySecret, WebhookSecretError } from '../../functions/core/webhook-signature.js';
 import { parseWebhookEventTypes, WebhookEventTypesError } from '../../functions/core/webhook-payload.js';
 import { startLocalEngine, type LocalEngine, type LocalEngineInfo, type LocalEngineOptions } from '../local/engine.js';
+import { humanLine, jsonLine, type RequestLogEntry } from '../local/request-log.js';
+import { LineWriter } from '../local/line-writer.js';
+import { watchParent } from '../local/parent-watch.js';
 
 export interface LocalCommandOptions {
   json?: boolean;
@@ -26,6 +36,10 @@ export interface LocalCommandOptions {
   webhookSecret?: string;
   webhookEvents?: string;
   workers?: string | number;
+  /** No log lines after the banner or the JSON line. */
+  quiet?: boolean;
+  /** `human` (default) or `json`: one JSON object per line. */
+  logFormat?: string;
   /** Resolves when local mode should stop (default: SIGINT or SIGTERM). */
   untilStopped?: (engine: LocalEngine) => Promise<void>;
   stdout?: (text: string) => void;
@@ -33,6 +47,8 @@ export interface LocalCommandOptions {
 }
 
 export { LOCAL_DEFAULTS };
+
+export type LogFormat = 'human' | 'json';
 
 /** Engine log lines the user sees on stderr (the rest is progress). */
 const WARNINGS = ['handler error', 'handler worker', 'while stopping'];
@@ -95,6 +111,15 @@ export function engineOptionsFrom(options: LocalCommandOptions): LocalEngineOpti
     seen.set(port, name);
   }
   return { ...ports, dataDir: options.dataDir, retryDelaySeconds: retry, interruptedSend, sender, stackName, workers: parseWorkers(options.workers), ...webhookOptions(options) };
+}
+
+/** --log-format: human or json; undefined with --quiet (no log at all). */
+export function logFormatFrom(options: Pick<LocalCommandOptions, 'quiet' | 'logFormat'>): LogFormat | undefined {
+  const format = options.logFormat ?? 'human';
+  if (format !== 'human' && format !== 'json') {
+    throw new CliError('LOC003', `--log-format must be human or json, got "${format}".`, 'Pass --log-format json for one JSON object per line, or leave it out.');
+  }
+  return options.quiet ? undefined : format;
 }
 
 /** --workers: 0 (handlers in the main thread) to 16; absent = the engine's default (one per core, 2–4). */
@@ -169,17 +194,20 @@ function translateStartError(error: unknown): unknown {
   return error;
 }
 
-function waitForSignal(): Promise<void> {
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** Resolves with why local mode should stop: a signal, or the process that started it ended. */
+function waitForStop(): Promise<string> {
   return new Promise((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
+    const stop = (why: string) => {
+      for (const signal of STOP_SIGNALS) process.off(signal, stop);
+      unwatch();
+      resolve(why);
     };
     // The CLI's default Ctrl-C handler exits at once; local mode must stop its children first.
     process.removeAllListeners('SIGINT');
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
+    for (const signal of STOP_SIGNALS) process.on(signal, stop);
+    const unwatch = watchParent((pid) => stop(`the process that started it (pid ${pid}) ended`));
   });
 }
 
@@ -239,14 +267,39 @@ export function banner(info: LocalEngineInfo): string {
   return lines.join('\n');
 }
 
+/**
+ * Where the log lines go and how they look: stdout, except human lines under --json
+ * (stdout stays JSON); coloured only where that stream is a terminal that wants colour.
+ */
+function requestLogWriter(options: LocalCommandOptions, format: LogFormat, stdout: (text: string) => void, stderr: (text: string) => void) {
+  const toStderr = format === 'human' && options.json;
+  const writer = new LineWriter(toStderr ? stderr : stdout);
+  const colors = toStderr ? chalkStderr : chalk;
+  const render = format === 'json' ? jsonLine : (entry: RequestLogEntry) => humanLine(entry, colors);
+  return { writer, log: (entry: RequestLogEntry) => writer.line(render(entry)) };
+}
+
+/**
+ * A reader that went away (the harness that started local mode died) must not turn the
+ * next write into an uncaught EPIPE: local mode still stops cleanly and saves --data-dir.
+ */
+function ignoreBrokenStreams(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount('error') === 0) stream.on('error', () => undefined);
+  }
+}
+
 export async function localCommand(options: LocalCommandOptions): Promise<number> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const stdout = options.stdout ?? ((text: string) => process.stdout.write(text));
   const stderr = options.stderr ?? ((text: string) => process.stderr.write(text));
   const engineOptions = engineOptionsFrom(options);
+  const format = logFormatFrom(options);
+  if (!options.stdout) ignoreBrokenStreams();
   // Listen for signals before starting, so a Ctrl-C during start-up still stops the children.
-  const stopped = options.untilStopped ? undefined : waitForSignal();
+  const stopped = options.untilStopped ? undefined : waitForStop();
   if (!options.json) stderr(chalk.dim('Starting local mode (DynamoDB, S3 and SES stand-ins)…\n'));
+  const requestLog = format ? requestLogWriter(options, format, stdout, stderr) : undefined;
   let engine: LocalEngine;
   try {
     engine = await startLocalEngine({
@@ -254,15 +307,20 @@ export async function localCommand(options: LocalCommandOptions): Promise<number
       log: (line) => {
         if (WARNINGS.some((prefix) => line.startsWith(prefix))) stderr(`${options.json ? '' : chalk.yellow('! ')}${line}\n`);
       },
+      requestLog: requestLog?.log,
     });
   } catch (error) {
     throw translateStartError(error);
   }
+  // The JSON line (or the banner) comes first; log lines written meanwhile wait in the writer.
   if (options.json) stdout(`${JSON.stringify(engine.info)}\n`);
   else stdout(banner(engine.info));
-  await (options.untilStopped ? options.untilStopped(engine) : stopped);
-  if (!options.json) stderr(chalk.dim('\nStopping local mode…\n'));
+  requestLog?.writer.start();
+  const why = await (options.untilStopped ? options.untilStopped(engine).then(() => undefined) : stopped);
+  requestLog?.writer.flush();
+  if (!options.json) stderr(chalk.dim(`\nStopping local mode${why && !why.startsWith('SIG') ? `: ${why}` : ''}…\n`));
   await engine.stop();
+  requestLog?.writer.flush();
   if (!options.json) stderr(chalk.dim('Stopped.\n'));
   return 0;
 }

@@ -33,12 +33,13 @@ import { StatusLog } from './status-log.js';
 import { queueDirectory } from './sqs-protocol.js';
 import { closeLocal, createLocalServer, handleAwsRequest, listenLocal, type LocalServerOptions, type UnsubscribeHandler } from './local-server.js';
 import { simulatingSesRoute } from './ses-simulator.js';
-import { HandlerWorkers } from './handler-workers.js';
+import { HandlerWorkers, type HandlerWorkersOptions } from './handler-workers.js';
 import { buildLocalClients } from './local-clients.js';
 import { startStandIn, type RunningStandIn } from './stand-ins.js';
 import { startSesStandIn, type RunningSesStandIn } from './ses-stand-in.js';
 import { startDynamoDbStandIn, type RunningDynamoDbStandIn } from './dynamodb-stand-in.js';
 import { amzTarget, type InProcessRoute } from './in-process-handler.js';
+import { InFlightRequests, requestLogEntry, type LogComponent, type RequestLogEntry } from './request-log.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from './put-events.js';
 import { LOCAL_DEFAULTS } from './defaults.js';
 import { displaySecret, SECRET_PREFIX } from '../../functions/core/webhook-signature.js';
@@ -112,6 +113,8 @@ export interface LocalEngineOptions {
   log?: (line: string) => void;
   /** Receives the handlers' structured log entries (dropped by default). */
   handlerLog?: (entry: Record<string, unknown>) => void;
+  /** Receives local mode's log: request outcomes, retries, webhooks, the handlers' warnings and errors (request-log.ts). */
+  requestLog?: (entry: RequestLogEntry) => void;
 }
 
 export interface LocalEngineInfo {
@@ -408,13 +411,16 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     // containers), unless a test brings its own handlers or no workers are wanted. They load
     // while the tables and the templates are set up; none is invoked before that is done.
     const workerCount = options.handlers ? 0 : (options.workers ?? defaultWorkerCount());
+    // With a request log, the Email Sender's outcomes are completed with what the send queue knows.
+    const inFlight = options.requestLog ? new InFlightRequests() : undefined;
+    const logFor = handlerLogFor(options, inFlight);
     const workersStarting =
       workerCount > 0
         ? HandlerWorkers.start({
             count: workerCount,
-            setup: { env, clients: clientOptions, forwarded: ['dynamodb', 'ses', 'local'], logs: Boolean(options.handlerLog) },
+            setup: { env, clients: clientOptions, forwarded: ['dynamodb', 'ses', 'local'], logs: logFor !== undefined },
             routes,
-            log: options.handlerLog,
+            log: workerLog(logFor),
             report: log,
           })
         : Promise.resolve(undefined);
@@ -433,22 +439,23 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
 
     const workers = await workersStarting;
     const handlers = await handlersLoading;
-    const deps: HandlerDeps = { clients, env, now: () => new Date(), log: options.handlerLog ?? (() => undefined) };
-    const unsubscribeHandler = handlers.unsubscribe?.(deps);
+    const depsFor = (component: LogComponent): HandlerDeps => ({ clients, env, now: () => new Date(), log: logFor?.(component) ?? (() => undefined) });
+    const unsubscribeHandler = handlers.unsubscribe?.(depsFor('unsubscribe'));
     const onError = (error: unknown, q: LocalQueue) => {
       log(`handler error on ${q.name}: ${error instanceof Error ? error.message : String(error)}`);
     };
-    const senderPoller = new QueuePoller(send, workers ? workers.handler('emailSender') : handlers.emailSender(deps), {
+    const senderHandler = workers ? workers.handler('emailSender') : handlers.emailSender(depsFor('email-sender'));
+    const senderPoller = new QueuePoller(send, inFlight ? inFlight.track(senderHandler) : senderHandler, {
       batchSize: 10,
       maxConcurrency: options.senderConcurrency ?? 14,
       onError,
     });
-    const feedbackPoller = new QueuePoller(feedback, workers ? workers.handler('feedbackProcessor') : handlers.feedbackProcessor(deps), {
+    const feedbackPoller = new QueuePoller(feedback, workers ? workers.handler('feedbackProcessor') : handlers.feedbackProcessor(depsFor('feedback-processor')), {
       batchSize: 10,
       maxConcurrency: options.feedbackConcurrency ?? 10,
       onError,
     });
-    const webhookHandler = webhook ? handlers.webhookDelivery?.({ ...deps, retrySchedule: options.webhookRetrySchedule }) : undefined;
+    const webhookHandler = webhook ? handlers.webhookDelivery?.({ ...depsFor('webhook-delivery'), retrySchedule: options.webhookRetrySchedule }) : undefined;
     if (webhook && !webhookHandler) throw new Error('A webhook URL was given but the handlers include no webhook delivery.');
     const webhookPoller = webhook && webhookHandler ? new QueuePoller(webhook, webhookHandler, { batchSize: 10, maxConcurrency: 2, onError }) : undefined;
     senderPoller.start();
@@ -512,6 +519,30 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     await cleanup();
     throw error;
   }
+}
+
+/** Each handler's log: the raw entries to `handlerLog`, local mode's lines to `requestLog`; undefined when neither is wanted. */
+function handlerLogFor(
+  options: Pick<LocalEngineOptions, 'handlerLog' | 'requestLog'>,
+  inFlight: InFlightRequests | undefined,
+): ((component: LogComponent) => (entry: Record<string, unknown>) => void) | undefined {
+  const { handlerLog, requestLog } = options;
+  if (!handlerLog && !requestLog) return undefined;
+  const context = (messageId: string) => inFlight?.context(messageId);
+  return (component) => (entry) => {
+    handlerLog?.(entry);
+    if (!requestLog) return;
+    const line = requestLogEntry(component, entry, Date.now(), context);
+    if (line) requestLog(line);
+  };
+}
+
+/** The workers' entries, each to its handler's log. */
+function workerLog(logFor: ReturnType<typeof handlerLogFor>): HandlerWorkersOptions['log'] {
+  if (!logFor) return undefined;
+  const sender = logFor('email-sender');
+  const feedback = logFor('feedback-processor');
+  return (entry, handler) => (handler === 'feedbackProcessor' ? feedback : sender)(entry);
 }
 
 function withTimeout(promise: Promise<void>, ms: number): Promise<void> {

@@ -7,7 +7,7 @@
  *
  * Messages, main → worker: { type: 'invoke', id, handler, event } and { type: 'aws-reply', id, response }.
  * Worker → main: { type: 'ready' }, { type: 'result', id, response }, { type: 'failed', id, message },
- * { type: 'aws', id, service, method, path, headers, body } and, when asked for, { type: 'log', entry }.
+ * { type: 'aws', id, service, method, path, headers, body } and, when asked for, { type: 'log', handler, entry }.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { SQSEvent } from 'aws-lambda';
@@ -38,7 +38,7 @@ export type WorkerToMain =
   | { type: 'result'; id: number; response: unknown }
   | { type: 'failed'; id: number; message: string }
   | { type: 'aws'; id: number; service: LocalService; method: string; path: string; headers: Record<string, string>; body: string }
-  | { type: 'log'; entry: Record<string, unknown> };
+  | { type: 'log'; handler: WorkerHandlerName; entry: Record<string, unknown> };
 
 const port = parentPort;
 if (!port) throw new Error('handler-worker.js runs only as a worker thread.');
@@ -59,17 +59,17 @@ function forwardTo(service: LocalService): InProcessRoute {
 
 const routes = Object.fromEntries(setup.forwarded.map((service) => [service, forwardTo(service)]));
 const { clients } = buildLocalClients({ ...setup.clients, routes });
-const deps = {
+const depsFor = (handler: WorkerHandlerName) => ({
   clients,
   env: setup.env,
   now: () => new Date(),
-  log: setup.logs ? (entry: Record<string, unknown>) => post({ type: 'log', entry }) : () => undefined,
-};
+  log: setup.logs ? (entry: Record<string, unknown>) => post({ type: 'log', handler, entry }) : () => undefined,
+});
 
 const [sender, feedback] = await Promise.all([import('../../functions/email-sender/handler.js'), import('../../functions/feedback-processor/handler.js')]);
 const handlers: Record<WorkerHandlerName, SqsHandler> = {
-  emailSender: sender.createEmailSenderHandler(deps),
-  feedbackProcessor: feedback.createFeedbackProcessorHandler(deps),
+  emailSender: sender.createEmailSenderHandler(depsFor('emailSender')),
+  feedbackProcessor: feedback.createFeedbackProcessorHandler(depsFor('feedbackProcessor')),
 };
 
 port.on('message', (message: MainToWorker) => {

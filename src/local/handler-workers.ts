@@ -22,7 +22,8 @@ export interface HandlerWorkersOptions {
   setup: WorkerSetup;
   /** The main process's answer to each forwarded service. */
   routes: Partial<Record<LocalService, InProcessRoute>>;
-  log?: (entry: Record<string, unknown>) => void;
+  /** The handlers' log entries, with the handler that wrote each (asked for by `setup.logs`). */
+  log?: (entry: Record<string, unknown>, handler: WorkerHandlerName) => void;
   /** Progress lines (a worker that died). */
   report?: (line: string) => void;
   /** The worker's script (tests give a stand-in that speaks the same protocol). */
@@ -184,7 +185,7 @@ export class HandlerWorkers {
         return;
       }
       case 'log':
-        this.options.log?.(message.entry);
+        this.options.log?.(message.entry, message.handler);
         return;
       default:
     }
