@@ -306,7 +306,7 @@ describe('validation failures', () => {
       }),
       { numRuns: 25 },
     );
-  });
+  }, 180_000);
 });
 
 describe('reputation protection', () => {
