@@ -13,6 +13,7 @@ import type { HttpRequest } from '@smithy/core/transport';
 import type { InProcessResponse, InProcessRoute } from './in-process-handler.js';
 import { PortInUseError, StandInStartError } from './stand-ins.js';
 import { closeLocal } from './local-server.js';
+import { guardServer } from './request-guard.js';
 
 const require = createRequire(import.meta.url);
 
@@ -94,6 +95,8 @@ export async function startSesStandIn(host: string, port: number): Promise<Runni
   const sendEmail = (require('aws-ses-v2-local/dist/v2/sendEmail.js') as { default: StandInHandler }).default;
   const server = await sesLocal.default({ host, port: chosen });
   if (!server.listening) throw new PortInUseError('ses', port);
+  // Installed before any request can arrive: the listen callback resolved just now.
+  guardServer(server);
   const actual = (server.address() as AddressInfo).port;
   const route: InProcessRoute = (request, body) => {
     if (request.method !== 'POST' || request.path !== SEND_EMAIL_PATH || body.length > STAND_IN_BODY_LIMIT) return undefined;
