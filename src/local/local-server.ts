@@ -21,7 +21,7 @@ import type { LocalQueue } from './local-queue.js';
 import type { StatusLog } from './status-log.js';
 import type { LocalScheduler } from './local-scheduler.js';
 import { PortInUseError } from './stand-ins.js';
-import { guardServer } from './request-guard.js';
+import { guardServer, requestUrl } from './request-guard.js';
 
 export type UnsubscribeHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -141,7 +141,7 @@ function unsubscribeEvent(request: IncomingMessage, url: URL, body: string): API
 }
 
 async function route(request: IncomingMessage, response: ServerResponse, options: LocalServerOptions): Promise<void> {
-  const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+  const url = requestUrl(request);
   const limit = options.maxBodyBytes ?? 2 * 1024 * 1024;
   const body = await readBody(request, limit);
   if (body === undefined) {

@@ -13,8 +13,8 @@
  *   mail viewer or an unsubscribe page still opens). SDKs, the CLI and curl send neither
  *   header; the mail viewer's own page sends its own origin. A refused preflight (OPTIONS)
  *   gets no CORS headers, so the browser does not send the request it announced;
- * - a path whose percent-encoding is malformed (`/schedules/%E0%A4%A`) → 400, before any
- *   handler tries to decode it.
+ * - a path whose percent-encoding is malformed (`/schedules/%E0%A4%A`) or holds %00 → 400,
+ *   before any handler tries to decode it.
  */
 import type { IncomingHttpHeaders, IncomingMessage, RequestListener, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -52,13 +52,16 @@ function quoted(value: string): string {
   return JSON.stringify(clean.length > 100 ? `${clean.slice(0, 100)}…` : clean);
 }
 
-/** True when every %-escape of the path (the request target before `?`) is well formed UTF-8. */
+/**
+ * True when every %-escape of the path (the request target before `?`) is well formed UTF-8
+ * and none decodes to NUL, which no name or key of these services holds (s3rver would pass
+ * it to the file system, which throws).
+ */
 export function isWellEncodedPath(target: string): boolean {
   const end = target.search(/[?#]/);
   const path = end < 0 ? target : target.slice(0, end);
   try {
-    decodeURIComponent(path);
-    return true;
+    return !decodeURIComponent(path).includes('\u0000');
   } catch {
     return false;
   }
@@ -96,13 +99,38 @@ export function checkLocalRequest(request: GuardedRequest, port: number): Refusa
     };
   }
   const target = request.url ?? '/';
-  if (!target.startsWith('/') && target !== '*') {
+  if (!target.startsWith('/')) {
     return { status: 400, type: 'InvalidURI', message: 'The request target must be a path (origin-form), such as /info.' };
   }
   if (!isWellEncodedPath(target)) {
-    return { status: 400, type: 'InvalidURI', message: 'The request path has malformed percent-encoding (a % must start an escape of valid UTF-8, such as %20 or %C3%A9).' };
+    return {
+      status: 400,
+      type: 'InvalidURI',
+      message: 'The request path has malformed percent-encoding (a % must start an escape of valid UTF-8, such as %20 or %C3%A9, and none may be %00).',
+    };
   }
   return undefined;
+}
+
+/**
+ * The URL of a request the guard let through (its target starts with /). `new URL(target, base)`
+ * would read a target such as `//x` as a host name, and throw on `//`.
+ */
+export function requestUrl(request: Pick<IncomingMessage, 'url'>): URL {
+  return new URL(`http://127.0.0.1${request.url ?? '/'}`);
+}
+
+/**
+ * s3rver keeps a bucket as a directory named after it, so a bucket named `..` (or holding a
+ * slash) would reach the directory above its own (`GET /..` listed it). S3 bucket names are
+ * letters, digits, dots and hyphens; such names are refused here.
+ */
+export function s3BucketCheck(request: Pick<IncomingMessage, 'url'>): Refusal | undefined {
+  const target = request.url ?? '/';
+  const end = target.search(/[?#]/);
+  const bucket = decodeURIComponent((end < 0 ? target : target.slice(0, end)).split('/')[1] ?? '');
+  if (bucket === '' || (/^[A-Za-z0-9._-]+$/.test(bucket) && bucket !== '.' && bucket !== '..')) return undefined;
+  return { status: 400, type: 'InvalidBucketName', message: 'The specified bucket is not valid.' };
 }
 
 export type RefusalFormat = 'json' | 'xml';
@@ -143,17 +171,31 @@ function refuse(request: IncomingMessage, response: ServerResponse, refusal: Ref
   response.end(body);
 }
 
+export interface GuardOptions {
+  /** How refusals are written: JSON (default) or S3's XML. */
+  format?: RefusalFormat;
+  /** A server's own check, run after the common one (requests its library would mishandle). */
+  check?: (request: IncomingMessage) => Refusal | undefined;
+}
+
 /**
  * Puts the check in front of every request listener the server has (its own, or those of a
  * library such as express or koa that made it). The port is read per request, so the guard
  * may be installed before or after the server listens.
  */
-export function guardServer(server: Server, format: RefusalFormat = 'json'): void {
+export function guardServer(server: Server, options: GuardOptions = {}): void {
+  const format = options.format ?? 'json';
   const listeners = server.listeners('request') as RequestListener[];
   server.removeAllListeners('request');
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     const address = server.address() as AddressInfo | null;
-    const refusal = checkLocalRequest(request, address?.port ?? 0);
+    let refusal: Refusal | undefined;
+    try {
+      refusal = checkLocalRequest(request, address?.port ?? 0) ?? options.check?.(request);
+    } catch (error) {
+      // A check that throws must not end the process: the request is what it could not read.
+      refusal = { status: 400, type: 'BadRequest', message: `The request could not be read: ${error instanceof Error ? error.message : String(error)}` };
+    }
     if (refusal) {
       refuse(request, response, refusal, format);
       return;
