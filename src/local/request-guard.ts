@@ -160,13 +160,12 @@ export function refusalBody(refusal: Refusal, format: RefusalFormat): { contentT
 
 function refuse(request: IncomingMessage, response: ServerResponse, refusal: Refusal, format: RefusalFormat): void {
   const { contentType, body } = refusalBody(refusal, format);
-  // The body is not read: close the connection after the answer instead of keeping it.
+  // The body is read and dropped, so a client still sending it gets the answer, not a reset.
   request.resume();
   response.writeHead(refusal.status, {
     'Content-Type': contentType,
     'Content-Length': Buffer.byteLength(body),
     'x-amzn-ErrorType': refusal.type,
-    Connection: 'close',
   });
   response.end(body);
 }
