@@ -157,14 +157,16 @@ function answerHandlerErrors(server: Server): void {
 function viewerQueryCheck(request: IncomingMessage): Refusal | undefined {
   if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
   const url = requestUrl(request);
+  // As express matches routes: in any case, with or without a trailing slash.
+  const path = decodeURIComponent(url.pathname).toLowerCase().replace(/\/+$/, '');
   const bad = (message: string): Refusal => ({ status: 400, type: 'BadRequestException', message });
-  if (url.pathname === '/get-emlContent') {
+  if (path === '/get-emlcontent') {
     const ids = url.searchParams.getAll('messageId');
     if (ids.length !== 1 || ids[0] === '') return bad('Pass one messageId of a caught email: /get-emlContent?messageId=<id>.');
     const store = require('aws-ses-v2-local/dist/store.js') as { getStoreReadonly(): { emails: { messageId: string }[] } };
     if (!store.getStoreReadonly().emails.some((email) => email.messageId === ids[0])) return bad('Email not found within the store');
   }
-  if (url.pathname === '/store' && url.searchParams.has('since')) {
+  if (path === '/store' && url.searchParams.has('since')) {
     const since = url.searchParams.getAll('since');
     if (since.length !== 1 || !/^-?\d+$/.test(since[0]!) || String(parseInt(since[0]!, 10)) !== since[0]) {
       return bad('Bad since query param, expected integer representing epoch timestamp in seconds');
