@@ -163,7 +163,7 @@ describe('malformed percent-encoding in a path', () => {
     ['eventBridge', '/schedules/%E0%A4%A'],
     ['eventBridge', '/unsubscribe/%zz'],
     ['dynamoDb', '/%C3'],
-    ['s3', `/${String(local?.info.templateBucket ?? 'b')}/%E0%A4%A`],
+    ['s3', '/any-bucket/%E0%A4%A'],
     ['ses', '/v2/email/templates/%'],
   ])('is a 400 on %s (%s)', async (server, path) => {
     const answer = await send(server, 'GET', path);
