@@ -10,6 +10,7 @@ import { dynamoDbRequestListener } from './dynamodb/http.js';
 import { amzTarget, type InProcessRoute } from './in-process-handler.js';
 import { PortInUseError, StandInStartError } from './stand-ins.js';
 import { closeLocal, listenLocal } from './local-server.js';
+import { guardServer } from './request-guard.js';
 
 const TARGET_PREFIX = 'DynamoDB_20120810.';
 
@@ -38,6 +39,7 @@ export async function startDynamoDbStandIn(options: DynamoDbStandInOptions): Pro
   }
   const server = createServer(dynamoDbRequestListener(db));
   server.keepAliveTimeout = 65_000;
+  guardServer(server);
   let port: number;
   try {
     port = await listenLocal(server, options.host, options.port, 'dynamodb');

@@ -37,7 +37,11 @@ export class LocalEventBus {
     this.buses = localBuses(options.engineBusName, options.account, options.region);
   }
 
-  /** Handles a PutEvents request body; throws AwsJsonError for request-level errors. */
+  /**
+   * Handles a PutEvents request body; throws AwsJsonError for request-level errors. Every
+   * entry is checked before any is routed: a request that fails (and that an SDK retries)
+   * has routed nothing, so no event goes out twice.
+   */
   putEvents(body: unknown): PutEventsResponse {
     const entries = validatePutEventsRequest(body, this.options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES);
     const results = entries.map((entry) => checkEntry(entry, this.buses, { now: this.options.now }));

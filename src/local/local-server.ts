@@ -8,7 +8,8 @@
  *   GET|POST /unsubscribe   the Unsubscribe handler, as its function URL would serve it
  *   /schedules[/{Name}]  EventBridge Scheduler (REST-JSON): one-time schedules (local-scheduler.ts)
  *   GET  /health
- * Signatures are not checked: any SigV4-signed request (any key) is accepted.
+ * Signatures are not checked: any SigV4-signed request (any key) is accepted. A foreign Host,
+ * a cross-site browser request and a malformed path are refused first (request-guard.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -20,6 +21,7 @@ import type { LocalQueue } from './local-queue.js';
 import type { StatusLog } from './status-log.js';
 import type { LocalScheduler } from './local-scheduler.js';
 import { PortInUseError } from './stand-ins.js';
+import { guardServer, requestUrl } from './request-guard.js';
 
 export type UnsubscribeHandler = (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2>;
 
@@ -139,7 +141,7 @@ function unsubscribeEvent(request: IncomingMessage, url: URL, body: string): API
 }
 
 async function route(request: IncomingMessage, response: ServerResponse, options: LocalServerOptions): Promise<void> {
-  const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+  const url = requestUrl(request);
   const limit = options.maxBodyBytes ?? 2 * 1024 * 1024;
   const body = await readBody(request, limit);
   if (body === undefined) {
@@ -212,6 +214,7 @@ export function createLocalServer(state: () => LocalServerOptions | undefined): 
     });
   });
   server.keepAliveTimeout = 65_000;
+  guardServer(server);
   return server;
 }
 

@@ -16,6 +16,8 @@ export const DEFAULT_MAX_REQUEST_BYTES = 256 * 1024;
 /** The service's limit on Source, DetailType and EventBusName lengths. */
 const MAX_SOURCE_LENGTH = 256;
 const MAX_DETAIL_TYPE_LENGTH = 128;
+/** "PutEvents will only process nested JSON up to 1000 levels deep" (the API reference). */
+export const MAX_DETAIL_DEPTH = 1000;
 
 /** An AWS JSON protocol error, sent with HTTP 400 unless `status` says otherwise. */
 export class AwsJsonError extends Error {
@@ -117,6 +119,31 @@ export function validatePutEventsRequest(body: unknown, maxRequestBytes = DEFAUL
   return checked;
 }
 
+/**
+ * How deep a JSON text nests objects and arrays, counted without parsing it (so without
+ * recursion): brackets inside strings do not count. Not a validator; JSON.parse is.
+ */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
 function invalidArgument(field: string, reason: string): EntryResult {
   return { ok: false, ErrorCode: 'InvalidArgument', ErrorMessage: `Parameter ${field} is not valid. Reason: ${reason}` };
 }
@@ -155,6 +182,11 @@ export function checkEntry(entry: Record<string, unknown>, buses: BusDirectory, 
   const busName = buses.resolve(requestedBus === '' ? undefined : requestedBus);
   if (busName === undefined) {
     return { ok: false, ErrorCode: 'ResourceNotFoundException', ErrorMessage: `Event bus ${requestedBus} does not exist.` };
+  }
+  // Too deep a Detail is refused before it is parsed: the event built from it is serialized
+  // later (the queue message), and serializing thousands of levels overflows the stack.
+  if (jsonDepth(entry.Detail as string) > MAX_DETAIL_DEPTH) {
+    return { ok: false, ErrorCode: 'MalformedDetail', ErrorMessage: `Detail is malformed: it nests JSON deeper than ${MAX_DETAIL_DEPTH} levels.` };
   }
   let detail: unknown;
   try {

@@ -6,7 +6,7 @@
  * shows, without an HTTP round trip per email. Both paths first apply the rules SES has and
  * the stand-in lacks (`ses-send-rules.ts`).
  */
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
@@ -15,6 +15,7 @@ import type { InProcessResponse, InProcessRoute } from './in-process-handler.js'
 import { PortInUseError, StandInStartError } from './stand-ins.js';
 import { closeLocal } from './local-server.js';
 import { enforceSesSendRules, type StandInHandler, type StandInResponse } from './ses-send-rules.js';
+import { guardServer, requestUrl, type Refusal } from './request-guard.js';
 
 const require = createRequire(import.meta.url);
 
@@ -83,12 +84,102 @@ function callStandIn(handler: StandInHandler, request: HttpRequest, body: string
   });
 }
 
+type ErrorMiddleware = (error: unknown, req: unknown, res: ExpressResponse, next: unknown) => void;
+
+interface ExpressResponse extends StandInResponse {
+  headersSent: boolean;
+  end(): void;
+}
+
+interface ExpressApp {
+  use?: (handler: ErrorMiddleware) => void;
+  router?: { stack?: { route?: { path?: unknown; methods?: Record<string, boolean>; stack?: { handle: unknown }[] } }[] };
+}
+
+const SES_V1_ACTIONS = new Set(['SendEmail', 'SendRawEmail']);
+
+/**
+ * The stand-in's POST / (SES v1's query API) answers only SendEmail and SendRawEmail and
+ * leaves any other Action without an answer, so the caller would wait forever. Its handler is
+ * wrapped to answer those 400 instead. (Without the route in the expected place, nothing changes.)
+ */
+function answerUnknownV1Actions(server: Server): void {
+  const app = server.listeners('request')[0] as unknown as ExpressApp | undefined;
+  const route = app?.router?.stack?.find((layer) => layer.route?.path === '/' && layer.route.methods?.post)?.route;
+  const layer = route?.stack?.[0];
+  if (!layer || typeof layer.handle !== 'function') return;
+  const original = layer.handle as StandInHandler;
+  const wrapped: StandInHandler = (req, res, next) => {
+    const action = (req.body as { Action?: unknown } | undefined)?.Action;
+    if (typeof action === 'string' && SES_V1_ACTIONS.has(action)) {
+      original(req, res, next);
+      return;
+    }
+    res.status(400).send({
+      message: 'Bad Request Exception',
+      detail: `aws-ses-v2-local serves only the SES v1 actions SendEmail and SendRawEmail at POST /, not ${typeof action === 'string' ? JSON.stringify(action.slice(0, 100)) : 'a request without Action'}.`,
+    });
+  };
+  layer.handle = wrapped;
+}
+
+/**
+ * The stand-in's handlers throw on some requests (a body the parsers cannot read, a second
+ * answer after an early 400), which express answers with HTTP 500 and an
+ * HTML stack trace. The request is at fault: the last middleware of its express app answers
+ * 400 (or the body parser's own 4xx, such as 413) in the stand-in's error shape.
+ */
+function answerHandlerErrors(server: Server): void {
+  const app = server.listeners('request')[0] as unknown as ExpressApp | undefined;
+  // express tells error middleware by its four parameters.
+  app?.use?.((error, _req, res, _next) => {
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    const given = (error as { status?: unknown; statusCode?: unknown } | undefined)?.status ?? (error as { statusCode?: unknown } | undefined)?.statusCode;
+    const status = typeof given === 'number' && given >= 400 && given < 500 ? given : 400;
+    const reason = error instanceof Error ? error.message : String(error);
+    res.status(status).send({ message: 'Bad Request Exception', detail: `aws-ses-v2-local could not read the request: ${reason}` });
+  });
+}
+
+/**
+ * The viewer's /get-emlContent and /store answer a bad query with 400 and then carry on: the
+ * second answer throws, and for /get-emlContent it throws in a promise, which would end local
+ * mode's process. Those queries are answered here instead, before the stand-in sees them.
+ */
+function viewerQueryCheck(request: IncomingMessage): Refusal | undefined {
+  if (request.method !== 'GET' && request.method !== 'HEAD') return undefined;
+  const url = requestUrl(request);
+  // As express matches routes: in any case, with or without a trailing slash.
+  const path = decodeURIComponent(url.pathname).toLowerCase().replace(/\/+$/, '');
+  const bad = (message: string): Refusal => ({ status: 400, type: 'BadRequestException', message });
+  if (path === '/get-emlcontent') {
+    const ids = url.searchParams.getAll('messageId');
+    if (ids.length !== 1 || ids[0] === '') return bad('Pass one messageId of a caught email: /get-emlContent?messageId=<id>.');
+    const store = require('aws-ses-v2-local/dist/store.js') as { getStoreReadonly(): { emails: { messageId: string }[] } };
+    if (!store.getStoreReadonly().emails.some((email) => email.messageId === ids[0])) return bad('Email not found within the store');
+  }
+  if (path === '/store' && url.searchParams.has('since')) {
+    const since = url.searchParams.getAll('since');
+    if (since.length !== 1 || !/^-?\d+$/.test(since[0]!) || String(parseInt(since[0]!, 10)) !== since[0]) {
+      return bad('Bad since query param, expected integer representing epoch timestamp in seconds');
+    }
+  }
+  return undefined;
+}
+
 export async function startSesStandIn(host: string, port: number): Promise<RunningSesStandIn> {
   const chosen = await freePort(host, port);
   const sesLocal = require('aws-ses-v2-local') as { default: (c: { host: string; port: number }) => Promise<Server> };
   const sendEmail = enforceSesSendRules();
   const server = await sesLocal.default({ host, port: chosen });
   if (!server.listening) throw new PortInUseError('ses', port);
+  // Installed before any request can arrive: the listen callback resolved just now.
+  answerUnknownV1Actions(server);
+  answerHandlerErrors(server);
+  guardServer(server, { check: viewerQueryCheck });
   const actual = (server.address() as AddressInfo).port;
   const route: InProcessRoute = (request, body) => {
     if (request.method !== 'POST' || request.path !== SEND_EMAIL_PATH || body.length > STAND_IN_BODY_LIMIT) return undefined;

@@ -10,6 +10,8 @@
  */
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
+import type { Server } from 'node:http';
+import { guardServer, s3BucketCheck } from './request-guard.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -52,9 +54,11 @@ async function shutdown(): Promise<void> {
 }
 
 async function startS3(options: StandInOptions): Promise<number> {
-  const S3rver = require('s3rver') as new (opts: object) => { run(): Promise<AddressInfo>; close(): Promise<void> };
+  const S3rver = require('s3rver') as new (opts: object) => { run(): Promise<AddressInfo>; close(): Promise<void>; httpServer: Server };
   const s3rver = new S3rver({ address: options.host, port: options.port, silent: true, directory: options.path });
   const address = await s3rver.run();
+  // Installed before any request can arrive: run() resolved in the listen callback just now.
+  guardServer(s3rver.httpServer, { format: 'xml', check: s3BucketCheck });
   closeServer = () => s3rver.close();
   return address.port;
 }

@@ -4,7 +4,9 @@ import {
   AwsJsonError,
   checkEntry,
   entrySize,
+  jsonDepth,
   localBuses,
+  MAX_DETAIL_DEPTH,
   putEventsResponse,
   validatePutEventsRequest,
 } from '../../../src/local/put-events.js';
@@ -134,6 +136,27 @@ describe('PutEvents entries', () => {
   it('fails over-long DetailType and Source values', () => {
     expect(checkEntry(entry({ DetailType: 'x'.repeat(129) }), buses, fixed)).toMatchObject({ ErrorCode: 'InvalidArgument' });
     expect(checkEntry(entry({ Source: 'x'.repeat(257) }), buses, fixed)).toMatchObject({ ErrorCode: 'InvalidArgument' });
+  });
+});
+
+describe('Detail nesting', () => {
+  const nested = (levels: number) => `${'{"a":'.repeat(levels - 1)}{}${'}'.repeat(levels - 1)}`;
+
+  it('counts nesting without parsing, ignoring brackets inside strings', () => {
+    expect(jsonDepth('{"a":[1,{"b":"[[[{{"}]}')).toBe(3);
+    expect(jsonDepth('{"a":"\\"}')).toBe(1);
+    expect(jsonDepth('"x"')).toBe(0);
+    expect(jsonDepth(nested(5000))).toBe(5000);
+  });
+
+  it('accepts a Detail nested exactly as deep as the service allows', () => {
+    expect(checkEntry(entry({ Detail: nested(MAX_DETAIL_DEPTH) }), buses, fixed).ok).toBe(true);
+  });
+
+  it('fails a Detail nested 5,000 levels deep as MalformedDetail, without throwing', () => {
+    const result = checkEntry(entry({ Detail: nested(5000) }), buses, fixed);
+    expect(result).toMatchObject({ ok: false, ErrorCode: 'MalformedDetail' });
+    expect(checkEntry(entry({ Detail: nested(MAX_DETAIL_DEPTH + 1) }), buses, fixed).ok).toBe(false);
   });
 });
 
