@@ -850,13 +850,19 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
     }
     ui.ok(`Brought back ${found.length} resources with their data into ${stackName}.`);
 
+    // A kept suppression table of an earlier version comes back with its createdAt index,
+    // which the import does not change: remove it first, as an upgrade does.
+    let broughtBack: StackDescription = first.final;
+    const indexState = await suppressionIndex(broughtBack);
+    if (indexState !== 'current') broughtBack = await dropLegacySuppressionIndex(broughtBack, engineVersionOf(broughtBack), indexState);
+
     const rest = await prepareChangeSet('UPDATE', templateSource);
-    if (!rest) return finish(first.final);
+    if (!rest) return finish(broughtBack);
     const summary = summarizeChanges(rest.changes);
     ui.info(`Adding the rest of the engine (${summaryLine(summary)}).`);
     const risky = dataReplacements(rest.changes);
     if (risky.length > 0) await reviewChanges(rest);
-    const second = await executeChangeSet(rest, 'Creating', 'IMPORT_COMPLETE');
+    const second = await executeChangeSet(rest, 'Creating', broughtBack.status.name);
     if (!second.final || !second.final.status.isSuccess) throw operationFailed(second.final, second.progress, 'reinstall');
     return finish(second.final);
   }

@@ -263,6 +263,20 @@ describe('upgrade from suppression-type-date-index on createdAt (earlier version
     expect(account.dynamodb.commandCalls(UpdateItemCommand)).toHaveLength(1);
     expect(indexKeys()).toEqual(['suppression-type-date-index:suppressionType+addedToSuppressionDate']);
   });
+  it('a reinstall over a kept table of an earlier version imports it, then removes the old index before adding the rest', async () => {
+    installedEarlier(LEGACY_TEMPLATE);
+    expect(await settle(uninstall(uninstallOptions()))).toBe(0);
+    expect(indexKeys()).toEqual(['suppression-type-date-index:suppressionType+createdAt']);
+    cfn.calls.length = 0;
+    const opts = installOptions();
+    expect(await settle(install(opts))).toBe(0);
+    expect(lifecycleCalls()).toEqual(['CreateChangeSet', 'ExecuteChangeSet', 'CreateChangeSet', 'ExecuteChangeSet', 'CreateChangeSet', 'ExecuteChangeSet']);
+    expect(changeSetCalls().map((c) => c.ChangeSetType)).toEqual(['IMPORT', 'UPDATE', 'UPDATE']);
+    expect(indexKeys()).toEqual(['suppression-type-date-index:suppressionType+addedToSuppressionDate']);
+    expect(cfn.live(STACK)!.status).toBe('UPDATE_COMPLETE');
+    expect(cfn.resource(TABLE, `${STACK}-Suppression`)!.items).toBe(1234);
+    expect(account.dynamodb.commandCalls(UpdateItemCommand)).toHaveLength(1);
+  });
 });
 
 describe('failed update', () => {

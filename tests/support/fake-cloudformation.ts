@@ -1297,6 +1297,12 @@ export function accountServices(cfn: FakeCloudFormation): Record<string, Handler
         },
       };
     },
+    // The account keeps no items (only their number), so a scan finds none.
+    Scan: (input) => {
+      const t = find('AWS::DynamoDB::Table', input.TableName as string);
+      if (!t) throw serviceError('ResourceNotFoundException', 'Requested resource not found');
+      return { Items: [], Count: 0, ScannedCount: 0 };
+    },
     DeleteTable: (input) => {
       const t = find('AWS::DynamoDB::Table', input.TableName as string);
       if (!t) throw serviceError('ResourceNotFoundException', `Requested resource not found: Table: ${input.TableName} not found`);
