@@ -189,6 +189,15 @@ describe('suppression list paging', () => {
     expect(JSON.parse(io.out()).count).toBe(3);
     expect(ddbMock.commandCalls(QueryCommand)).toHaveLength(3);
   });
+
+  it('between the two steps of the index upgrade (no index), says to finish it with install (OPS003)', async () => {
+    ddbMock.reset();
+    ddbMock.on(QueryCommand).rejects(Object.assign(new Error('The table does not have the specified index: suppression-type-date-index'), { name: 'ValidationException' }));
+    const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+    const error = await cliError(suppressionList({ region: 'us-east-1', io: captureIo(), type: 'bounce', clients: { ddb } }));
+    expect(error.code).toBe('OPS003');
+    expect(error.fix).toContain('run sesmailengine install again');
+  });
 });
 
 describe("an item in the original engine's shape (addedToSuppressionDate, no createdAt)", () => {
