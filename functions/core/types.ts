@@ -122,6 +122,12 @@ export interface SuppressionEntry {
   suppressionType: SuppressionType;
   /** ISO-8601 time the address was added. */
   createdAt: string;
+  /**
+   * The same time under the original engine's name: the range key of
+   * suppression-type-date-index. The store writes it on every entry; items read back
+   * always have both (see suppressionFromItem).
+   */
+  addedToSuppressionDate?: string;
   /** emailId of the message whose feedback caused the suppression, when known. */
   sourceEmailId?: string;
   details?: string;

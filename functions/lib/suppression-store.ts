@@ -6,12 +6,54 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { isConditionalCheckFailure } from './dynamo-errors.js';
 import { batchGetAll, BATCH_GET_MAX_KEYS } from './batch-get.js';
-import type { SuppressionEntry } from '../core/types.js';
+import type { SuppressionEntry, SuppressionReason, SuppressionType } from '../core/types.js';
 
 /** The suppression list: one item per lower-cased address. */
 
 export function normalizeAddress(email: string): string {
   return email.trim().toLowerCase();
+}
+
+const TYPE_OF_REASON: Record<SuppressionReason, SuppressionType> = {
+  'hard-bounce': 'bounce',
+  'consecutive-soft-bounces': 'bounce',
+  'spam-complaint': 'complaint',
+  unsubscribed: 'unsubscribe',
+  manual: 'manual',
+};
+
+const REASON_OF_TYPE: Record<SuppressionType, SuppressionReason> = {
+  bounce: 'hard-bounce',
+  complaint: 'spam-complaint',
+  unsubscribe: 'unsubscribed',
+  manual: 'manual',
+};
+
+/**
+ * An item of the suppression table as the engine reads it, whichever version wrote it: the
+ * original engine's items carry `addedToSuppressionDate` (no `createdAt`), earlier versions
+ * of this engine `createdAt` (no `addedToSuppressionDate`); either fills the other. A
+ * missing reason or type is derived from the other one. Every other attribute is kept.
+ */
+export function suppressionFromItem(item: Record<string, unknown>): SuppressionEntry {
+  const text = (key: string) => (typeof item[key] === 'string' && item[key] !== '' ? (item[key] as string) : undefined);
+  const added = text('addedToSuppressionDate') ?? text('createdAt') ?? '';
+  const type = text('suppressionType') as SuppressionType | undefined;
+  const reason = (text('reason') as SuppressionReason | undefined) ?? (type && REASON_OF_TYPE[type]) ?? 'manual';
+  return {
+    ...item,
+    email: String(item.email ?? ''),
+    reason,
+    suppressionType: type ?? TYPE_OF_REASON[reason] ?? 'manual',
+    createdAt: text('createdAt') ?? added,
+    addedToSuppressionDate: added,
+  };
+}
+
+/** An entry as the store writes it: both date attributes, whichever the caller gave. */
+export function suppressionItem(entry: SuppressionEntry): SuppressionEntry {
+  const added = entry.addedToSuppressionDate ?? entry.createdAt;
+  return { ...entry, email: normalizeAddress(entry.email), createdAt: entry.createdAt ?? added, addedToSuppressionDate: added };
 }
 
 /** Looks up many addresses at once (BatchGetItem, 100 keys a call); returns the suppressed ones. */
@@ -25,7 +67,7 @@ export async function findSuppressed(
   for (let i = 0; i < unique.length; i += BATCH_GET_MAX_KEYS) {
     const keys = unique.slice(i, i + BATCH_GET_MAX_KEYS).map((email) => ({ email }));
     for (const item of await batchGetAll(ddb, tableName, keys, { what: 'Suppression lookup' })) {
-      found.set(item.email as string, item as unknown as SuppressionEntry);
+      found.set(item.email as string, suppressionFromItem(item));
     }
   }
   return found;
@@ -37,7 +79,7 @@ export async function getSuppression(
   email: string,
 ): Promise<SuppressionEntry | undefined> {
   const out = await ddb.send(new GetCommand({ TableName: tableName, Key: { email: normalizeAddress(email) } }));
-  return out.Item as SuppressionEntry | undefined;
+  return out.Item ? suppressionFromItem(out.Item) : undefined;
 }
 
 /**
@@ -49,7 +91,7 @@ export async function addSuppression(
   tableName: string,
   entry: SuppressionEntry,
 ): Promise<boolean> {
-  const item = { ...entry, email: normalizeAddress(entry.email) };
+  const item = suppressionItem(entry);
   try {
     await ddb.send(
       new PutCommand({
@@ -75,5 +117,6 @@ export async function removeSuppression(
   const out = await ddb.send(
     new DeleteCommand({ TableName: tableName, Key: { email: normalizeAddress(email) }, ReturnValues: 'ALL_OLD' }),
   );
-  return out.Attributes as SuppressionEntry | undefined;
+  return out.Attributes ? suppressionFromItem(out.Attributes) : undefined;
 }
+

@@ -41,14 +41,21 @@ export const TRACKING_TABLE: TableSchema = {
   ttlAttribute: 'expiresAt',
 };
 
-/** One item per suppressed address (lower-cased). */
+/**
+ * One item per suppressed address (lower-cased). The index and its attribute names are the
+ * original engine's (its support guide queries them), so `addedToSuppressionDate` is the
+ * range key; `createdAt` is written too, for readers of earlier versions of this engine.
+ */
 export const SUPPRESSION_TABLE: TableSchema = {
   hashKey: 'email',
-  attributes: { email: 'S', suppressionType: 'S', createdAt: 'S' },
+  attributes: { email: 'S', suppressionType: 'S', addedToSuppressionDate: 'S' },
   indexes: [
-    { name: 'suppression-type-date-index', hashKey: 'suppressionType', rangeKey: 'createdAt', projection: 'ALL' },
+    { name: 'suppression-type-date-index', hashKey: 'suppressionType', rangeKey: 'addedToSuppressionDate', projection: 'ALL' },
   ],
 };
+
+/** The range key suppression-type-date-index had in earlier versions of this engine (see docs/MIGRATING.md). */
+export const LEGACY_SUPPRESSION_INDEX_RANGE_KEY = 'createdAt';
 
 /** Sharded daily counters and per-address soft-bounce streaks (see counters-store.ts). */
 export const COUNTERS_TABLE: TableSchema = {

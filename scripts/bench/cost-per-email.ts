@@ -113,6 +113,7 @@ async function fillDay(ddb: DynamoDBDocumentClient, env: StandIns, day: string, 
     reason: 'hard-bounce',
     suppressionType: 'bounce',
     createdAt: new Date(start + i * 1000).toISOString(),
+    addedToSuppressionDate: new Date(start + i * 1000).toISOString(),
   }));
   const chunks: { table: string; items: Record<string, unknown>[] }[] = [];
   for (let i = 0; i < tracking.length; i += 25) chunks.push({ table: env.tables.tracking, items: tracking.slice(i, i + 25) });
@@ -144,7 +145,7 @@ async function naiveCounts(ddb: DynamoDBDocumentClient, env: StandIns, day: stri
       TableName: env.tables.suppression,
       IndexName: 'suppression-type-date-index',
       KeyConditionExpression: '#t = :t AND begins_with(#c, :d)',
-      ExpressionAttributeNames: { '#t': 'suppressionType', '#c': 'createdAt' },
+      ExpressionAttributeNames: { '#t': 'suppressionType', '#c': 'addedToSuppressionDate' },
       ExpressionAttributeValues: { ':t': 'bounce', ':d': day },
     },
   ];

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -57,6 +57,8 @@ import {
   type StackTemplate,
 } from '../installer/stack-template.js';
 import { evaluateConditions, importTemplateBody, parameterValues } from '../installer/template-document.js';
+import { templateWithoutSuppressionIndex } from '../installer/suppression-index.js';
+import { backfillAddedToSuppressionDate, suppressionIndexState, SUPPRESSION_INDEX, type SuppressionIndexState } from '../../functions/lib/suppression-index.js';
 import { chooseWebhookEvents, chooseWebhookUrl } from '../installer/webhook-url.js';
 import { packageRoot } from '../package-root.js';
 import { buildHandlers, sha256, type HandlerArtifact } from '../packaging/build.js';
@@ -736,9 +738,12 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
   }
 
   /** An existing stack: change set, preview, (confirm,) execute, follow. */
-  async function upgrade(stack: StackDescription): Promise<number> {
+  async function upgrade(running: StackDescription): Promise<number> {
+    let stack = running;
     const before = engineVersionOf(stack);
     ui.info(`Upgrading ${stackName}: engine ${before} → ${VERSION}.`);
+    const indexState = await suppressionIndex(stack);
+    if (indexState !== 'current') stack = await dropLegacySuppressionIndex(stack, before, indexState);
     const description = await prepareChangeSet('UPDATE', templateSource);
     if (!description) {
       ui.ok(`Stack ${stackName} is up to date (no changes).`);
@@ -757,6 +762,71 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
     const { final, progress } = await executeChangeSet(description, 'Updating', stack.status.name);
     if (!final || !final.status.isSuccess) throw operationFailed(final, progress, 'update', before);
     return finish(final, before);
+  }
+
+  function firstStepTemplate(): string {
+    try {
+      return templateWithoutSuppressionIndex(template.document);
+    } catch (error) {
+      throw new CliError('INS020', `The upgrade of ${stackName} cannot prepare its first step: ${(error as Error).message}`, changeSetFix('UPDATE'), { cause: error });
+    }
+  }
+
+  /** Whether the stack's suppression-type-date-index still has the createdAt range key (or is gone, after step 1). */
+  async function suppressionIndex(stack: StackDescription): Promise<SuppressionIndexState> {
+    const table = stack.outputs.SuppressionTableName ?? `${stackName}-Suppression`;
+    try {
+      const described = await aws.dynamodb.send(new DescribeTableCommand({ TableName: table }));
+      const state = suppressionIndexState(described?.Table);
+      step(`${table} ${SUPPRESSION_INDEX}: ${state}`);
+      return state;
+    } catch (error) {
+      step(`could not describe ${table}: ${(error as Error).message}`);
+      return 'current';
+    }
+  }
+
+  /**
+   * Step 1 of 2 of an upgrade from the createdAt index (docs/MIGRATING.md): CloudFormation
+   * cannot change an index's keys in place, so this update removes the index, the entries
+   * get addedToSuppressionDate, and the ordinary update that follows adds the index back.
+   */
+  async function dropLegacySuppressionIndex(running: StackDescription, before: string, state: SuppressionIndexState): Promise<StackDescription> {
+    let stack = running;
+    const table = stack.outputs.SuppressionTableName ?? `${stackName}-Suppression`;
+    if (state === 'legacy') ui.info(
+      `${table} has ${SUPPRESSION_INDEX} on createdAt; this version keys it on addedToSuppressionDate (the original engine's name). CloudFormation cannot change an index in place, so the upgrade takes two updates: the first removes the index (no entry is touched), the second adds it back on the new key. Until then, suppression list cannot query it.`,
+    );
+    const first = state === 'legacy' ? await prepareChangeSet('UPDATE', await templateLocation(firstStepTemplate())) : undefined;
+    if (first) {
+      await refuseTakenNames(first);
+      await reviewChanges(first);
+      if (interactive) {
+        const go = await ask(() => prompter.confirm(`Apply step 1 of 2 to ${stackName} in ${region}?`, true));
+        if (!go) {
+          await discardChangeSet(first.changeSetId);
+          throw new UserCancelled('Upgrade cancelled; the change set was deleted and the stack is unchanged.');
+        }
+      }
+      const { final, progress } = await executeChangeSet(first, 'Updating', stack.status.name);
+      if (!final || !final.status.isSuccess) throw operationFailed(final, progress, 'update', before);
+      stack = final;
+      ui.ok(`Step 1 of 2 done: ${SUPPRESSION_INDEX} removed.`);
+    }
+    step(`backfill addedToSuppressionDate in ${table}`);
+    try {
+      const updated = await backfillAddedToSuppressionDate(aws.dynamodb, table);
+      step(`${updated} entries got addedToSuppressionDate`);
+      if (updated > 0) ui.ok(`${updated} earlier entries of ${table} got addedToSuppressionDate (from createdAt).`);
+    } catch (error) {
+      throw new CliError(
+        'INS020',
+        `The upgrade of ${stackName} stopped between its two steps: ${(error as Error).message}`,
+        `The stack runs this version without ${SUPPRESSION_INDEX}. Run install again: it fills the missing dates and adds the index back.`,
+        { cause: error },
+      );
+    }
+    return stack;
   }
 
   /**
@@ -787,13 +857,19 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
     }
     ui.ok(`Brought back ${found.length} resources with their data into ${stackName}.`);
 
+    // A kept suppression table of an earlier version comes back with its createdAt index,
+    // which the import does not change: remove it first, as an upgrade does.
+    let broughtBack: StackDescription = first.final;
+    const indexState = await suppressionIndex(broughtBack);
+    if (indexState !== 'current') broughtBack = await dropLegacySuppressionIndex(broughtBack, engineVersionOf(broughtBack), indexState);
+
     const rest = await prepareChangeSet('UPDATE', templateSource);
-    if (!rest) return finish(first.final);
+    if (!rest) return finish(broughtBack);
     const summary = summarizeChanges(rest.changes);
     ui.info(`Adding the rest of the engine (${summaryLine(summary)}).`);
     const risky = dataReplacements(rest.changes);
     if (risky.length > 0) await reviewChanges(rest);
-    const second = await executeChangeSet(rest, 'Creating', 'IMPORT_COMPLETE');
+    const second = await executeChangeSet(rest, 'Creating', broughtBack.status.name);
     if (!second.final || !second.final.status.isSuccess) throw operationFailed(second.final, second.progress, 'reinstall');
     return finish(second.final);
   }

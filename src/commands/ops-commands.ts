@@ -3,7 +3,7 @@ import type { Runner } from './index.js';
 
 /**
  * Commander wiring for the commands that operate an installed engine, on AWS or in local
- * mode: send, templates, diagnose, suppression, stats, dlq, webhook and schedule. Each action imports its
+ * mode: send, templates, diagnose, suppression, stats, dlq, webhook, schedule and migrate. Each action imports its
  * module only when it runs (so `--help` loads no AWS SDK) and hands over a typed object.
  */
 
@@ -223,4 +223,28 @@ export function registerOpsCommands(program: Command, run: Runner): void {
       return scheduleCancel({ ...commonValues(raw), emailId });
     });
   });
+
+  common(
+    program
+      .command('migrate')
+      .description("copy the original engine's suppression list and tracking history into this engine (dry run unless --apply; never deletes; docs/MIGRATING.md)"),
+  )
+    .option('--apply', 'copy (default: a dry run that only reads)')
+    .option('--source-stack <name>', "the original's stack name; its tables are <name>-EmailTracking and <name>-Suppression", 'sesmailengine')
+    .option('--source-tracking-table <name>', "the original's tracking table (default: <source-stack>-EmailTracking)")
+    .option('--source-suppression-table <name>', "the original's suppression table (default: <source-stack>-Suppression)")
+    .option('--restart', 'ignore the position saved by an interrupted --apply run (sesmailengine-migrate.json) and start from the beginning')
+    .action(async (raw: Raw) => {
+      await run(debugOf(raw), async () => {
+        const { migrate } = await import('./migrate.js');
+        return migrate({
+          ...commonValues(raw),
+          apply: Boolean(raw.apply),
+          restart: Boolean(raw.restart),
+          ...(str(raw.sourceStack) ? { sourceStack: str(raw.sourceStack) } : {}),
+          ...(str(raw.sourceTrackingTable) ? { sourceTrackingTable: str(raw.sourceTrackingTable) } : {}),
+          ...(str(raw.sourceSuppressionTable) ? { sourceSuppressionTable: str(raw.sourceSuppressionTable) } : {}),
+        });
+      });
+    });
 }

@@ -51,7 +51,19 @@ export async function suppressionList(options: ListOptions): Promise<number> {
   const since = options.since !== undefined ? dayOption(options.since, '--since') : undefined;
   return withTarget(options, async (target) => {
     const ddb = await target.clients.ddb();
-    const entries = await listSuppressions(ddb, target.resources.suppressionTable, types, limit, since);
+    const entries = await listSuppressions(ddb, target.resources.suppressionTable, types, limit, since).catch((error: unknown) => {
+      const e = error as { name?: string; message?: string };
+      if (e.name === 'ValidationException' && /index/i.test(e.message ?? '')) {
+        // Between the two updates that move the index to addedToSuppressionDate (docs/MIGRATING.md).
+        throw new CliError(
+          'OPS003',
+          `${target.resources.suppressionTable} has no usable suppression-type-date-index (${e.message}).`,
+          'The stack is between the two steps of an upgrade from an earlier version: run sesmailengine install again to finish it. suppression check <address> works meanwhile.',
+          { cause: error },
+        );
+      }
+      throw error;
+    });
     if (options.json) {
       io.stdout.write(`${JSON.stringify({ table: target.resources.suppressionTable, types, limit, count: entries.length, entries })}\n`);
       return 0;

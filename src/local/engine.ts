@@ -15,7 +15,16 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteItemCommand,
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
+  ScanCommand,
+  type AttributeValue,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { suppressionIndexState } from '../../functions/lib/suppression-index.js';
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { AwsClients } from '../../functions/lib/clients.js';
 import type { Env } from '../../functions/lib/env.js';
@@ -199,6 +208,34 @@ async function createTable(client: DynamoDBClient, name: string, schema: TableSc
   } catch (error) {
     // With --data-dir the tables survive a restart.
     if ((error as { name?: string }).name !== 'ResourceInUseException') throw error;
+    if (schema === SUPPRESSION_TABLE) await upgradeSuppressionTable(client, name);
+  }
+}
+
+/**
+ * A suppression table kept in --data-dir by an earlier version has its index on createdAt.
+ * The stand-in has no UpdateTable, so the table is made again with the current index and
+ * its items put back, each with addedToSuppressionDate (from createdAt) if it lacked it.
+ */
+async function upgradeSuppressionTable(client: DynamoDBClient, name: string): Promise<void> {
+  const described = await client.send(new DescribeTableCommand({ TableName: name }));
+  if (suppressionIndexState(described.Table) !== 'legacy') return;
+  const items: Record<string, AttributeValue>[] = [];
+  let start: Record<string, AttributeValue> | undefined;
+  do {
+    const page = await client.send(new ScanCommand({ TableName: name, ...(start ? { ExclusiveStartKey: start } : {}) }));
+    items.push(...(page.Items ?? []));
+    start = page.LastEvaluatedKey;
+  } while (start);
+  await client.send(new DeleteTableCommand({ TableName: name }));
+  await client.send(new CreateTableCommand(createTableInput(name, SUPPRESSION_TABLE)));
+  const upgraded = items.map((item) => (item.addedToSuppressionDate || !item.createdAt ? item : { ...item, addedToSuppressionDate: item.createdAt }));
+  for (let i = 0; i < upgraded.length; i += 25) {
+    let pending = upgraded.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
+    while (pending.length > 0) {
+      const out = await client.send(new BatchWriteItemCommand({ RequestItems: { [name]: pending } }));
+      pending = (out.UnprocessedItems?.[name] ?? []) as typeof pending;
+    }
   }
 }
 

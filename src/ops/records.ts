@@ -1,6 +1,7 @@
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SuppressionEntry, SuppressionType, TrackingRecord } from '../../functions/core/types.js';
 import { parseEmailAddress } from '../../functions/core/email-address.js';
+import { suppressionFromItem } from '../../functions/lib/suppression-store.js';
 
 /**
  * Reads of the tracking and suppression tables for the operating commands. Every read is
@@ -78,12 +79,12 @@ export async function listSuppressions(
 ): Promise<SuppressionEntry[]> {
   const perType = await Promise.all(
     types.map((type) =>
-      queryAll<SuppressionEntry>(
+      queryAll<Record<string, unknown>>(
         ddb,
         {
           TableName: table,
           IndexName: 'suppression-type-date-index',
-          KeyConditionExpression: since ? 'suppressionType = :t AND createdAt >= :since' : 'suppressionType = :t',
+          KeyConditionExpression: since ? 'suppressionType = :t AND addedToSuppressionDate >= :since' : 'suppressionType = :t',
           ExpressionAttributeValues: { ':t': type, ...(since ? { ':since': since } : {}) },
           ScanIndexForward: false,
         },
@@ -93,6 +94,7 @@ export async function listSuppressions(
   );
   return perType
     .flat()
-    .sort((a, b) => b.createdAt.localeCompare(a.createdAt))
+    .map(suppressionFromItem)
+    .sort((a, b) => b.addedToSuppressionDate!.localeCompare(a.addedToSuppressionDate!))
     .slice(0, limit);
 }

@@ -7,7 +7,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { GetAccountCommand, GetEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
 import { HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DescribeTableCommand, DynamoDBClient, ScanCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DeleteSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -19,6 +19,8 @@ import { uninstall, type UninstallOptions } from '../../src/commands/uninstall.j
 import { status, type StatusReport } from '../../src/commands/status.js';
 import { CliError, UserCancelled } from '../../src/errors.js';
 import { memoryLog } from '../../src/install-log.js';
+import { templateWithoutSuppressionIndex } from '../../src/installer/suppression-index.js';
+import { parseTemplateDocument } from '../../src/installer/template-document.js';
 import { packageRoot } from '../../src/package-root.js';
 import { VERSION } from '../../src/version.js';
 import { parseTemplate } from '../support/cloudformation.js';
@@ -212,6 +214,68 @@ describe('upgrade', () => {
     expect(s3.commandCalls(PutObjectCommand).length).toBe(putsBefore);
     expect(opts.io.err()).toContain('is up to date (no changes)');
     expect(opts.io.err()).toContain(`Engine version ${VERSION} (unchanged).`);
+  });
+});
+
+describe('upgrade from suppression-type-date-index on createdAt (earlier versions)', () => {
+  const LEGACY_TEMPLATE = TEMPLATE.replace(/AttributeName: addedToSuppressionDate/g, 'AttributeName: createdAt');
+  const indexKeys = () => cfn.resource(TABLE, `${STACK}-Suppression`)!.indexes?.map((i) => `${i.IndexName}:${i.KeySchema.map((k) => k.AttributeName).join('+')}`);
+
+  beforeEach(() => {
+    account.dynamodb.on(ScanCommand).resolves({ Items: [{ email: { S: 'old@example.com' } }] });
+    account.dynamodb.on(UpdateItemCommand).resolves({});
+  });
+
+  it('in one update, CloudFormation refuses to change the index and rolls back (the hazard the two steps avoid)', async () => {
+    installedEarlier(LEGACY_TEMPLATE);
+    // Without DescribeTable the installer cannot see the old index and tries a single update.
+    account.dynamodb.on(DescribeTableCommand).rejects(awsError('AccessDeniedException', 400));
+    const error = await failure(install(installOptions()), 'INS009');
+    expect(error.message).toContain("Cannot update GSI's properties");
+    expect(cfn.live(STACK)!.status).toBe('UPDATE_ROLLBACK_COMPLETE');
+    expect(indexKeys()).toEqual(['suppression-type-date-index:suppressionType+createdAt']);
+  });
+
+  it('removes the index, fills addedToSuppressionDate from createdAt, then adds the index on the new key; the items stay', async () => {
+    installedEarlier(LEGACY_TEMPLATE);
+    expect(indexKeys()).toEqual(['suppression-type-date-index:suppressionType+createdAt']);
+    const opts = installOptions({ sender: undefined, adminEmail: undefined });
+    expect(await settle(install(opts))).toBe(0);
+
+    expect(lifecycleCalls()).toEqual(['CreateChangeSet', 'ExecuteChangeSet', 'CreateChangeSet', 'ExecuteChangeSet']);
+    expect(indexKeys()).toEqual(['suppression-type-date-index:suppressionType+addedToSuppressionDate']);
+    expect(cfn.live(STACK)!.status).toBe('UPDATE_COMPLETE');
+    expect(cfn.resource(TABLE, `${STACK}-Suppression`)!.items).toBe(1234);
+    const update = account.dynamodb.commandCalls(UpdateItemCommand)[0]!.args[0].input;
+    expect(update).toMatchObject({ TableName: `${STACK}-Suppression`, Key: { email: { S: 'old@example.com' } }, UpdateExpression: 'SET addedToSuppressionDate = createdAt' });
+    expect(update.ConditionExpression).toContain('attribute_not_exists(addedToSuppressionDate)');
+    const err = opts.io.err();
+    expect(err).toContain('the upgrade takes two updates');
+    expect(err).toContain('Step 1 of 2 done: suppression-type-date-index removed.');
+    expect(err).toContain('1 earlier entries of sesmailengine-Suppression got addedToSuppressionDate');
+  });
+
+  it('after an interruption between the steps, the next install fills the dates and adds the index in one update', async () => {
+    installedEarlier(templateWithoutSuppressionIndex(parseTemplateDocument(LEGACY_TEMPLATE)));
+    expect(indexKeys()).toEqual([]);
+    expect(await settle(install(installOptions()))).toBe(0);
+    expect(lifecycleCalls()).toEqual(['CreateChangeSet', 'ExecuteChangeSet']);
+    expect(account.dynamodb.commandCalls(UpdateItemCommand)).toHaveLength(1);
+    expect(indexKeys()).toEqual(['suppression-type-date-index:suppressionType+addedToSuppressionDate']);
+  });
+  it('a reinstall over a kept table of an earlier version imports it, then removes the old index before adding the rest', async () => {
+    installedEarlier(LEGACY_TEMPLATE);
+    expect(await settle(uninstall(uninstallOptions()))).toBe(0);
+    expect(indexKeys()).toEqual(['suppression-type-date-index:suppressionType+createdAt']);
+    cfn.calls.length = 0;
+    const opts = installOptions();
+    expect(await settle(install(opts))).toBe(0);
+    expect(lifecycleCalls()).toEqual(['CreateChangeSet', 'ExecuteChangeSet', 'CreateChangeSet', 'ExecuteChangeSet', 'CreateChangeSet', 'ExecuteChangeSet']);
+    expect(changeSetCalls().map((c) => c.ChangeSetType)).toEqual(['IMPORT', 'UPDATE', 'UPDATE']);
+    expect(indexKeys()).toEqual(['suppression-type-date-index:suppressionType+addedToSuppressionDate']);
+    expect(cfn.live(STACK)!.status).toBe('UPDATE_COMPLETE');
+    expect(cfn.resource(TABLE, `${STACK}-Suppression`)!.items).toBe(1234);
+    expect(account.dynamodb.commandCalls(UpdateItemCommand)).toHaveLength(1);
   });
 });
 

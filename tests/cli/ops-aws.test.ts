@@ -13,15 +13,15 @@ import {
 } from '@aws-sdk/client-sqs';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { CliError } from '../../src/errors.js';
 import { dlqList, dlqRedrive } from '../../src/commands/dlq.js';
 import { diagnoseCommand, type DiagnoseReport } from '../../src/commands/diagnose.js';
 import { send } from '../../src/commands/send.js';
 import { stats } from '../../src/commands/stats.js';
-import { suppressionList, suppressionRemove } from '../../src/commands/suppression.js';
+import { suppressionCheck, suppressionList, suppressionRemove } from '../../src/commands/suppression.js';
 import { UserCancelled } from '../../src/errors.js';
-import { addSuppression, getSuppression } from '../../functions/lib/suppression-store.js';
+import { addSuppression, findSuppressed, getSuppression } from '../../functions/lib/suppression-store.js';
 import { resolveTarget } from '../../src/ops/target.js';
 import { addDailyCounts } from '../../functions/lib/counters-store.js';
 import { writeLastErrors } from '../../functions/lib/last-error-store.js';
@@ -189,6 +189,44 @@ describe('suppression list paging', () => {
     await suppressionList({ region: 'us-east-1', io, json: true, type: 'manual', limit: '3', clients: { ddb } });
     expect(JSON.parse(io.out()).count).toBe(3);
     expect(ddbMock.commandCalls(QueryCommand)).toHaveLength(3);
+  });
+
+  it('between the two steps of the index upgrade (no index), says to finish it with install (OPS003)', async () => {
+    ddbMock.reset();
+    ddbMock.on(QueryCommand).rejects(Object.assign(new Error('The table does not have the specified index: suppression-type-date-index'), { name: 'ValidationException' }));
+    const ddb = DynamoDBDocumentClient.from(new DynamoDBClient({ region: 'us-east-1' }));
+    const error = await cliError(suppressionList({ region: 'us-east-1', io: captureIo(), type: 'bounce', clients: { ddb } }));
+    expect(error.code).toBe('OPS003');
+    expect(error.fix).toContain('run sesmailengine install again');
+  });
+});
+
+describe("an item in the original engine's shape (addedToSuppressionDate, no createdAt)", () => {
+  const original = { email: 'olduser@example.com', suppressionType: 'bounce', reason: 'hard-bounce', addedToSuppressionDate: '2026-03-01T08:00:00Z' };
+  beforeAll(async () => {
+    await aws.ddb.send(new PutCommand({ TableName: aws.tables.suppression, Item: original }));
+  });
+
+  it('is listed by suppression list, also with --since its day', async () => {
+    for (const since of [undefined, '2026-03-01']) {
+      const io = captureIo();
+      expect(await suppressionList({ ...base(), io, json: true, type: 'bounce', ...(since ? { since } : {}) })).toBe(0);
+      const entries = JSON.parse(io.out()).entries as Record<string, string>[];
+      expect(entries).toContainEqual({ ...original, createdAt: original.addedToSuppressionDate });
+    }
+  });
+
+  it('is shown by suppression check and found by the sender’s lookup', async () => {
+    const io = captureIo();
+    await suppressionCheck({ ...base(), io, address: 'OldUser@example.com' });
+    expect(io.out()).toContain('olduser@example.com suppressed (hard-bounce, type bounce) since 2026-03-01T08:00:00Z');
+    expect((await findSuppressed(aws.ddb, aws.tables.suppression, ['olduser@example.com'])).get('olduser@example.com')?.reason).toBe('hard-bounce');
+  });
+
+  it('new entries carry addedToSuppressionDate as well as createdAt', async () => {
+    await addSuppression(aws.ddb, aws.tables.suppression, { email: 'new@example.com', reason: 'manual', suppressionType: 'manual', createdAt: NOW.toISOString() });
+    const raw = await aws.ddb.send(new GetCommand({ TableName: aws.tables.suppression, Key: { email: 'new@example.com' } }));
+    expect(raw.Item).toMatchObject({ createdAt: NOW.toISOString(), addedToSuppressionDate: NOW.toISOString() });
   });
 });
 

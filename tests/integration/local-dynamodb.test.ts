@@ -985,8 +985,8 @@ describe('batches', () => {
         new BatchWriteCommand({
           RequestItems: {
             [TABLES.suppression]: [
-              { PutRequest: { Item: { email: 'w1@example.com', suppressionType: 'manual', createdAt: '2025-01-01' } } },
-              { PutRequest: { Item: { email: 'w2@example.com', suppressionType: 'manual', createdAt: '2025-01-02' } } },
+              { PutRequest: { Item: { email: 'w1@example.com', suppressionType: 'manual', addedToSuppressionDate: '2025-01-01' } } },
+              { PutRequest: { Item: { email: 'w2@example.com', suppressionType: 'manual', addedToSuppressionDate: '2025-01-02' } } },
             ],
             [TABLES.tracking]: [{ DeleteRequest: { Key: { emailId: 'q-8' } } }],
           },
@@ -1266,7 +1266,7 @@ describe('persistence', () => {
     first.call('CreateTable', JSON.stringify(createTableInput('Many', SUPPRESSION_TABLE)));
     first.call('CreateTable', JSON.stringify(createTableInput('Empty', COUNTERS_TABLE)));
     for (let i = 0; i < 1234; i++) {
-      const put = first.call('PutItem', JSON.stringify({ TableName: 'Many', Item: { email: { S: `a${i}@example.com` }, suppressionType: { S: 'manual' }, createdAt: { S: String(i).padStart(5, '0') } } }));
+      const put = first.call('PutItem', JSON.stringify({ TableName: 'Many', Item: { email: { S: `a${i}@example.com` }, suppressionType: { S: 'manual' }, addedToSuppressionDate: { S: String(i).padStart(5, '0') } } }));
       expect(put.statusCode).toBe(200);
     }
     await first.close();

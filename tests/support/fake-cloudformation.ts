@@ -72,6 +72,11 @@ export interface FakeResource {
   parameterRefs?: string[];
 }
 
+export interface FakeIndex {
+  IndexName: string;
+  KeySchema: { AttributeName: string; KeyType: string }[];
+}
+
 export interface AccountResource {
   type: string;
   name: string;
@@ -83,6 +88,8 @@ export interface AccountResource {
   /** Tables: key schema and attribute types. */
   keySchema?: { AttributeName: string; KeyType: string }[];
   attributeTypes?: Record<string, string>;
+  /** Tables: global secondary indexes (name and key schema), when the template gave them. */
+  indexes?: FakeIndex[];
   /** Secrets: scheduled for deletion. */
   deletedDate?: Date;
 }
@@ -459,8 +466,40 @@ export class FakeCloudFormation {
           (props.AttributeDefinitions as { AttributeName: string; AttributeType: string }[]).map((a) => [a.AttributeName, a.AttributeType]),
         );
       }
+      if (r.definition !== undefined) extra.indexes = indexesOf(props);
     }
     this.putResource(r.type, name, extra);
+  }
+
+  /** An update of a table in place: its indexes become the template's (the items stay). */
+  private updateInAccount(stack: FakeStack, r: FakeResource): void {
+    const name = this.nameFor(r, stack.name);
+    const existing = name ? this.resource(r.type, name) : undefined;
+    if (!existing || r.type !== 'AWS::DynamoDB::Table' || r.definition === undefined) return;
+    existing.indexes = indexesOf(propertiesOf(r));
+  }
+
+  /**
+   * What DynamoDB's resource handler refuses in an update of a table: an index of the same
+   * name with other keys, or more than one index created or deleted at once.
+   */
+  private indexChangeRefused(stack: FakeStack, r: FakeResource): string | undefined {
+    if (r.type !== 'AWS::DynamoDB::Table') return undefined;
+    const before = stack.resources.find((o) => o.logicalId === r.logicalId);
+    if (!before || before.definition === undefined || r.definition === undefined) return undefined;
+    const old = new Map(indexesOf(propertiesOf(before)).map((i) => [i.IndexName, stableJson(i.KeySchema)]));
+    const next = new Map(indexesOf(propertiesOf(r)).map((i) => [i.IndexName, stableJson(i.KeySchema)]));
+    for (const [indexName, keys] of next) {
+      if (old.has(indexName) && old.get(indexName) !== keys) {
+        return "Resource handler returned message: \"Cannot update GSI's properties other than Provisioned Throughput and Contributor Insights Specification. You can create a new GSI with a different name.\" (HandlerErrorCode: InvalidRequest)";
+      }
+    }
+    const created = [...next.keys()].filter((n) => !old.has(n)).length;
+    const deleted = [...old.keys()].filter((n) => !next.has(n)).length;
+    if (created + deleted > 1) {
+      return 'Resource handler returned message: "Cannot perform more than one GSI creation or deletion in a single update" (HandlerErrorCode: InvalidRequest)';
+    }
+    return undefined;
   }
 
   /** What deleting a resource of a stack does: kept (no owner) or gone. */
@@ -1156,16 +1195,21 @@ export class FakeCloudFormation {
       const name = this.nameFor(resource, stack.name);
       return name !== undefined && before !== undefined && this.nameFor(before, stack.name) === name;
     });
+    const indexRefusal = modified
+      .map(({ resource }) => ({ resource, reason: this.indexChangeRefused(stack, resource) }))
+      .find((x) => x.reason !== undefined);
     const failure = collision
       ? { failing: collision.resource, reason: collision.reason }
-      : renameless
-        ? {
-            failing: renameless.resource,
-            reason: `CloudFormation cannot update a stack when a custom-named resource requires replacing. Rename ${this.nameFor(renameless.resource, stack.name)} and update the stack again.`,
-          }
-        : this.nextOutcome !== 'succeed'
-          ? { failing: byId.get(this.failing.logicalId) ?? this.failing, reason: this.failing.reason }
-          : undefined;
+      : indexRefusal
+        ? { failing: indexRefusal.resource, reason: indexRefusal.reason! }
+        : renameless
+          ? {
+              failing: renameless.resource,
+              reason: `CloudFormation cannot update a stack when a custom-named resource requires replacing. Rename ${this.nameFor(renameless.resource, stack.name)} and update the stack again.`,
+            }
+          : this.nextOutcome !== 'succeed'
+            ? { failing: byId.get(this.failing.logicalId) ?? this.failing, reason: this.failing.reason }
+            : undefined;
     if (failure) {
       const createdHere = added.slice(0, Math.max(0, added.indexOf(failure.failing as FakeResource)));
       stack.pending = [
@@ -1184,6 +1228,7 @@ export class FakeCloudFormation {
       ...this.resourceSteps('CREATE', stack, added, (r) => this.createInAccount(stack, r)),
       ...this.resourceSteps('UPDATE', stack, modified.map((m) => m.resource), (r) => {
         if (replacedOld.some((o) => o.logicalId === r.logicalId)) this.createInAccount(stack, r);
+        else this.updateInAccount(stack, r);
       }),
       { status: 'UPDATE_COMPLETE_CLEANUP_IN_PROGRESS', events: [] },
       ...this.deleteSteps(stack, removed, (r) => KEEPING.has(policyOf(r))),
@@ -1246,8 +1291,17 @@ export function accountServices(cfn: FakeCloudFormation): Record<string, Handler
           KeySchema: keys,
           AttributeDefinitions: keys.map((k) => ({ AttributeName: k.AttributeName, AttributeType: t.attributeTypes?.[k.AttributeName] ?? 'S' })),
           TableArn: `arn:aws:dynamodb:${REGION}:${ACCOUNT}:table/${t.name}`,
+          ...(t.indexes && t.indexes.length > 0
+            ? { GlobalSecondaryIndexes: t.indexes.map((i) => ({ ...i, IndexStatus: 'ACTIVE', Projection: { ProjectionType: 'ALL' } })) }
+            : {}),
         },
       };
+    },
+    // The account keeps no items (only their number), so a scan finds none.
+    Scan: (input) => {
+      const t = find('AWS::DynamoDB::Table', input.TableName as string);
+      if (!t) throw serviceError('ResourceNotFoundException', 'Requested resource not found');
+      return { Items: [], Count: 0, ScannedCount: 0 };
     },
     DeleteTable: (input) => {
       const t = find('AWS::DynamoDB::Table', input.TableName as string);
@@ -1368,4 +1422,10 @@ export function templateStoreOf(puts: () => { Key?: string; Body?: unknown }[]):
     const put = [...puts()].reverse().find((input) => input.Key === key);
     return put ? String(put.Body) : undefined;
   };
+}
+
+function indexesOf(props: Record<string, Json>): FakeIndex[] {
+  const list = props.GlobalSecondaryIndexes;
+  if (!Array.isArray(list)) return [];
+  return (list as unknown as FakeIndex[]).map((i) => ({ IndexName: i.IndexName, KeySchema: i.KeySchema }));
 }
