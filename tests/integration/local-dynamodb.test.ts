@@ -1308,7 +1308,7 @@ describe('persistence', () => {
       `The DynamoDB data file ${dataFile} holds a table that cannot be restored: One or more parameter values were invalid: Missing the key pk in the item`,
     );
   });
-  it('keeps the changes of a save that failed and writes them at close, leaving no temporary file', async () => {
+  it('keeps the changes of a save that failed in the journal and writes them at close, leaving no temporary file', async () => {
     const folder = join(dir, 'failing');
     mkdirSync(folder);
     const dataFile = join(folder, 'tables.json');
@@ -1325,9 +1325,11 @@ describe('persistence', () => {
       process.stderr.write = write;
     }
     expect(errors.join('')).toContain(`Could not save the DynamoDB data file ${dataFile}`);
-    expect(readdirSync(folder)).toEqual(['tables.json']);
+    // No temporary file; the change is still in the journal.
+    expect(readdirSync(folder).sort()).toEqual(['tables.1.journal', 'tables.json']);
     rmSync(dataFile, { recursive: true });
     await db.close();
+    expect(readdirSync(folder)).toEqual(['tables.json']);
     const saved = JSON.parse(readFileSync(dataFile, 'utf8')) as { tables: { definition: { TableName: string } }[] };
     expect(saved.tables.map((t) => t.definition.TableName)).toEqual(['Kept']);
   });
