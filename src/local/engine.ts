@@ -39,6 +39,7 @@ import { startStandIn, type RunningStandIn } from './stand-ins.js';
 import { startSesStandIn, type RunningSesStandIn } from './ses-stand-in.js';
 import { startDynamoDbStandIn, type RunningDynamoDbStandIn } from './dynamodb-stand-in.js';
 import { amzTarget, type InProcessRoute } from './in-process-handler.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from './put-events.js';
 import { displaySecret, SECRET_PREFIX } from '../../functions/core/webhook-signature.js';
 import { MAX_ATTEMPTS } from '../../functions/core/webhook-payload.js';
@@ -256,6 +257,9 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       s3Dir = join(dataDir, 's3');
       mkdirSync(s3Dir, { recursive: true });
       mkdirSync(join(dataDir, 'dynamodb'), { recursive: true });
+      // Before anything reads or writes there; released last when stopping.
+      const lock = lockDataDir(dataDir);
+      cleanups.push(() => lock.release());
       dynamoFile = join(dataDir, 'dynamodb', 'tables.json');
     } else {
       s3Dir = mkdtempSync(join(tmpdir(), 'sesmailengine-local-s3-'));
