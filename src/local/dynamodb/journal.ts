@@ -12,6 +12,7 @@ import { crc32 } from 'node:zlib';
 import { open, readdir, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Item } from './expressions.js';
+import { syncDirectory } from './snapshot.js';
 
 /** One change: a table's definition, TTL and tags (created or changed), a table deleted, an item written or deleted. */
 export type JournalEffect =
@@ -143,7 +144,11 @@ export class JournalWriter {
   private async drain(): Promise<void> {
     try {
       await this.after;
-      this.handle ??= await open(this.file, 'a');
+      if (!this.handle) {
+        this.handle = await open(this.file, 'a');
+        // The new file's name must survive a power loss too, not only its lines.
+        await syncDirectory(dirname(this.file));
+      }
       while (this.lines.length > 0) {
         const text = this.lines.join('');
         const waiters = this.waiters;
