@@ -70,30 +70,35 @@ let sequence = 0;
 const CHUNK = 500;
 
 /**
- * Writes `snapshot` to `file` atomically. The items are written in chunks between which
+ * Writes `snapshot` to `file` atomically and returns its size (in characters). The items are written in chunks between which
  * other work runs, so saving a large store does not stall the requests; the item objects are
  * never changed once stored, so the snapshot is the state at the moment of the call.
  */
-export async function saveSnapshot(file: string, snapshot: Snapshot): Promise<void> {
+export async function saveSnapshot(file: string, snapshot: Snapshot): Promise<number> {
   await mkdir(dirname(file), { recursive: true });
   const temporary = `${file}.${process.pid}.${++sequence}.tmp`;
   const journal = snapshot.journal === undefined ? '' : `"journal":${snapshot.journal},`;
   const handle = await open(temporary, 'w');
   let written = false;
+  let size = 0;
+  const write = (text: string) => {
+    size += text.length;
+    return handle.write(text);
+  };
   try {
-    await handle.write(`{"version":1,${journal}"tables":[`);
+    await write(`{"version":1,${journal}"tables":[`);
     for (const [t, table] of snapshot.tables.entries()) {
       const { items, ...rest } = table;
       const head = JSON.stringify(rest);
-      await handle.write(`${t > 0 ? ',' : ''}${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"items":[`);
+      await write(`${t > 0 ? ',' : ''}${head.slice(0, -1)}${head.length > 2 ? ',' : ''}"items":[`);
       for (let i = 0; i < items.length; i += CHUNK) {
         const text = items.slice(i, i + CHUNK).map((item) => JSON.stringify(item)).join(',');
-        await handle.write(i > 0 ? `,${text}` : text);
+        await write(i > 0 ? `,${text}` : text);
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
-      await handle.write(']}');
+      await write(']}');
     }
-    await handle.write(']}');
+    await write(']}');
     // On disk before the rename, so a crash after it cannot leave an empty or partial file in place.
     await handle.sync();
     written = true;
@@ -108,6 +113,7 @@ export async function saveSnapshot(file: string, snapshot: Snapshot): Promise<vo
     throw error;
   }
   await syncDirectory(dirname(file));
+  return size;
 }
 
 /** Makes a rename in `dir` durable (the directory entry, not only the file's data). */

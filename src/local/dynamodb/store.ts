@@ -5,6 +5,7 @@
  * (checked against dynalite and AWS's documentation by tests/integration/local-dynamodb.test.ts).
  */
 import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { getOwn, setOwn } from './attribute-values.js';
 import {
@@ -69,16 +70,26 @@ export interface LocalDynamoDbOptions {
   account: string;
   /**
    * JSON snapshot file: loaded by open() when it exists, then the journal files beside it
-   * replayed. Each call's changes are journaled before respond() answers it; the snapshot is
-   * saved atomically (tmp + fsync + rename) a few seconds after changes (debounced, unref'd
-   * timer) and on close(), which folds the journal into it. Absent = memory only.
+   * replayed. Each call's changes are journaled before respond() answers it. The journal is
+   * folded into a new snapshot (tmp + fsync + rename) on close() and, once it has grown as
+   * large as the snapshot and at least `foldBytes`, about a second later (debounced,
+   * unref'd timer). Absent = memory only.
    */
   dataFile?: string;
+  /** The journal size below which it is not folded before close (default 8 MiB). */
+  foldBytes?: number;
 }
 
 const MAX_ITEM_BYTES = 400 * 1024;
 const BATCH_GET_RESPONSE_BYTES = 16 * 1024 * 1024;
 const SAVE_DELAY_MS = 1000;
+/**
+ * The journal is folded once it is as large as the snapshot, and at least this large:
+ * rewriting the whole store after every second of writes would cost a burst more than the
+ * journal itself; this way each byte written costs about two on disk, and the replay at
+ * start reads at most about as much as the snapshot.
+ */
+const FOLD_MIN_BYTES = 8 * 1024 * 1024;
 
 const CAPACITY_MODES = ['INDEXES', 'TOTAL', 'NONE'] as const;
 const METRICS_MODES = ['SIZE', 'NONE'] as const;
@@ -407,6 +418,7 @@ export class LocalDynamoDb {
   private closed = false;
   private saving: Promise<void> | undefined;
   private lastSaveMs = 0;
+  private snapshotBytes = 0;
   /** The journal file being appended to (with a data file), and its number (the snapshot holds every lower one). */
   private journal: JournalWriter | undefined;
   private journalNumber = 0;
@@ -422,6 +434,7 @@ export class LocalDynamoDb {
     await removeStaleTemporaries(file);
     const snapshot = await loadSnapshot(file);
     for (const saved of snapshot?.tables ?? []) db.restore(saved, file);
+    db.snapshotBytes = snapshot ? (await stat(file)).size : 0;
     db.journalNumber = snapshot?.journal ?? 0;
     const journals = await journalFiles(file);
     let replayed = false;
@@ -521,7 +534,11 @@ export class LocalDynamoDb {
     this.effects = [];
     try {
       const answer = this.answer(operation, body);
-      return this.effects.length > 0 ? { ...answer, written: journal.append(this.effects) } : answer;
+      if (this.effects.length === 0) return answer;
+      const written = journal.append(this.effects);
+      // Now that the journal has grown: a save when it is full.
+      this.changed();
+      return { ...answer, written };
     } finally {
       this.effects = undefined;
     }
@@ -600,13 +617,17 @@ export class LocalDynamoDb {
   private changed(): void {
     if (!this.options.dataFile || this.closed) return;
     this.dirty = true;
-    if (this.saveTimer || this.saving) return;
+    if (this.saveTimer || this.saving || !this.journalFull()) return;
     this.scheduleSave();
   }
 
+  private journalFull(): boolean {
+    return (this.journal?.bytes ?? 0) >= Math.max(this.options.foldBytes ?? FOLD_MIN_BYTES, this.snapshotBytes);
+  }
+
   /**
-   * Saves ~1 s after a change, or later when saves are slow: a store with many items under
-   * constant writes spends at most about a tenth of its time saving.
+   * Saves ~1 s after the journal became full, or later when saves are slow: a store with
+   * many items under constant writes spends at most about a tenth of its time saving.
    */
   private scheduleSave(): void {
     const delay = Math.max(SAVE_DELAY_MS, 10 * this.lastSaveMs);
@@ -618,7 +639,7 @@ export class LocalDynamoDb {
         })
         .finally(() => {
           this.saving = undefined;
-          if (this.dirty && !this.closed) this.scheduleSave();
+          if (this.dirty && !this.closed && this.journalFull()) this.scheduleSave();
         });
     }, delay);
     this.saveTimer.unref();
@@ -646,7 +667,7 @@ export class LocalDynamoDb {
     this.journalNumber = folded + 1;
     this.journal = new JournalWriter(journalFile(file, this.journalNumber), previousClosed);
     try {
-      await saveSnapshot(file, { version: 1, journal: folded, tables });
+      this.snapshotBytes = await saveSnapshot(file, { version: 1, journal: folded, tables });
     } catch (error) {
       // The changes are still only in the journal: the next save (or close) folds them.
       this.dirty = true;

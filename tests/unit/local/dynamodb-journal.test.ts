@@ -106,10 +106,10 @@ describe('the store with a journal', () => {
     const folder = join(dir, 'folded');
     mkdirSync(folder);
     const dataFile = join(folder, 'tables.json');
-    const db = await LocalDynamoDb.open({ ...options, dataFile });
+    const db = await LocalDynamoDb.open({ ...options, dataFile, foldBytes: 1 });
     await call(db, 'CreateTable', createTableInput('Sup', SUPPRESSION_TABLE));
     await call(db, 'PutItem', putSuppression('before@example.com'));
-    // The snapshot is saved about a second after a change, and folds journal 1 into it.
+    // With a fold size this small, the snapshot is saved about a second after a change, folding journal 1 into it.
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(JSON.parse(readFileSync(dataFile, 'utf8')).journal).toBe(1);
     await call(db, 'PutItem', putSuppression('after@example.com'));
