@@ -17,6 +17,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   'install-overhead': () => import('./bench/install-overhead.js').then((m) => m.benchmark),
   feedback: () => import('./bench/feedback.js').then((m) => m.benchmark),
   'local-burst': () => import('./bench/local-burst.js').then((m) => m.benchmark),
+  'local-burst-data-dir': () => import('./bench/local-burst.js').then((m) => m.dataDirBenchmark),
   'local-dynamodb': () => import('./bench/local-dynamodb.js').then((m) => m.benchmark),
   proof: () => import('./bench/proof.js').then((m) => m.benchmark),
   sender: () => import('./bench/sender.js').then((m) => m.benchmark),

@@ -17,10 +17,14 @@
  * writes them by default, here to /dev/null; json; off, as with --quiet). The CPU line shows where the time
  * goes: the engine process (handlers, AWS SDK, stores, local endpoint), the publishers'
  * process, and each stand-in that runs in a process of its own.
+ *
+ * local-burst-data-dir: the same burst with `--data-dir` (a new temporary folder): every
+ * DynamoDB write is journaled and synced to disk before it is answered.
  */
 import { performance } from 'node:perf_hooks';
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadavg, tmpdir } from 'node:os';
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -124,10 +128,11 @@ export interface BurstResult {
   cpuMsPerEmail: Record<string, number>;
 }
 
-export async function runBurst(total: number, publishers: number): Promise<BurstResult> {
+export async function runBurst(total: number, publishers: number, dataDir?: string): Promise<BurstResult> {
   const handlerErrors: string[] = [];
   const sink = requestLogSink();
   const engine = await startLocalEngine({
+    dataDir,
     port: 0,
     dynamoDbPort: 0,
     s3Port: 0,
@@ -225,5 +230,26 @@ export const benchmark = {
   name: 'local-burst',
   async run(): Promise<void> {
     await runBurst(TOTAL, PUBLISHERS);
+  },
+};
+
+function folderBytes(dir: string): number {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).reduce((sum, name) => {
+    const stat = statSync(join(dir, name));
+    return stat.isFile() ? sum + stat.size : sum;
+  }, 0);
+}
+
+export const dataDirBenchmark = {
+  name: 'local-burst-data-dir',
+  async run(): Promise<void> {
+    const dir = mkdtempSync(join(tmpdir(), 'sesmailengine-bench-data-'));
+    try {
+      console.log(`--data-dir          ${dir} (every DynamoDB write journaled and fdatasync'ed before it is answered)`);
+      await runBurst(TOTAL, PUBLISHERS, dir);
+      console.log(`data dir after stop ${(folderBytes(join(dir, 'dynamodb')) / 1024 / 1024).toFixed(1)} MiB of tables (${readdirSync(join(dir, 'dynamodb')).join(', ')})`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   },
 };

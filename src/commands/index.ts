@@ -23,7 +23,7 @@ export function registerCommands(program: Command, run: Runner): void {
     .option('--dynamodb-port <port>', 'DynamoDB stand-in port; 0 picks a free one', String(D.dynamodbPort))
     .option('--s3-port <port>', 'S3 stand-in port; 0 picks a free one', String(D.s3Port))
     .option('--ses-port <port>', 'SES stand-in (and mail viewer) port; 0 picks a free one', String(D.sesPort))
-    .option('--data-dir <dir>', 'keep tables and templates in this folder across restarts')
+    .option('--data-dir <dir>', 'keep tables and templates in this folder across restarts and kill -9 (one process per folder)')
     .option('--retry-delay-seconds <n>', 'soft-bounce retry delay', String(D.retryDelaySeconds))
     .option('--interrupted-send <policy>', 'an interrupted send with no SES Send event: resend it once, or fail it (DUP001)', D.interruptedSend)
     .option('--sender <email>', 'default sender address', D.sender)

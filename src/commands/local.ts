@@ -14,6 +14,7 @@ import chalk, { chalkStderr } from 'chalk';
 import { LOCAL_DEFAULTS } from '../local/defaults.js';
 import { CliError } from '../errors.js';
 import { PortInUseError, StandInStartError } from '../local/stand-ins.js';
+import { DataDirLockedError } from '../local/data-dir-lock.js';
 import { displaySecret, WebhookSecretError } from '../../functions/core/webhook-signature.js';
 import { parseWebhookEventTypes, WebhookEventTypesError } from '../../functions/core/webhook-payload.js';
 import { startLocalEngine, type LocalEngine, type LocalEngineInfo, type LocalEngineOptions } from '../local/engine.js';
@@ -183,11 +184,19 @@ function translateStartError(error: unknown): unknown {
       { cause: error },
     );
   }
+  if (error instanceof DataDirLockedError) {
+    return new CliError(
+      'LOC006',
+      error.message,
+      `Stop that process (kill ${error.pid}) or pass another --data-dir. A lock left by a process that no longer runs is taken over by itself.`,
+      { cause: error },
+    );
+  }
   if (error instanceof StandInStartError) {
-    // The DynamoDB stand-in fails to start on its own only when the data file cannot be read.
+    // The DynamoDB stand-in fails to start on its own only when its data (snapshot or journal) cannot be read.
     const fix =
       error.kind === 'dynamodb'
-        ? 'The tables file of --data-dir named above cannot be used: move it away (local mode then starts with empty tables) or restore it from a copy.'
+        ? 'The tables file or journal of --data-dir named above cannot be used: move the dynamodb folder of --data-dir away (local mode then starts with empty tables) or restore it from a copy.'
         : 'Check that the package was installed completely (npm install) and try again with --debug.';
     return new CliError('LOC002', error.message, fix, { cause: error });
   }

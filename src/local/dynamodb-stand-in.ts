@@ -2,10 +2,10 @@
  * Local mode's DynamoDB: the in-memory, DynamoDB-compatible store (dynamodb/) in the engine's
  * own process. Its HTTP server serves the AWS CLI, SDKs and `sesmailengine <command> --local`
  * at the DynamoDB endpoint; the engine's own calls reach the store in-process (`route`).
- * With a data directory the tables are kept in one JSON file there.
+ * With a data directory the tables are kept there (a snapshot and a journal).
  */
 import { createServer } from 'node:http';
-import { LocalDynamoDb } from './dynamodb/store.js';
+import { LocalDynamoDb, type StoreAnswer } from './dynamodb/store.js';
 import { dynamoDbRequestListener } from './dynamodb/http.js';
 import { amzTarget, type InProcessRoute } from './in-process-handler.js';
 import { PortInUseError, StandInStartError } from './stand-ins.js';
@@ -50,8 +50,10 @@ export async function startDynamoDbStandIn(options: DynamoDbStandInOptions): Pro
   const route: InProcessRoute = (request, body) => {
     const target = amzTarget(request);
     if (request.method !== 'POST' || !target?.startsWith(TARGET_PREFIX)) return undefined;
-    const answer = db.call(target.slice(TARGET_PREFIX.length), body);
-    return { statusCode: answer.statusCode, headers: { 'content-type': 'application/x-amz-json-1.0' }, body: answer.body };
+    const reply = (answer: StoreAnswer) => ({ statusCode: answer.statusCode, headers: { 'content-type': 'application/x-amz-json-1.0' }, body: answer.body });
+    // With a data dir, a write is answered once its journal entry is on disk.
+    const answer = db.respond(target.slice(TARGET_PREFIX.length), body);
+    return answer instanceof Promise ? answer.then(reply) : reply(answer);
   };
   return {
     port,

@@ -49,6 +49,7 @@ import { startSesStandIn, type RunningSesStandIn } from './ses-stand-in.js';
 import { startDynamoDbStandIn, type RunningDynamoDbStandIn } from './dynamodb-stand-in.js';
 import { amzTarget, type InProcessRoute } from './in-process-handler.js';
 import { InFlightRequests, requestLogEntry, type LogComponent, type RequestLogEntry } from './request-log.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { DEFAULT_MAX_REQUEST_BYTES } from './put-events.js';
 import { LOCAL_DEFAULTS } from './defaults.js';
 import { displaySecret, SECRET_PREFIX } from '../../functions/core/webhook-signature.js';
@@ -303,6 +304,9 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       s3Dir = join(dataDir, 's3');
       mkdirSync(s3Dir, { recursive: true });
       mkdirSync(join(dataDir, 'dynamodb'), { recursive: true });
+      // Before anything reads or writes there; released last when stopping.
+      const lock = lockDataDir(dataDir);
+      cleanups.push(() => lock.release());
       dynamoFile = join(dataDir, 'dynamodb', 'tables.json');
     } else {
       s3Dir = mkdtempSync(join(tmpdir(), 'sesmailengine-local-s3-'));

@@ -12,7 +12,7 @@
  * ActionAfterCompletion DELETE, deletes itself. With a --data-dir the schedules are kept in
  * schedules.json and re-armed on the next start (overdue ones fire at once).
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AwsResponse } from './local-server.js';
 import type { LocalQueue } from './local-queue.js';
@@ -73,6 +73,8 @@ export class LocalScheduler {
 
   constructor(private readonly options: LocalSchedulerOptions) {
     this.file = options.dataDir ? join(options.dataDir, 'schedules.json') : undefined;
+    // Left by a process killed while saving (the data dir is locked: no other process writes it).
+    if (this.file) rmSync(`${this.file}.tmp`, { force: true });
     if (this.file && existsSync(this.file)) {
       try {
         const saved = JSON.parse(readFileSync(this.file, 'utf8')) as StoredSchedule[];

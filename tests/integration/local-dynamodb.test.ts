@@ -1284,16 +1284,22 @@ describe('persistence', () => {
     await second.close();
   });
 
-  it('saves about a second after a change without waiting for close', async () => {
+  it('saves about a second after the journal reached the fold size, and not before, without waiting for close', async () => {
     const dataFile = join(dir, 'debounced.json');
-    const db = await LocalDynamoDb.open({ region: 'us-east-1', account: '000000000000', dataFile });
+    const db = await LocalDynamoDb.open({ region: 'us-east-1', account: '000000000000', dataFile, foldBytes: 1 });
     db.call('CreateTable', JSON.stringify(createTableInput('Later', COUNTERS_TABLE)));
+    const smallFile = join(dir, 'small-journal.json');
+    const small = await LocalDynamoDb.open({ region: 'us-east-1', account: '000000000000', dataFile: smallFile });
+    small.call('CreateTable', JSON.stringify(createTableInput('Later', COUNTERS_TABLE)));
     expect(existsSync(dataFile)).toBe(false);
     await new Promise((resolve) => setTimeout(resolve, 1300));
     const saved = JSON.parse(readFileSync(dataFile, 'utf8')) as { version: number; tables: { definition: { TableName: string } }[] };
     expect(saved.version).toBe(1);
     expect(saved.tables.map((t) => t.definition.TableName)).toEqual(['Later']);
-    await db.close();
+    // Below the default fold size (8 MiB) the change stays in the journal until close.
+    expect(existsSync(smallFile)).toBe(false);
+    await Promise.all([db.close(), small.close()]);
+    expect(existsSync(smallFile)).toBe(true);
   });
 
   it('refuses a corrupt data file, naming it', async () => {
@@ -1308,11 +1314,11 @@ describe('persistence', () => {
       `The DynamoDB data file ${dataFile} holds a table that cannot be restored: One or more parameter values were invalid: Missing the key pk in the item`,
     );
   });
-  it('keeps the changes of a save that failed and writes them at close, leaving no temporary file', async () => {
+  it('keeps the changes of a save that failed in the journal and writes them at close, leaving no temporary file', async () => {
     const folder = join(dir, 'failing');
     mkdirSync(folder);
     const dataFile = join(folder, 'tables.json');
-    const db = await LocalDynamoDb.open({ region: 'us-east-1', account: '000000000000', dataFile });
+    const db = await LocalDynamoDb.open({ region: 'us-east-1', account: '000000000000', dataFile, foldBytes: 1 });
     // A folder where the file should be: the rename at the end of each save fails.
     mkdirSync(dataFile);
     const errors: string[] = [];
@@ -1325,9 +1331,11 @@ describe('persistence', () => {
       process.stderr.write = write;
     }
     expect(errors.join('')).toContain(`Could not save the DynamoDB data file ${dataFile}`);
-    expect(readdirSync(folder)).toEqual(['tables.json']);
+    // No temporary file; the change is still in the journal.
+    expect(readdirSync(folder).sort()).toEqual(['tables.1.journal', 'tables.json']);
     rmSync(dataFile, { recursive: true });
     await db.close();
+    expect(readdirSync(folder)).toEqual(['tables.json']);
     const saved = JSON.parse(readFileSync(dataFile, 'utf8')) as { tables: { definition: { TableName: string } }[] };
     expect(saved.tables.map((t) => t.definition.TableName)).toEqual(['Kept']);
   });

@@ -54,8 +54,10 @@ export function dynamoDbRequestListener(db: LocalDynamoDb): (req: IncomingMessag
       const replyType = contentType === 'application/json' ? 'application/json' : contentType || 'application/x-amz-json-1.0';
       const target = String(req.headers['x-amz-target'] ?? '');
       const operation = target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : '';
-      const result = db.call(operation || '-', body);
-      answer(res, result.statusCode, result.body, replyType);
+      // A write is answered once it is on disk (with a data file), not before.
+      const result = db.respond(operation || '-', body);
+      if (result instanceof Promise) void result.then((done) => answer(res, done.statusCode, done.body, replyType));
+      else answer(res, result.statusCode, result.body, replyType);
     });
   };
 }

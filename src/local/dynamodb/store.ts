@@ -1,10 +1,11 @@
 /**
  * An in-memory, DynamoDB-compatible store that local mode runs in its own process: one
  * synchronous call per request (AWS JSON 1.0 text in, text out), plain Maps underneath, and
- * an optional JSON snapshot on disk. Requests, answers and errors follow DynamoDB's API
+ * an optional JSON snapshot and journal on disk. Requests, answers and errors follow DynamoDB's API
  * (checked against dynalite and AWS's documentation by tests/integration/local-dynamodb.test.ts).
  */
 import { randomUUID } from 'node:crypto';
+import { stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { getOwn, setOwn } from './attribute-values.js';
 import {
@@ -40,7 +41,8 @@ import {
 import { PAGE_BYTES, pageSize } from './page-size.js';
 import { beginsWith, comparerFor } from './key-order.js';
 import { hashPrefix, segmentBounds } from './scan-order.js';
-import { loadSnapshot, saveSnapshot, type TableSnapshot } from './snapshot.js';
+import { loadSnapshot, removeStaleTemporaries, saveSnapshot, type TableSnapshot } from './snapshot.js';
+import { JournalWriter, journalFile, journalFiles, readJournal, removeJournal, type JournalEffect } from './journal.js';
 import { Table, projectForIndex, type IndexSchema, type KeyAttribute, type RangeCondition, type Walk } from './table.js';
 import {
   Constraints,
@@ -66,13 +68,28 @@ import {
 export interface LocalDynamoDbOptions {
   region: string;
   account: string;
-  /** JSON snapshot file: loaded by open() when it exists; saved atomically (write tmp + rename) ~1 s after changes (debounced, unref'd timer) and on close(). Absent = memory only. */
+  /**
+   * JSON snapshot file: loaded by open() when it exists, then the journal files beside it
+   * replayed. Each call's changes are journaled before respond() answers it. The journal is
+   * folded into a new snapshot (tmp + fsync + rename) on close() and, once it has grown as
+   * large as the snapshot and at least `foldBytes`, about a second later (debounced,
+   * unref'd timer). Absent = memory only.
+   */
   dataFile?: string;
+  /** The journal size below which it is not folded before close (default 8 MiB). */
+  foldBytes?: number;
 }
 
 const MAX_ITEM_BYTES = 400 * 1024;
 const BATCH_GET_RESPONSE_BYTES = 16 * 1024 * 1024;
 const SAVE_DELAY_MS = 1000;
+/**
+ * The journal is folded once it is as large as the snapshot, and at least this large:
+ * rewriting the whole store after every second of writes would cost a burst more than the
+ * journal itself; this way each byte written costs about two on disk, and the replay at
+ * start reads at most about as much as the snapshot.
+ */
+const FOLD_MIN_BYTES = 8 * 1024 * 1024;
 
 const CAPACITY_MODES = ['INDEXES', 'TOTAL', 'NONE'] as const;
 const METRICS_MODES = ['SIZE', 'NONE'] as const;
@@ -387,6 +404,11 @@ function clone<T>(value: T): T {
 
 // ---- the store -------------------------------------------------------------------------------
 
+export interface StoreAnswer {
+  statusCode: number;
+  body: string;
+}
+
 export class LocalDynamoDb {
   private readonly tables = new Map<string, Table>();
   private saveTimer: NodeJS.Timeout | undefined;
@@ -396,16 +418,74 @@ export class LocalDynamoDb {
   private closed = false;
   private saving: Promise<void> | undefined;
   private lastSaveMs = 0;
+  private snapshotBytes = 0;
+  /** The journal file being appended to (with a data file), and its number (the snapshot holds every lower one). */
+  private journal: JournalWriter | undefined;
+  private journalNumber = 0;
+  /** The changes of the call being answered, collected for the journal. */
+  private effects: JournalEffect[] | undefined;
 
   private constructor(private readonly options: LocalDynamoDbOptions) {}
 
   static async open(options: LocalDynamoDbOptions): Promise<LocalDynamoDb> {
     const db = new LocalDynamoDb(options);
-    if (options.dataFile) {
-      const snapshot = await loadSnapshot(options.dataFile);
-      for (const saved of snapshot?.tables ?? []) db.restore(saved, options.dataFile);
+    const file = options.dataFile;
+    if (!file) return db;
+    await removeStaleTemporaries(file);
+    const snapshot = await loadSnapshot(file);
+    for (const saved of snapshot?.tables ?? []) db.restore(saved, file);
+    db.snapshotBytes = snapshot ? (await stat(file)).size : 0;
+    db.journalNumber = snapshot?.journal ?? 0;
+    const journals = await journalFiles(file);
+    let replayed = false;
+    for (const { n, file: journal } of journals) {
+      if (n <= db.journalNumber) {
+        // Folded into the snapshot already (the process stopped before deleting it).
+        await removeJournal(journal);
+        continue;
+      }
+      const { entries } = await readJournal(journal);
+      for (const entry of entries) for (const effect of entry) db.replay(effect, journal);
+      db.journalNumber = n;
+      replayed = true;
     }
+    db.journalNumber += 1;
+    db.journal = new JournalWriter(journalFile(file, db.journalNumber));
+    // Folded at once: the replayed files (and a torn tail in one) are gone before anything is appended.
+    if (replayed) await db.save();
     return db;
+  }
+
+  /** One journaled change, applied at open as the call that made it did. */
+  private replay(effect: JournalEffect, file: string): void {
+    try {
+      if (effect.op === 'table') {
+        let table = this.tables.get(effect.table);
+        if (!table) {
+          table = tableFromDescription(effect.definition);
+          this.tables.set(table.name, table);
+        }
+        table.ttl = effect.ttl;
+        table.tags.clear();
+        for (const [key, value] of Object.entries(effect.tags ?? {})) table.tags.set(key, value);
+        return;
+      }
+      if (effect.op === 'drop') {
+        this.tables.delete(effect.table);
+        return;
+      }
+      const table = this.tables.get(effect.table);
+      if (!table) throw new Error(`no table ${effect.table}`);
+      if (effect.op === 'put') {
+        const item = attributeMap(effect.item);
+        checkItem(table, item);
+        table.put(item);
+      } else {
+        table.delete(attributeMap(effect.key));
+      }
+    } catch (error) {
+      throw new Error(`The DynamoDB journal ${file} holds a change that cannot be applied: ${(error as Error).message}`, { cause: error });
+    }
   }
 
   private restore(saved: TableSnapshot, file: string): void {
@@ -426,8 +506,45 @@ export class LocalDynamoDb {
     this.tables.set(table.name, table);
   }
 
-  /** One AWS JSON 1.0 call, synchronous: `operation` is the X-Amz-Target suffix after "DynamoDB_20120810."; `body` the request JSON text. */
-  call(operation: string, body: string): { statusCode: number; body: string } {
+  /**
+   * One call, answered once its changes are on disk (with a data file; at once otherwise or
+   * when it changed nothing): an answer a caller has seen survives a kill -9. A change that
+   * could not be written is answered with an InternalServerError.
+   */
+  respond(operation: string, body: string): StoreAnswer | Promise<StoreAnswer> {
+    const { written, ...answer } = this.call(operation, body);
+    if (!written) return answer;
+    return written.then(
+      () => answer,
+      (error: unknown) => {
+        const failure = internalError(error instanceof Error ? error.message : String(error));
+        return { statusCode: failure.statusCode, body: JSON.stringify(failure.body()) };
+      },
+    );
+  }
+
+  /**
+   * One AWS JSON 1.0 call, synchronous: `operation` is the X-Amz-Target suffix after
+   * "DynamoDB_20120810."; `body` the request JSON text. With a data file, `written` settles
+   * when the call's changes are in the journal; respond() waits for it.
+   */
+  call(operation: string, body: string): StoreAnswer & { written?: Promise<void> } {
+    const journal = this.journal;
+    if (!journal || this.closed) return this.answer(operation, body);
+    this.effects = [];
+    try {
+      const answer = this.answer(operation, body);
+      if (this.effects.length === 0) return answer;
+      const written = journal.append(this.effects);
+      // Now that the journal has grown: a save when it is full.
+      this.changed();
+      return { ...answer, written };
+    } finally {
+      this.effects = undefined;
+    }
+  }
+
+  private answer(operation: string, body: string): StoreAnswer {
     try {
       // DynamoDB's order: a body that is not JSON, then an unknown target, then an empty body.
       let data: unknown;
@@ -462,20 +579,55 @@ export class LocalDynamoDb {
     this.saveTimer = undefined;
     await this.saving;
     if (this.dirty) await this.save();
+    await this.journal?.close();
   }
 
   // ---- persistence -------------------------------------------------------------------------
 
+  /** Every change goes through these: applied, collected for the journal, and a save scheduled. */
+  private writeItem(table: Table, item: Item): Item | undefined {
+    this.effects?.push({ op: 'put', table: table.name, item });
+    this.changed();
+    return table.put(item);
+  }
+
+  private removeItem(table: Table, key: Item): Item | undefined {
+    this.effects?.push({ op: 'delete', table: table.name, key });
+    this.changed();
+    return table.delete(key);
+  }
+
+  /** A table created, or its TTL or tags changed. */
+  private tableChanged(table: Table): void {
+    this.effects?.push({
+      op: 'table',
+      table: table.name,
+      definition: table.description,
+      ...(table.ttl ? { ttl: table.ttl } : {}),
+      ...(table.tags.size > 0 ? { tags: Object.fromEntries(table.tags) } : {}),
+    });
+    this.changed();
+  }
+
+  private tableDropped(name: string): void {
+    this.effects?.push({ op: 'drop', table: name });
+    this.changed();
+  }
+
   private changed(): void {
     if (!this.options.dataFile || this.closed) return;
     this.dirty = true;
-    if (this.saveTimer || this.saving) return;
+    if (this.saveTimer || this.saving || !this.journalFull()) return;
     this.scheduleSave();
   }
 
+  private journalFull(): boolean {
+    return (this.journal?.bytes ?? 0) >= Math.max(this.options.foldBytes ?? FOLD_MIN_BYTES, this.snapshotBytes);
+  }
+
   /**
-   * Saves ~1 s after a change, or later when saves are slow: a store with many items under
-   * constant writes spends at most about a tenth of its time saving.
+   * Saves ~1 s after the journal became full, or later when saves are slow: a store with
+   * many items under constant writes spends at most about a tenth of its time saving.
    */
   private scheduleSave(): void {
     const delay = Math.max(SAVE_DELAY_MS, 10 * this.lastSaveMs);
@@ -487,12 +639,17 @@ export class LocalDynamoDb {
         })
         .finally(() => {
           this.saving = undefined;
-          if (this.dirty && !this.closed) this.scheduleSave();
+          if (this.dirty && !this.closed && this.journalFull()) this.scheduleSave();
         });
     }, delay);
     this.saveTimer.unref();
   }
 
+  /**
+   * Folds the journal into a new snapshot: the state is taken and the journal switched to a
+   * new file in one step, so the snapshot holds exactly the files up to the old one, which
+   * are deleted once the snapshot is on disk.
+   */
   private async save(): Promise<void> {
     const file = this.options.dataFile;
     if (!file) return;
@@ -504,13 +661,20 @@ export class LocalDynamoDb {
       ...(table.tags.size > 0 ? { tags: Object.fromEntries(table.tags) } : {}),
       items: [...table.items()],
     }));
+    const folded = this.journalNumber;
+    const previous = this.journal;
+    const previousClosed = previous?.close();
+    this.journalNumber = folded + 1;
+    this.journal = new JournalWriter(journalFile(file, this.journalNumber), previousClosed);
     try {
-      await saveSnapshot(file, { version: 1, tables });
+      this.snapshotBytes = await saveSnapshot(file, { version: 1, journal: folded, tables });
     } catch (error) {
-      // The changes are still not on disk: the next save (or close) writes them.
+      // The changes are still only in the journal: the next save (or close) folds them.
       this.dirty = true;
       throw error;
     }
+    await previousClosed;
+    for (const { n, file: journal } of await journalFiles(file)) if (n <= folded) await removeJournal(journal);
     this.lastSaveMs = performance.now() - started;
   }
 
@@ -653,7 +817,7 @@ export class LocalDynamoDb {
     }
     const table = tableFromDescription(description);
     this.tables.set(name, table);
-    this.changed();
+    this.tableChanged(table);
 
     // DynamoDB answers CreateTable while the table is still being created; here it is usable at once.
     const answer = clone(description);
@@ -679,7 +843,7 @@ export class LocalDynamoDb {
     description.TableStatus = 'DELETING';
     delete description.GlobalSecondaryIndexes;
     this.tables.delete(name);
-    this.changed();
+    this.tableDropped(name);
     return { TableDescription: description };
   }
 
@@ -729,7 +893,7 @@ export class LocalDynamoDb {
       throw validationError(`TimeToLive is active on a different AttributeName: current AttributeName is ${table.ttl.AttributeName}`);
     }
     table.ttl = { AttributeName: attribute!, Enabled: enabled! };
-    this.changed();
+    this.tableChanged(table);
     return { TimeToLiveSpecification: { AttributeName: attribute, Enabled: enabled } };
   }
 
@@ -763,7 +927,7 @@ export class LocalDynamoDb {
     if (tags.length === 0) throw validationError('Atleast one Tag needs to be provided as Input.');
     const table = this.tableForArn(arn, data);
     for (const tag of tags as Json[]) table.tags.set(String(tag.Key), String(tag.Value));
-    this.changed();
+    this.tableChanged(table);
     return {};
   }
 
@@ -772,7 +936,7 @@ export class LocalDynamoDb {
     const table = this.taggedTable(data, 'UntagResource');
     if (keys === undefined) throw validationError("1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null");
     for (const key of keys) table.tags.delete(String(key));
-    this.changed();
+    this.tableChanged(table);
     return {};
   }
 
@@ -843,8 +1007,7 @@ export class LocalDynamoDb {
     checkItem(table, item);
     const existing = table.get(item);
     if (condition && !condition.test(existing)) throw conditionalCheckFailed(onFailure === 'ALL_OLD' ? existing : undefined);
-    table.put(item);
-    this.changed();
+    this.writeItem(table, item);
     const out: Json = {};
     if (existing && returnValues === 'ALL_OLD') out.Attributes = existing;
     if (wantsCapacity(capacityMode)) out.ConsumedCapacity = consumed(capacityMode, tableName!, writeUnits(existing, item));
@@ -880,7 +1043,6 @@ export class LocalDynamoDb {
     const table = this.tableFor(tableName!);
     checkKey(table, key!);
     const result = this.applyUpdate(table, key!, update, condition, onFailure);
-    this.changed();
     const out: Json = {};
     const { before, after, paths } = result;
     // UPDATED_* answer the document paths the update wrote, nested as in the item.
@@ -928,7 +1090,7 @@ export class LocalDynamoDb {
       if (value !== undefined && nesting(value) > MAX_NESTING) throw validationError(NESTING_MESSAGE);
     }
     if (updatedSize(before, after, updated) > MAX_ITEM_BYTES) throw validationError('Item size to update has exceeded the maximum allowed size');
-    if (!dryRun) table.put(after);
+    if (!dryRun) this.writeItem(table, after);
     return { before, after, paths };
   }
 
@@ -961,10 +1123,7 @@ export class LocalDynamoDb {
     checkKey(table, key!);
     const existing = table.get(key!);
     if (condition && !condition.test(existing)) throw conditionalCheckFailed(onFailure === 'ALL_OLD' ? existing : undefined);
-    if (existing) {
-      table.delete(key!);
-      this.changed();
-    }
+    if (existing) this.removeItem(table, key!);
     const out: Json = {};
     if (existing && returnValues === 'ALL_OLD') out.Attributes = existing;
     if (wantsCapacity(capacityMode)) out.ConsumedCapacity = consumed(capacityMode, tableName!, writeUnits(existing, undefined));
@@ -1391,11 +1550,10 @@ export class LocalDynamoDb {
     for (const write of writes) {
       const table = this.tables.get(write.table)!;
       let before: Item | undefined;
-      if (write.put) before = table.put(write.put);
-      else before = table.delete(write.delete!);
+      if (write.put) before = this.writeItem(table, write.put);
+      else before = this.removeItem(table, write.delete!);
       if (countCapacity) units.set(write.table, (units.get(write.table) ?? 0) + writeUnits(before, write.put));
     }
-    if (writes.length > 0) this.changed();
     const out: Json = { UnprocessedItems: {} };
     if (countCapacity) out.ConsumedCapacity = [...units].map(([name, n]) => consumed(capacityMode, name, n));
     return out;
@@ -1508,13 +1666,12 @@ export class LocalDynamoDb {
     const units = new Map<string, number>();
     steps.forEach((step, i) => {
       const { before, after } = results[i]!;
-      if (step.kind === 'Put' || step.kind === 'Update') step.table.put(after!);
-      else if (step.kind === 'Delete' && before) step.table.delete(step.key);
+      if (step.kind === 'Put' || step.kind === 'Update') this.writeItem(step.table, after!);
+      else if (step.kind === 'Delete' && before) this.removeItem(step.table, step.key);
       if (!countCapacity) return;
       const n = step.kind === 'ConditionCheck' ? capacityUnits(before, true, true) : 2 * writeUnits(before, after);
       units.set(step.table.name, (units.get(step.table.name) ?? 0) + n);
     });
-    this.changed();
     const out: Json = {};
     if (countCapacity) out.ConsumedCapacity = [...units].map(([name, n]) => consumed(capacityMode, name, n));
     return out;
