@@ -9,14 +9,11 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
-import { createRequire } from 'node:module';
 import type { HttpRequest } from '@smithy/core/transport';
 import type { InProcessResponse, InProcessRoute } from './in-process-handler.js';
 import { PortInUseError, StandInStartError } from './stand-ins.js';
 import { closeLocal } from './local-server.js';
 import { enforceSesSendRules, type StandInHandler, type StandInResponse } from './ses-send-rules.js';
-
-const require = createRequire(import.meta.url);
 
 const SEND_EMAIL_PATH = '/v2/email/outbound-emails';
 /** The stand-in's own request size limit (its express.json limit); larger requests go over HTTP and get its answer. */
@@ -85,7 +82,8 @@ function callStandIn(handler: StandInHandler, request: HttpRequest, body: string
 
 export async function startSesStandIn(host: string, port: number): Promise<RunningSesStandIn> {
   const chosen = await freePort(host, port);
-  const sesLocal = require('aws-ses-v2-local') as { default: (c: { host: string; port: number }) => Promise<Server> };
+  // Imported here, not at the top: only local mode's start needs the stand-in's server (express and its mail parsing).
+  const sesLocal = (await import('aws-ses-v2-local')).default as unknown as { default: (c: { host: string; port: number }) => Promise<Server> };
   const sendEmail = enforceSesSendRules();
   const server = await sesLocal.default({ host, port: chosen });
   if (!server.listening) throw new PortInUseError('ses', port);

@@ -8,12 +8,8 @@
  * `{ type: "ready", port }` or `{ type: "error", code, message }`, and exits when told
  * SIGTERM/SIGINT or when its parent goes away (IPC disconnect), so it never outlives it.
  */
-import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
-const require = createRequire(import.meta.url);
 
 export type StandInKind = 's3';
 
@@ -52,7 +48,7 @@ async function shutdown(): Promise<void> {
 }
 
 async function startS3(options: StandInOptions): Promise<number> {
-  const S3rver = require('s3rver') as new (opts: object) => { run(): Promise<AddressInfo>; close(): Promise<void> };
+  const { default: S3rver } = await import('s3rver');
   const s3rver = new S3rver({ address: options.host, port: options.port, silent: true, directory: options.path });
   const address = await s3rver.run();
   closeServer = () => s3rver.close();
