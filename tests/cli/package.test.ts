@@ -1,11 +1,12 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { packageRoot } from '../../src/package-root.js';
-import { HANDLERS, buildHandlers } from '../../src/packaging/build.js';
+import { HANDLERS, prebuiltHandlerZip, sha256 } from '../../src/packaging/build.js';
 import { cliEnv, startFakeAws, type FakeAws } from '../support/fake-aws-server.js';
 import { eventually, startLocalMode } from '../support/local-mode.js';
 
@@ -73,11 +74,15 @@ describe('the npm package, installed from its tarball', () => {
     expect(files.filter((file) => file.startsWith('functions') || file.startsWith('src'))).toEqual([]);
   });
 
-  it('answers --help', async () => {
-    const result = await runInstalled(['--help'], process.env);
+  it('answers --help reading only the entry and a few small chunks of its own', async () => {
+    const result = await runInstalled(['--help'], { ...process.env, NODE_DEBUG: 'esm' });
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('Usage: sesmailengine');
     expect(result.stdout).toContain('install');
+    const loaded = [...new Set([...result.stderr.matchAll(/Storing (file:\/\/\S+)/g)].map((m) => fileURLToPath(m[1]!)))];
+    expect(loaded).toContain(join(project, 'node_modules', 'sesmailengine', 'dist', 'package', 'cli.js'));
+    expect(loaded.filter((file) => !file.includes(join('sesmailengine', 'dist', 'package')))).toEqual([]);
+    expect(loaded.reduce((sum, file) => sum + statSync(file).size, 0)).toBeLessThan(150_000);
   });
 
   it('runs local mode: one request becomes one mail in the viewer, and it stops cleanly', async () => {
@@ -102,7 +107,15 @@ describe('the npm package, installed from its tarball', () => {
     }
   }, 90_000);
 
-  it('installs against the fake AWS with the prebuilt handler zips, the same bytes a clone builds', async () => {
+  it('is a library too: its entry exports EmailClient', async () => {
+    const probe = "const m = await import('sesmailengine'); console.log(typeof m.EmailClient, typeof m.verifyWebhook);";
+    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', probe], { cwd: project });
+    expect(stdout.trim()).toBe('function function');
+  });
+
+  // The zips are built from this clone's source at pack time (scripts/bundle-package.mjs),
+  // as a clone's install builds them: tests/unit/installer/packaging.test.ts shows that build is deterministic.
+  it('installs against the fake AWS with the prebuilt handler zips', async () => {
     aws = await startFakeAws();
     const result = await runInstalled(
       ['install', '--yes', '--sender', 'noreply@example.com', '--admin-email', 'ops@example.com', '--stack-name', 'smepkg'],
@@ -111,8 +124,8 @@ describe('the npm package, installed from its tarball', () => {
     expect(result.stderr).toMatch(/smepkg: CREATE_COMPLETE/);
     expect(result.code).toBe(0);
     const uploaded = [...aws.objects.keys()].map((key) => /artifacts\/[a-z-]+-[0-9a-f]{64}\.zip$/.exec(key)?.[0]).filter(Boolean).sort();
-    const fromSource = (await buildHandlers(ROOT, HANDLERS)).map((artifact) => artifact.key).sort();
-    expect(uploaded).toEqual(fromSource);
+    const shipped = HANDLERS.map((spec) => `artifacts/${spec.name}-${sha256(readFileSync(prebuiltHandlerZip(join(project, 'node_modules', 'sesmailengine'), spec.name)))}.zip`);
+    expect(uploaded).toEqual(shipped.sort());
     expect(existsSync(join(project, 'sesmailengine-install.log'))).toBe(true);
   }, 90_000);
 });
