@@ -5,6 +5,9 @@
  * instead of about fifteen. Every other module stays a separate file, loaded only by the
  * command that needs it (the imports are rewritten relative to the entry); src/errors.js
  * stays separate too, so CliError is one class for the entry and the commands.
+ *
+ * This is the clone's build (`npm run build`, what the tests run). The npm package's CLI is
+ * bundled with all its dependencies by scripts/bundle-package.mjs, at pack time.
  */
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';

@@ -11,7 +11,8 @@
  * "." and "@" in a value too, against its documentation; the stand-in keeps to the
  * documented alphabet, which is what the engine writes.
  */
-import { createRequire } from 'node:module';
+// A default import of a CommonJS module is its module.exports: the object the stand-in's server reads its handler from.
+import sendEmailModule from 'aws-ses-v2-local/dist/v2/sendEmail.js';
 
 export interface StandInRequest {
   body: unknown;
@@ -72,7 +73,6 @@ export function withSesSendRules(handler: StandInHandler): StandInHandler {
   };
 }
 
-const require = createRequire(import.meta.url);
 const ENFORCED = Symbol.for('sesmailengine.sesSendRules');
 type Marked = StandInHandler & { [ENFORCED]?: true };
 
@@ -83,7 +83,7 @@ type Marked = StandInHandler & { [ENFORCED]?: true };
  * second call changes nothing.
  */
 export function enforceSesSendRules(): StandInHandler {
-  const sendEmail = require('aws-ses-v2-local/dist/v2/sendEmail.js') as { default: Marked };
+  const sendEmail = sendEmailModule as unknown as { default: Marked };
   if (!sendEmail.default[ENFORCED]) {
     const wrapped: Marked = withSesSendRules(sendEmail.default);
     wrapped[ENFORCED] = true;

@@ -9,15 +9,14 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
-import { createRequire } from 'node:module';
 import type { HttpRequest } from '@smithy/core/transport';
 import type { InProcessResponse, InProcessRoute } from './in-process-handler.js';
 import { PortInUseError, StandInStartError } from './stand-ins.js';
 import { closeLocal } from './local-server.js';
 import { enforceSesSendRules, type StandInHandler, type StandInResponse } from './ses-send-rules.js';
 import { guardServer, requestUrl, type Refusal } from './request-guard.js';
-
-const require = createRequire(import.meta.url);
+// A default import of a CommonJS module is its module.exports: the store the stand-in's server keeps its mail in.
+import sesStore from 'aws-ses-v2-local/dist/store.js';
 
 const SEND_EMAIL_PATH = '/v2/email/outbound-emails';
 /** The stand-in's own request size limit (its express.json limit); larger requests go over HTTP and get its answer. */
@@ -158,8 +157,7 @@ function viewerQueryCheck(request: IncomingMessage): Refusal | undefined {
   if (path === '/get-emlcontent') {
     const ids = url.searchParams.getAll('messageId');
     if (ids.length !== 1 || ids[0] === '') return bad('Pass one messageId of a caught email: /get-emlContent?messageId=<id>.');
-    const store = require('aws-ses-v2-local/dist/store.js') as { getStoreReadonly(): { emails: { messageId: string }[] } };
-    if (!store.getStoreReadonly().emails.some((email) => email.messageId === ids[0])) return bad('Email not found within the store');
+    if (!sesStore.getStoreReadonly().emails.some((email) => email.messageId === ids[0])) return bad('Email not found within the store');
   }
   if (path === '/store' && url.searchParams.has('since')) {
     const since = url.searchParams.getAll('since');
@@ -172,7 +170,8 @@ function viewerQueryCheck(request: IncomingMessage): Refusal | undefined {
 
 export async function startSesStandIn(host: string, port: number): Promise<RunningSesStandIn> {
   const chosen = await freePort(host, port);
-  const sesLocal = require('aws-ses-v2-local') as { default: (c: { host: string; port: number }) => Promise<Server> };
+  // Imported here, not at the top: only local mode's start needs the stand-in's server (express and its mail parsing).
+  const sesLocal = (await import('aws-ses-v2-local')).default as unknown as { default: (c: { host: string; port: number }) => Promise<Server> };
   const sendEmail = enforceSesSendRules();
   const server = await sesLocal.default({ host, port: chosen });
   if (!server.listening) throw new PortInUseError('ses', port);

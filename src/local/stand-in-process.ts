@@ -8,14 +8,9 @@
  * `{ type: "ready", port }` or `{ type: "error", code, message }`, and exits when told
  * SIGTERM/SIGINT or when its parent goes away (IPC disconnect), so it never outlives it.
  */
-import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
-import type { Server } from 'node:http';
 import { guardServer, s3BucketCheck } from './request-guard.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-
-const require = createRequire(import.meta.url);
 
 export type StandInKind = 's3';
 
@@ -54,7 +49,7 @@ async function shutdown(): Promise<void> {
 }
 
 async function startS3(options: StandInOptions): Promise<number> {
-  const S3rver = require('s3rver') as new (opts: object) => { run(): Promise<AddressInfo>; close(): Promise<void>; httpServer: Server };
+  const { default: S3rver } = await import('s3rver');
   const s3rver = new S3rver({ address: options.host, port: options.port, silent: true, directory: options.path });
   const address = await s3rver.run();
   // Installed before any request can arrive: run() resolved in the listen callback just now.

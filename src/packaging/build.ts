@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
-import { createZip } from './zip.js';
+import { createZip, zipContentBytes } from './zip.js';
 
 /**
  * Builds each Lambda handler into minified ESM (`index.mjs`, plus `chunks/` for modules the
@@ -9,6 +9,10 @@ import { createZip } from './zip.js';
  * SHA-256 names its S3 key. The AWS SDK v3 stays out of the bundle: the nodejs22.x runtime
  * ships it. Code splitting keeps rarely used paths, and the SDK packages only they import,
  * out of the cold start: esbuild hoists every static import of a single-file bundle.
+ *
+ * The npm package ships these zips prebuilt (dist/package/handlers/, written at pack time by
+ * scripts/bundle-package.mjs) and has no esbuild: the installer uses them when the handler's
+ * source is absent, and builds from source only in a clone.
  */
 
 export interface HandlerSpec {
@@ -46,7 +50,7 @@ export interface BundleFile {
 const REQUIRE_SHIM =
   "import{createRequire as __smeCreateRequire}from'node:module';const require=__smeCreateRequire(import.meta.url);";
 
-/** The handler's entry file: TypeScript source in a clone, compiled JavaScript in the npm package. */
+/** The handler's entry file: its TypeScript source, or the compiled JavaScript of a build without the sources. */
 export function handlerEntry(root: string, name: string): string {
   const source = join(root, 'functions', name, 'handler.ts');
   if (existsSync(source)) return source;
@@ -109,13 +113,33 @@ export function packageBundle(spec: HandlerSpec, bundle: Uint8Array | readonly B
   return { ...spec, key: `${ARTIFACT_PREFIX}${spec.name}-${hash}.zip`, sha256: hash, zip, bundleBytes };
 }
 
-/** Builds and packages every handler (in parallel: esbuild runs them on its own threads). */
+/** Where the npm package keeps a handler's prebuilt zip. */
+export function prebuiltHandlerZip(root: string, name: string): string {
+  return join(root, 'dist', 'package', 'handlers', `${name}.zip`);
+}
+
+/** A prebuilt zip as an artifact: the same key as building it here would give. */
+export function packagePrebuilt(spec: HandlerSpec, zip: Buffer): HandlerArtifact {
+  const hash = sha256(zip);
+  return { ...spec, key: `${ARTIFACT_PREFIX}${spec.name}-${hash}.zip`, sha256: hash, zip, bundleBytes: zipContentBytes(zip) };
+}
+
+/**
+ * Packages every handler: the prebuilt zip where the source is absent (the npm package),
+ * otherwise a fresh build (in parallel: esbuild runs them on its own threads).
+ */
 export async function buildHandlers(
   root: string,
   handlers: readonly HandlerSpec[] = HANDLERS,
   entryFor: (root: string, name: string) => string = handlerEntry,
 ): Promise<HandlerArtifact[]> {
   return Promise.all(
-    handlers.map(async (spec) => packageBundle(spec, await bundleHandler(entryFor(root, spec.name), root))),
+    handlers.map(async (spec) => {
+      const prebuilt = prebuiltHandlerZip(root, spec.name);
+      if (!existsSync(join(root, 'functions', spec.name, 'handler.ts')) && existsSync(prebuilt)) {
+        return packagePrebuilt(spec, readFileSync(prebuilt));
+      }
+      return packageBundle(spec, await bundleHandler(entryFor(root, spec.name), root));
+    }),
   );
 }

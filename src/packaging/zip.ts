@@ -94,3 +94,18 @@ export function createZip(entries: ZipEntry[]): Buffer {
   if (offset + centralSize > 0xffffffff || sorted.length > 0xffff) throw new Error('Archive too large for zip32.');
   return Buffer.concat([...locals, ...centrals, end]);
 }
+
+/** The uncompressed size of all entries of a zip that createZip wrote (from its central directory). */
+export function zipContentBytes(zip: Buffer): number {
+  const end = zip.length - 22;
+  if (end < 0 || zip.readUInt32LE(end) !== 0x06054b50) throw new Error('Not a zip written by createZip: no end record where expected.');
+  const count = zip.readUInt16LE(end + 10);
+  let at = zip.readUInt32LE(end + 16);
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    if (zip.readUInt32LE(at) !== 0x02014b50) throw new Error('Not a zip written by createZip: bad central directory.');
+    total += zip.readUInt32LE(at + 24);
+    at += 46 + zip.readUInt16LE(at + 28) + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
+  }
+  return total;
+}

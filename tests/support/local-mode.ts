@@ -53,8 +53,9 @@ export interface LocalMode {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startLocalMode(args: string[] = [], timeoutMs = 60_000): Promise<LocalMode> {
-  const child = spawn(process.execPath, [CLI, 'local', '--json', '--port', '0', '--dynamodb-port', '0', '--s3-port', '0', '--ses-port', '0', ...args], {
+/** `cli`: the CLI to start, the built one of this clone by default (the npm package's in tests/cli/package.test.ts). */
+export async function startLocalMode(args: string[] = [], timeoutMs = 60_000, cli = CLI): Promise<LocalMode> {
+  const child = spawn(process.execPath, [cli, 'local', '--json', '--port', '0', '--dynamodb-port', '0', '--s3-port', '0', '--ses-port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   });
