@@ -24,7 +24,7 @@ import {
 } from '../ops/migration.js';
 import { table } from '../ops/print.js';
 import { withTarget, type EngineTarget, type TargetOptions } from '../ops/target.js';
-import { DEFAULT_STACK_NAME, stackNameProblem, type CommonOptions } from './shared-options.js';
+import { DEFAULT_STACK_NAME, stackNameProblem, type CommonOptions } from '../shared-options.js';
 
 /**
  * `sesmailengine migrate`: brings the original engine's suppression list and tracking

@@ -10,7 +10,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationApi } from '../aws/cloudformation.js';
 import { CliError } from '../errors.js';
 import { viewOutputs } from '../installer/stack-outputs.js';
-import { DEFAULT_STACK_NAME } from '../commands/shared-options.js';
+import { DEFAULT_STACK_NAME } from '../shared-options.js';
 import { DEFAULT_LOCAL_URL } from '../local/defaults.js';
 
 /**
@@ -434,11 +434,10 @@ export function stackSettings(parameters: Record<string, string>): EngineSetting
 async function awsTarget(options: TargetOptions): Promise<EngineTarget> {
   const injected = options.clients ?? {};
   const stackName = options.stackName ?? DEFAULT_STACK_NAME;
-  const [{ STSClient }, { clientConfig, s3Config }, { checkCredentials }, { requireRegion }] = await Promise.all([
+  const [{ STSClient }, { clientConfig, s3Config }, { checkCredentials, requireRegion }] = await Promise.all([
     import('@aws-sdk/client-sts'),
     import('../aws/clients.js'),
     import('../installer/preflight.js'),
-    import('../commands/uninstall.js'),
   ]);
   const region = await requireRegion(options, injected.sts);
   const aws = { region, ...(options.profile ? { profile: options.profile } : {}) };
