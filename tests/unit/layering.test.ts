@@ -6,7 +6,8 @@ import { importCycles, importGraph, importsOf, sourceFiles, type ImportEdge } fr
 /**
  * Which folder may import which, read from the sources' import statements: the Lambda
  * code never reaches into the CLI, the CLI's layers below the commands never reach up
- * into them, and no module imports itself by a detour (not even for a type).
+ * into them (only the entry does), the library stays apart from the CLI, and no module
+ * imports itself by a detour (not even for a type).
  */
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -29,6 +30,24 @@ describe('the import graph', () => {
 
   it.each(['src/ops/', 'src/installer/', 'src/aws/', 'src/local/'])('has %s import nothing from src/commands/', (folder) => {
     expect(edgesFrom(folder, 'src/commands/')).toEqual([]);
+  });
+
+  it('has src/commands/ imported, outside itself, by the entry src/cli.ts only', () => {
+    const importers = GRAPH.edges.filter((edge) => edge.to.startsWith('src/commands/') && !edge.from.startsWith('src/commands/')).map((edge) => edge.from);
+
+    expect([...new Set(importers)]).toEqual(['src/cli.ts']);
+  });
+
+  it('has src/aws/ import nothing else of src/ (the lowest layer of the CLI)', () => {
+    const upward = GRAPH.edges.filter((edge) => edge.from.startsWith('src/aws/') && edge.to.startsWith('src/') && !edge.to.startsWith('src/aws/'));
+
+    expect(upward.map((edge) => `${edge.from} → ${edge.to}`)).toEqual([]);
+  });
+
+  it('has the library (src/client/) import only itself and functions/core/', () => {
+    const outside = GRAPH.edges.filter((edge) => edge.from.startsWith('src/client/') && !edge.to.startsWith('src/client/') && !edge.to.startsWith('functions/core/'));
+
+    expect(outside.map((edge) => `${edge.from} → ${edge.to}`)).toEqual([]);
   });
 
   it('has no import cycle, type-only imports included', () => {
