@@ -3,6 +3,22 @@ export function isConditionalCheckFailure(error: unknown): boolean {
   return (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
 }
 
+/**
+ * Awaits a write that carries a ConditionExpression: true when DynamoDB applied it, false
+ * when its condition did not hold; any other error is thrown. Callers pass the sent
+ * command (`conditionalWrite(ddb.send(new PutCommand(…)))`), so the command stays visible
+ * where it is built.
+ */
+export async function conditionalWrite(write: Promise<unknown>): Promise<boolean> {
+  try {
+    await write;
+    return true;
+  } catch (error) {
+    if (isConditionalCheckFailure(error)) return false;
+    throw error;
+  }
+}
+
 // Errors with which DynamoDB refuses a request before doing anything: retrying cannot apply a write twice.
 const REFUSED_UNAPPLIED = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException', 'RequestLimitExceeded']);
 

@@ -1,6 +1,6 @@
 import { ScanCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient, type TableDescription } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isConditionalCheckFailure } from './dynamo-errors.js';
+import { conditionalWrite } from './dynamo-errors.js';
 import { LEGACY_SUPPRESSION_INDEX_RANGE_KEY, SUPPRESSION_TABLE } from './table-schemas.js';
 
 /**
@@ -54,8 +54,8 @@ export async function backfillAddedToSuppressionDate(
       }),
     );
     for (const item of out?.Items ?? []) {
-      try {
-        await client.send(
+      const applied = await conditionalWrite(
+        client.send(
           new UpdateItemCommand({
             TableName: tableName,
             Key: { email: item.email! },
@@ -63,11 +63,9 @@ export async function backfillAddedToSuppressionDate(
             ConditionExpression: 'attribute_not_exists(addedToSuppressionDate) AND attribute_type(createdAt, :s)',
             ExpressionAttributeValues: { ':s': { S: 'S' } },
           }),
-        );
-        updated++;
-      } catch (error) {
-        if (!isConditionalCheckFailure(error)) throw error;
-      }
+        ),
+      );
+      if (applied) updated++;
     }
     onPage?.(updated);
     start = out?.LastEvaluatedKey;

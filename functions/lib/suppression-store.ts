@@ -4,7 +4,7 @@ import {
   PutCommand,
   type DynamoDBDocumentClient,
 } from '@aws-sdk/lib-dynamodb';
-import { isConditionalCheckFailure } from './dynamo-errors.js';
+import { conditionalWrite } from './dynamo-errors.js';
 import { batchGetAll, BATCH_GET_MAX_KEYS } from './batch-get.js';
 import type { SuppressionEntry, SuppressionReason, SuppressionType } from '../core/types.js';
 
@@ -92,8 +92,8 @@ export async function addSuppression(
   entry: SuppressionEntry,
 ): Promise<boolean> {
   const item = suppressionItem(entry);
-  try {
-    await ddb.send(
+  return conditionalWrite(
+    ddb.send(
       new PutCommand({
         TableName: tableName,
         Item: item,
@@ -101,12 +101,8 @@ export async function addSuppression(
         ExpressionAttributeNames: { '#reason': 'reason' },
         ExpressionAttributeValues: { ':complaint': 'spam-complaint', ':reason': item.reason },
       }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailure(error)) return false;
-    throw error;
-  }
+    ),
+  );
 }
 
 export async function removeSuppression(

@@ -8,7 +8,7 @@ import { storable } from '../core/stored-value.js';
 
 export { storable };
 import type { RecordStatus, SendHistoryEntry, TrackingRecord } from '../core/types.js';
-import { isConditionalCheckFailure } from './dynamo-errors.js';
+import { conditionalWrite } from './dynamo-errors.js';
 import { marshallSafeItem } from './marshall-safe.js';
 
 /**
@@ -133,13 +133,9 @@ function newRecordCondition(record: SenderTrackingRecord): Pick<PutCommandInput,
  * consistently) so the caller can tell a finished duplicate from an interrupted claim.
  */
 export async function claim(ddb: DynamoDBDocumentClient, table: string, record: SenderTrackingRecord): Promise<ClaimResult> {
-  try {
-    await ddb.send(new PutCommand({ TableName: table, Item: marshallSafeItem(record), ...newRecordCondition(record) }));
-    return { claimed: true };
-  } catch (error) {
-    if (!isConditionalCheckFailure(error)) throw error;
-    return { claimed: false, existing: await readRecord(ddb, table, record.emailId) };
-  }
+  const claimed = await conditionalWrite(ddb.send(new PutCommand({ TableName: table, Item: marshallSafeItem(record), ...newRecordCondition(record) })));
+  if (claimed) return { claimed: true };
+  return { claimed: false, existing: await readRecord(ddb, table, record.emailId) };
 }
 
 export type MarkSentResult = 'sent' | 'already-advanced' | 'missing';
@@ -150,8 +146,8 @@ export async function markSent(
   emailId: string,
   sent: { sesMessageId: string; sentAt: string },
 ): Promise<MarkSentResult> {
-  try {
-    await ddb.send(
+  const marked = await conditionalWrite(
+    ddb.send(
       new UpdateCommand({
         TableName: table,
         Key: { emailId },
@@ -160,15 +156,13 @@ export async function markSent(
         ExpressionAttributeNames: { '#status': 'status' },
         ExpressionAttributeValues: { ':sent': 'sent', ':rank': statusRank('sent'), ':mid': sent.sesMessageId, ':at': sent.sentAt },
       }),
-    );
-    return 'sent';
-  } catch (error) {
-    if (!isConditionalCheckFailure(error)) throw error;
-  }
+    ),
+  );
+  if (marked) return 'sent';
   // Feedback for this message got there first (it finds the record by the emailId tag):
   // keep its status, add what only the sender knows.
-  try {
-    await ddb.send(
+  const added = await conditionalWrite(
+    ddb.send(
       new UpdateCommand({
         TableName: table,
         Key: { emailId },
@@ -176,12 +170,9 @@ export async function markSent(
         ConditionExpression: 'attribute_exists(emailId)',
         ExpressionAttributeValues: { ':mid': sent.sesMessageId, ':at': sent.sentAt },
       }),
-    );
-    return 'already-advanced';
-  } catch (error) {
-    if (isConditionalCheckFailure(error)) return 'missing';
-    throw error;
-  }
+    ),
+  );
+  return added ? 'already-advanced' : 'missing';
 }
 
 /**
@@ -196,8 +187,8 @@ export async function markFailed(
   error: { code: ErrorCode; message: string },
 ): Promise<boolean> {
   const condition = claimCondition(token);
-  try {
-    await ddb.send(
+  return conditionalWrite(
+    ddb.send(
       new UpdateCommand({
         TableName: table,
         Key: { emailId },
@@ -212,12 +203,8 @@ export async function markFailed(
           ':message': wellFormed(error.message),
         },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionalCheckFailure(err)) return false;
-    throw err;
-  }
+    ),
+  );
 }
 
 /**
@@ -229,8 +216,8 @@ export async function reclaim(ddb: DynamoDBDocumentClient, table: string, emailI
   const condition = claimCondition(token);
   const next: ClaimToken = { claimedAt: token.claimedAt, attempt: token.attempt + 1 };
   const entry: SendHistoryEntry = { at, attempt: next.attempt, note };
-  try {
-    await ddb.send(
+  const applied = await conditionalWrite(
+    ddb.send(
       new UpdateCommand({
         TableName: table,
         Key: { emailId },
@@ -239,30 +226,21 @@ export async function reclaim(ddb: DynamoDBDocumentClient, table: string, emailI
         ExpressionAttributeNames: { '#status': 'status', '#ts': 'timestamp' },
         ExpressionAttributeValues: { ...condition.values, ':next': next.attempt, ':at': at, ':none': [], ':entry': [entry] },
       }),
-    );
-    return next;
-  } catch (err) {
-    if (isConditionalCheckFailure(err)) return undefined;
-    throw err;
-  }
+    ),
+  );
+  return applied ? next : undefined;
 }
 
 /** Writes a `failed` record unless one exists for the emailId (an existing record wins, except the request's own `scheduled` one). */
 export async function putFailed(ddb: DynamoDBDocumentClient, table: string, record: SenderTrackingRecord): Promise<boolean> {
-  try {
-    await ddb.send(new PutCommand({ TableName: table, Item: marshallSafeItem(record), ...newRecordCondition(record) }));
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailure(error)) return false;
-    throw error;
-  }
+  return conditionalWrite(ddb.send(new PutCommand({ TableName: table, Item: marshallSafeItem(record), ...newRecordCondition(record) })));
 }
 
 /** Deletes the claim `token` so a retry of the message can claim again. False when it is no longer that claim. */
 export async function releaseClaim(ddb: DynamoDBDocumentClient, table: string, emailId: string, token: ClaimToken): Promise<boolean> {
   const condition = claimCondition(token);
-  try {
-    await ddb.send(
+  return conditionalWrite(
+    ddb.send(
       new DeleteCommand({
         TableName: table,
         Key: { emailId },
@@ -270,25 +248,17 @@ export async function releaseClaim(ddb: DynamoDBDocumentClient, table: string, e
         ExpressionAttributeNames: { '#status': 'status', '#ts': 'timestamp' },
         ExpressionAttributeValues: condition.values,
       }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailure(error)) return false;
-    throw error;
-  }
+    ),
+  );
 }
 
 export type PutScheduledResult = { written: true } | { written: false; existing: SenderTrackingRecord | undefined };
 
 /** Writes the `scheduled` record of a request held until sendAt, unless a record exists (returned, read consistently). */
 export async function putScheduled(ddb: DynamoDBDocumentClient, table: string, record: SenderTrackingRecord): Promise<PutScheduledResult> {
-  try {
-    await ddb.send(new PutCommand({ TableName: table, Item: marshallSafeItem(record), ConditionExpression: 'attribute_not_exists(emailId)' }));
-    return { written: true };
-  } catch (error) {
-    if (!isConditionalCheckFailure(error)) throw error;
-    return { written: false, existing: await readRecord(ddb, table, record.emailId) };
-  }
+  const written = await conditionalWrite(ddb.send(new PutCommand({ TableName: table, Item: marshallSafeItem(record), ConditionExpression: 'attribute_not_exists(emailId)' })));
+  if (written) return { written: true };
+  return { written: false, existing: await readRecord(ddb, table, record.emailId) };
 }
 
 /**
@@ -301,8 +271,8 @@ export async function failScheduled(
   emailId: string,
   error: { code: ErrorCode; message: string },
 ): Promise<boolean> {
-  try {
-    await ddb.send(
+  return conditionalWrite(
+    ddb.send(
       new UpdateCommand({
         TableName: table,
         Key: { emailId },
@@ -317,10 +287,6 @@ export async function failScheduled(
           ':message': wellFormed(error.message),
         },
       }),
-    );
-    return true;
-  } catch (err) {
-    if (isConditionalCheckFailure(err)) return false;
-    throw err;
-  }
+    ),
+  );
 }

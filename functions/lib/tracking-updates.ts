@@ -1,5 +1,5 @@
 import { BatchGetCommand, GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
-import { isConditionalCheckFailure } from './dynamo-errors.js';
+import { conditionalWrite, isConditionalCheckFailure } from './dynamo-errors.js';
 import { emailIdFromTags } from '../core/message-tags.js';
 import { statusRank } from '../core/status-priority.js';
 import { applyDecision, decideFeedback, writesNothing, type FeedbackDecision, type FeedbackRecordState } from '../core/feedback-rules.js';
@@ -229,8 +229,8 @@ export async function claimRetry(
   holder: string,
   now: Date,
 ): Promise<boolean> {
-  try {
-    await ddb.send(
+  return conditionalWrite(
+    ddb.send(
       new UpdateCommand({
         TableName: table,
         Key: { emailId },
@@ -250,12 +250,8 @@ export async function claimRetry(
           ':stale': new Date(now.getTime() - RETRY_CLAIM_STALE_MS).toISOString(),
         },
       }),
-    );
-    return true;
-  } catch (error) {
-    if (isConditionalCheckFailure(error)) return false;
-    throw error;
-  }
+    ),
+  );
 }
 
 /** Notes on the record that its soft-bounce retry is on the send queue. */

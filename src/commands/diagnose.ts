@@ -15,7 +15,7 @@ import { printRecord, printSuppression, printVerdict, table } from '../ops/print
 import { peekMessages, queueDepth, type QueueDepth } from '../ops/queues.js';
 import { addressKey, recordsTo, retryChain, type StoredRecord } from '../ops/records.js';
 import { withTarget, type EngineTarget, type QueueKind, type TargetOptions } from '../ops/target.js';
-import type { CommonOptions } from './shared-options.js';
+import type { CommonOptions } from '../shared-options.js';
 
 /**
  * `sesmailengine diagnose <emailId|address>`: the support guide's decision tree, run

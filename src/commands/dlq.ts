@@ -9,7 +9,7 @@ import { readLastErrors } from '../../functions/lib/last-error-store.js';
 import { choiceOption, integerOption, secondsOption } from '../ops/input.js';
 import { peekMessages, queueDepth, redriveByCopy, redriveWithMoveTask, type CopyResult, type MoveTaskResult, type QueueDepth } from '../ops/queues.js';
 import { withTarget, type EngineTarget, type QueueKind, type TargetOptions } from '../ops/target.js';
-import type { CommonOptions } from './shared-options.js';
+import type { CommonOptions } from '../shared-options.js';
 
 /**
  * `sesmailengine dlq list|redrive`: what is in the dead-letter queues and why, and moving

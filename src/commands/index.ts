@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { registerInstallerCommands } from './installer-commands.js';
 import { registerOpsCommands } from './ops-commands.js';
 import { LOCAL_DEFAULTS as D } from '../local/defaults.js';
-
-export type Runner = (debug: boolean, body: () => Promise<number>) => Promise<never>;
+import type { Runner } from '../shared-options.js';
 
 /**
  * Registers every command. Each action imports its module on demand so that

@@ -67,7 +67,7 @@ import { createPrompter, type Prompter } from '../prompts.js';
 import { createUi, processIo, type Ui } from '../ui.js';
 import { VERSION } from '../version.js';
 import { readStarterTemplatesFromDirectory, type SeedResult, type StarterTemplate } from '../../functions/lib/template-seeding.js';
-import { DEFAULT_STACK_NAME, emailProblem, stackNameProblem, type CommonOptions } from './shared-options.js';
+import { DEFAULT_STACK_NAME, emailProblem, stackNameProblem, type CommonOptions } from '../shared-options.js';
 
 /**
  * `sesmailengine install`: from zero (or an older version) to a working stack. Credentials

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { Runner } from './index.js';
+import type { Runner } from '../shared-options.js';
 
 /**
  * Commander wiring for the deploy-side commands: install, uninstall, seed-templates and

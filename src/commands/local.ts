@@ -17,7 +17,8 @@ import { PortInUseError, StandInStartError } from '../local/stand-ins.js';
 import { DataDirLockedError } from '../local/data-dir-lock.js';
 import { displaySecret, WebhookSecretError } from '../../functions/core/webhook-signature.js';
 import { parseWebhookEventTypes, WebhookEventTypesError } from '../../functions/core/webhook-payload.js';
-import { startLocalEngine, type LocalEngine, type LocalEngineInfo, type LocalEngineOptions } from '../local/engine.js';
+import { startLocalEngine, type LocalEngine, type LocalEngineOptions } from '../local/engine.js';
+import type { LocalInfo } from '../local/info.js';
 import { humanLine, jsonLine, type RequestLogEntry } from '../local/request-log.js';
 import { LineWriter } from '../local/line-writer.js';
 import { watchParent } from '../local/parent-watch.js';
@@ -220,7 +221,7 @@ function waitForStop(): Promise<string> {
   });
 }
 
-function firstSend(info: LocalEngineInfo): { detail: Record<string, unknown> } {
+function firstSend(info: LocalInfo): { detail: Record<string, unknown> } {
   const templateName = info.templates.includes('welcome') ? 'welcome' : (info.templates[0] ?? 'welcome');
   return {
     detail: {
@@ -231,7 +232,7 @@ function firstSend(info: LocalEngineInfo): { detail: Record<string, unknown> } {
   };
 }
 
-export function banner(info: LocalEngineInfo): string {
+export function banner(info: LocalInfo): string {
   const { detail } = firstSend(info);
   const entries = JSON.stringify([
     { EventBusName: info.eventBusName, Source: 'my.app', DetailType: 'Email Request', Detail: JSON.stringify(detail) },

@@ -8,7 +8,7 @@ import { CliError } from '../errors.js';
 import { createUi, processIo, type Io, type Spinner, type Ui } from '../ui.js';
 import { mapConcurrently } from '../../functions/core/concurrency.js';
 import { batchGetAll, BATCH_GET_MAX_KEYS } from '../../functions/lib/batch-get.js';
-import { isConditionalCheckFailure } from '../../functions/lib/dynamo-errors.js';
+import { conditionalWrite } from '../../functions/lib/dynamo-errors.js';
 import {
   checkpointKey,
   emptyCheckpoint,
@@ -24,7 +24,7 @@ import {
 } from '../ops/migration.js';
 import { table } from '../ops/print.js';
 import { withTarget, type EngineTarget, type TargetOptions } from '../ops/target.js';
-import { DEFAULT_STACK_NAME, stackNameProblem, type CommonOptions } from './shared-options.js';
+import { DEFAULT_STACK_NAME, stackNameProblem, type CommonOptions } from '../shared-options.js';
 
 /**
  * `sesmailengine migrate`: brings the original engine's suppression list and tracking
@@ -273,15 +273,12 @@ class Migration {
   /** Conditional puts; returns how many were written (the rest this engine already had). */
   private async put(tableName: string, keyName: string, items: Record<string, unknown>[]): Promise<number> {
     const written = await mapConcurrently(items, PUTS_IN_FLIGHT, async (item): Promise<number> => {
-      try {
-        await this.ddb.send(
+      const applied = await conditionalWrite(
+        this.ddb.send(
           new PutCommand({ TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(#k)', ExpressionAttributeNames: { '#k': keyName } }),
-        );
-        return 1;
-      } catch (error) {
-        if (isConditionalCheckFailure(error)) return 0;
-        throw error;
-      }
+        ),
+      );
+      return applied ? 1 : 0;
     });
     return written.reduce((a, b) => a + b, 0);
   }

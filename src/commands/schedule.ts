@@ -4,7 +4,7 @@ import { CliError } from '../errors.js';
 import { scheduleNameFor } from '../../functions/core/scheduling.js';
 import { failScheduled, readRecord } from '../../functions/lib/tracking-store.js';
 import { withTarget, type TargetOptions } from '../ops/target.js';
-import type { CommonOptions } from './shared-options.js';
+import type { CommonOptions } from '../shared-options.js';
 
 /**
  * `sesmailengine schedule cancel <emailId>`: stops a scheduled send (a request with a

@@ -5,14 +5,13 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { clientConfig, s3Config, type AwsTarget } from '../aws/clients.js';
 import { createCloudFormationApi, type CloudFormationApi } from '../aws/cloudformation.js';
 import { CliError } from '../errors.js';
-import { checkCredentials } from '../installer/preflight.js';
+import { checkCredentials, requireRegion } from '../installer/preflight.js';
 import { viewOutputs } from '../installer/stack-outputs.js';
 import { packageRoot } from '../package-root.js';
 import { createUi, processIo } from '../ui.js';
 import { readStarterTemplatesFromDirectory, seedTemplates, type SeedResult } from '../../functions/lib/template-seeding.js';
 import { UNVERSIONED_REASON } from '../../functions/core/seed-plan.js';
-import { DEFAULT_STACK_NAME, type CommonOptions } from './shared-options.js';
-import { requireRegion } from './uninstall.js';
+import { DEFAULT_STACK_NAME, type CommonOptions } from '../shared-options.js';
 
 /**
  * `sesmailengine seed-templates`: copies the starter templates shipped in this package into

@@ -10,7 +10,7 @@ import { choiceOption, jsonObjectOption, secondsOption } from '../ops/input.js';
 import { printRecord } from '../ops/print.js';
 import type { StoredRecord } from '../ops/records.js';
 import { withTarget, type TargetOptions } from '../ops/target.js';
-import type { CommonOptions } from './shared-options.js';
+import type { CommonOptions } from '../shared-options.js';
 
 /**
  * `sesmailengine send`: publishes one "Email Request" through EmailClient, then watches its

@@ -5,7 +5,7 @@ import { emptyCounts, readDailyCounts, type DailyCounts } from '../../functions/
 import { dayOption, daysEndingWith, integerOption } from '../ops/input.js';
 import { percent, table } from '../ops/print.js';
 import { withTarget, type TargetOptions } from '../ops/target.js';
-import type { CommonOptions } from './shared-options.js';
+import type { CommonOptions } from '../shared-options.js';
 
 /**
  * `sesmailengine stats`: per-day sending figures from the daily counters: one BatchGetItem

@@ -11,15 +11,14 @@ import chalk from 'chalk';
 import { clientConfig, type AwsTarget } from '../aws/clients.js';
 import { createCloudFormationApi, type CloudFormationApi, type StackDescription } from '../aws/cloudformation.js';
 import { describeResource, displayName, findExisting, listOrder, namedResources } from '../installer/named-resources.js';
-import { checkCredentials, readSesAccount, type SesAccount } from '../installer/preflight.js';
+import { checkCredentials, readSesAccount, requireRegion, type SesAccount } from '../installer/preflight.js';
 import { queueNameFromUrl, viewOutputs } from '../installer/stack-outputs.js';
 import { loadStackTemplate } from '../installer/stack-template.js';
 import { packageRoot } from '../package-root.js';
 import { createUi, processIo, type Ui } from '../ui.js';
 import { documentClient } from '../../functions/lib/clients.js';
 import { readDailyCounts } from '../../functions/lib/counters-store.js';
-import { DEFAULT_STACK_NAME, type CommonOptions } from './shared-options.js';
-import { requireRegion } from './uninstall.js';
+import { DEFAULT_STACK_NAME, type CommonOptions } from '../shared-options.js';
 
 /**
  * `sesmailengine status`: the stack, the SES account, today's sending from the O(1) daily

@@ -12,7 +12,7 @@ import { choiceOption, dayOption, integerOption } from '../ops/input.js';
 import { printSuppression, table } from '../ops/print.js';
 import { addressKey, listSuppressions, SUPPRESSION_TYPES } from '../ops/records.js';
 import { withTarget, type TargetOptions } from '../ops/target.js';
-import type { CommonOptions } from './shared-options.js';
+import type { CommonOptions } from '../shared-options.js';
 
 /**
  * `sesmailengine suppression list|check|add|remove`: the engine's suppression list.

@@ -17,7 +17,7 @@ import {
   type TemplateProblem,
 } from '../ops/template-folders.js';
 import { withTarget, type EngineTarget, type TargetOptions } from '../ops/target.js';
-import type { CommonOptions } from './shared-options.js';
+import type { CommonOptions } from '../shared-options.js';
 
 /**
  * `sesmailengine templates preview|validate|push|pull`: work on templates with the engine's

@@ -13,7 +13,7 @@ import { CliError, UserCancelled } from '../errors.js';
 import { nullLog } from '../install-log.js';
 import { bucketState, defaultBucketName, emptyAndDeleteBucket } from '../installer/bucket.js';
 import { followOperation, reportFailure } from '../installer/follow.js';
-import { checkCredentials, configuredRegion, credentialsError, resolveCredentials } from '../installer/preflight.js';
+import { checkCredentials, requireRegion } from '../installer/preflight.js';
 import {
   canDeleteData,
   deleteDataResource,
@@ -30,7 +30,7 @@ import { loadStackTemplate } from '../installer/stack-template.js';
 import { packageRoot } from '../package-root.js';
 import { createPrompter, type Prompter } from '../prompts.js';
 import { createUi, processIo } from '../ui.js';
-import { DEFAULT_STACK_NAME, type CommonOptions } from './shared-options.js';
+import { DEFAULT_STACK_NAME, type CommonOptions } from '../shared-options.js';
 
 /**
  * `sesmailengine uninstall`: deletes the stack and says what was kept. The tables, queues,
@@ -58,16 +58,6 @@ export interface UninstallOptions extends CommonOptions {
   root?: string;
   pollMs?: number;
   sleep?: (ms: number) => Promise<void>;
-}
-
-export async function requireRegion(options: { region?: string; profile?: string }, probe?: STSClient): Promise<string> {
-  if (options.region) return options.region;
-  const client = probe ?? new STSClient(clientConfig(options.profile ? { profile: options.profile } : {}));
-  const region = await configuredRegion(client);
-  if (region) return region;
-  // Missing credentials are reported before a missing region, as in install.
-  await resolveCredentials(client, options.profile);
-  throw credentialsError(new Error('Region is missing'), options.profile);
 }
 
 interface KeptResource {

@@ -8,7 +8,7 @@ import { withTarget, type EngineTarget, type TargetOptions, type WebhookResource
 import { displaySecret, WebhookSecretError } from '../../functions/core/webhook-signature.js';
 import { ENGINE_SOURCE, TEST_EVENT_TYPE, WEBHOOK_TEST_DETAIL_TYPE } from '../../functions/core/webhook-payload.js';
 import { eventAuthenticationKey, signEngineDetail } from '../../functions/core/event-authentication.js';
-import type { CommonOptions } from './shared-options.js';
+import type { CommonOptions } from '../shared-options.js';
 
 /**
  * `sesmailengine webhook secret|test`: the signing secret a receiver needs (in its `whsec_`

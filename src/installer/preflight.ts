@@ -1,7 +1,7 @@
-import { GetCallerIdentityCommand, type STSClient } from '@aws-sdk/client-sts';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { GetAccountCommand, GetEmailIdentityCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { CliError } from '../errors.js';
-import { awsErrorInfo } from '../aws/clients.js';
+import { awsErrorInfo, clientConfig } from '../aws/clients.js';
 
 /**
  * The installer's pre-flight checks: each asks AWS one question and turns the answer into
@@ -98,6 +98,19 @@ export async function configuredRegion(client: { config: { region: () => Promise
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The region a command works in: --region, else the SDK's (AWS_REGION or the profile).
+ * Without one, missing credentials are reported first, as install does.
+ */
+export async function requireRegion(options: { region?: string; profile?: string }, probe?: STSClient): Promise<string> {
+  if (options.region) return options.region;
+  const client = probe ?? new STSClient(clientConfig(options.profile ? { profile: options.profile } : {}));
+  const region = await configuredRegion(client);
+  if (region) return region;
+  await resolveCredentials(client, options.profile);
+  throw credentialsError(new Error('Region is missing'), options.profile);
 }
 
 // ---------------------------------------------------------------------------------------

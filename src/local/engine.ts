@@ -55,6 +55,7 @@ import { LOCAL_DEFAULTS } from './defaults.js';
 import { displaySecret, SECRET_PREFIX } from '../../functions/core/webhook-signature.js';
 import { eventAuthenticationKey } from '../../functions/core/event-authentication.js';
 import { MAX_ATTEMPTS } from '../../functions/core/webhook-payload.js';
+import type { LocalInfo } from './info.js';
 
 export const LOCAL_HOST = '127.0.0.1';
 export const LOCAL_REGION = 'us-east-1';
@@ -127,45 +128,8 @@ export interface LocalEngineOptions {
   requestLog?: (entry: RequestLogEntry) => void;
 }
 
-export interface LocalEngineInfo {
-  eventBridgeEndpoint: string;
-  eventBusName: string;
-  eventBusArn: string;
-  sqsEndpoint: string;
-  sendQueueUrl: string;
-  feedbackQueueUrl: string;
-  statusEventsUrl: string;
-  queuesUrl: string;
-  unsubscribeUrl: string;
-  dynamoDbEndpoint: string;
-  trackingTable: string;
-  suppressionTable: string;
-  countersTable: string;
-  s3Endpoint: string;
-  templateBucket: string;
-  sesEndpoint: string;
-  sesWebUrl: string;
-  sesStoreUrl: string;
-  configurationSet: string;
-  /** Schedule group of sends more than 15 minutes ahead (served at eventBridgeEndpoint/schedules). */
-  scheduleGroupName: string;
-  /** Present only with a webhook URL. */
-  webhookUrl?: string;
-  webhookQueueUrl?: string;
-  webhookDeadLetterQueueUrl?: string;
-  /** The secret receivers verify signatures with, in the whsec_ form. */
-  webhookSecret?: string;
-  /** The key that signs the engine's own events (base64url), so `webhook test --local` can sign its test event. */
-  eventSigningKey?: string;
-  region: string;
-  credentials: { accessKeyId: string; secretAccessKey: string };
-  dataDir: string | null;
-  retryDelaySeconds: number;
-  templates: string[];
-}
-
 export interface LocalEngine {
-  info: LocalEngineInfo;
+  info: LocalInfo;
   bus: LocalEventBus;
   queues: { send: LocalQueue; sendDlq: LocalQueue; feedback: LocalQueue; feedbackDlq: LocalQueue; webhook?: LocalQueue; webhookDlq?: LocalQueue };
   statusLog: StatusLog;
@@ -505,7 +469,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     serverState = { bus, queues: directory, listedQueues: listed, statusLog, unsubscribe: unsubscribeHandler, scheduler };
     cleanups.push(() => Promise.all([senderPoller.stop(), feedbackPoller.stop(), webhookPoller?.stop()]).then(() => undefined));
 
-    const info: LocalEngineInfo = {
+    const info: LocalInfo = {
       eventBridgeEndpoint: endpoint,
       eventBusName,
       eventBusArn: `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/${eventBusName}`,

@@ -19,7 +19,6 @@ import { handleSqsOperation, type QueueDirectory } from './sqs-protocol.js';
 import type { LocalEventBus } from './local-bus.js';
 import type { LocalQueue } from './local-queue.js';
 import type { StatusLog } from './status-log.js';
-import type { LocalScheduler } from './local-scheduler.js';
 import { PortInUseError } from './stand-ins.js';
 import { guardServer, requestUrl } from './request-guard.js';
 
@@ -32,8 +31,8 @@ export interface LocalServerOptions {
   listedQueues: LocalQueue[];
   statusLog: StatusLog;
   unsubscribe?: UnsubscribeHandler;
-  /** Serves EventBridge Scheduler's one-time schedules. */
-  scheduler?: LocalScheduler;
+  /** Serves EventBridge Scheduler's one-time schedules (local-scheduler.ts); undefined: not a schedules path. */
+  scheduler?: { handle(method: string, url: URL, rawBody: string): AwsResponse | undefined };
   /** Largest request body accepted, in bytes. */
   maxBodyBytes?: number;
   /** What GET /info answers: the engine's info (the same object as the --json line). */

@@ -10,8 +10,9 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationApi } from '../aws/cloudformation.js';
 import { CliError } from '../errors.js';
 import { viewOutputs } from '../installer/stack-outputs.js';
-import { DEFAULT_STACK_NAME } from '../commands/shared-options.js';
+import { DEFAULT_STACK_NAME } from '../shared-options.js';
 import { DEFAULT_LOCAL_URL } from '../local/defaults.js';
+import type { LocalInfo } from '../local/info.js';
 
 /**
  * Which engine an operating command talks to, and the clients to reach it:
@@ -137,32 +138,6 @@ export interface TargetOptions {
   fetch?: typeof fetch;
 }
 
-/** The fields of local mode's JSON line the commands rely on. */
-export interface LocalInfo {
-  eventBridgeEndpoint: string;
-  eventBusName: string;
-  dynamoDbEndpoint: string;
-  trackingTable: string;
-  suppressionTable: string;
-  countersTable: string;
-  s3Endpoint: string;
-  templateBucket: string;
-  region: string;
-  sqsEndpoint?: string;
-  sendQueueUrl?: string;
-  feedbackQueueUrl?: string;
-  retryDelaySeconds?: number;
-  credentials?: { accessKeyId: string; secretAccessKey: string };
-  /** Present only when local mode was started with --webhook-url. */
-  webhookUrl?: string;
-  webhookQueueUrl?: string;
-  webhookDeadLetterQueueUrl?: string;
-  /** The signing secret in its `whsec_` form. */
-  webhookSecret?: string;
-  /** The key that signs the engine's own events (base64url), for `webhook test`. */
-  eventSigningKey?: string;
-}
-
 const REQUIRED_LOCAL_FIELDS = [
   'eventBridgeEndpoint',
   'eventBusName',
@@ -175,6 +150,12 @@ const REQUIRED_LOCAL_FIELDS = [
   'region',
 ] as const;
 
+/**
+ * A line `--local` read: the fields it requires are checked; the others may be missing
+ * from a line written by hand or by another version.
+ */
+export type LocalInfoLine = Pick<LocalInfo, (typeof REQUIRED_LOCAL_FIELDS)[number]> & Partial<LocalInfo>;
+
 const START_LOCAL = 'Start it in another terminal with: npx sesmailengine local (it listens on 127.0.0.1:4010); with another --port, pass --local http://127.0.0.1:<port>.';
 
 /** Memoises an async factory. */
@@ -184,7 +165,7 @@ function once<T>(make: () => Promise<T>): () => Promise<T> {
 }
 
 /** Checks a parsed JSON line and returns it typed. */
-export function checkLocalInfo(value: unknown, from: string): LocalInfo {
+export function checkLocalInfo(value: unknown, from: string): LocalInfoLine {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new CliError('OPS002', `The local-mode information from ${from} is not a JSON object.`, 'Pass the line `sesmailengine local --json` printed, or its URL: --local http://127.0.0.1:4010.');
   }
@@ -197,10 +178,10 @@ export function checkLocalInfo(value: unknown, from: string): LocalInfo {
       'Pass the whole line `sesmailengine local --json` printed (or its URL, --local http://127.0.0.1:4010), from the same version of sesmailengine.',
     );
   }
-  return record as unknown as LocalInfo;
+  return record as unknown as LocalInfoLine;
 }
 
-function parseInfoText(text: string, from: string): LocalInfo {
+function parseInfoText(text: string, from: string): LocalInfoLine {
   const trimmed = text.trim();
   const candidates = [trimmed, ...trimmed.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('{'))];
   for (const candidate of candidates) {
@@ -217,7 +198,7 @@ function parseInfoText(text: string, from: string): LocalInfo {
   );
 }
 
-async function fetchInfo(url: string, fetchImpl: typeof fetch): Promise<LocalInfo> {
+async function fetchInfo(url: string, fetchImpl: typeof fetch): Promise<LocalInfoLine> {
   const base = url.replace(/\/+$/, '');
   const infoUrl = base.endsWith('/info') ? base : `${base}/info`;
   let response: Response;
@@ -249,7 +230,7 @@ async function fetchInfo(url: string, fetchImpl: typeof fetch): Promise<LocalInf
 }
 
 /** Reads local mode's information from a `--local` value. */
-export async function readLocalInfo(source: string | true, cwd = process.cwd(), fetchImpl: typeof fetch = fetch): Promise<LocalInfo> {
+export async function readLocalInfo(source: string | true, cwd = process.cwd(), fetchImpl: typeof fetch = fetch): Promise<LocalInfoLine> {
   const value = source === true ? DEFAULT_LOCAL_URL : source.trim();
   if (/^https?:\/\//i.test(value)) return fetchInfo(value, fetchImpl);
   if (value.startsWith('{')) return parseInfoText(value, '--local');
@@ -272,7 +253,7 @@ export async function readLocalInfo(source: string | true, cwd = process.cwd(), 
 }
 
 /** Resources of a local-mode engine, from its JSON line. */
-export function localResources(info: LocalInfo): EngineResources {
+export function localResources(info: LocalInfoLine): EngineResources {
   // Local mode names each DLQ after its queue, as the stack does: <stack>-send → <stack>-send-dlq.
   const dlq = (url: string | undefined) => (url ? `${url}-dlq` : undefined);
   const send = dlq(info.sendQueueUrl);
@@ -305,7 +286,7 @@ export function localResources(info: LocalInfo): EngineResources {
   };
 }
 
-function localTarget(info: LocalInfo, injected: InjectedClients = {}): EngineTarget {
+function localTarget(info: LocalInfoLine, injected: InjectedClients = {}): EngineTarget {
   const credentials = info.credentials ?? { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
   const common = { region: info.region, credentials: { ...credentials }, maxAttempts: 2 };
   const built: { destroy(): void }[] = [];
@@ -434,11 +415,10 @@ export function stackSettings(parameters: Record<string, string>): EngineSetting
 async function awsTarget(options: TargetOptions): Promise<EngineTarget> {
   const injected = options.clients ?? {};
   const stackName = options.stackName ?? DEFAULT_STACK_NAME;
-  const [{ STSClient }, { clientConfig, s3Config }, { checkCredentials }, { requireRegion }] = await Promise.all([
+  const [{ STSClient }, { clientConfig, s3Config }, { checkCredentials, requireRegion }] = await Promise.all([
     import('@aws-sdk/client-sts'),
     import('../aws/clients.js'),
     import('../installer/preflight.js'),
-    import('../commands/uninstall.js'),
   ]);
   const region = await requireRegion(options, injected.sts);
   const aws = { region, ...(options.profile ? { profile: options.profile } : {}) };

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { CLI, eventually, startLocalMode, type LocalMode } from '../support/local-mode.js';
+import { CLI, eventually, startLocalMode, type LocalInfo, type LocalMode } from '../support/local-mode.js';
 
 /** Starting, stopping and restarting `sesmailengine local` as a user does. */
 
@@ -16,8 +16,8 @@ afterEach(async () => {
   await Promise.all(blockers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
 }, 30_000);
 
-function ports(info: Record<string, unknown>): number[] {
-  return ['eventBridgeEndpoint', 'dynamoDbEndpoint', 's3Endpoint', 'sesEndpoint'].map((key) => Number(new URL(info[key] as string).port));
+function ports(info: LocalInfo): number[] {
+  return [info.eventBridgeEndpoint, info.dynamoDbEndpoint, info.s3Endpoint, info.sesEndpoint].map((endpoint) => Number(new URL(endpoint).port));
 }
 
 function canListen(port: number): Promise<boolean> {

@@ -58,7 +58,7 @@ describe('the JSON line', () => {
       'sesEndpoint',
       'sesWebUrl',
       'region',
-    ]) {
+    ] as const) {
       expect(local.info[key]).toEqual(expect.any(String));
     }
     expect(local.info.eventBusName).toBe('e2e-EmailBus');
@@ -66,8 +66,8 @@ describe('the JSON line', () => {
   });
 
   it('points at servers on 127.0.0.1 only', () => {
-    for (const key of ['eventBridgeEndpoint', 'dynamoDbEndpoint', 's3Endpoint', 'sesEndpoint']) {
-      expect(new URL(local.info[key] as string).hostname).toBe('127.0.0.1');
+    for (const key of ['eventBridgeEndpoint', 'dynamoDbEndpoint', 's3Endpoint', 'sesEndpoint'] as const) {
+      expect(new URL(local.info[key]).hostname).toBe('127.0.0.1');
     }
   });
 });

@@ -5,6 +5,9 @@ import { createInterface } from 'node:readline';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, type BatchGetCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { EventBridgeClient, PutEventsCommand, type PutEventsCommandOutput, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import type { LocalInfo } from '../../src/local/info.js';
+
+export type { LocalInfo };
 
 /**
  * Starts `sesmailengine local` as a user would (the built CLI in a child process) and
@@ -14,25 +17,6 @@ import { EventBridgeClient, PutEventsCommand, type PutEventsCommandOutput, type 
 
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const CLI = join(REPO, 'dist', 'src', 'cli.js');
-
-export interface LocalInfo {
-  eventBridgeEndpoint: string;
-  eventBusName: string;
-  dynamoDbEndpoint: string;
-  trackingTable: string;
-  suppressionTable: string;
-  countersTable: string;
-  s3Endpoint: string;
-  templateBucket: string;
-  sesEndpoint: string;
-  sesWebUrl: string;
-  sesStoreUrl: string;
-  statusEventsUrl: string;
-  queuesUrl: string;
-  region: string;
-  credentials: { accessKeyId: string; secretAccessKey: string };
-  [key: string]: unknown;
-}
 
 export interface LocalMode {
   child: ChildProcess;

@@ -69,7 +69,7 @@ describe('the shipped stack template', () => {
 
 describe('stack names', () => {
   it('accepts up to 46 characters of letters, digits and hyphens, starting with a letter', async () => {
-    const { stackNameProblem } = await import('../../../src/commands/shared-options.js');
+    const { stackNameProblem } = await import('../../../src/shared-options.js');
     expect(stackNameProblem('sesmailengine')).toBeUndefined();
     expect(stackNameProblem(`a${'b'.repeat(45)}`)).toBeUndefined();
     expect(stackNameProblem(`a${'b'.repeat(46)}`)).toMatch(/46/);

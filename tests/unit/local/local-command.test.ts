@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { CliError } from '../../../src/errors.js';
 import { banner, engineOptionsFrom, LOCAL_DEFAULTS } from '../../../src/commands/local.js';
-import type { LocalEngineInfo } from '../../../src/local/engine.js';
+import type { LocalInfo } from '../../../src/local/info.js';
 
 function cliError(fn: () => unknown): CliError {
   try {
@@ -105,7 +105,7 @@ describe('the banner', () => {
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
     dataDir: null,
     templates: ['welcome'],
-  } as unknown as LocalEngineInfo;
+  } as unknown as LocalInfo;
 
   it('shows the endpoints, the mail viewer and a first send that parses as PutEvents entries', () => {
     const text = banner(info);

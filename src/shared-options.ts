@@ -1,4 +1,4 @@
-import type { Io } from '../ui.js';
+import type { Io } from './ui.js';
 
 /**
  * Options every AWS command takes. Values come from commander (src/commands/index.ts);
@@ -37,3 +37,9 @@ export function emailProblem(value: string): string | undefined {
   if (!/^[^\s@<>()",;:\\[\]]+@[^\s@<>()",;:\\[\]]+\.[A-Za-z0-9-]{2,}$/.test(value)) return 'is not an e-mail address';
   return undefined;
 }
+
+/**
+ * How the command wiring (src/commands/*-commands.ts) runs an action: src/cli.ts turns the
+ * body's exit code or error into the process exit code.
+ */
+export type Runner = (debug: boolean, body: () => Promise<number>) => Promise<never>;
