@@ -4,7 +4,9 @@
  * SendEmail calls reach the same stand-in code in-process (`route`): the stand-in's own
  * SendEmail handler validates the request and keeps the mail in the same store the viewer
  * shows, without an HTTP round trip per email. Both paths first apply the rules SES has and
- * the stand-in lacks (`ses-send-rules.ts`).
+ * the stand-in lacks (`ses-send-rules.ts`). The engine's calls also meet the account's
+ * sending quota (`ses-quota.ts`, unlimited unless set): SendEmail above it is refused as SES
+ * refuses it, and GetAccount reports it.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,11 +16,13 @@ import type { HttpRequest } from '@smithy/core/transport';
 import type { InProcessResponse, InProcessRoute } from './in-process-handler.js';
 import { PortInUseError, StandInStartError } from './stand-ins.js';
 import { closeLocal } from './local-server.js';
-import { enforceSesSendRules, type StandInHandler, type StandInResponse } from './ses-send-rules.js';
+import { enforceSesSendRules, useSesQuota, type StandInHandler, type StandInResponse } from './ses-send-rules.js';
+import { SesQuota, type SesQuotaOptions } from './ses-quota.js';
 
 const require = createRequire(import.meta.url);
 
 const SEND_EMAIL_PATH = '/v2/email/outbound-emails';
+const ACCOUNT_PATH = '/v2/email/account';
 /** The stand-in's own request size limit (its express.json limit); larger requests go over HTTP and get its answer. */
 const STAND_IN_BODY_LIMIT = 25 * 1024 * 1024;
 
@@ -27,6 +31,8 @@ export interface RunningSesStandIn {
   endpoint: string;
   /** Answers the engine's SendEmail calls in-process; everything else goes over HTTP. */
   route: InProcessRoute;
+  /** The account's sending quota the engine's calls meet. */
+  quota: SesQuota;
   stop(): Promise<void>;
 }
 
@@ -83,23 +89,29 @@ function callStandIn(handler: StandInHandler, request: HttpRequest, body: string
   });
 }
 
-export async function startSesStandIn(host: string, port: number): Promise<RunningSesStandIn> {
+export async function startSesStandIn(host: string, port: number, quotaOptions: SesQuotaOptions = {}): Promise<RunningSesStandIn> {
   const chosen = await freePort(host, port);
   const sesLocal = require('aws-ses-v2-local') as { default: (c: { host: string; port: number }) => Promise<Server> };
   const sendEmail = enforceSesSendRules();
   const server = await sesLocal.default({ host, port: chosen });
   if (!server.listening) throw new PortInUseError('ses', port);
   const actual = (server.address() as AddressInfo).port;
+  const quota = new SesQuota(quotaOptions);
+  useSesQuota(quota);
   const route: InProcessRoute = (request, body) => {
-    if (request.method !== 'POST' || request.path !== SEND_EMAIL_PATH || body.length > STAND_IN_BODY_LIMIT) return undefined;
     const auth = request.headers.authorization ?? request.headers.Authorization;
     if (!auth?.startsWith('AWS')) return undefined; // the server answers unsigned requests itself
+    if (request.method === 'GET' && request.path === ACCOUNT_PATH) {
+      return Promise.resolve({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(quota.account()) });
+    }
+    if (request.method !== 'POST' || request.path !== SEND_EMAIL_PATH || body.length > STAND_IN_BODY_LIMIT) return undefined;
     return callStandIn(sendEmail, request, body);
   };
   return {
     port: actual,
     endpoint: `http://${host}:${actual}`,
     route,
+    quota,
     stop: () => closeLocal(server),
   };
 }
