@@ -12,10 +12,17 @@
  *   so it never counts toward the send queue's maxReceiveCount and never reaches its DLQ.
  */
 
-export type DeferralReason = 'rate' | 'daily-quota';
+/** rate: SES throttled the send; pacing: no room under the rate within the batch's wait budget; daily-quota: SES's 24-hour quota is used up. */
+export type DeferralReason = 'rate' | 'pacing' | 'daily-quota';
 
 /** SQS's largest DelaySeconds. */
 export const MAX_DEFERRAL_SECONDS = 900;
+/**
+ * A request the pacing could not fit comes back within this many seconds at most: it waited
+ * its turn already, and the queue behind it is what the rate drains; a longer delay would
+ * only leave the rate unused.
+ */
+export const MAX_PACING_DELAY_SECONDS = 30;
 /** The message attribute counting how often a request was deferred. */
 export const DEFERRALS_ATTRIBUTE = 'sesmailengine-deferrals';
 
@@ -45,12 +52,14 @@ export function grantedTokens(usedAfter: number, asked: number, limit: number): 
 
 /**
  * The delay before a deferred request comes back: the daily quota waits the longest delay
- * SQS allows; a rate deferral backs off exponentially (1, 2, 4 … s, at most 900) with full
- * jitter, so deferred requests spread out instead of returning together.
+ * SQS allows; a throttled send backs off exponentially (1, 2, 4 … s, at most 900), one the
+ * pacing could not fit likewise but at most MAX_PACING_DELAY_SECONDS; both with full jitter,
+ * so deferred requests spread out instead of returning together.
  */
 export function deferralDelaySeconds(reason: DeferralReason, deferrals: number, random: () => number = Math.random): number {
   if (reason === 'daily-quota') return MAX_DEFERRAL_SECONDS;
-  const ceiling = Math.min(MAX_DEFERRAL_SECONDS, 2 ** Math.min(Math.max(0, deferrals), 10));
+  const cap = reason === 'pacing' ? MAX_PACING_DELAY_SECONDS : MAX_DEFERRAL_SECONDS;
+  const ceiling = Math.min(cap, 2 ** Math.min(Math.max(0, deferrals), 10));
   return Math.max(1, Math.ceil(random() * ceiling));
 }
 

@@ -621,7 +621,7 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
 
     // 6. Pace, claim, send, record. Waiting for a slot under the rate holds no claim.
     if (ctx.deferral) throw new Deferred(ctx.deferral, 'SES is throttling; deferred unsent');
-    if (!(await ctx.pace())) throw new Deferred('rate', `no room under the SES send rate within ${PACING_WAIT_BUDGET_MS / 1000} s; deferred unsent`);
+    if (!(await ctx.pace())) throw new Deferred('pacing', `no room under the SES send rate within ${PACING_WAIT_BUDGET_MS / 1000} s; deferred unsent`);
     if (ctx.deferral) throw new Deferred(ctx.deferral, 'SES is throttling; deferred unsent');
     const claimRecord = buildRecord(fields, 'sending', ctx.now, rt.config.trackingRetentionDays);
     claimRecord.sendAttempts = 1;

@@ -34,6 +34,7 @@ describe('deferralDelaySeconds', () => {
     expect(deferralDelaySeconds('rate', 3, () => 0.999)).toBe(8);
     expect(deferralDelaySeconds('rate', 3, () => 0)).toBe(1);
     expect(deferralDelaySeconds('rate', 40, () => 0.999)).toBe(MAX_DEFERRAL_SECONDS);
+    expect(deferralDelaySeconds('pacing', 40, () => 0.999)).toBe(30);
   });
   it('reads a missing or bad deferral count as 0', () => {
     expect(deferralsOf(undefined)).toBe(0);
