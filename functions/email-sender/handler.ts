@@ -115,6 +115,12 @@ const QUOTA_RETRY_MS = 60_000;
 export const PACING_WAIT_BUDGET_MS = 10_000;
 /** Spread of the waits for the next second, so that waiting containers do not all write at once. */
 const PACING_JITTER_MS = 100;
+/**
+ * No reservation in the last part of a second: the send it allows must reach SES within the
+ * same second (after the claim), or SES would count it in the next one, on top of that
+ * second's own reservations.
+ */
+export const PACING_SECOND_MARGIN_MS = 150;
 /** After SES answers "Daily message quota exceeded.", this container holds sending this long before trying SES again. */
 export const DAILY_QUOTA_HOLD_MS = 15 * 60_000;
 /** The message attribute that keeps a deferred request's first SQS message id (its fallback emailId). */
@@ -153,11 +159,15 @@ interface BatchContext {
  */
 class BatchPacer {
   private tokens = 0;
+  /** The epoch second the tokens are for; they lapse with it. */
+  private second = -1;
   private refilling: Promise<void> | undefined;
+  /** Reservations that found the second full; bounded too, so that a stopped clock cannot wait forever. */
+  private misses = 0;
   waiting: number;
   constructor(
     records: number,
-    private readonly reserve: (asked: number) => Promise<number>,
+    private readonly reserve: (second: number, asked: number) => Promise<number>,
     private readonly limit: number,
     private readonly deadline: number,
     private readonly clock: () => number,
@@ -167,8 +177,10 @@ class BatchPacer {
   }
 
   async take(): Promise<boolean> {
-    while (this.tokens === 0) {
-      if (this.clock() >= this.deadline) return false;
+    for (;;) {
+      if (this.tokens > 0 && Math.floor(this.clock() / 1000) !== this.second) this.tokens = 0;
+      if (this.tokens > 0) break;
+      if (this.clock() >= this.deadline || this.misses > PACING_WAIT_BUDGET_MS / 100) return false;
       this.refilling ??= this.refill().finally(() => {
         this.refilling = undefined;
       });
@@ -180,11 +192,19 @@ class BatchPacer {
   }
 
   private async refill(): Promise<void> {
-    const got = await this.reserve(Math.max(1, Math.min(this.waiting, this.limit)));
-    if (got > 0) {
-      this.tokens += got;
+    const intoSecond = this.clock() % 1000;
+    if (intoSecond > 1000 - PACING_SECOND_MARGIN_MS) {
+      await this.sleep(1000 - intoSecond);
       return;
     }
+    const second = Math.floor(this.clock() / 1000);
+    const got = await this.reserve(second, Math.max(1, Math.min(this.waiting, this.limit)));
+    if (got > 0) {
+      this.tokens = got;
+      this.second = second;
+      return;
+    }
+    this.misses++;
     const wait = msToNextSecond(this.clock(), PACING_JITTER_MS);
     if (this.clock() + wait < this.deadline) await this.sleep(wait);
     else await this.sleep(Math.max(0, this.deadline - this.clock()));
@@ -339,7 +359,7 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
     if (rate === undefined) return undefined;
     const limit = tokensPerSecond(rate);
     const clock = () => now().getTime();
-    const reserve = (asked: number) => reserveSendTokens(rt.clients.ddb, rt.config.countersTable, Math.floor(clock() / 1000), asked, limit);
+    const reserve = (second: number, asked: number) => reserveSendTokens(rt.clients.ddb, rt.config.countersTable, second, asked, limit);
     return new BatchPacer(records, reserve, limit, startMs + PACING_WAIT_BUDGET_MS, clock, sleep);
   }
 
