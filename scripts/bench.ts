@@ -19,6 +19,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   'local-burst': () => import('./bench/local-burst.js').then((m) => m.benchmark),
   'local-dynamodb': () => import('./bench/local-dynamodb.js').then((m) => m.benchmark),
   proof: () => import('./bench/proof.js').then((m) => m.benchmark),
+  'ses-quota': () => import('./bench/ses-quota.js').then((m) => m.benchmark),
   sender: () => import('./bench/sender.js').then((m) => m.benchmark),
   templates: () => import('./bench/templates.js').then((m) => m.benchmark),
   webhooks: () => import('./bench/webhooks.js').then((m) => m.benchmark),

@@ -16,7 +16,7 @@ import type { HttpRequest } from '@smithy/core/transport';
 import type { InProcessResponse, InProcessRoute } from './in-process-handler.js';
 import { PortInUseError, StandInStartError } from './stand-ins.js';
 import { closeLocal } from './local-server.js';
-import { enforceSesSendRules, useSesQuota, type StandInHandler, type StandInResponse } from './ses-send-rules.js';
+import { currentSesQuota, enforceSesSendRules, useSesQuota, type StandInHandler, type StandInResponse } from './ses-send-rules.js';
 import { SesQuota, type SesQuotaOptions } from './ses-quota.js';
 
 const require = createRequire(import.meta.url);
@@ -112,6 +112,10 @@ export async function startSesStandIn(host: string, port: number, quotaOptions: 
     endpoint: `http://${host}:${actual}`,
     route,
     quota,
-    stop: () => closeLocal(server),
+    stop: () => {
+      // The quota is the process's (the stand-in's handlers are); a later stand-in starts unlimited.
+      if (currentSesQuota() === quota) useSesQuota(new SesQuota());
+      return closeLocal(server);
+    },
   };
 }
