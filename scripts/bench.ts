@@ -20,6 +20,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   'local-burst-data-dir': () => import('./bench/local-burst.js').then((m) => m.dataDirBenchmark),
   'local-dynamodb': () => import('./bench/local-dynamodb.js').then((m) => m.benchmark),
   proof: () => import('./bench/proof.js').then((m) => m.benchmark),
+  'ses-quota': () => import('./bench/ses-quota.js').then((m) => m.benchmark),
   sender: () => import('./bench/sender.js').then((m) => m.benchmark),
   templates: () => import('./bench/templates.js').then((m) => m.benchmark),
   webhooks: () => import('./bench/webhooks.js').then((m) => m.benchmark),

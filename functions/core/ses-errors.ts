@@ -4,8 +4,10 @@ import type { ErrorCode } from './error-codes.js';
  * What an SES SendEmail error means for the request, by what it says about whether SES
  * may have accepted the message:
  * - permanent: SES answered that it will never accept this request → tracked `failed`;
- * - throttled: SES answered "slow down" → the claim is released, the message goes back to
- *   the queue, and the rest of the batch is not sent now either;
+ * - throttled: SES answered "slow down" (SES v2: 429 TooManyRequestsException "Maximum
+ *   sending rate exceeded."; `daily` when it says "Daily message quota exceeded.") → the
+ *   claim is released, the request is deferred (core/send-pacing.ts), and the rest of the
+ *   batch is not sent now either;
  * - refused: a clear "not accepted": any other 4xx answer, or a failure before a byte of the
  *   request left (connection refused, DNS, no connection within the connect timeout) →
  *   the claim is released and the message is retried;
@@ -16,7 +18,7 @@ import type { ErrorCode } from './error-codes.js';
  */
 export type SesErrorKind =
   | { kind: 'permanent'; code: ErrorCode; message: string }
-  | { kind: 'throttled'; message: string }
+  | { kind: 'throttled'; daily: boolean; message: string }
   | { kind: 'refused'; message: string }
   | { kind: 'ambiguous'; message: string };
 
@@ -36,6 +38,8 @@ const NOT_CONNECTED = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUN
 /** The SDK's node-http-handler when no connection was established within connectionTimeout. */
 const CONNECT_TIMEOUT = /did not establish a connection|without establishing a connection/i;
 
+const DAILY_QUOTA = /daily message quota exceeded/i;
+
 const NOT_VERIFIED = /not verified|not authorized to send|sandbox/i;
 
 interface ErrorShape {
@@ -52,7 +56,7 @@ export function classifySesError(error: unknown): SesErrorKind {
   const message = `${name}: ${text}`.slice(0, 1000);
   const status = shape.$metadata?.httpStatusCode;
 
-  if (THROTTLING.has(name) || status === 429) return { kind: 'throttled', message };
+  if (THROTTLING.has(name) || status === 429) return { kind: 'throttled', daily: DAILY_QUOTA.test(text), message };
   switch (name) {
     case 'MessageRejected':
       return { kind: 'permanent', code: NOT_VERIFIED.test(text) ? 'SES002' : 'SES001', message };

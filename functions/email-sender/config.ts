@@ -34,6 +34,12 @@ export interface EmailSenderConfig {
   interruptedSendPolicy: InterruptedSendPolicy;
   /** INTERRUPTED_SEND_WINDOW_SECONDS: how long SES's `Send` event is waited for before an interrupted claim is resolved. */
   interruptedSendWindowSeconds: number;
+  /** MAX_SEND_RATE: sends per second the engine keeps under, below the account's own rate; 0 = the account's rate. */
+  maxSendRate: number;
+  /** SEND_QUEUE_URL: where deferred requests go back (and scheduled ones within 15 minutes). */
+  sendQueueUrl?: string;
+  /** STACK_NAME: the dimension of the engine's own CloudWatch metrics. */
+  stackName?: string;
 }
 
 export const INTERRUPTED_SEND_POLICIES = ['resend', 'fail'] as const;
@@ -76,6 +82,8 @@ export function emailSenderConfig(env: Env): EmailSenderConfig {
   }
   const mailto = address('UNSUBSCRIBE_MAILTO', optionalString(env, 'UNSUBSCRIBE_MAILTO')?.replace(/^mailto:/i, ''));
   const unsubscribeUrl = httpUrl('UNSUBSCRIBE_URL', optionalString(env, 'UNSUBSCRIBE_URL'));
+  const sendQueueUrl = optionalString(env, 'SEND_QUEUE_URL');
+  const stackName = optionalString(env, 'STACK_NAME');
   return {
     trackingTable: requiredString(env, 'TRACKING_TABLE'),
     suppressionTable: requiredString(env, 'SUPPRESSION_TABLE'),
@@ -94,5 +102,8 @@ export function emailSenderConfig(env: Env): EmailSenderConfig {
     ),
     interruptedSendPolicy: policy(optionalString(env, 'INTERRUPTED_SEND_POLICY')),
     interruptedSendWindowSeconds: numberValue(env, 'INTERRUPTED_SEND_WINDOW_SECONDS', DEFAULT_INTERRUPTED_SEND_WINDOW_SECONDS, 1, 86_400),
+    maxSendRate: numberValue(env, 'MAX_SEND_RATE', 0, 0, 1_000_000),
+    ...(sendQueueUrl ? { sendQueueUrl } : {}),
+    ...(stackName ? { stackName } : {}),
   };
 }

@@ -11,6 +11,16 @@ import { engineMessageTags } from '../core/message-tags.js';
 import { MISSING_VALUE, parseSendRequest, type InvalidRequest, type ParsedRequest, type ValidRequest } from '../core/request-validation.js';
 import { chooseReplyTo, chooseSender } from '../core/sender-identity.js';
 import { classifySesError, type SesErrorKind } from '../core/ses-errors.js';
+import {
+  DEFERRALS_ATTRIBUTE,
+  deferralDelaySeconds,
+  deferralsOf,
+  msToNextSecond,
+  rateInForce,
+  tokensPerSecond,
+  type DeferralReason,
+} from '../core/send-pacing.js';
+import { readSendQuota, reserveSendTokens, type SendQuota } from '../lib/send-rate.js';
 import { compileTemplate, renderEmail, type CompiledTemplate } from '../core/template-render.js';
 import type { Outcome } from '../core/outcome.js';
 import type { SuppressionEntry } from '../core/types.js';
@@ -20,6 +30,7 @@ import { createS3Client } from '../lib/clients-s3.js';
 import { createSesClient } from '../lib/clients-ses.js';
 import { planSend, type SendPlan } from '../core/scheduling.js';
 import type { HoldClients } from '../lib/scheduled-sends.js';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { loadAttachments } from '../lib/attachment-store.js';
 import { writeLastErrors, type LastError } from '../lib/last-error-store.js';
 import { addDailyCounts, readDailyCounts } from '../lib/counters-store.js';
@@ -58,12 +69,22 @@ import { emailSenderConfig, type EmailSenderConfig } from './config.js';
  * claim the emailId → SES SendEmail → mark sent. Every consumed record leaves exactly one
  * tracking record; a record whose outcome is not final (throttling, transient errors,
  * DynamoDB faults, a claim in flight elsewhere) is returned to the queue as a batch item
- * failure, without touching its batch-mates. A claim left by an interrupted attempt (a dead
+ * failure, without touching its batch-mates. A record SES throttles, or one the pacing cannot
+ * fit into this invocation, is deferred instead: put back on the send queue with a delay and
+ * a deferral count (one SendMessageBatch per batch) and the original deleted, so throttling
+ * never counts toward the queue's maxReceiveCount. Sends are paced to the SES account's rate
+ * across all containers (core/send-pacing.ts): one token reservation per batch. A claim left by an interrupted attempt (a dead
  * container, an ambiguous SES answer) is resolved after INTERRUPTED_SEND_WINDOW_SECONDS
  * from SES's `Send` event: sent if it came, re-claimed and sent once if it did not.
  */
 
-export type HandlerDeps = CommonHandlerDeps;
+export interface HandlerDeps extends CommonHandlerDeps {
+  /** Waits for the next second when the rate is used up (tests pass a fake). */
+  sleep: (ms: number) => Promise<void>;
+}
+
+/** The CloudWatch namespace of the engine's own metrics (written as embedded-metric-format log lines). */
+export const METRICS_NAMESPACE = 'SESMailEngine';
 
 /** How long today's counters are reused for the bounce-rate brake. */
 export const BRAKE_CACHE_MS = 5_000;
@@ -83,13 +104,35 @@ const RECORD_CONCURRENCY = 10;
  * throttling, the records still waiting go back to the queue without another call.
  */
 const SES_CONCURRENCY = 5;
+/** How long the account's sending quota (SES GetAccount) is reused. */
+export const QUOTA_CACHE_MS = 5 * 60_000;
+/** After a failed GetAccount, how long the engine paces by the stack's cap alone before asking again. */
+const QUOTA_RETRY_MS = 60_000;
+/**
+ * The longest a batch waits, in all, for room under the rate; what has not fitted by then is
+ * deferred, well before the function's 30 s timeout.
+ */
+export const PACING_WAIT_BUDGET_MS = 10_000;
+/** Spread of the waits for the next second, so that waiting containers do not all write at once. */
+const PACING_JITTER_MS = 100;
+/**
+ * No reservation in the last part of a second: the send it allows must reach SES within the
+ * same second (after the claim), or SES would count it in the next one, on top of that
+ * second's own reservations.
+ */
+export const PACING_SECOND_MARGIN_MS = 150;
+/** After SES answers "Daily message quota exceeded.", this container holds sending this long before trying SES again. */
+export const DAILY_QUOTA_HOLD_MS = 15 * 60_000;
+/** The message attribute that keeps a deferred request's first SQS message id (its fallback emailId). */
+export const ORIGINAL_MESSAGE_ID_ATTRIBUTE = 'sesmailengine-message-id';
 
 type RecordOutcome =
   | { kind: 'sent'; emailId: string; sesMessageId: string }
   | { kind: 'failed'; emailId: string; code: ErrorCode; message: string }
   | { kind: 'duplicate'; emailId: string }
   | { kind: 'scheduled'; emailId: string; scheduledFor: string; via: string }
-  | { kind: 'returned'; emailId: string; reason: string };
+  | { kind: 'returned'; emailId: string; reason: string }
+  | { kind: 'deferred'; emailId: string; reason: DeferralReason; detail: string };
 
 interface Runtime {
   config: EmailSenderConfig;
@@ -102,9 +145,79 @@ interface BatchContext {
   now: Date;
   suppressed: Promise<Map<string, SuppressionEntry>>;
   brake: () => Promise<BrakeDecision>;
-  /** Set once SES throttles: the rest of the batch goes back to the queue unsent. */
-  throttled: boolean;
+  /** Set once SES throttles (or the daily quota holds): the rest of the batch is deferred unsent. */
+  deferral: DeferralReason | undefined;
   sesSlots: Semaphore;
+  /** A send slot under the rate in force: false when none came within the batch's budget. */
+  pace: () => Promise<boolean>;
+}
+
+/**
+ * One batch's share of the rate: tokens reserved for the current second on the shared
+ * counter item, asked for as many as the batch's records still waiting (at most a second's
+ * worth), so a batch usually makes one reservation.
+ */
+class BatchPacer {
+  private tokens = 0;
+  /** The epoch second the tokens are for; they lapse with it. */
+  private second = -1;
+  private refilling: Promise<void> | undefined;
+  /** Reservations that found the second full; bounded too, so that a stopped clock cannot wait forever. */
+  private misses = 0;
+  waiting: number;
+  constructor(
+    records: number,
+    private readonly reserve: (second: number, asked: number) => Promise<number>,
+    private readonly limit: number,
+    private readonly deadline: number,
+    private readonly clock: () => number,
+    private readonly sleep: (ms: number) => Promise<void>,
+  ) {
+    this.waiting = records;
+  }
+
+  async take(): Promise<boolean> {
+    for (;;) {
+      if (this.tokens > 0 && Math.floor(this.clock() / 1000) !== this.second) this.tokens = 0;
+      if (this.tokens > 0) break;
+      if (this.clock() >= this.deadline || this.misses > PACING_WAIT_BUDGET_MS / 100) return false;
+      this.refilling ??= this.refill().finally(() => {
+        this.refilling = undefined;
+      });
+      await this.refilling;
+    }
+    this.tokens--;
+    this.waiting--;
+    return true;
+  }
+
+  private async refill(): Promise<void> {
+    const intoSecond = this.clock() % 1000;
+    if (intoSecond > 1000 - PACING_SECOND_MARGIN_MS) {
+      await this.sleep(1000 - intoSecond);
+      return;
+    }
+    const second = Math.floor(this.clock() / 1000);
+    const got = await this.reserve(second, Math.max(1, Math.min(this.waiting, this.limit)));
+    if (got > 0) {
+      this.tokens = got;
+      this.second = second;
+      return;
+    }
+    this.misses++;
+    const wait = msToNextSecond(this.clock(), PACING_JITTER_MS);
+    if (this.clock() + wait < this.deadline) await this.sleep(wait);
+    else await this.sleep(Math.max(0, this.deadline - this.clock()));
+  }
+}
+
+class Deferred extends Error {
+  constructor(
+    readonly reason: DeferralReason,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 class Semaphore {
@@ -147,6 +260,11 @@ function emailIdOf(parsed: Parsed): string {
   return parsed.ok ? parsed.request.emailId : parsed.failure.emailId;
 }
 
+function attributeOf(record: SQSRecord, name: string): string | undefined {
+  const value = record.messageAttributes?.[name]?.stringValue;
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
 /** SQS's ApproximateReceiveCount (1 when absent or unreadable). */
 function receiveCountOf(record: SQSRecord): number {
   const count = Number(record.attributes?.ApproximateReceiveCount);
@@ -164,7 +282,8 @@ function keysOrNone(request: ValidRequest): string[] {
 /** One record's request; a parser that throws fails that record only, never its batch. */
 function parseRecord(record: SQSRecord, now: Date): Parsed {
   try {
-    return parseSendRequest(record.body ?? '', record.messageId, now);
+    // A deferred copy keeps the first message's id, the emailId of a request without an event id.
+    return parseSendRequest(record.body ?? '', attributeOf(record, ORIGINAL_MESSAGE_ID_ATTRIBUTE) ?? record.messageId, now);
   } catch (error) {
     return { ok: 'crashed', error, emailId: `email-${typeof record.messageId === 'string' ? record.messageId : 'unknown'}` };
   }
@@ -176,7 +295,11 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
   let runtime: Runtime | undefined;
   let holdClients: HoldClients | undefined;
   let brakeCache: { day: string; expiresAt: number; counts: Promise<{ sent: number; bounced: number }> } | undefined;
-
+  let quotaCache: { expiresAt: number; quota: Promise<SendQuota | undefined> } | undefined;
+  /** Until when this container holds sending after SES said the daily quota is used up. */
+  let dailyHoldUntil = 0;
+  let sqsClient: SQSClient | undefined;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((done) => setTimeout(done, ms)));
   function resolve(): Runtime {
     if (!runtime) {
       const env = deps.env ?? process.env;
@@ -212,6 +335,72 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
     });
     brakeCache = entry;
     return entry.counts;
+  }
+
+  /** The account's quota, read at most once per QUOTA_CACHE_MS per container; undefined while GetAccount fails. */
+  function sendQuota(rt: Runtime): Promise<SendQuota | undefined> {
+    const nowMs = now().getTime();
+    if (quotaCache && quotaCache.expiresAt > nowMs) return quotaCache.quota;
+    const entry = {
+      expiresAt: nowMs + QUOTA_CACHE_MS,
+      quota: readSendQuota(rt.clients.ses).catch((error: unknown) => {
+        entry.expiresAt = now().getTime() + QUOTA_RETRY_MS;
+        log({ level: 'warn', outcome: 'send-quota-unknown', error: describeError(error), cap: rt.config.maxSendRate });
+        return undefined;
+      }),
+    };
+    quotaCache = entry;
+    return entry.quota;
+  }
+
+  async function batchPacer(rt: Runtime, records: number, startMs: number): Promise<BatchPacer | undefined> {
+    const quota = await sendQuota(rt);
+    const rate = rateInForce(quota?.maxSendRate, rt.config.maxSendRate);
+    if (rate === undefined) return undefined;
+    const limit = tokensPerSecond(rate);
+    const clock = () => now().getTime();
+    const reserve = (second: number, asked: number) => reserveSendTokens(rt.clients.ddb, rt.config.countersTable, second, asked, limit);
+    return new BatchPacer(records, reserve, limit, startMs + PACING_WAIT_BUDGET_MS, clock, sleep);
+  }
+
+  /** Imported on first use, like the scheduled sends' clients: most batches defer nothing. */
+  async function sqs(): Promise<SQSClient> {
+    if (!sqsClient) {
+      const { createSqsClient } = await import('../lib/clients-sqs.js');
+      sqsClient = deps.clients?.sqs ?? createSqsClient();
+    }
+    return sqsClient;
+  }
+
+  /**
+   * Puts deferred requests back on the send queue, delayed, with their deferral count: one
+   * SendMessageBatch. Returns the message ids that could not be deferred (they are returned
+   * to the queue as batch item failures instead).
+   */
+  async function deferRecords(rt: Runtime, deferred: { record: SQSRecord; reason: DeferralReason }[]): Promise<Set<string>> {
+    if (deferred.length === 0) return new Set();
+    const queueUrl = rt.config.sendQueueUrl;
+    if (!queueUrl) return new Set(deferred.map((d) => d.record.messageId));
+    const entries = deferred.map(({ record, reason }, i) => {
+      const deferrals = deferralsOf(attributeOf(record, DEFERRALS_ATTRIBUTE)) + 1;
+      return {
+        Id: String(i),
+        MessageBody: record.body ?? '',
+        DelaySeconds: deferralDelaySeconds(reason, deferrals - 1),
+        MessageAttributes: {
+          [DEFERRALS_ATTRIBUTE]: { DataType: 'Number', StringValue: String(deferrals) },
+          [ORIGINAL_MESSAGE_ID_ATTRIBUTE]: { DataType: 'String', StringValue: attributeOf(record, ORIGINAL_MESSAGE_ID_ATTRIBUTE) ?? record.messageId },
+        },
+      };
+    });
+    try {
+      const { SendMessageBatchCommand } = await import('@aws-sdk/client-sqs');
+      const out = await (await sqs()).send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
+      return new Set((out.Failed ?? []).map((f) => deferred[Number(f.Id)]!.record.messageId));
+    } catch (error) {
+      log({ level: 'error', outcome: 'deferral-failed', count: deferred.length, error: describeError(error) });
+      return new Set(deferred.map((d) => d.record.messageId));
+    }
   }
 
   async function writeFailed(rt: Runtime, ctx: BatchContext, fields: NewRecordFields, code: ErrorCode, message: string): Promise<RecordOutcome> {
@@ -450,8 +639,10 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
       files = loaded.value;
     }
 
-    // 6. Claim, send, record.
-    if (ctx.throttled) throw new Returned('SES is throttling; returned unsent');
+    // 6. Pace, claim, send, record. Waiting for a slot under the rate holds no claim.
+    if (ctx.deferral) throw new Deferred(ctx.deferral, 'SES is throttling; deferred unsent');
+    if (!(await ctx.pace())) throw new Deferred('pacing', `no room under the SES send rate within ${PACING_WAIT_BUDGET_MS / 1000} s; deferred unsent`);
+    if (ctx.deferral) throw new Deferred(ctx.deferral, 'SES is throttling; deferred unsent');
     const claimRecord = buildRecord(fields, 'sending', ctx.now, rt.config.trackingRetentionDays);
     claimRecord.sendAttempts = 1;
     const claimed = await claim(rt.clients.ddb, rt.config.trackingTable, claimRecord);
@@ -468,6 +659,11 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
     const release = async (reason: string): Promise<never> => {
       await releaseClaim(rt.clients.ddb, rt.config.trackingTable, request.emailId, token);
       throw new Returned(reason);
+    };
+    // The claim is released before the request goes back on the queue, so its copy claims afresh.
+    const defer = async (reason: DeferralReason, detail: string): Promise<never> => {
+      await releaseClaim(rt.clients.ddb, rt.config.trackingTable, request.emailId, token);
+      throw new Deferred(reason, detail);
     };
 
     const tags: MessageTag[] = engineMessageTags(request.emailId, request.templateName);
@@ -490,11 +686,11 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
         },
       },
     });
-    // Only the SES call holds a slot; the throttle flag is set before the slot is handed on.
+    // Only the SES call holds a slot; the deferral is set before the slot is handed on.
     let result: { sent: string } | { error: SesErrorKind } | 'skipped';
     await ctx.sesSlots.acquire();
     try {
-      if (ctx.throttled) {
+      if (ctx.deferral) {
         result = 'skipped';
       } else {
         try {
@@ -503,15 +699,19 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
           result = { sent: out.MessageId ?? '' };
         } catch (error) {
           result = { error: classifySesError(error) };
-          if (result.error.kind === 'throttled') ctx.throttled = true;
+          if (result.error.kind === 'throttled') {
+            ctx.deferral = result.error.daily ? 'daily-quota' : 'rate';
+            if (result.error.daily) dailyHoldUntil = now().getTime() + DAILY_QUOTA_HOLD_MS;
+          }
         }
       }
     } finally {
       ctx.sesSlots.release();
     }
-    if (result === 'skipped') return release('SES is throttling; returned unsent');
+    if (result === 'skipped') return defer(ctx.deferral ?? 'rate', 'SES is throttling; deferred unsent');
     if ('error' in result) {
       const kind = result.error;
+      if (kind.kind === 'throttled') return defer(kind.daily ? 'daily-quota' : 'rate', `SES throttled the send: ${kind.message}`);
       if (kind.kind === 'ambiguous') {
         // SES may have accepted it: keep the claim. The message comes back after the visibility
         // timeout and finds the claim; after the window, SES's Send event (or none) decides.
@@ -562,6 +762,7 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
       return await processValid(rt, ctx, parsed.request, body, progress);
     } catch (error) {
       if (error instanceof Returned) return { kind: 'returned', emailId, reason: error.message };
+      if (error instanceof Deferred) return { kind: 'deferred', emailId, reason: error.reason, detail: error.message };
       const reason = describeError(error);
       if (receiveCount >= UNFORESEEN_ERROR_RECEIVES && !progress.sesCalled && classifyFailure(error) === 'request') {
         try {
@@ -585,6 +786,7 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
       recipients.length > 0 ? findSuppressed(rt.clients.ddb, rt.config.suppressionTable, recipients) : Promise.resolve(new Map());
     suppressed.catch(() => undefined);
     let brake: Promise<BrakeDecision> | undefined;
+    const pacer = await batchPacer(rt, records.length, batchNow.getTime());
     const ctx: BatchContext = {
       now: batchNow,
       suppressed,
@@ -592,15 +794,19 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
         (brake ??= todaysCounts(rt, batchNow).then((counts) =>
           bounceBrake(counts, rt.config.bounceRateThreshold, rt.config.bounceRateMinSends),
         )),
-      throttled: false,
+      deferral: dailyHoldUntil > batchNow.getTime() ? 'daily-quota' : undefined,
       sesSlots: new Semaphore(SES_CONCURRENCY),
+      pace: () => (pacer ? pacer.take() : Promise.resolve(true)),
     };
 
     const outcomes = await mapConcurrently(parsed.map((request, i) => ({ request, record: records[i]! })), RECORD_CONCURRENCY, ({ request, record }) =>
       processRecord(rt, ctx, request, record.body ?? '', receiveCountOf(record)),
     );
 
+    const toDefer = outcomes.flatMap((outcome, i) => (outcome.kind === 'deferred' ? [{ record: records[i]!, reason: outcome.reason }] : []));
+    const notDeferred = await deferRecords(rt, toDefer);
     const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
+    let heldForQuota = 0;
     const lastErrors: LastError[] = [];
     let sent = 0;
     let failed = 0;
@@ -621,6 +827,15 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
         case 'scheduled':
           log({ level: 'info', outcome: 'scheduled', emailId: outcome.emailId, scheduledFor: outcome.scheduledFor, via: outcome.via, messageId });
           break;
+        case 'deferred':
+          if (notDeferred.has(messageId)) {
+            batchItemFailures.push({ itemIdentifier: messageId });
+            log({ level: 'warn', outcome: 'returned', emailId: outcome.emailId, reason: `${outcome.detail} (deferring it failed)`, messageId });
+            break;
+          }
+          if (outcome.reason === 'daily-quota') heldForQuota++;
+          log({ level: outcome.reason === 'daily-quota' ? 'warn' : 'info', outcome: 'deferred', emailId: outcome.emailId, reason: outcome.reason, detail: outcome.detail, messageId });
+          break;
         case 'returned': {
           batchItemFailures.push({ itemIdentifier: messageId });
           const receiveCount = receiveCountOf(records[i]!);
@@ -630,6 +845,20 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
         }
       }
     });
+
+    if (heldForQuota > 0) {
+      // An embedded-metric-format line: CloudWatch turns it into the DailyQuotaHeld metric the
+      // stack's alarm watches, without a PutMetricData call.
+      log({
+        level: 'warn',
+        outcome: 'daily-quota-held',
+        count: heldForQuota,
+        message: 'SES says the daily sending quota is used up; sending is held and requests are deferred until it allows.',
+        _aws: { Timestamp: batchNow.getTime(), CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [['Stack']], Metrics: [{ Name: 'DailyQuotaHeld', Unit: 'Count' }] }] },
+        Stack: rt.config.stackName ?? 'local',
+        DailyQuotaHeld: heldForQuota,
+      });
+    }
 
     if (lastErrors.length > 0) {
       try {

@@ -13,7 +13,9 @@
  *   handler instances, each call counted by command and table with an SDK middleware that
  *   also asks DynamoDB for ReturnConsumedCapacity. Each instance's clock moves 1 s per batch
  *   (a Lambda container taking one batch a second), so the 5-second cache of today's
- *   counters is re-read every 5 batches; on a slower stream it is re-read at most once a batch;
+ *   counters is re-read every 5 batches; on a slower stream it is re-read at most once a batch.
+ *   Pacing is on (MAX_SEND_RATE 1000, above what the run sends): one token reservation
+ *   (UpdateItem on the counters table) per batch, and GetAccount once per container;
  * - the naive design: the two COUNT Queries it makes per send, run for real on the same
  *   tables (date-partition-index for the day's records, suppression-type-date-index for the
  *   day's bounces), paging through DynamoDB's 1 MB pages: pages, items read, read capacity.
@@ -50,6 +52,8 @@ export interface VolumeResult {
   engineSesCalls: number;
   engineReadUnits: number;
   engineWriteUnits: number;
+  /** Wall-clock milliseconds per handler invocation (a batch of 10) against the stand-ins. */
+  msPerBatch: number;
   naive: { pages: number; items: number; readUnits: number; calls: number; totalReadUnits: number };
 }
 
@@ -165,7 +169,9 @@ async function naiveCounts(ddb: DynamoDBDocumentClient, env: StandIns, day: stri
   return { pages, items, readUnits };
 }
 
-async function engineRun(env: StandIns, day: string, volume: number, current: { tally: Tally }): Promise<Tally> {
+async function engineRun(env: StandIns, day: string, volume: number, current: { tally: Tally }, extraEnv: Record<string, string>): Promise<Tally & { msPerBatch: number }> {
+  let handlerMs = 0;
+  let invocations = 0;
   let clockStart = Date.parse(`${day}T08:00:00.000Z`);
   const containers = Array.from({ length: CONTAINERS }, () => {
     let ms = clockStart;
@@ -179,13 +185,17 @@ async function engineRun(env: StandIns, day: string, volume: number, current: { 
         TEMPLATE_BUCKET: env.bucket,
         CONFIGURATION_SET: 'bench-tracking',
         DEFAULT_SENDER_EMAIL: 'noreply@app.example',
+        ...extraEnv,
       },
       now: () => new Date(ms),
       log: () => undefined,
     });
     return async (records: ReturnType<typeof sqsRecord>[]) => {
       ms += 1000;
+      const started = performance.now();
       await handler({ Records: records });
+      handlerMs += performance.now() - started;
+      invocations++;
     };
   });
   const batch = (label: string, n: number) =>
@@ -205,6 +215,8 @@ async function engineRun(env: StandIns, day: string, volume: number, current: { 
 
   const measured = emptyTally();
   current.tally = measured;
+  handlerMs = 0;
+  invocations = 0;
   const all = batch('cost', EMAILS);
   const batches: ReturnType<typeof sqsRecord>[][] = [];
   for (let i = 0; i < all.length; i += BATCH) batches.push(all.slice(i, i + BATCH));
@@ -213,10 +225,14 @@ async function engineRun(env: StandIns, day: string, volume: number, current: { 
     while (next < batches.length) await run(batches[next++]!);
   }));
   current.tally = emptyTally();
-  return measured;
+  return { ...measured, msPerBatch: handlerMs / Math.max(1, invocations) };
 }
 
-export async function measureCostPerEmail(log: (line: string) => void = console.log): Promise<VolumeResult[]> {
+export async function measureCostPerEmail(
+  log: (line: string) => void = console.log,
+  volumes: number[] = VOLUMES,
+  extraEnv: Record<string, string> = { MAX_SEND_RATE: '1000' },
+): Promise<VolumeResult[]> {
   const env = await startStandIns('bench-cost');
   const plain = new DynamoDBClient({ region: env.region, credentials: env.credentials, endpoint: env.dynamoDbEndpoint });
   const filler = documentClient(plain);
@@ -226,7 +242,7 @@ export async function measureCostPerEmail(log: (line: string) => void = console.
   const results: VolumeResult[] = [];
   try {
     await uploadStarterTemplates(env.s3, env.bucket, ['welcome']);
-    for (const [i, volume] of VOLUMES.entries()) {
+    for (const [i, volume] of volumes.entries()) {
       const day = `2027-03-${String(10 + i).padStart(2, '0')}`;
       const filling = performance.now();
       await fillDay(filler, env, day, volume);
@@ -236,7 +252,7 @@ export async function measureCostPerEmail(log: (line: string) => void = console.
       let naive = { pages: 0, items: 0, readUnits: 0 };
       for (let r = 0; r < NAIVE_REPEATS; r++) naive = await naiveCounts(filler, env, day);
 
-      const tally = await engineRun(env, day, volume, current);
+      const tally = await engineRun(env, day, volume, current, extraEnv);
       if (!tally.calls.has('GetObject')) tally.calls.set('GetObject', 0);
       const perEmail = Object.fromEntries([...tally.calls].sort((a, b) => b[1] - a[1]).map(([k, v]) => [k, v / EMAILS]));
       const sesCalls = (tally.calls.get('SendEmail') ?? 0) / EMAILS;
@@ -252,6 +268,7 @@ export async function measureCostPerEmail(log: (line: string) => void = console.
         engineSesCalls: sesCalls,
         engineReadUnits,
         engineWriteUnits: tally.writeUnits / EMAILS,
+        msPerBatch: tally.msPerBatch,
         naive: {
           ...naive,
           calls: engineCalls - counterCalls + naive.pages,

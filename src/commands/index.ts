@@ -30,6 +30,8 @@ export function registerCommands(program: Command, run: Runner): void {
     .option('--webhook-url <url>', 'POST every status change, signed, to this http(s) URL (see docs/WEBHOOKS.md)')
     .option('--webhook-events <types>', 'only these delivery types for --webhook-url, e.g. bounced,complained (default: all)')
     .option('--webhook-secret <secret>', 'whsec_ signing secret for --webhook-url (default: generated; kept in --data-dir)')
+    .option('--ses-max-send-rate <n>', 'the SES stand-in refuses SendEmail above this many per second, as SES does (default: unlimited)')
+    .option('--ses-max-24-hour-send <n>', 'the SES stand-in refuses SendEmail above this many in 24 hours (default: unlimited)')
     .option('--workers <n>', 'threads running the Email Sender and Feedback Processor; 0 = in the main thread (default: one per core, 2-4)')
     .action(async (options: Record<string, string | boolean | undefined>) => {
       await run(Boolean(program.opts().debug), async () => {

@@ -38,6 +38,8 @@ export interface LocalCommandOptions {
   webhookSecret?: string;
   webhookEvents?: string;
   workers?: string | number;
+  sesMaxSendRate?: string | number;
+  sesMax24HourSend?: string | number;
   /** No log lines after the banner or the JSON line. */
   quiet?: boolean;
   /** `human` (default) or `json`: one JSON object per line. */
@@ -112,7 +114,21 @@ export function engineOptionsFrom(options: LocalCommandOptions): LocalEngineOpti
     }
     seen.set(port, name);
   }
-  return { ...ports, dataDir: options.dataDir, retryDelaySeconds: retry, interruptedSend, sender, stackName, workers: parseWorkers(options.workers), ...webhookOptions(options) };
+  const sesQuota = {
+    ...optionalLimit(options.sesMaxSendRate, '--ses-max-send-rate', 'maxSendRate'),
+    ...optionalLimit(options.sesMax24HourSend, '--ses-max-24-hour-send', 'max24HourSend'),
+  };
+  return { ...ports, dataDir: options.dataDir, retryDelaySeconds: retry, interruptedSend, sender, stackName, workers: parseWorkers(options.workers), sesQuota, ...webhookOptions(options) };
+}
+
+/** --ses-max-send-rate / --ses-max-24-hour-send: a positive number; absent = unlimited. */
+function optionalLimit<K extends string>(value: string | number | undefined, flag: string, key: K): Partial<Record<K, number>> {
+  if (value === undefined) return {};
+  const n = Number(value);
+  if (String(value).trim() === '' || !Number.isFinite(n) || n <= 0) {
+    throw new CliError('LOC003', `${flag} must be a positive number, got "${value}".`, `Pass ${flag} <n>, or leave it out for no limit.`);
+  }
+  return { [key]: n } as Partial<Record<K, number>>;
 }
 
 /** --log-format: human or json; undefined with --quiet (no log at all). */

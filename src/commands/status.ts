@@ -18,6 +18,7 @@ import { packageRoot } from '../package-root.js';
 import { createUi, processIo, type Ui } from '../ui.js';
 import { documentClient } from '../../functions/lib/clients.js';
 import { readDailyCounts } from '../../functions/lib/counters-store.js';
+import { rateInForce } from '../../functions/core/send-pacing.js';
 import { DEFAULT_STACK_NAME, type CommonOptions } from '../shared-options.js';
 
 /**
@@ -68,12 +69,45 @@ export interface TodayCounts {
   complaintRate: number;
 }
 
+/** The pacing the Email Sender applies (SENDING.md, "Pacing and quotas") and the share of the 24-hour quota used. */
+export interface PacingView {
+  /** Emails per second across all containers; null = no limit. */
+  rate: number | null;
+  /** Where the rate comes from. */
+  source: 'account' | 'MaxSendRate parameter' | 'none';
+  /** The stack's MaxSendRate parameter (0 = the account's rate), when the stack has it. */
+  maxSendRateParameter?: number;
+  /** Percent of Max24HourSend sent in the last 24 hours (2 decimals); absent when SES reports no daily limit. */
+  quotaUsedPercent?: number;
+  /** Sending is held for the daily quota: the quota is used up, or the DailyQuotaHeld alarm is on. */
+  held: boolean;
+}
+
+export function pacingView(account: SesAccount, parameter: string | undefined, alarms: { name: string }[]): PacingView {
+  const cap = parameter === undefined ? 0 : Number(parameter);
+  const accountRate = account.maxSendRate !== undefined && account.maxSendRate > 0 ? account.maxSendRate : undefined;
+  const rate = rateInForce(accountRate, Number.isFinite(cap) ? cap : 0);
+  const source = rate === undefined ? 'none' : accountRate !== undefined && rate === accountRate ? 'account' : 'MaxSendRate parameter';
+  const max = account.max24HourSend !== undefined && account.max24HourSend > 0 ? account.max24HourSend : undefined;
+  const used = max !== undefined ? percent(account.sentLast24Hours ?? 0, max) : undefined;
+  const alarmOn = alarms.some((a) => a.name.endsWith('-DailyQuotaHeld'));
+  return {
+    rate: rate ?? null,
+    source,
+    ...(parameter !== undefined && Number.isFinite(cap) ? { maxSendRateParameter: cap } : {}),
+    ...(used !== undefined ? { quotaUsedPercent: used } : {}),
+    held: alarmOn || (used !== undefined && used >= 100),
+  };
+}
+
 export interface StatusReport {
   stackName: string;
   region: string;
   account: string;
   stack: { status: string; reason?: string; outputs: Record<string, string> } | null;
   ses: Part<SesAccount>;
+  /** Derived from the SES account and the stack's MaxSendRate; null when the account could not be read. */
+  pacing: PacingView | null;
   today: Part<TodayCounts> | null;
   deadLetterQueues: Part<{ name: string; url: string; messages: number }[]>;
   alarms: Part<{ name: string; reason: string; since?: string }[]>;
@@ -188,6 +222,7 @@ export async function collectStatus(
     stackName,
     region,
     account,
+    pacing: isError(ses) ? null : pacingView(ses, stack?.parameters?.MaxSendRate, isError(alarms) ? [] : alarms),
     stack: stack
       ? { status: stack.status.name, ...(stack.status.reason ? { reason: stack.status.reason } : {}), outputs: stack.outputs }
       : null,
@@ -220,6 +255,14 @@ function printReport(ui: Ui, report: StatusReport): void {
     const s = report.ses;
     ui.out(`SES:      ${s.productionAccess ? good('production access') : bad('sandbox (verified recipients only)')}, sending ${s.sendingEnabled ? good('enabled') : bad('disabled')}`);
     ui.out(`  quota ${s.max24HourSend ?? '?'} per 24h, ${s.maxSendRate ?? '?'}/s; sent in the last 24h: ${s.sentLast24Hours ?? '?'}`);
+  }
+  if (report.pacing) {
+    const p = report.pacing;
+    const why = p.source === 'account' ? "the account's maximum send rate" : p.source === 'MaxSendRate parameter' ? "the stack's MaxSendRate, below the account's rate" : 'no limit reported';
+    const rate = p.rate === null ? 'unpaced' : `${p.rate}/s across all containers`;
+    const used = p.quotaUsedPercent === undefined ? '' : `; ${p.quotaUsedPercent}% of the 24-hour quota used`;
+    ui.out(`Pacing:   ${rate} (${why})${used}`);
+    if (p.held) ui.out(`  ${bad('sending held: the daily quota is used up')}; requests wait on the send queue until the 24-hour window allows (docs/TROUBLESHOOTING.md)`);
   }
   ui.out('');
   if (report.today === null) ui.out('Today:    no counters table in the stack outputs');

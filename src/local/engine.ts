@@ -46,6 +46,7 @@ import { HandlerWorkers, type HandlerWorkersOptions } from './handler-workers.js
 import { buildLocalClients } from './local-clients.js';
 import { startStandIn, type RunningStandIn } from './stand-ins.js';
 import { startSesStandIn, type RunningSesStandIn } from './ses-stand-in.js';
+import type { SesQuota, SesQuotaOptions } from './ses-quota.js';
 import { startDynamoDbStandIn, type RunningDynamoDbStandIn } from './dynamodb-stand-in.js';
 import { amzTarget, type InProcessRoute } from './in-process-handler.js';
 import { InFlightRequests, requestLogEntry, type LogComponent, type RequestLogEntry } from './request-log.js';
@@ -101,6 +102,8 @@ export interface LocalEngineOptions {
   stackName: string;
   /** Send-queue batches processed at once (the stack's EmailSenderConcurrency). */
   senderConcurrency?: number;
+  /** The SES account's quota the SES stand-in enforces (--ses-max-send-rate, --ses-max-24-hour-send); unlimited when absent. */
+  sesQuota?: SesQuotaOptions;
   feedbackConcurrency?: number;
   visibilityTimeoutSeconds?: number;
   maxReceiveCount?: number;
@@ -134,6 +137,8 @@ export interface LocalEngine {
   queues: { send: LocalQueue; sendDlq: LocalQueue; feedback: LocalQueue; feedbackDlq: LocalQueue; webhook?: LocalQueue; webhookDlq?: LocalQueue };
   statusLog: StatusLog;
   scheduler: LocalScheduler;
+  /** The SES account's sending quota as the SES stand-in keeps it (sends accepted, refusals). */
+  sesQuota: SesQuota;
   /** Process ids of the stand-ins (for diagnostics such as CPU accounting). */
   standInPids: Record<'s3', number | undefined>;
   stop(): Promise<void>;
@@ -281,7 +286,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     const started = await Promise.allSettled([
       startDynamoDbStandIn({ host: LOCAL_HOST, port: options.dynamoDbPort, region: LOCAL_REGION, account: LOCAL_ACCOUNT, dataFile: dynamoFile }),
       startStandIn('s3', { host: LOCAL_HOST, port: options.s3Port, path: s3Dir }),
-      startSesStandIn(LOCAL_HOST, options.sesPort),
+      startSesStandIn(LOCAL_HOST, options.sesPort, options.sesQuota ?? {}),
     ]);
     for (const result of started) if (result.status === 'fulfilled') cleanups.push(() => result.value.stop());
     const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -400,6 +405,8 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       UNSUBSCRIBE_MAILTO: '',
       EVENT_BUS_NAME: eventBusName,
       SEND_QUEUE_URL: send.url,
+      MAX_SEND_RATE: '0',
+      STACK_NAME: stackName,
       SEND_QUEUE_ARN: send.arn,
       SCHEDULE_GROUP_NAME: scheduleGroupName,
       SCHEDULER_ROLE_ARN: `arn:aws:iam::${LOCAL_ACCOUNT}:role/${stackName}-scheduler`,
@@ -512,6 +519,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
       info,
       bus,
       queues: { send, sendDlq, feedback, feedbackDlq, ...(webhook && webhookDlq ? { webhook, webhookDlq } : {}) },
+      sesQuota: ses.quota,
       statusLog,
       scheduler,
       standInPids: { s3: s3Stand.pid },

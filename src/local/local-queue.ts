@@ -1,7 +1,8 @@
 /**
  * An in-process stand-in for the two SQS queues and their Lambda event source mappings,
  * with the semantics the stack relies on:
- * - per-message delay (DelaySeconds; soft-bounce retries use it),
+ * - per-message delay (DelaySeconds; soft-bounce retries and deferred sends use it),
+ * - string and number message attributes, passed to the handler as Lambda does,
  * - a visibility timeout: a received message is hidden until it is deleted or the
  *   timeout passes, then it is delivered again,
  * - a redrive policy: a message received `maxReceiveCount` times and still not deleted
@@ -31,7 +32,14 @@ export interface SendResult {
   MD5OfMessageBody: string;
 }
 
+/** A message attribute as SQS keeps it (String and Number types). */
+export interface MessageAttribute {
+  dataType: string;
+  stringValue: string;
+}
+
 export interface ReceivedMessage {
+  attributes?: Record<string, MessageAttribute>;
   messageId: string;
   receiptHandle: string;
   body: string;
@@ -42,6 +50,7 @@ export interface ReceivedMessage {
 }
 
 interface StoredMessage {
+  attributes?: Record<string, MessageAttribute>;
   messageId: string;
   body: string;
   md5OfBody: string;
@@ -92,8 +101,9 @@ export class LocalQueue {
   }
 
   /** Adds a message; `delayMs` (local use) takes precedence over `delaySeconds`. */
-  send(body: string, options: { delaySeconds?: number; delayMs?: number } = {}): SendResult {
+  send(body: string, options: { delaySeconds?: number; delayMs?: number; attributes?: Record<string, MessageAttribute> } = {}): SendResult {
     const message: StoredMessage = {
+      ...(options.attributes && Object.keys(options.attributes).length > 0 ? { attributes: options.attributes } : {}),
       messageId: randomUUID(),
       body,
       md5OfBody: md5Hex(body),
@@ -122,6 +132,7 @@ export class LocalQueue {
       this.inFlight.set(message.receiptHandle, message);
       message.timer = setTimeout(() => this.returnToQueue(message), this.visibilityTimeoutSeconds * 1000);
       out.push({
+        ...(message.attributes ? { attributes: message.attributes } : {}),
         messageId: message.messageId,
         receiptHandle: message.receiptHandle,
         body: message.body,
@@ -246,7 +257,9 @@ export function toSqsEvent(queue: LocalQueue, batch: ReceivedMessage[]): SQSEven
           SenderId: 'AIDALOCALSESMAILENGINE',
           ApproximateFirstReceiveTimestamp: String(message.firstReceiveTimestamp),
         },
-        messageAttributes: {},
+        messageAttributes: Object.fromEntries(
+          Object.entries(message.attributes ?? {}).map(([name, a]) => [name, { dataType: a.dataType, stringValue: a.stringValue, stringListValues: [], binaryListValues: [] }]),
+        ),
         md5OfBody: message.md5OfBody,
         eventSource: 'aws:sqs',
         eventSourceARN: queue.arn,

@@ -26,7 +26,7 @@ export interface RequestLogEntry {
   emailId?: string;
   to?: string;
   template?: string;
-  /** request: sent | failed | duplicate | scheduled | returned; retry: queued; webhook: delivered | failed. */
+  /** request: sent | failed | duplicate | scheduled | returned | deferred (SES throttling or the daily quota); retry: queued; webhook: delivered | failed. */
   status?: string;
   errorCode?: string;
   /** Milliseconds from the request's arrival on the send queue to this outcome. */
@@ -50,7 +50,7 @@ export interface RequestContext {
   arrivedAt?: number;
 }
 
-const OUTCOMES = new Set(['sent', 'failed', 'duplicate', 'scheduled', 'returned']);
+const OUTCOMES = new Set(['sent', 'failed', 'duplicate', 'scheduled', 'returned', 'deferred']);
 /** Fields a log event shows as its own, not among `details`. */
 const OWN_FIELDS = new Set(['level', 'message', 'code', 'emailId']);
 
@@ -82,7 +82,15 @@ export function requestLogEntry(
     const messageId = str(raw.messageId);
     const request = messageId ? context(messageId) : undefined;
     const message =
-      outcome === 'failed' ? str(raw.errorMessage) : outcome === 'returned' ? str(raw.reason) : outcome === 'scheduled' ? `for ${String(raw.scheduledFor)}` : undefined;
+      outcome === 'failed'
+        ? str(raw.errorMessage)
+        : outcome === 'returned'
+          ? str(raw.reason)
+          : outcome === 'scheduled'
+            ? `for ${String(raw.scheduledFor)}`
+            : outcome === 'deferred'
+              ? `${String(raw.reason)}: ${String(raw.detail)}`
+              : undefined;
     return compact({
       time,
       level,

@@ -12,7 +12,9 @@
  * documented alphabet, which is what the engine writes.
  */
 // A default import of a CommonJS module is its module.exports: the object the stand-in's server reads its handler from.
+import getAccountModule from 'aws-ses-v2-local/dist/v2/getAccount.js';
 import sendEmailModule from 'aws-ses-v2-local/dist/v2/sendEmail.js';
+import { SesQuota } from './ses-quota.js';
 
 export interface StandInRequest {
   body: unknown;
@@ -61,28 +63,58 @@ export function sendEmailProblem(body: unknown): string | undefined {
   return undefined;
 }
 
-/** The stand-in's SendEmail handler, answering first what SES would refuse. */
+/**
+ * The account's sending quota the stand-in keeps (ses-quota.ts): one per process, as the
+ * stand-in's handlers are; the SES stand-in of local mode sets its own. Unlimited by default.
+ */
+let activeQuota = new SesQuota();
+
+export function useSesQuota(quota: SesQuota): void {
+  activeQuota = quota;
+}
+
+export function currentSesQuota(): SesQuota {
+  return activeQuota;
+}
+
+/** The stand-in's SendEmail handler, answering first what SES would refuse, then the quota. */
 export function withSesSendRules(handler: StandInHandler): StandInHandler {
   return (req, res, next) => {
     const problem = sendEmailProblem(req.body);
-    if (problem === undefined) {
-      handler(req, res, next);
+    if (problem !== undefined) {
+      res.status(400).set('x-amzn-ErrorType', 'BadRequestException').send({ message: problem });
       return;
     }
-    res.status(400).set('x-amzn-ErrorType', 'BadRequestException').send({ message: problem });
+    const refusal = activeQuota.admit();
+    if (refusal) {
+      res.status(refusal.statusCode).set('x-amzn-ErrorType', refusal.errorType).send({ message: refusal.message });
+      return;
+    }
+    handler(req, res, next);
   };
 }
+
+/** GetAccount: the stand-in's own answers only with an account in its environment; this one reports the quota. */
+const getAccount: StandInHandler = (_req, res) => {
+  res.status(200).send(activeQuota.account());
+};
 
 const ENFORCED = Symbol.for('sesmailengine.sesSendRules');
 type Marked = StandInHandler & { [ENFORCED]?: true };
 
 /**
- * Puts the rules in front of aws-ses-v2-local's SendEmail handler, for its HTTP server and
+ * Answers GetAccount with the quota, and puts the rules in front of aws-ses-v2-local's SendEmail handler, for its HTTP server and
  * for local mode's in-process calls alike, and returns that handler. The server takes the
  * handler from its module when it starts, so this runs before any server is started; a
  * second call changes nothing.
  */
 export function enforceSesSendRules(): StandInHandler {
+  const account = getAccountModule as unknown as { default: Marked };
+  if (!account.default[ENFORCED]) {
+    const replaced: Marked = getAccount;
+    replaced[ENFORCED] = true;
+    account.default = replaced;
+  }
   const sendEmail = sendEmailModule as unknown as { default: Marked };
   if (!sendEmail.default[ENFORCED]) {
     const wrapped: Marked = withSesSendRules(sendEmail.default);

@@ -4,7 +4,9 @@
  * SendEmail calls reach the same stand-in code in-process (`route`): the stand-in's own
  * SendEmail handler validates the request and keeps the mail in the same store the viewer
  * shows, without an HTTP round trip per email. Both paths first apply the rules SES has and
- * the stand-in lacks (`ses-send-rules.ts`).
+ * the stand-in lacks (`ses-send-rules.ts`). The engine's calls also meet the account's
+ * sending quota (`ses-quota.ts`, unlimited unless set): SendEmail above it is refused as SES
+ * refuses it, and GetAccount reports it.
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,12 +15,14 @@ import type { HttpRequest } from '@smithy/core/transport';
 import type { InProcessResponse, InProcessRoute } from './in-process-handler.js';
 import { PortInUseError, StandInStartError } from './stand-ins.js';
 import { closeLocal } from './local-server.js';
-import { enforceSesSendRules, type StandInHandler, type StandInResponse } from './ses-send-rules.js';
+import { currentSesQuota, enforceSesSendRules, useSesQuota, type StandInHandler, type StandInResponse } from './ses-send-rules.js';
+import { SesQuota, type SesQuotaOptions } from './ses-quota.js';
 import { guardServer, requestUrl, type Refusal } from './request-guard.js';
 // A default import of a CommonJS module is its module.exports: the store the stand-in's server keeps its mail in.
 import sesStore from 'aws-ses-v2-local/dist/store.js';
 
 const SEND_EMAIL_PATH = '/v2/email/outbound-emails';
+const ACCOUNT_PATH = '/v2/email/account';
 /** The stand-in's own request size limit (its express.json limit); larger requests go over HTTP and get its answer. */
 const STAND_IN_BODY_LIMIT = 25 * 1024 * 1024;
 
@@ -27,6 +31,8 @@ export interface RunningSesStandIn {
   endpoint: string;
   /** Answers the engine's SendEmail calls in-process; everything else goes over HTTP. */
   route: InProcessRoute;
+  /** The account's sending quota the engine's calls meet. */
+  quota: SesQuota;
   stop(): Promise<void>;
 }
 
@@ -168,7 +174,7 @@ function viewerQueryCheck(request: IncomingMessage): Refusal | undefined {
   return undefined;
 }
 
-export async function startSesStandIn(host: string, port: number): Promise<RunningSesStandIn> {
+export async function startSesStandIn(host: string, port: number, quotaOptions: SesQuotaOptions = {}): Promise<RunningSesStandIn> {
   const chosen = await freePort(host, port);
   // Imported here, not at the top: only local mode's start needs the stand-in's server (express and its mail parsing).
   const sesLocal = (await import('aws-ses-v2-local')).default as unknown as { default: (c: { host: string; port: number }) => Promise<Server> };
@@ -180,16 +186,26 @@ export async function startSesStandIn(host: string, port: number): Promise<Runni
   answerHandlerErrors(server);
   guardServer(server, { check: viewerQueryCheck });
   const actual = (server.address() as AddressInfo).port;
+  const quota = new SesQuota(quotaOptions);
+  useSesQuota(quota);
   const route: InProcessRoute = (request, body) => {
-    if (request.method !== 'POST' || request.path !== SEND_EMAIL_PATH || body.length > STAND_IN_BODY_LIMIT) return undefined;
     const auth = request.headers.authorization ?? request.headers.Authorization;
     if (!auth?.startsWith('AWS')) return undefined; // the server answers unsigned requests itself
+    if (request.method === 'GET' && request.path === ACCOUNT_PATH) {
+      return Promise.resolve({ statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(quota.account()) });
+    }
+    if (request.method !== 'POST' || request.path !== SEND_EMAIL_PATH || body.length > STAND_IN_BODY_LIMIT) return undefined;
     return callStandIn(sendEmail, request, body);
   };
   return {
     port: actual,
     endpoint: `http://${host}:${actual}`,
     route,
-    stop: () => closeLocal(server),
+    quota,
+    stop: () => {
+      // The quota is the process's (the stand-in's handlers are); a later stand-in starts unlimited.
+      if (currentSesQuota() === quota) useSesQuota(new SesQuota());
+      return closeLocal(server);
+    },
   };
 }

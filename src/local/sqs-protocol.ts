@@ -7,7 +7,7 @@
  * errors (`__type` with the `com.amazonaws.sqs#` prefix).
  */
 import { AwsJsonError } from './put-events.js';
-import { MAX_DELAY_SECONDS, type LocalQueue } from './local-queue.js';
+import { MAX_DELAY_SECONDS, type LocalQueue, type MessageAttribute } from './local-queue.js';
 
 const MAX_MESSAGE_BYTES = 256 * 1024;
 const MAX_BATCH = 10;
@@ -67,6 +67,19 @@ function checkMessage(body: unknown, delay: unknown): { body: string; delaySecon
   return { body, delaySeconds };
 }
 
+/** String and Number message attributes (Binary ones are not kept). */
+function messageAttributes(value: unknown): Record<string, MessageAttribute> {
+  const out: Record<string, MessageAttribute> = {};
+  if (!isRecord(value)) return out;
+  for (const [name, attribute] of Object.entries(value)) {
+    if (!isRecord(attribute) || typeof attribute.StringValue !== 'string') continue;
+    const dataType = typeof attribute.DataType === 'string' ? attribute.DataType : 'String';
+    if (!dataType.startsWith('String') && !dataType.startsWith('Number')) continue;
+    out[name] = { dataType, stringValue: attribute.StringValue };
+  }
+  return out;
+}
+
 const MAX_VISIBILITY_SECONDS = 43_200;
 
 function checkVisibility(value: unknown): number {
@@ -104,7 +117,7 @@ export function handleSqsOperation(operation: string, input: unknown, directory:
     case 'SendMessage': {
       const queue = queueFor(directory, body);
       const message = checkMessage(body.MessageBody, body.DelaySeconds);
-      return queue.send(message.body, { delaySeconds: message.delaySeconds });
+      return queue.send(message.body, { delaySeconds: message.delaySeconds, attributes: messageAttributes(body.MessageAttributes) });
     }
     case 'SendMessageBatch': {
       const queue = queueFor(directory, body);
@@ -122,7 +135,7 @@ export function handleSqsOperation(operation: string, input: unknown, directory:
       for (const entry of entries as Record<string, unknown>[]) {
         try {
           const message = checkMessage(entry.MessageBody, entry.DelaySeconds);
-          Successful.push({ Id: entry.Id, ...queue.send(message.body, { delaySeconds: message.delaySeconds }) });
+          Successful.push({ Id: entry.Id, ...queue.send(message.body, { delaySeconds: message.delaySeconds, attributes: messageAttributes(entry.MessageAttributes) }) });
         } catch (error) {
           const err = error as AwsJsonError;
           Failed.push({ Id: entry.Id, SenderFault: true, Code: err.type.split('#').pop(), Message: err.message });

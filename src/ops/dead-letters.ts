@@ -222,6 +222,6 @@ export function describeDeadLetter(queue: QueueKind, message: PeekedMessage): De
   }
   return {
     ...common,
-    why: `A valid request the Email Sender returned to the queue ${message.receiveCount >= 10 ? `${message.receiveCount} times` : 'repeatedly'} without an outcome: persistent SES throttling, or a DynamoDB, S3 or permission error. Search the Email Sender's logs for emailId ${emailId} (outcome "returned", and its reason); fix the cause, then redrive.`,
+    why: `A valid request the Email Sender returned to the queue ${message.receiveCount >= 10 ? `${message.receiveCount} times` : 'repeatedly'} without an outcome: a DynamoDB, S3 or permission error, or SES refusing it (throttling is deferred, never returned). Search the Email Sender's logs for emailId ${emailId} (outcome "returned", and its reason); fix the cause, then redrive.`,
   };
 }

@@ -432,12 +432,12 @@ function noRecordVerdict(facts: DiagnosisFacts, what: string): Verdict {
     return verdict(
       'problem',
       letter.queue === 'send'
-        ? `no tracking record: the request is in the send DLQ (throttled or failing, received ${letter.receiveCount} time${letter.receiveCount === 1 ? '' : 's'})`
+        ? `no tracking record: the request is in the send DLQ (failing, received ${letter.receiveCount} time${letter.receiveCount === 1 ? '' : 's'})`
         : `no tracking record: the request is in the ${queueName}`,
       [letter.why],
       [
         letter.queue === 'send' && !letter.lastError
-          ? "Fix the cause (the Email Sender's logs say it: throttling, a DynamoDB, S3 or permission error)."
+          ? "Fix the cause (the Email Sender's logs say it: a DynamoDB, S3 or permission error, or an SES refusal)."
           : 'Fix the cause named above.',
         `Then move it back: sesmailengine dlq redrive --queue ${letter.queue}{flags}`,
       ],

@@ -7,7 +7,7 @@ import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwa
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { SecretsManagerClient, DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { status, todayCounts, type StatusReport } from '../../src/commands/status.js';
+import { pacingView, status, todayCounts, type StatusReport } from '../../src/commands/status.js';
 import { addDailyCounts } from '../../functions/lib/counters-store.js';
 import { COUNTERS_TABLE, SUPPRESSION_TABLE, createTableInput } from '../../functions/lib/table-schemas.js';
 import { startStandIns, type StandIns } from '../support/stand-ins.js';
@@ -118,6 +118,31 @@ describe('status --json', () => {
     expect(out).toContain('bounce rate 2%, complaint rate 0.5%');
     expect(out).toMatch(/sesmailengine-feedback-dlq\s+3 messages/);
     expect(out).toContain('sesmailengine-FeedbackDLQ-NotEmpty');
+    expect(out).toContain("Pacing:   1/s across all containers (the account's maximum send rate); 20% of the 24-hour quota used");
+    expect(out).not.toContain('sending held');
+  });
+
+  it('shows the pacing in force and the share of the 24-hour quota used', async () => {
+    const r = await report();
+    expect(r.pacing).toEqual({ rate: 1, source: 'account', quotaUsedPercent: 20, held: false });
+  });
+});
+
+describe('pacingView', () => {
+  const account = { productionAccess: true, sendingEnabled: true, max24HourSend: 50_000, maxSendRate: 14, sentLast24Hours: 12_500 };
+  it("caps the account's rate with a lower MaxSendRate parameter", () => {
+    expect(pacingView(account, '5', [])).toEqual({ rate: 5, source: 'MaxSendRate parameter', maxSendRateParameter: 5, quotaUsedPercent: 25, held: false });
+  });
+  it("keeps the account's rate when the parameter is 0 or higher", () => {
+    expect(pacingView(account, '0', []).rate).toBe(14);
+    expect(pacingView(account, '100', [])).toMatchObject({ rate: 14, source: 'account' });
+  });
+  it('says sending is held when the quota is used up or the DailyQuotaHeld alarm is on', () => {
+    expect(pacingView({ ...account, sentLast24Hours: 50_000 }, '0', []).held).toBe(true);
+    expect(pacingView(account, '0', [{ name: 'sesmailengine-DailyQuotaHeld' }]).held).toBe(true);
+  });
+  it('is unpaced when SES reports no limit and no parameter caps it', () => {
+    expect(pacingView({ productionAccess: true, sendingEnabled: true, maxSendRate: -1, max24HourSend: -1, sentLast24Hours: 3 }, undefined, [])).toEqual({ rate: null, source: 'none', held: false });
   });
 });
 

@@ -15,7 +15,8 @@ import {
   TRACKING_TABLE,
   createTableInput,
 } from '../../functions/lib/table-schemas.js';
-import { enforceSesSendRules } from '../../src/local/ses-send-rules.js';
+import { enforceSesSendRules, useSesQuota } from '../../src/local/ses-send-rules.js';
+import { SesQuota } from '../../src/local/ses-quota.js';
 
 /**
  * Local stand-ins for integration tests, all on 127.0.0.1 with ports chosen by the OS:
@@ -88,6 +89,8 @@ export async function startStandIns(prefix = 'test'): Promise<StandIns> {
   const s3Endpoint = `http://127.0.0.1:${s3Address.port}`;
 
   enforceSesSendRules();
+  // Unlimited, whatever an earlier stand-in in this process set.
+  useSesQuota(new SesQuota());
   const sesLocal = require('aws-ses-v2-local') as { default: (c: { host: string; port: number }) => Promise<Server> };
   const sesServer = await sesLocal.default({ host: '127.0.0.1', port: 0 });
   const sesEndpoint = `http://127.0.0.1:${(sesServer.address() as AddressInfo).port}`;

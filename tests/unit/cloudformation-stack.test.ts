@@ -372,6 +372,7 @@ describe('parameters', () => {
       BounceRateThreshold: 5,
       BounceRateMinimumSends: 100,
       EmailSenderConcurrency: 14,
+      MaxSendRate: 0,
       SoftBounceRetryDelaySeconds: 900,
       SoftBounceSuppressionThreshold: 3,
       SoftBounceWindowDays: 30,
@@ -641,5 +642,17 @@ describe('engine-source bus policy', () => {
       .map(([id]) => id);
     expect(putters).toEqual(['FeedbackProcessorRole']);
     expect((policy.Statement as any).Condition.ArnNotEquals['aws:PrincipalArn']).toEqual({ 'Fn::GetAtt': ['FeedbackProcessorRole', 'Arn'] });
+  });
+});
+
+describe('the daily-quota hold', () => {
+  it('alarms on the DailyQuotaHeld metric the Email Sender writes in its log (embedded metric format)', async () => {
+    const { METRICS_NAMESPACE } = await import('../../functions/email-sender/handler.js');
+    const alarm = resources.DailyQuotaHeldAlarm!.Properties as Record<string, unknown>;
+    expect(alarm).toMatchObject({ Namespace: METRICS_NAMESPACE, MetricName: 'DailyQuotaHeld', Statistic: 'Sum', Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(alarm.Dimensions).toEqual([{ Name: 'Stack', Value: { Ref: 'AWS::StackName' } }]);
+    const env = (resources.EmailSenderFunction!.Properties as { Environment: { Variables: Record<string, unknown> } }).Environment.Variables;
+    expect(env.STACK_NAME).toEqual({ Ref: 'AWS::StackName' });
+    expect(env.MAX_SEND_RATE).toEqual({ Ref: 'MaxSendRate' });
   });
 });

@@ -26,7 +26,13 @@ describe('sesmailengine local options', () => {
       sender: 'no-reply@example.com',
       stackName: 'sesmailengine',
       workers: undefined,
+      sesQuota: {},
     });
+  });
+
+  it('takes --ses-max-send-rate and --ses-max-24-hour-send as the SES stand-in quota (unlimited without them)', () => {
+    expect(engineOptionsFrom({ sesMaxSendRate: '1', sesMax24HourSend: '200' }).sesQuota).toEqual({ maxSendRate: 1, max24HourSend: 200 });
+    expect(engineOptionsFrom({ sesMaxSendRate: '0.5' }).sesQuota).toEqual({ maxSendRate: 0.5 });
   });
 
   it('takes --interrupted-send resend (the default) or fail', () => {
@@ -56,6 +62,9 @@ describe('sesmailengine local options', () => {
     [{ workers: '-1' }, '--workers'],
     [{ workers: '1.5' }, '--workers'],
     [{ workers: '' }, '--workers'],
+    [{ sesMaxSendRate: '0' }, '--ses-max-send-rate'],
+    [{ sesMaxSendRate: 'fast' }, '--ses-max-send-rate'],
+    [{ sesMax24HourSend: '-5' }, '--ses-max-24-hour-send'],
     [{ port: '5000', sesPort: '5000' }, 'same port 5000'],
     [{ webhookUrl: 'localhost:3000/hook' }, '--webhook-url'],
     [{ webhookUrl: 'ftp://example.com/hook' }, '--webhook-url'],

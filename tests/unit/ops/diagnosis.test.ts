@@ -197,7 +197,7 @@ describe('no tracking record', () => {
 
   it('finds the request in the send DLQ: throttled, with the redrive command', () => {
     const v = diagnose(facts({ deadLetters: [letter], deadLetterDepths: { send: 1 } }));
-    expect(v.summary).toBe('no tracking record: the request is in the send DLQ (throttled or failing, received 10 times)');
+    expect(v.summary).toBe('no tracking record: the request is in the send DLQ (failing, received 10 times)');
     expect(v.fix.at(-1)).toBe('Then move it back: sesmailengine dlq redrive --queue send');
     expect(v.warnings).toEqual([]);
   });
