@@ -95,6 +95,18 @@ describe('local mode log lines', () => {
     expect(line).toContain('a?[31m@example.com');
   });
 
+  it('shows a bidirectional override or a line separator as ? so a request cannot reorder or split a line', () => {
+    // emailId and to pass the engine's validation: these are not control characters.
+    const entry = requestLogEntry('email-sender', { level: 'info', outcome: 'sent', emailId: 'order-7\u202e', messageId: 'm' }, NOW, () => ({
+      to: 'a\u2028b\u2066@example.com',
+    }))!;
+
+    const line = humanLine(entry);
+
+    expect(line).not.toMatch(/[\u202e\u2028\u2066]/);
+    expect(line).toContain('order-7? a?b?@example.com');
+  });
+
   it('colours the status by outcome', () => {
     const tag = (name: string) => (text: string) => `<${name}>${text}</${name}>`;
     const colors: LineColors = { green: tag('g'), red: tag('r'), yellow: tag('y'), cyan: tag('c'), dim: (t) => t };
