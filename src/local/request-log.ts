@@ -120,7 +120,8 @@ export function requestLogEntry(
       emailId: str(raw.emailId),
       status: delivered ? 'delivered' : 'failed',
       errorCode: delivered ? undefined : str(raw.code),
-      message: delivered ? undefined : str(raw.detail),
+      // A failed attempt (WHK002/WHK003) says why in `detail`; a refusal (WHK004) in `message`.
+      message: delivered ? undefined : str(raw.detail) ?? str(raw.message),
       webhookType: str(raw.type),
       attempt: num(raw.attempt),
       httpStatus: delivered ? num(raw.status) : undefined,

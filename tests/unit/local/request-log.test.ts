@@ -1,6 +1,6 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { humanLine, InFlightRequests, jsonLine, requestLogEntry, type LineColors } from '../../../src/local/request-log.js';
+import { humanLine, InFlightRequests, jsonLine, NO_COLORS, requestLogEntry, type LineColors } from '../../../src/local/request-log.js';
 import { LineWriter } from '../../../src/local/line-writer.js';
 import { logFormatFrom } from '../../../src/commands/local.js';
 
@@ -67,6 +67,17 @@ describe('local mode log entries', () => {
       status: 'delivered',
       httpStatus: 204,
     });
+  });
+
+  it('says why a webhook was refused (WHK004: a status change the engine did not sign)', () => {
+    const entry = requestLogEntry(
+      'webhook-delivery',
+      { level: 'error', code: 'WHK004', message: 'Webhook not sent: the event was not published by the engine (no engineSignature)', webhookId: 'w', detailType: 'Email Status Changed', emailId: 'forged-1', messageId: 'm' },
+      NOW,
+    )!;
+
+    expect(entry).toMatchObject({ event: 'webhook', status: 'failed', errorCode: 'WHK004', message: expect.stringContaining('no engineSignature') });
+    expect(humanLine(entry, NO_COLORS)).toContain('WHK004 - forged-1 (Webhook not sent: the event was not published by the engine (no engineSignature))');
   });
 });
 
