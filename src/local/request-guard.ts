@@ -155,15 +155,21 @@ const KEY_OUTSIDE: Refusal = {
  * `../../../home/me/x` (or `..%2F..%2Fx`) made it write, read or delete files outside its
  * store (a PUT created `x._S3rver_object` in any folder the process may write). S3 allows
  * `..` in keys and the engine never uses it: a key that climbs above its bucket is refused,
- * in the path and in CopyObject's `x-amz-copy-source`; `a/../b` stays inside and is let
- * through.
+ * in the path and in CopyObject's `x-amz-copy-source`, and a form upload, whose key is in
+ * its body, is refused whole; `a/../b` stays inside and is let through.
  */
-export function s3KeyCheck(request: Pick<IncomingMessage, 'url' | 'headers'>): Refusal | undefined {
+export function s3KeyCheck(request: Pick<IncomingMessage, 'url' | 'headers'> & { method?: string }): Refusal | undefined {
   const target = request.url ?? '/';
   const end = target.search(/[?#]/);
   const path = decodeURIComponent(end < 0 ? target : target.slice(0, end));
   const key = path.split('/').slice(2).join('/');
   if (climbsOut(key)) return KEY_OUTSIDE;
+  // A browser form upload (POST Object) names its key in the body, where this check cannot
+  // look; the engine never uses it.
+  const contentType = request.headers?.['content-type'];
+  if (request.method === 'POST' && key === '' && typeof contentType === 'string' && /^multipart\/form-data/i.test(contentType)) {
+    return { status: 400, type: 'InvalidArgument', message: 'Browser form uploads (POST Object) are not supported by the S3 stand-in; use PutObject.' };
+  }
   const copySource = request.headers?.['x-amz-copy-source'];
   if (typeof copySource === 'string') {
     const source = decodeURIComponent(copySource.split('?')[0]!).replace(/^\//, '');

@@ -190,6 +190,11 @@ describe('S3 object keys that climb out of the store', () => {
       expect(existsSync(join(outside, 'planted._S3rver_object'))).toBe(false);
       const copy = await send('s3', 'PUT', `/${String(local.info.templateBucket)}/copied`, { 'x-amz-copy-source': `/${String(local.info.templateBucket)}/${key}` });
       expect(copy.status).toBe(400);
+      const boundary = 'sme-boundary';
+      const form = [`--${boundary}`, 'Content-Disposition: form-data; name="key"', '', decodeURIComponent(key), `--${boundary}`, 'Content-Disposition: form-data; name="file"; filename="x"', 'Content-Type: text/plain', '', 'planted', `--${boundary}--`, ''].join('\r\n');
+      const post = await send('s3', 'POST', `/${String(local.info.templateBucket)}`, { 'content-type': `multipart/form-data; boundary=${boundary}` }, form);
+      expect(post.status).toBe(400);
+      expect(readdirSync(outside)).toEqual([]);
     } finally {
       rmSync(outside, { recursive: true, force: true });
     }

@@ -78,6 +78,14 @@ describe('the path check', () => {
     for (const url of inside) expect(s3KeyCheck({ url, headers: {} })).toBeUndefined();
     expect(s3KeyCheck({ url: '/b/k', headers: { 'x-amz-copy-source': 'b/templates/welcome/template.html?versionId=1' } })).toBeUndefined();
   });
+
+  it('refuses a form upload (POST Object), whose key is in the body, and lets the other POSTs through', () => {
+    const form = { 'content-type': 'multipart/form-data; boundary=x' };
+    expect(s3KeyCheck({ method: 'POST', url: '/b', headers: form })).toMatchObject({ status: 400, type: 'InvalidArgument' });
+    expect(s3KeyCheck({ method: 'POST', url: '/b/', headers: form })).toMatchObject({ status: 400 });
+    expect(s3KeyCheck({ method: 'POST', url: '/b?delete', headers: { 'content-type': 'application/xml' } })).toBeUndefined();
+    expect(s3KeyCheck({ method: 'POST', url: '/b/k?uploads', headers: {} })).toBeUndefined();
+  });
 });
 
 describe('refusal bodies', () => {
