@@ -30,6 +30,11 @@ export interface EmailClientOptions {
   /** Endpoint for a default client, e.g. local mode's `eventBridgeEndpoint`. */
   endpoint?: string;
   region?: string;
+  /**
+   * Credentials for a default client, e.g. local mode's `credentials` (any key works there);
+   * default the SDK's usual chain, which finds none on a machine without AWS set up.
+   */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   maxRequestBytes?: number;
   /** Attempts per entry, the first included. Default 4. */
   maxAttempts?: number;
@@ -121,6 +126,7 @@ export class EmailClient {
       new EventBridgeClient({
         ...(options.endpoint ? { endpoint: options.endpoint } : {}),
         ...(options.region ? { region: options.region } : {}),
+        ...(options.credentials ? { credentials: options.credentials } : {}),
       });
     this.maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
     this.maxAttempts = Math.max(1, options.maxAttempts ?? 4);

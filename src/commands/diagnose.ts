@@ -10,6 +10,8 @@ import { readRecord } from '../../functions/lib/tracking-store.js';
 import { describeDeadLetter, withLastError, type DeadLetterInfo } from '../ops/dead-letters.js';
 import { readLastErrors } from '../../functions/lib/last-error-store.js';
 import { diagnose, type BounceRateFacts, type DiagnosisFacts, type Verdict } from '../ops/diagnosis.js';
+import { isValidEmailId } from '../../functions/core/email-id.js';
+import { CliError } from '../errors.js';
 import { integerOption } from '../ops/input.js';
 import { printRecord, printSuppression, printVerdict, table } from '../ops/print.js';
 import { peekMessages, queueDepth, type QueueDepth } from '../ops/queues.js';
@@ -213,9 +215,25 @@ function printReport(report: DiagnoseReport, print: ReturnType<typeof createUi>)
   printVerdict(ui, report.verdict);
 }
 
+/**
+ * Refuses, before any call, what can be neither an emailId the engine accepts nor an
+ * address: DynamoDB would otherwise answer an empty or over-long key with a raw
+ * ValidationException.
+ */
+export function checkDiagnoseSubject(subjectText: string): void {
+  const subject = subjectText.trim();
+  if (isValidEmailId(subject) || parseEmailAddress(subject).ok) return;
+  throw new CliError(
+    'OPS004',
+    `diagnose takes an emailId (1-128 characters, no control characters) or an e-mail address, got ${subject === '' ? 'an empty value' : `"${subject.slice(0, 40).replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')}${subject.length > 40 ? '…' : ''}" (${subject.length} characters)`}.`,
+    'Pass the emailId of the request (the tracking record\'s key) or the recipient\'s address, for example: sesmailengine diagnose email-123',
+  );
+}
+
 export async function diagnoseCommand(options: DiagnoseOptions): Promise<number> {
   const io = options.io ?? processIo();
   const ui = createUi(io);
+  checkDiagnoseSubject(options.subject);
   const limit = integerOption(options.limit, '--limit', 10, 1, 100);
   const now = (options.now ?? (() => new Date()))();
   return withTarget(options, async (target) => {

@@ -38,6 +38,8 @@ import { DEFAULT_STACK_NAME, stackNameProblem, type CommonOptions } from '../sha
 
 export const CHECKPOINT_FILE = 'sesmailengine-migrate.json';
 const PUTS_IN_FLIGHT = 8;
+/** Refused items named in the report (the count covers them all). */
+const REFUSALS_KEPT = 20;
 
 export interface MigrateOptions extends CommonOptions, TargetOptions {
   /** Copy; without it, a dry run. */
@@ -239,10 +241,12 @@ class Migration {
         const items = (page.Items ?? []).map((item) => (t.kind === 'tracking' ? trackingFromOriginal(item, t.source) : suppressionFromOriginal(item, t.source)));
         const keyName = KEY_OF[t.kind];
         const usable = items.filter((item) => typeof item[keyName] === 'string' && item[keyName] !== '');
+        const refusedAtStart = progress.refused ?? 0;
         progress.skipped += items.length - usable.length;
-        const written = this.apply ? await this.put(t.target, keyName, usable) : await this.absent(t.target, keyName, usable);
+        const written = this.apply ? await this.put(t.target, keyName, usable, progress) : await this.absent(t.target, keyName, usable);
+        const refusedNow = (progress.refused ?? 0) - refusedAtStart;
         progress.copied += written;
-        progress.present += usable.length - written;
+        progress.present += usable.length - written - refusedNow;
         progress.scanned += items.length;
         start = page.LastEvaluatedKey;
         progress.lastKey = start;
@@ -264,21 +268,38 @@ class Migration {
       );
     }
     spinner?.succeed(
-      `${t.source}: ${progress.scanned.toLocaleString('en-US')} read, ${progress.copied.toLocaleString('en-US')} ${this.apply ? 'copied' : 'to copy'}, ${progress.present.toLocaleString('en-US')} already there${progress.skipped ? `, ${progress.skipped} without a key (left out)` : ''}.`,
+      `${t.source}: ${progress.scanned.toLocaleString('en-US')} read, ${progress.copied.toLocaleString('en-US')} ${this.apply ? 'copied' : 'to copy'}, ${progress.present.toLocaleString('en-US')} already there${progress.skipped ? `, ${progress.skipped} without a key (left out)` : ''}${progress.refused ? `, ${progress.refused} refused by DynamoDB (left out)` : ''}.`,
     );
+    if (progress.refused && !this.options.json) {
+      for (const r of progress.refusals ?? []) this.ui.warn(`Not copied: ${KEY_OF[t.kind]} ${JSON.stringify(r.key)}: ${r.reason}`);
+      const unnamed = progress.refused - (progress.refusals?.length ?? 0);
+      if (unnamed > 0) this.ui.warn(`…and ${unnamed} more (--json lists the first ${REFUSALS_KEPT}).`);
+    }
     const { lastKey: _lastKey, ...rest } = progress;
     return { ...rest, resumed };
   }
 
-  /** Conditional puts; returns how many were written (the rest this engine already had). */
-  private async put(tableName: string, keyName: string, items: Record<string, unknown>[]): Promise<number> {
+  /**
+   * Conditional puts; returns how many were written. Of the rest, this engine already had
+   * each, or DynamoDB refused it (ValidationException: counted in `progress.refused`, the
+   * copy goes on; a rerun would meet the same item again and stop at the same place).
+   */
+  private async put(tableName: string, keyName: string, items: Record<string, unknown>[], progress: TableProgress): Promise<number> {
     const written = await mapConcurrently(items, PUTS_IN_FLIGHT, async (item): Promise<number> => {
-      const applied = await conditionalWrite(
-        this.ddb.send(
-          new PutCommand({ TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(#k)', ExpressionAttributeNames: { '#k': keyName } }),
-        ),
-      );
-      return applied ? 1 : 0;
+      try {
+        const applied = await conditionalWrite(
+          this.ddb.send(
+            new PutCommand({ TableName: tableName, Item: item, ConditionExpression: 'attribute_not_exists(#k)', ExpressionAttributeNames: { '#k': keyName } }),
+          ),
+        );
+        return applied ? 1 : 0;
+      } catch (error) {
+        if ((error as { name?: string } | null)?.name !== 'ValidationException') throw error;
+        progress.refused = (progress.refused ?? 0) + 1;
+        progress.refusals ??= [];
+        if (progress.refusals.length < REFUSALS_KEPT) progress.refusals.push({ key: String(item[keyName]), reason: (error as Error).message });
+        return 0;
+      }
     });
     return written.reduce((a, b) => a + b, 0);
   }

@@ -133,6 +133,53 @@ export function s3BucketCheck(request: Pick<IncomingMessage, 'url'>): Refusal | 
   return { status: 400, type: 'InvalidBucketName', message: 'The specified bucket is not valid.' };
 }
 
+/** Whether a decoded object key, read as a path, climbs above the directory it starts in. */
+function climbsOut(key: string): boolean {
+  let depth = 0;
+  for (const segment of key.split(/[/\\]/)) {
+    if (segment === '' || segment === '.') continue;
+    depth += segment === '..' ? -1 : 1;
+    if (depth < 0) return true;
+  }
+  return false;
+}
+
+const KEY_OUTSIDE: Refusal = {
+  status: 400,
+  type: 'InvalidArgument',
+  message: 'The object key climbs above its bucket with ".." segments; the S3 stand-in keeps keys as files and refuses it.',
+};
+
+/**
+ * s3rver keeps an object as files at `<bucket directory>/<key>`, so a key such as
+ * `../../../home/me/x` (or `..%2F..%2Fx`) made it write, read or delete files outside its
+ * store (a PUT created `x._S3rver_object` in any folder the process may write). S3 allows
+ * `..` in keys and the engine never uses it: a key that climbs above its bucket is refused,
+ * in the path and in CopyObject's `x-amz-copy-source`, and a form upload, whose key is in
+ * its body, is refused whole; `a/../b` stays inside and is let through.
+ */
+export function s3KeyCheck(request: Pick<IncomingMessage, 'url' | 'headers'> & { method?: string }): Refusal | undefined {
+  const target = request.url ?? '/';
+  const end = target.search(/[?#]/);
+  const path = decodeURIComponent(end < 0 ? target : target.slice(0, end));
+  const key = path.split('/').slice(2).join('/');
+  if (climbsOut(key)) return KEY_OUTSIDE;
+  // A browser form upload (POST Object) names its key in the body, where this check cannot
+  // look; the engine never uses it.
+  const contentType = request.headers?.['content-type'];
+  if (request.method === 'POST' && key === '' && typeof contentType === 'string' && /^multipart\/form-data/i.test(contentType)) {
+    return { status: 400, type: 'InvalidArgument', message: 'Browser form uploads (POST Object) are not supported by the S3 stand-in; use PutObject.' };
+  }
+  const copySource = request.headers?.['x-amz-copy-source'];
+  if (typeof copySource === 'string') {
+    const source = decodeURIComponent(copySource.split('?')[0]!).replace(/^\//, '');
+    const [bucket = '', ...rest] = source.split('/');
+    if (bucket === '.' || bucket === '..' || !/^[A-Za-z0-9._-]*$/.test(bucket)) return { status: 400, type: 'InvalidBucketName', message: 'The specified bucket is not valid.' };
+    if (climbsOut(rest.join('/'))) return KEY_OUTSIDE;
+  }
+  return undefined;
+}
+
 export type RefusalFormat = 'json' | 'xml';
 
 function escapeXml(text: string): string {

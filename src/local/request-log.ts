@@ -128,7 +128,8 @@ export function requestLogEntry(
       emailId: str(raw.emailId),
       status: delivered ? 'delivered' : 'failed',
       errorCode: delivered ? undefined : str(raw.code),
-      message: delivered ? undefined : str(raw.detail),
+      // A failed attempt (WHK002/WHK003) says why in `detail`; a refusal (WHK004) in `message`.
+      message: delivered ? undefined : str(raw.detail) ?? str(raw.message),
       webhookType: str(raw.type),
       attempt: num(raw.attempt),
       httpStatus: delivered ? num(raw.status) : undefined,
@@ -163,10 +164,14 @@ export interface LineColors {
 
 export const NO_COLORS: LineColors = { green: (t) => t, red: (t) => t, yellow: (t) => t, cyan: (t) => t, dim: (t) => t };
 
-/** Request fields are the publisher's text: no control characters (no forged lines or escapes), bounded. */
+/**
+ * Request fields are the publisher's text: no control characters (no forged lines or
+ * escapes), no line separators and no bidirectional overrides (an emailId ending in U+202E
+ * shows the rest of the line reversed), bounded.
+ */
 function safe(value: unknown, max = 200): string {
   const text = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value);
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]/g, '?');
   return clean.length > max ? `${clean.slice(0, max - 1)}…` : clean;
 }
 

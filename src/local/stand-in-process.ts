@@ -8,7 +8,7 @@
  * `{ type: "ready", port }` or `{ type: "error", code, message }`, and exits when told
  * SIGTERM/SIGINT or when its parent goes away (IPC disconnect), so it never outlives it.
  */
-import { guardServer, s3BucketCheck } from './request-guard.js';
+import { guardServer, s3BucketCheck, s3KeyCheck } from './request-guard.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -53,7 +53,7 @@ async function startS3(options: StandInOptions): Promise<number> {
   const s3rver = new S3rver({ address: options.host, port: options.port, silent: true, directory: options.path });
   const address = await s3rver.run();
   // Installed before any request can arrive: run() resolved in the listen callback just now.
-  guardServer(s3rver.httpServer, { format: 'xml', check: s3BucketCheck });
+  guardServer(s3rver.httpServer, { format: 'xml', check: (request) => s3BucketCheck(request) ?? s3KeyCheck(request) });
   closeServer = () => s3rver.close();
   return address.port;
 }

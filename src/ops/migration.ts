@@ -32,9 +32,16 @@ export function trackingFromOriginal(item: Record<string, unknown>, sourceTable:
   return out;
 }
 
-/** A suppression entry of the original with both date attributes, a type, and `migratedFrom`. */
+/**
+ * A suppression entry of the original with both date attributes, a type, and `migratedFrom`.
+ * An entry without a date (one added by hand with only `email` and `reason`) is copied
+ * without one: an empty string is refused as a key of suppression-type-date-index, which
+ * stopped the whole copy, while the entry still has to suppress.
+ */
 export function suppressionFromOriginal(item: Record<string, unknown>, sourceTable: string): Record<string, unknown> {
-  return { ...suppressionItem(suppressionFromItem(item)), migratedFrom: sourceTable };
+  const out: Record<string, unknown> = { ...suppressionItem(suppressionFromItem(item)), migratedFrom: sourceTable };
+  for (const key of ['addedToSuppressionDate', 'createdAt']) if (out[key] === '') delete out[key];
+  return out;
 }
 
 export type TableKind = 'tracking' | 'suppression';
@@ -54,6 +61,13 @@ export interface TableProgress {
   present: number;
   /** Items that cannot be copied (no key). */
   skipped: number;
+  /**
+   * Items DynamoDB refused to write (with --apply): an attribute of the wrong type for one
+   * of this engine's index keys, an item grown over 400 KB. Left out, so one such item does
+   * not stop the copy of every other; the first few are named in `refusals`.
+   */
+  refused?: number;
+  refusals?: { key: string; reason: string }[];
   done: boolean;
 }
 

@@ -240,3 +240,44 @@ describe('migrate', () => {
     expect(error.message).toBe('audit-log is keyed on id, not on emailId as the original\'s tracking table is.');
   });
 });
+
+describe('migrate with odd source items', () => {
+  const ODD = { tracking: 'odd-EmailTracking', suppression: 'odd-Suppression' };
+
+  beforeAll(async () => {
+    for (const [name, key] of [[ODD.tracking, 'emailId'], [ODD.suppression, 'email']] as const) {
+      await aws.ddb.send(
+        new CreateTableCommand({ TableName: name, BillingMode: 'PAY_PER_REQUEST', AttributeDefinitions: [{ AttributeName: key, AttributeType: 'S' }], KeySchema: [{ AttributeName: key, KeyType: 'HASH' }] }),
+      );
+    }
+    // An entry added by hand with only the address and the reason: no date, no type.
+    await aws.ddb.send(new PutCommand({ TableName: ODD.suppression, Item: { email: 'handmade@example.com', reason: 'hard-bounce' } }));
+    // The original had no ses-message-id-index, so nothing stopped a number there; this engine indexes it as text.
+    await aws.ddb.send(new PutCommand({ TableName: ODD.tracking, Item: { emailId: 'odd-number-id', status: 'sent', toEmail: 'odd@example.com', timestamp: '2024-12-22T08:00:00Z', sesMessageId: 12345 } }));
+    await aws.ddb.send(new PutCommand({ TableName: ODD.tracking, Item: { emailId: 'odd-fine', status: 'sent', toEmail: 'odd@example.com', timestamp: '2024-12-22T08:00:01Z' } }));
+  });
+
+  it('copies a suppression entry without a date, so the address stays suppressed', async () => {
+    const report = await run({ apply: true, sourceStack: 'odd', restart: true });
+    expect(byKind(report, 'suppression')).toMatchObject({ done: true, scanned: 1, copied: 1 });
+    const entry = (await scanAll(aws.tables.suppression)).find((e) => e.email === 'handmade@example.com');
+    expect(entry).toEqual({ email: 'handmade@example.com', reason: 'hard-bounce', suppressionType: 'bounce', migratedFrom: ODD.suppression });
+  });
+
+  it('leaves out an item DynamoDB refuses, names it, and copies the others instead of stopping', async () => {
+    const report = await run({ apply: true, sourceStack: 'odd', restart: true });
+    const tracking = byKind(report, 'tracking');
+    expect(tracking).toMatchObject({ done: true, scanned: 2, refused: 1, refusals: [{ key: 'odd-number-id', reason: expect.stringContaining('sesMessageId') }] });
+    expect(tracking.copied + tracking.present).toBe(1);
+    const ids = (await migrated(aws.tables.tracking)).map((r) => r.emailId);
+    expect(ids).toContain('odd-fine');
+    expect(ids).not.toContain('odd-number-id');
+  });
+
+  it('tells a person which items were left out', async () => {
+    const io = captureIo();
+    expect(await migrate(options({ apply: true, sourceStack: 'odd', restart: true, json: false, io }))).toBe(0);
+    expect(io.err()).toContain('1 refused by DynamoDB (left out)');
+    expect(io.err()).toContain('Not copied: emailId "odd-number-id"');
+  });
+});

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { eventually, startLocalMode, type LocalMode } from '../support/local-mode.js';
 
@@ -169,6 +172,32 @@ describe('malformed percent-encoding in a path', () => {
     const answer = await send(server, 'GET', path);
     expect(answer.status).toBe(400);
     expect(answer.body).toContain('InvalidURI');
+  });
+});
+
+describe('S3 object keys that climb out of the store', () => {
+  it.each([
+    ['encoded slashes', (target: string) => `..%2F`.repeat(30) + encodeURIComponent(target.slice(1))],
+    ['plain segments', (target: string) => `../`.repeat(30) + target.slice(1)],
+  ])('write nothing outside it (%s): 400, and the folder stays empty', async (_how, keyFor) => {
+    const outside = mkdtempSync(join(tmpdir(), 'sme-s3-outside-'));
+    try {
+      const key = keyFor(join(outside, 'planted'));
+      const put = await send('s3', 'PUT', `/${String(local.info.templateBucket)}/${key}`, { 'content-type': 'text/plain' }, 'planted');
+      expect(put.status).toBe(400);
+      expect(put.body).toContain('InvalidArgument');
+      expect(readdirSync(outside)).toEqual([]);
+      expect(existsSync(join(outside, 'planted._S3rver_object'))).toBe(false);
+      const copy = await send('s3', 'PUT', `/${String(local.info.templateBucket)}/copied`, { 'x-amz-copy-source': `/${String(local.info.templateBucket)}/${key}` });
+      expect(copy.status).toBe(400);
+      const boundary = 'sme-boundary';
+      const form = [`--${boundary}`, 'Content-Disposition: form-data; name="key"', '', decodeURIComponent(key), `--${boundary}`, 'Content-Disposition: form-data; name="file"; filename="x"', 'Content-Type: text/plain', '', 'planted', `--${boundary}--`, ''].join('\r\n');
+      const post = await send('s3', 'POST', `/${String(local.info.templateBucket)}`, { 'content-type': `multipart/form-data; boundary=${boundary}` }, form);
+      expect(post.status).toBe(400);
+      expect(readdirSync(outside)).toEqual([]);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,4 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mockClient } from 'aws-sdk-client-mock';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { EmailClient, entrySize, planCalls } from '../../src/client/index.js';
@@ -169,5 +171,35 @@ describe('EmailClient', () => {
 
   it('rejects the engine\'s own source name', () => {
     expect(() => new EmailClient({ eventBusName: 'bus', source: 'sesmailengine' })).toThrow(/reserved/);
+  });
+});
+
+describe('EmailClient against local mode', () => {
+  it('signs with the credentials it is given, so it needs no AWS set up on the machine', async () => {
+    const authorizations: string[] = [];
+    const server = createServer((req, res) => {
+      authorizations.push(String(req.headers.authorization));
+      req.resume().on('end', () => {
+        res.setHeader('content-type', 'application/x-amz-json-1.1');
+        res.end(JSON.stringify({ FailedEntryCount: 0, Entries: [{ EventId: 'ev-1' }] }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = new EmailClient({
+        eventBusName: 'sesmailengine-EmailBus',
+        endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+        sleep: noSleep,
+      });
+
+      const outcome = await client.send({ to: 'ada@example.com', templateName: 'welcome' });
+
+      expect(outcome).toMatchObject({ ok: true, eventId: 'ev-1' });
+      expect(authorizations[0]).toContain('Credential=S3RVER/');
+    } finally {
+      server.close();
+    }
   });
 });

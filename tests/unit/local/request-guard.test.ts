@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { IncomingHttpHeaders } from 'node:http';
-import { checkLocalRequest, isWellEncodedPath, localOrigins, refusalBody, requestUrl, s3BucketCheck } from '../../../src/local/request-guard.js';
+import { checkLocalRequest, isWellEncodedPath, localOrigins, refusalBody, requestUrl, s3BucketCheck, s3KeyCheck } from '../../../src/local/request-guard.js';
 
 const PORT = 4010;
 
@@ -67,6 +67,24 @@ describe('the path check', () => {
   it('refuses S3 bucket names that name a directory outside the store', () => {
     for (const url of ['/..', '/%2E%2E/key', '/./x', '/a%2Fb/k', '/a%5Cb']) expect(s3BucketCheck({ url })).toMatchObject({ status: 400, type: 'InvalidBucketName' });
     for (const url of ['/', '/my-bucket', '/my.bucket/a/../b', '/?list-type=2']) expect(s3BucketCheck({ url })).toBeUndefined();
+  });
+
+  it('refuses S3 object keys that climb above their bucket, in the path and in a copy source', () => {
+    const outside = ['/b/../../../tmp/x', '/b/..%2F..%2F..%2Ftmp%2Fx', '/b/%2e%2e/%2e%2e/x', '/b/a/../../x', '/b/..\\..\\x'];
+    for (const url of outside) expect(s3KeyCheck({ url, headers: {} })).toMatchObject({ status: 400, type: 'InvalidArgument' });
+    expect(s3KeyCheck({ url: '/b/k', headers: { 'x-amz-copy-source': '/b/..%2F..%2F..%2Fetc%2Fx' } })).toMatchObject({ status: 400, type: 'InvalidArgument' });
+    expect(s3KeyCheck({ url: '/b/k', headers: { 'x-amz-copy-source': '../k' } })).toMatchObject({ status: 400, type: 'InvalidBucketName' });
+    const inside = ['/b/templates/welcome/metadata.json', '/b/a/../b', '/b/..x/y..', '/b/', '/b?prefix=../'];
+    for (const url of inside) expect(s3KeyCheck({ url, headers: {} })).toBeUndefined();
+    expect(s3KeyCheck({ url: '/b/k', headers: { 'x-amz-copy-source': 'b/templates/welcome/template.html?versionId=1' } })).toBeUndefined();
+  });
+
+  it('refuses a form upload (POST Object), whose key is in the body, and lets the other POSTs through', () => {
+    const form = { 'content-type': 'multipart/form-data; boundary=x' };
+    expect(s3KeyCheck({ method: 'POST', url: '/b', headers: form })).toMatchObject({ status: 400, type: 'InvalidArgument' });
+    expect(s3KeyCheck({ method: 'POST', url: '/b/', headers: form })).toMatchObject({ status: 400 });
+    expect(s3KeyCheck({ method: 'POST', url: '/b?delete', headers: { 'content-type': 'application/xml' } })).toBeUndefined();
+    expect(s3KeyCheck({ method: 'POST', url: '/b/k?uploads', headers: {} })).toBeUndefined();
   });
 });
 

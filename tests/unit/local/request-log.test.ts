@@ -1,6 +1,6 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { humanLine, InFlightRequests, jsonLine, requestLogEntry, type LineColors } from '../../../src/local/request-log.js';
+import { humanLine, InFlightRequests, jsonLine, NO_COLORS, requestLogEntry, type LineColors } from '../../../src/local/request-log.js';
 import { LineWriter } from '../../../src/local/line-writer.js';
 import { logFormatFrom } from '../../../src/commands/local.js';
 
@@ -68,6 +68,17 @@ describe('local mode log entries', () => {
       httpStatus: 204,
     });
   });
+
+  it('says why a webhook was refused (WHK004: a status change the engine did not sign)', () => {
+    const entry = requestLogEntry(
+      'webhook-delivery',
+      { level: 'error', code: 'WHK004', message: 'Webhook not sent: the event was not published by the engine (no engineSignature)', webhookId: 'w', detailType: 'Email Status Changed', emailId: 'forged-1', messageId: 'm' },
+      NOW,
+    )!;
+
+    expect(entry).toMatchObject({ event: 'webhook', status: 'failed', errorCode: 'WHK004', message: expect.stringContaining('no engineSignature') });
+    expect(humanLine(entry, NO_COLORS)).toContain('WHK004 - forged-1 (Webhook not sent: the event was not published by the engine (no engineSignature))');
+  });
 });
 
 describe('local mode log lines', () => {
@@ -93,6 +104,18 @@ describe('local mode log lines', () => {
 
     expect(line).not.toMatch(/[\n\u001b]/);
     expect(line).toContain('a?[31m@example.com');
+  });
+
+  it('shows a bidirectional override or a line separator as ? so a request cannot reorder or split a line', () => {
+    // emailId and to pass the engine's validation: these are not control characters.
+    const entry = requestLogEntry('email-sender', { level: 'info', outcome: 'sent', emailId: 'order-7\u202e', messageId: 'm' }, NOW, () => ({
+      to: 'a\u2028b\u2066@example.com',
+    }))!;
+
+    const line = humanLine(entry);
+
+    expect(line).not.toMatch(/[\u202e\u2028\u2066]/);
+    expect(line).toContain('order-7? a?b?@example.com');
   });
 
   it('colours the status by outcome', () => {
