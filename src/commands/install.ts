@@ -4,7 +4,6 @@ import { clientConfig } from '../aws/clients.js';
 import type { StackDescription } from '../aws/cloudformation.js';
 import { CliError } from '../errors.js';
 import { INSTALL_LOG_FILE, openRunLog, type RunLog } from '../install-log.js';
-import { ensureBucket } from '../installer/bucket.js';
 import { checkNamedResources, deleteFailedStack } from '../installer/before-create.js';
 import { StackDeployer, templateLocation } from '../installer/deployer.js';
 import { startPackaging, uploadEngine } from '../installer/engine-upload.js';
@@ -24,7 +23,7 @@ import {
   type Answers,
 } from '../installer/install-plan.js';
 import { InstallSession, InstallTimer, installClients, logStep, type InstallClients } from '../installer/install-session.js';
-import { accountWarnings, checkCredentials, checkSenderIdentity, configuredRegion, quotaLine, readSesAccount, resolveCredentials, senderAdvice, type Identity } from '../installer/preflight.js';
+import { checkCredentials, configuredRegion, resolveCredentials, runPreflight, type Identity } from '../installer/preflight.js';
 import { loadStackTemplate } from '../installer/stack-template.js';
 import { evaluateConditions, parameterValues } from '../installer/template-document.js';
 import { packageRoot } from '../package-root.js';
@@ -129,7 +128,7 @@ async function runInstall(options: InstallOptions, log: RunLog): Promise<number>
     ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
     ...(options.sleep ? { sleep: options.sleep } : {}),
   });
-  await preflight(run, session, answers, senderToCheck(answers, previous));
+  await runPreflight(session, answers.bucket, senderToCheck(answers, previous), Boolean(options.skipSenderCheck));
   // An update is confirmed later, once its change set shows what it will do.
   if (session.confirm && creating && !(await session.confirm(`Create stack ${stackName} in ${region} now?`, true))) {
     throw new CliError('CLI000', 'Install cancelled; the bucket is kept, nothing else was changed.');
@@ -235,36 +234,4 @@ async function ask(run: Run, answers: Answers, previous: Record<string, string> 
     answers.bucket = await question({ message: 'Bucket for code and templates (created if absent)', default: answers.bucket });
   }
   return answers;
-}
-
-/** The sender identity (asked to go on if it is not verified), the SES account, and the bucket. */
-async function preflight(run: Run, session: InstallSession, answers: Answers, sender: string | undefined): Promise<void> {
-  const { ui, aws, region } = session;
-  if (sender) {
-    session.step(`check sender identity ${sender}`);
-    const check = await checkSenderIdentity(aws.ses, sender);
-    if (check.verified) {
-      ui.ok(`Sender ${sender} is verified in SES (${check.via === 'domain' ? `through the domain ${check.identity}` : 'address'}).`);
-    } else {
-      const advice = senderAdvice(check, sender, region);
-      session.step(`sender not verified: ${check.problem}`);
-      if (run.options.skipSenderCheck) {
-        ui.warn(`${advice.message}\n  ${advice.fix.replace(/\n/g, '\n  ')}`);
-      } else if (session.confirm) {
-        ui.warn(`${advice.message}\n  ${advice.fix.replace(/\n/g, '\n  ')}`);
-        const goOn = await session.confirm('Install anyway (nothing is sent until the sender is verified)?', false);
-        if (!goOn) throw new CliError('INS004', advice.message, advice.fix);
-      } else {
-        throw new CliError('INS004', advice.message, `${advice.fix}\nTo install before verification completes, add --skip-sender-check.`);
-      }
-    }
-  }
-  session.step('check SES account');
-  const sesAccount = await readSesAccount(aws.ses);
-  ui.ok(quotaLine(sesAccount));
-  for (const warning of accountWarnings(sesAccount, region)) ui.warn(warning);
-
-  session.step(`ensure bucket ${answers.bucket}`);
-  const bucket = await ensureBucket(aws.s3, answers.bucket, region);
-  ui.ok(bucket.created ? `Created bucket ${answers.bucket} (encrypted, private, versioned, TLS only).` : `Using bucket ${answers.bucket}.`);
 }
