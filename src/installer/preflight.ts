@@ -2,11 +2,14 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { GetAccountCommand, GetEmailIdentityCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { CliError } from '../errors.js';
 import { awsErrorInfo, clientConfig } from '../aws/clients.js';
+import { ensureBucket } from './bucket.js';
+import type { InstallSession } from './install-session.js';
 
 /**
  * The installer's pre-flight checks: each asks AWS one question and turns the answer into
  * either a fact the install goes on with or a CliError that says what to do. The advice
- * texts are pure functions so tests read them without any client.
+ * texts are pure functions so tests read them without any client. `runPreflight` runs the
+ * install's checks in order, on screen.
  */
 
 export interface Identity {
@@ -230,4 +233,40 @@ export function accountWarnings(account: SesAccount, region: string): string[] {
     );
   }
   return warnings;
+}
+
+/**
+ * The checks of an install in order, on screen: the sender identity (asked to go on if it is
+ * not verified, unless --skip-sender-check or --yes), the SES account, then the bucket,
+ * created if absent.
+ */
+export async function runPreflight(session: InstallSession, bucketName: string, sender: string | undefined, skipSenderCheck: boolean): Promise<void> {
+  const { ui, aws, region } = session;
+  if (sender) {
+    session.step(`check sender identity ${sender}`);
+    const check = await checkSenderIdentity(aws.ses, sender);
+    if (check.verified) {
+      ui.ok(`Sender ${sender} is verified in SES (${check.via === 'domain' ? `through the domain ${check.identity}` : 'address'}).`);
+    } else {
+      const advice = senderAdvice(check, sender, region);
+      session.step(`sender not verified: ${check.problem}`);
+      if (skipSenderCheck) {
+        ui.warn(`${advice.message}\n  ${advice.fix.replace(/\n/g, '\n  ')}`);
+      } else if (session.confirm) {
+        ui.warn(`${advice.message}\n  ${advice.fix.replace(/\n/g, '\n  ')}`);
+        const goOn = await session.confirm('Install anyway (nothing is sent until the sender is verified)?', false);
+        if (!goOn) throw new CliError('INS004', advice.message, advice.fix);
+      } else {
+        throw new CliError('INS004', advice.message, `${advice.fix}\nTo install before verification completes, add --skip-sender-check.`);
+      }
+    }
+  }
+  session.step('check SES account');
+  const sesAccount = await readSesAccount(aws.ses);
+  ui.ok(quotaLine(sesAccount));
+  for (const warning of accountWarnings(sesAccount, region)) ui.warn(warning);
+
+  session.step(`ensure bucket ${bucketName}`);
+  const bucket = await ensureBucket(aws.s3, bucketName, region);
+  ui.ok(bucket.created ? `Created bucket ${bucketName} (encrypted, private, versioned, TLS only).` : `Using bucket ${bucketName}.`);
 }

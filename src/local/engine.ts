@@ -250,6 +250,233 @@ function defaultWorkerCount(): number {
   return Math.min(4, Math.max(2, availableParallelism()));
 }
 
+/** Where the stand-ins keep their data: the --data-dir (locked while the engine runs), else a temporary folder. */
+function prepareStorage(dataDir: string | undefined, cleanups: (() => Promise<void> | void)[]): { s3Dir: string; dynamoFile: string | undefined } {
+  if (dataDir) {
+    const s3Dir = join(dataDir, 's3');
+    mkdirSync(s3Dir, { recursive: true });
+    mkdirSync(join(dataDir, 'dynamodb'), { recursive: true });
+    // Before anything reads or writes there; released last when stopping.
+    const lock = lockDataDir(dataDir);
+    cleanups.push(() => lock.release());
+    return { s3Dir, dynamoFile: join(dataDir, 'dynamodb', 'tables.json') };
+  }
+  const s3Dir = mkdtempSync(join(tmpdir(), 'sesmailengine-local-s3-'));
+  cleanups.push(() => rmSync(s3Dir, { recursive: true, force: true }));
+  return { s3Dir, dynamoFile: undefined };
+}
+
+/** The stand-ins, in parallel; if one fails the others are stopped again (through the cleanups). */
+async function startStandIns(
+  options: LocalEngineOptions,
+  s3Dir: string,
+  dynamoFile: string | undefined,
+  cleanups: (() => Promise<void> | void)[],
+): Promise<[RunningDynamoDbStandIn, RunningStandIn, RunningSesStandIn]> {
+  const started = await Promise.allSettled([
+    startDynamoDbStandIn({ host: LOCAL_HOST, port: options.dynamoDbPort, region: LOCAL_REGION, account: LOCAL_ACCOUNT, dataFile: dynamoFile }),
+    startStandIn('s3', { host: LOCAL_HOST, port: options.s3Port, path: s3Dir }),
+    startSesStandIn(LOCAL_HOST, options.sesPort, options.sesQuota ?? {}),
+  ]);
+  for (const result of started) if (result.status === 'fulfilled') cleanups.push(() => result.value.stop());
+  const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
+  return started.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [RunningDynamoDbStandIn, RunningStandIn, RunningSesStandIn];
+}
+
+interface LocalQueues {
+  send: LocalQueue;
+  sendDlq: LocalQueue;
+  feedback: LocalQueue;
+  feedbackDlq: LocalQueue;
+  webhook: LocalQueue | undefined;
+  webhookDlq: LocalQueue | undefined;
+  /** Every queue, as ListQueues shows them. */
+  listed: LocalQueue[];
+}
+
+function localQueues(stackName: string, endpoint: string, options: LocalEngineOptions): LocalQueues {
+  const queueUrl = (name: string) => `${endpoint}/${LOCAL_ACCOUNT}/${name}`;
+  const queueArn = (name: string) => `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;
+  const queue = (name: string, dlq?: LocalQueue, maxReceiveCount?: number) =>
+    new LocalQueue({
+      name,
+      url: queueUrl(name),
+      arn: queueArn(name),
+      region: LOCAL_REGION,
+      visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30,
+      maxReceiveCount: options.maxReceiveCount ?? maxReceiveCount,
+      deadLetterQueue: dlq,
+    });
+  // Names and redrive counts as in cloudformation/template.yaml; the visibility timeout is
+  // shorter than the stack's 180 s so a returned message comes back quickly locally.
+  const sendDlq = queue(`${stackName}-send-dlq`);
+  const send = queue(`${stackName}-send`, sendDlq, 10);
+  const feedbackDlq = queue(`${stackName}-feedback-dlq`);
+  const feedback = queue(`${stackName}-feedback`, feedbackDlq, 5);
+  // With a webhook URL, the stack's webhook queue (10 attempts, then its DLQ).
+  const webhookUrl = options.webhookUrl;
+  const webhookDlq = webhookUrl ? queue(`${stackName}-webhook-dlq`) : undefined;
+  const webhook = webhookUrl ? queue(`${stackName}-webhook`, webhookDlq, MAX_ATTEMPTS) : undefined;
+  const listed = [send, sendDlq, feedback, feedbackDlq, ...(webhook && webhookDlq ? [webhook, webhookDlq] : [])];
+  return { send, sendDlq, feedback, feedbackDlq, webhook, webhookDlq, listed };
+}
+
+/** The names the stack would give its resources, and the local endpoint's unsubscribe URL. */
+interface LocalNames {
+  eventBusName: string;
+  configurationSet: string;
+  tables: { tracking: string; suppression: string; counters: string };
+  templateBucket: string;
+  unsubscribeUrl: string;
+  scheduleGroupName: string;
+}
+
+function localNames(stackName: string, endpoint: string): LocalNames {
+  return {
+    eventBusName: `${stackName}-EmailBus`,
+    configurationSet: `${stackName}-tracking`,
+    tables: {
+      tracking: `${stackName}-EmailTracking`,
+      suppression: `${stackName}-Suppression`,
+      counters: `${stackName}-Counters`,
+    },
+    templateBucket: `${stackName.toLowerCase()}-templates`,
+    unsubscribeUrl: `${endpoint}/unsubscribe`,
+    scheduleGroupName: `${stackName}-scheduled`,
+  };
+}
+
+/** The handlers' environment, as the stack's functions get it (the unsubscribe secret kept with the data). */
+function localEnv(options: LocalEngineOptions, names: LocalNames, send: LocalQueue, dataDir: string | undefined): Env {
+  const { tables, templateBucket, configurationSet, unsubscribeUrl, eventBusName, scheduleGroupName } = names;
+  const stackName = options.stackName;
+  return {
+    TRACKING_TABLE: tables.tracking,
+    SUPPRESSION_TABLE: tables.suppression,
+    COUNTERS_TABLE: tables.counters,
+    TEMPLATE_BUCKET: templateBucket,
+    CONFIGURATION_SET: configurationSet,
+    DEFAULT_SENDER_EMAIL: options.sender,
+    DEFAULT_SENDER_NAME: options.senderName ?? '',
+    BOUNCE_RATE_THRESHOLD: '5',
+    BOUNCE_RATE_MIN_SENDS: '100',
+    TEMPLATE_CACHE_SECONDS: String(options.templateCacheSeconds ?? 5),
+    TRACKING_RETENTION_DAYS: '365',
+    INTERRUPTED_SEND_POLICY: options.interruptedSend ?? LOCAL_DEFAULTS.interruptedSend,
+    INTERRUPTED_SEND_WINDOW_SECONDS: String(options.interruptedSendWindowSeconds ?? LOCAL_DEFAULTS.interruptedSendWindowSeconds),
+    UNSUBSCRIBE_URL: unsubscribeUrl,
+    UNSUBSCRIBE_SECRET: keptSecret(dataDir, 'unsubscribe-secret', () => randomBytes(32).toString('hex')),
+    UNSUBSCRIBE_MAILTO: '',
+    EVENT_BUS_NAME: eventBusName,
+    SEND_QUEUE_URL: send.url,
+    MAX_SEND_RATE: '0',
+    STACK_NAME: stackName,
+    SEND_QUEUE_ARN: send.arn,
+    SCHEDULE_GROUP_NAME: scheduleGroupName,
+    SCHEDULER_ROLE_ARN: `arn:aws:iam::${LOCAL_ACCOUNT}:role/${stackName}-scheduler`,
+    SOFT_BOUNCE_RETRY_DELAY_SECONDS: String(options.retryDelaySeconds),
+    SOFT_BOUNCE_SUPPRESSION_THRESHOLD: '3',
+    SOFT_BOUNCE_WINDOW_DAYS: '30',
+    AWS_REGION: LOCAL_REGION,
+  };
+}
+
+interface InfoParts {
+  options: LocalEngineOptions;
+  names: LocalNames;
+  endpoint: string;
+  send: LocalQueue;
+  feedback: LocalQueue;
+  dynamo: RunningDynamoDbStandIn;
+  s3Stand: RunningStandIn;
+  ses: RunningSesStandIn;
+  dataDir: string | undefined;
+  templates: string[];
+  env: Env;
+  webhook: { url: string; queue: LocalQueue; dlq: LocalQueue; secret: string } | undefined;
+}
+
+/** What `local` prints and writes for clients: endpoints, names, credentials. */
+function engineInfo(parts: InfoParts): LocalInfo {
+  const { options, endpoint, send, feedback, dynamo, s3Stand, ses, dataDir, templates, env, webhook } = parts;
+  const { eventBusName, tables, templateBucket, unsubscribeUrl, configurationSet, scheduleGroupName } = parts.names;
+  return {
+    eventBridgeEndpoint: endpoint,
+    eventBusName,
+    eventBusArn: `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/${eventBusName}`,
+    sqsEndpoint: endpoint,
+    sendQueueUrl: send.url,
+    feedbackQueueUrl: feedback.url,
+    statusEventsUrl: `${endpoint}/events`,
+    queuesUrl: `${endpoint}/queues`,
+    unsubscribeUrl,
+    dynamoDbEndpoint: dynamo.endpoint,
+    trackingTable: tables.tracking,
+    suppressionTable: tables.suppression,
+    countersTable: tables.counters,
+    s3Endpoint: s3Stand.endpoint,
+    templateBucket,
+    sesEndpoint: ses.endpoint,
+    sesWebUrl: `${ses.endpoint}/`,
+    sesStoreUrl: `${ses.endpoint}/store`,
+    configurationSet,
+    scheduleGroupName,
+    ...(webhook
+      ? {
+          webhookUrl: webhook.url,
+          webhookQueueUrl: webhook.queue.url,
+          webhookDeadLetterQueueUrl: webhook.dlq.url,
+          webhookSecret: webhook.secret,
+          eventSigningKey: eventAuthenticationKey(env.UNSUBSCRIBE_SECRET!).toString('base64url'),
+        }
+      : {}),
+    region: LOCAL_REGION,
+    credentials: { ...LOCAL_CREDENTIALS },
+    dataDir: dataDir ?? null,
+    retryDelaySeconds: options.retryDelaySeconds,
+    templates,
+  };
+}
+
+interface PollerParts {
+  options: LocalEngineOptions;
+  log: (line: string) => void;
+  send: LocalQueue;
+  feedback: LocalQueue;
+  webhook: LocalQueue | undefined;
+  workers: HandlerWorkers | undefined;
+  handlers: EngineHandlers;
+  depsFor: (component: LogComponent) => HandlerDeps;
+  inFlight: InFlightRequests | undefined;
+}
+
+/** The queues' consumers, as the stack's event source mappings (batch size, maximum concurrency), started. */
+function startPollers(parts: PollerParts): QueuePoller[] {
+  const { options, log, send, feedback, webhook, workers, handlers, depsFor, inFlight } = parts;
+  const onError = (error: unknown, q: LocalQueue) => {
+    log(`handler error on ${q.name}: ${error instanceof Error ? error.message : String(error)}`);
+  };
+  const senderHandler = workers ? workers.handler('emailSender') : handlers.emailSender(depsFor('email-sender'));
+  const senderPoller = new QueuePoller(send, inFlight ? inFlight.track(senderHandler) : senderHandler, {
+    batchSize: 10,
+    maxConcurrency: options.senderConcurrency ?? 14,
+    onError,
+  });
+  const feedbackPoller = new QueuePoller(feedback, workers ? workers.handler('feedbackProcessor') : handlers.feedbackProcessor(depsFor('feedback-processor')), {
+    batchSize: 10,
+    maxConcurrency: options.feedbackConcurrency ?? 10,
+    onError,
+  });
+  const webhookHandler = webhook ? handlers.webhookDelivery?.({ ...depsFor('webhook-delivery'), retrySchedule: options.webhookRetrySchedule }) : undefined;
+  if (webhook && !webhookHandler) throw new Error('A webhook URL was given but the handlers include no webhook delivery.');
+  const webhookPoller = webhook && webhookHandler ? new QueuePoller(webhook, webhookHandler, { batchSize: 10, maxConcurrency: 2, onError }) : undefined;
+  senderPoller.start();
+  feedbackPoller.start();
+  webhookPoller?.start();
+  return [senderPoller, feedbackPoller, ...(webhookPoller ? [webhookPoller] : [])];
+}
+
 export async function startLocalEngine(options: LocalEngineOptions): Promise<LocalEngine> {
   const log = options.log ?? (() => undefined);
   const stackName = options.stackName;
@@ -267,35 +494,8 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
   };
 
   try {
-    let s3Dir: string;
-    let dynamoFile: string | undefined;
-    if (dataDir) {
-      s3Dir = join(dataDir, 's3');
-      mkdirSync(s3Dir, { recursive: true });
-      mkdirSync(join(dataDir, 'dynamodb'), { recursive: true });
-      // Before anything reads or writes there; released last when stopping.
-      const lock = lockDataDir(dataDir);
-      cleanups.push(() => lock.release());
-      dynamoFile = join(dataDir, 'dynamodb', 'tables.json');
-    } else {
-      s3Dir = mkdtempSync(join(tmpdir(), 'sesmailengine-local-s3-'));
-      cleanups.push(() => rmSync(s3Dir, { recursive: true, force: true }));
-    }
-
-    // Stand-ins first, in parallel; if one fails the others are stopped again.
-    const started = await Promise.allSettled([
-      startDynamoDbStandIn({ host: LOCAL_HOST, port: options.dynamoDbPort, region: LOCAL_REGION, account: LOCAL_ACCOUNT, dataFile: dynamoFile }),
-      startStandIn('s3', { host: LOCAL_HOST, port: options.s3Port, path: s3Dir }),
-      startSesStandIn(LOCAL_HOST, options.sesPort, options.sesQuota ?? {}),
-    ]);
-    for (const result of started) if (result.status === 'fulfilled') cleanups.push(() => result.value.stop());
-    const failure = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failure) throw failure.reason;
-    const [dynamo, s3Stand, ses] = started.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
-      RunningDynamoDbStandIn,
-      RunningStandIn,
-      RunningSesStandIn,
-    ];
+    const { s3Dir, dynamoFile } = prepareStorage(dataDir, cleanups);
+    const [dynamo, s3Stand, ses] = await startStandIns(options, s3Dir, dynamoFile, cleanups);
     log(`stand-ins up: dynamodb ${dynamo.endpoint}, s3 ${s3Stand.endpoint}, ses ${ses.endpoint}`);
 
     // The local EventBridge/SQS server: listen first so its URL is known to the handlers;
@@ -307,34 +507,13 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     cleanups.push(() => closeLocal(server));
     const endpoint = `http://${LOCAL_HOST}:${port}`;
 
-    const queueUrl = (name: string) => `${endpoint}/${LOCAL_ACCOUNT}/${name}`;
-    const queueArn = (name: string) => `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${name}`;
-    const queue = (name: string, dlq?: LocalQueue, maxReceiveCount?: number) =>
-      new LocalQueue({
-        name,
-        url: queueUrl(name),
-        arn: queueArn(name),
-        region: LOCAL_REGION,
-        visibilityTimeoutSeconds: options.visibilityTimeoutSeconds ?? 30,
-        maxReceiveCount: options.maxReceiveCount ?? maxReceiveCount,
-        deadLetterQueue: dlq,
-      });
-    // Names and redrive counts as in cloudformation/template.yaml; the visibility timeout is
-    // shorter than the stack's 180 s so a returned message comes back quickly locally.
-    const sendDlq = queue(`${stackName}-send-dlq`);
-    const send = queue(`${stackName}-send`, sendDlq, 10);
-    const feedbackDlq = queue(`${stackName}-feedback-dlq`);
-    const feedback = queue(`${stackName}-feedback`, feedbackDlq, 5);
-    // With a webhook URL, the stack's webhook queue (10 attempts, then its DLQ).
     const webhookUrl = options.webhookUrl;
-    const webhookDlq = webhookUrl ? queue(`${stackName}-webhook-dlq`) : undefined;
-    const webhook = webhookUrl ? queue(`${stackName}-webhook`, webhookDlq, MAX_ATTEMPTS) : undefined;
-    const listed = [send, sendDlq, feedback, feedbackDlq, ...(webhook && webhookDlq ? [webhook, webhookDlq] : [])];
+    const { send, sendDlq, feedback, feedbackDlq, webhook, webhookDlq, listed } = localQueues(stackName, endpoint, options);
     const directory = queueDirectory(listed);
     cleanups.push(() => listed.forEach((q) => q.close()));
 
-    const eventBusName = `${stackName}-EmailBus`;
-    const configurationSet = `${stackName}-tracking`;
+    const names = localNames(stackName, endpoint);
+    const { eventBusName, configurationSet, tables, templateBucket, unsubscribeUrl } = names;
     const bus = new LocalEventBus({
       engineBusName: eventBusName,
       account: LOCAL_ACCOUNT,
@@ -377,44 +556,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     // EventBridge Scheduler has no emulator: local mode keeps one-time schedules itself.
     const scheduler = new LocalScheduler({ account: LOCAL_ACCOUNT, region: LOCAL_REGION, queues: [send], dataDir, log });
     cleanups.push(() => scheduler.close());
-    const scheduleGroupName = `${stackName}-scheduled`;
-
-    const tables = {
-      tracking: `${stackName}-EmailTracking`,
-      suppression: `${stackName}-Suppression`,
-      counters: `${stackName}-Counters`,
-    };
-    const templateBucket = `${stackName.toLowerCase()}-templates`;
-    const unsubscribeUrl = `${endpoint}/unsubscribe`;
-    const env: Env = {
-      TRACKING_TABLE: tables.tracking,
-      SUPPRESSION_TABLE: tables.suppression,
-      COUNTERS_TABLE: tables.counters,
-      TEMPLATE_BUCKET: templateBucket,
-      CONFIGURATION_SET: configurationSet,
-      DEFAULT_SENDER_EMAIL: options.sender,
-      DEFAULT_SENDER_NAME: options.senderName ?? '',
-      BOUNCE_RATE_THRESHOLD: '5',
-      BOUNCE_RATE_MIN_SENDS: '100',
-      TEMPLATE_CACHE_SECONDS: String(options.templateCacheSeconds ?? 5),
-      TRACKING_RETENTION_DAYS: '365',
-      INTERRUPTED_SEND_POLICY: options.interruptedSend ?? LOCAL_DEFAULTS.interruptedSend,
-      INTERRUPTED_SEND_WINDOW_SECONDS: String(options.interruptedSendWindowSeconds ?? LOCAL_DEFAULTS.interruptedSendWindowSeconds),
-      UNSUBSCRIBE_URL: unsubscribeUrl,
-      UNSUBSCRIBE_SECRET: keptSecret(dataDir, 'unsubscribe-secret', () => randomBytes(32).toString('hex')),
-      UNSUBSCRIBE_MAILTO: '',
-      EVENT_BUS_NAME: eventBusName,
-      SEND_QUEUE_URL: send.url,
-      MAX_SEND_RATE: '0',
-      STACK_NAME: stackName,
-      SEND_QUEUE_ARN: send.arn,
-      SCHEDULE_GROUP_NAME: scheduleGroupName,
-      SCHEDULER_ROLE_ARN: `arn:aws:iam::${LOCAL_ACCOUNT}:role/${stackName}-scheduler`,
-      SOFT_BOUNCE_RETRY_DELAY_SECONDS: String(options.retryDelaySeconds),
-      SOFT_BOUNCE_SUPPRESSION_THRESHOLD: '3',
-      SOFT_BOUNCE_WINDOW_DAYS: '30',
-      AWS_REGION: LOCAL_REGION,
-    };
+    const env = localEnv(options, names, send, dataDir);
     const webhookSecret = webhookUrl ? webhookSecretFor(options, dataDir) : undefined;
     if (webhookUrl && webhook && webhookSecret) {
       Object.assign(env, { WEBHOOK_URL: webhookUrl, WEBHOOK_SECRET: webhookSecret, WEBHOOK_QUEUE_URL: webhook.url, WEBHOOK_EVENT_TYPES: options.webhookEvents ?? '' });
@@ -453,65 +595,12 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     const handlers = await handlersLoading;
     const depsFor = (component: LogComponent): HandlerDeps => ({ clients, env, now: () => new Date(), log: logFor?.(component) ?? (() => undefined) });
     const unsubscribeHandler = handlers.unsubscribe?.(depsFor('unsubscribe'));
-    const onError = (error: unknown, q: LocalQueue) => {
-      log(`handler error on ${q.name}: ${error instanceof Error ? error.message : String(error)}`);
-    };
-    const senderHandler = workers ? workers.handler('emailSender') : handlers.emailSender(depsFor('email-sender'));
-    const senderPoller = new QueuePoller(send, inFlight ? inFlight.track(senderHandler) : senderHandler, {
-      batchSize: 10,
-      maxConcurrency: options.senderConcurrency ?? 14,
-      onError,
-    });
-    const feedbackPoller = new QueuePoller(feedback, workers ? workers.handler('feedbackProcessor') : handlers.feedbackProcessor(depsFor('feedback-processor')), {
-      batchSize: 10,
-      maxConcurrency: options.feedbackConcurrency ?? 10,
-      onError,
-    });
-    const webhookHandler = webhook ? handlers.webhookDelivery?.({ ...depsFor('webhook-delivery'), retrySchedule: options.webhookRetrySchedule }) : undefined;
-    if (webhook && !webhookHandler) throw new Error('A webhook URL was given but the handlers include no webhook delivery.');
-    const webhookPoller = webhook && webhookHandler ? new QueuePoller(webhook, webhookHandler, { batchSize: 10, maxConcurrency: 2, onError }) : undefined;
-    senderPoller.start();
-    feedbackPoller.start();
-    webhookPoller?.start();
+    const pollers = startPollers({ options, log, send, feedback, webhook, workers, handlers, depsFor, inFlight });
     serverState = { bus, queues: directory, listedQueues: listed, statusLog, unsubscribe: unsubscribeHandler, scheduler };
-    cleanups.push(() => Promise.all([senderPoller.stop(), feedbackPoller.stop(), webhookPoller?.stop()]).then(() => undefined));
+    cleanups.push(() => Promise.all(pollers.map((p) => p.stop())).then(() => undefined));
 
-    const info: LocalInfo = {
-      eventBridgeEndpoint: endpoint,
-      eventBusName,
-      eventBusArn: `arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/${eventBusName}`,
-      sqsEndpoint: endpoint,
-      sendQueueUrl: send.url,
-      feedbackQueueUrl: feedback.url,
-      statusEventsUrl: `${endpoint}/events`,
-      queuesUrl: `${endpoint}/queues`,
-      unsubscribeUrl,
-      dynamoDbEndpoint: dynamo.endpoint,
-      trackingTable: tables.tracking,
-      suppressionTable: tables.suppression,
-      countersTable: tables.counters,
-      s3Endpoint: s3Stand.endpoint,
-      templateBucket,
-      sesEndpoint: ses.endpoint,
-      sesWebUrl: `${ses.endpoint}/`,
-      sesStoreUrl: `${ses.endpoint}/store`,
-      configurationSet,
-      scheduleGroupName,
-      ...(webhookUrl && webhook && webhookDlq && webhookSecret
-        ? {
-            webhookUrl,
-            webhookQueueUrl: webhook.url,
-            webhookDeadLetterQueueUrl: webhookDlq.url,
-            webhookSecret,
-            eventSigningKey: eventAuthenticationKey(env.UNSUBSCRIBE_SECRET!).toString('base64url'),
-          }
-        : {}),
-      region: LOCAL_REGION,
-      credentials: { ...LOCAL_CREDENTIALS },
-      dataDir: dataDir ?? null,
-      retryDelaySeconds: options.retryDelaySeconds,
-      templates,
-    };
+    const webhookParts = webhookUrl && webhook && webhookDlq && webhookSecret ? { url: webhookUrl, queue: webhook, dlq: webhookDlq, secret: webhookSecret } : undefined;
+    const info = engineInfo({ options, names, endpoint, send, feedback, dynamo, s3Stand, ses, dataDir, templates, env, webhook: webhookParts });
     serverState.info = info;
 
     let stopping: Promise<void> | undefined;
