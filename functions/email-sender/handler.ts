@@ -394,7 +394,7 @@ export function createEmailSenderHandler(deps: Partial<HandlerDeps> = {}): (even
       };
     });
     try {
-      const { SendMessageBatchCommand } = await import('@aws-sdk/client-sqs');
+      const { SendMessageBatchCommand } = await import('../lib/clients-sqs.js');
       const out = await (await sqs()).send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: entries }));
       return new Set((out.Failed ?? []).map((f) => deferred[Number(f.Id)]!.record.messageId));
     } catch (error) {
