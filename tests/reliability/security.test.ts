@@ -49,8 +49,9 @@ const CRLF = '\r\nBcc: victim@target.example';
 beforeAll(async () => {
   env = await startStandIns('security');
   env.ses.middlewareStack.add(
-    (next) => async (args) => {
-      sesInputs.push(args.input as SendEmailCommandInput);
+    (next, context) => async (args) => {
+      // SendEmail only: the sender's pacing also asks SES for the account's rate (GetAccount).
+      if (context.commandName === 'SendEmailCommand') sesInputs.push(args.input as SendEmailCommandInput);
       return next(args);
     },
     { step: 'initialize', name: 'captureSends' },
