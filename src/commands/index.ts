@@ -3,7 +3,8 @@ import { registerInstallerCommands } from './installer-commands.js';
 import { registerOpsCommands } from './ops-commands.js';
 import { LOCAL_DEFAULTS as D } from '../local/defaults.js';
 
-export type Runner = (debug: boolean, body: () => Promise<number>) => Promise<never>;
+/** Runs a command body; the flags say how its errors are shown (--debug, --json). */
+export type Runner = (flags: boolean | { debug: boolean; json?: boolean }, body: () => Promise<number>) => Promise<never>;
 
 /**
  * Registers every command. Each action imports its module on demand so that
@@ -33,7 +34,7 @@ export function registerCommands(program: Command, run: Runner): void {
     .option('--webhook-secret <secret>', 'whsec_ signing secret for --webhook-url (default: generated; kept in --data-dir)')
     .option('--workers <n>', 'threads running the Email Sender and Feedback Processor; 0 = in the main thread (default: one per core, 2-4)')
     .action(async (options: Record<string, string | boolean | undefined>) => {
-      await run(Boolean(program.opts().debug), async () => {
+      await run({ debug: Boolean(program.opts().debug), json: Boolean(options.json) }, async () => {
         const { localCommand } = await import('./local.js');
         return localCommand(options);
       });

@@ -1,6 +1,6 @@
 import { DeleteScheduleCommand } from '@aws-sdk/client-scheduler';
 import { createUi, processIo } from '../ui.js';
-import { CliError } from '../errors.js';
+import { CliError, UsageError } from '../errors.js';
 import { scheduleNameFor } from '../../functions/core/scheduling.js';
 import { failScheduled, readRecord } from '../../functions/lib/tracking-store.js';
 import { withTarget, type TargetOptions } from '../ops/target.js';
@@ -39,7 +39,7 @@ export async function scheduleCancel(options: ScheduleCancelOptions): Promise<nu
   const io = options.io ?? processIo();
   const ui = createUi(io);
   const emailId = options.emailId;
-  if (emailId.trim() === '') throw new CliError('OPS004', 'schedule cancel needs the emailId of the scheduled send.', 'Run: sesmailengine schedule cancel <emailId>');
+  if (emailId.trim() === '') throw new UsageError('OPS004', 'schedule cancel needs the emailId of the scheduled send.', 'Run: sesmailengine schedule cancel <emailId>');
   const now = (options.now ?? (() => new Date()))();
 
   return withTarget(options, async (target) => {

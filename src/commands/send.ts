@@ -1,4 +1,4 @@
-import { CliError } from '../errors.js';
+import { CliError, UsageError } from '../errors.js';
 import { EmailClient } from '../client/email-client.js';
 import { createUi, processIo } from '../ui.js';
 import { parseEmailAddress } from '../../functions/core/email-address.js';
@@ -60,16 +60,16 @@ export function parseFrom(value: string): { email: string; name?: string } {
   const name = match?.[1]?.replace(/^"|"$/g, '').trim();
   const parsed = parseEmailAddress(email);
   if (!parsed.ok) {
-    throw new CliError('OPS004', `--from "${value}": the address ${parsed.reason}.`, 'Pass --from sender@example.com or --from "Sender Name <sender@example.com>" (a verified SES identity).');
+    throw new UsageError('OPS004', `--from "${value}": the address ${parsed.reason}.`, 'Pass --from sender@example.com or --from "Sender Name <sender@example.com>" (a verified SES identity).');
   }
   return { email, ...(name ? { name } : {}) };
 }
 
 export function buildRequest(options: SendOptions): EmailRequest {
   const to = parseEmailAddress(options.to ?? '');
-  if (!to.ok) throw new CliError('OPS004', `--to "${options.to}": the address ${to.reason}.`, 'Pass one bare address: --to someone@example.com.');
+  if (!to.ok) throw new UsageError('OPS004', `--to "${options.to}": the address ${to.reason}.`, 'Pass one bare address: --to someone@example.com.');
   if (!TEMPLATE_NAME_PATTERN.test(options.template ?? '')) {
-    throw new CliError(
+    throw new UsageError(
       'OPS004',
       `--template "${options.template}" is not a template name.`,
       'Pass the template\'s folder name, e.g. --template welcome (sesmailengine templates validate lists yours).',
@@ -77,7 +77,7 @@ export function buildRequest(options: SendOptions): EmailRequest {
   }
   if (options.replyTo !== undefined) {
     const reply = parseEmailAddress(options.replyTo);
-    if (!reply.ok) throw new CliError('OPS004', `--reply-to "${options.replyTo}": the address ${reply.reason}.`, 'Pass one bare address: --reply-to support@example.com.');
+    if (!reply.ok) throw new UsageError('OPS004', `--reply-to "${options.replyTo}": the address ${reply.reason}.`, 'Pass one bare address: --reply-to support@example.com.');
   }
   return {
     to: options.to.trim(),
