@@ -17,8 +17,8 @@ export interface RunFlags {
 }
 
 /** The error as scripts read it under --json (SPEC §2): one object on stdout. */
-export function errorJson(error: unknown): { ok: false; code: string; message: string; fix: string } {
-  if (error instanceof CliError) return { ok: false, code: error.code, message: error.message, fix: error.fix ?? '' };
+export function errorJson(error: unknown): { ok: false; code: string; message: string; fix: string } & Record<string, unknown> {
+  if (error instanceof CliError) return { ...error.details, ok: false, code: error.code, message: error.message, fix: error.fix ?? '' };
   return { ok: false, code: 'CLI999', message: error instanceof Error ? error.message : String(error), fix: 'Run again with --debug for details.' };
 }
 

@@ -26,6 +26,14 @@ export class CliError extends Error {
   ) {
     super(message, options);
   }
+
+  /** What a script reading the --json error also needs (e.g. the tracking record of a failed send). */
+  details?: Record<string, unknown>;
+
+  withDetails(details: Record<string, unknown>): this {
+    this.details = { ...this.details, ...details };
+    return this;
+  }
 }
 
 /** A bad flag value or argument, found before any AWS call: exit code 2. */

@@ -9,7 +9,7 @@ import { fixFor } from '../ops/error-fixes.js';
 import { choiceOption, jsonObjectOption, secondsOption } from '../ops/input.js';
 import { printRecord } from '../ops/print.js';
 import type { StoredRecord } from '../ops/records.js';
-import { withTarget, type TargetOptions } from '../ops/target.js';
+import { withTarget, type EngineTarget, type TargetOptions } from '../ops/target.js';
 import type { CommonOptions } from './shared-options.js';
 
 /**
@@ -90,6 +90,38 @@ export function buildRequest(options: SendOptions): EmailRequest {
   };
 }
 
+/** Why a waited-for send did not end as hoped (SND002-SND005), or undefined when it did. */
+function outcomeFailure(record: StoredRecord | undefined, emailId: string, waitFor: WaitFor, timeoutMs: number, target: EngineTarget): CliError | undefined {
+  const seconds = Math.round(timeoutMs / 1000);
+  if (!record) {
+    return new CliError(
+      'SND002',
+      `No tracking record for ${emailId} after ${seconds} s: the request is still queued, or it failed without a record (throttled into the DLQ).`,
+      `Run: sesmailengine diagnose ${emailId}${target.flags}  (it checks the send queue and the dead-letter queues).`,
+    );
+  }
+  if (record.status === 'failed') {
+    return new CliError('SND003', `The engine tracked ${record.emailId} as failed: ${record.errorCode ?? '?'}: ${record.errorMessage ?? ''}`, fixFor(record.errorCode));
+  }
+  if (!isDone(record.status, waitFor)) {
+    return new CliError(
+      'SND004',
+      `${record.emailId} is still ${record.status} after ${seconds} s (waited for ${waitFor}).`,
+      target.kind === 'local' && record.status === 'sent'
+        ? 'Local mode sends feedback only for simulator addresses (success@simulator.amazonses.com, bounce@…, complaint@…); mail to others stays sent.'
+        : `Wait longer (--timeout), or run: sesmailengine diagnose ${record.emailId}${target.flags}`,
+    );
+  }
+  if (record.status === 'bounced') {
+    return new CliError(
+      'SND005',
+      `${record.emailId} bounced (${record.bounceType ?? 'Permanent'}/${record.bounceSubType ?? 'General'}${record.bounceReason ? `: ${record.bounceReason}` : ''}); ${record.toEmail} is now suppressed.`,
+      `Check the address; sesmailengine diagnose ${record.toEmail}${target.flags} shows its history.`,
+    );
+  }
+  return undefined;
+}
+
 export async function send(options: SendOptions): Promise<number> {
   const io = options.io ?? processIo();
   const ui = createUi(io);
@@ -138,39 +170,18 @@ export async function send(options: SendOptions): Promise<number> {
       delay = Math.min(1_000, delay * 2);
     }
 
-    if (options.json) io.stdout.write(`${JSON.stringify({ ...published, status: record?.status ?? null, record: record ?? null })}\n`);
-    else if (record) {
+    const failure = outcomeFailure(record, outcome.emailId, waitFor, timeoutMs, target);
+    const result = { ...published, status: record?.status ?? null, record: record ?? null };
+    // Under --json the outcome is one object: the result, or the error carrying the result's fields.
+    if (options.json) {
+      if (failure) throw failure.withDetails(result);
+      io.stdout.write(`${JSON.stringify(result)}\n`);
+    } else if (record) {
       ui.out(`Email ${record.emailId}:`);
       printRecord(ui, record);
     }
-
-    const seconds = Math.round(timeoutMs / 1000);
-    if (!record) {
-      throw new CliError(
-        'SND002',
-        `No tracking record for ${outcome.emailId} after ${seconds} s: the request is still queued, or it failed without a record (throttled into the DLQ).`,
-        `Run: sesmailengine diagnose ${outcome.emailId}${target.flags}  (it checks the send queue and the dead-letter queues).`,
-      );
-    }
-    if (record.status === 'failed') {
-      throw new CliError('SND003', `The engine tracked ${record.emailId} as failed: ${record.errorCode ?? '?'}: ${record.errorMessage ?? ''}`, fixFor(record.errorCode));
-    }
-    if (!isDone(record.status, waitFor)) {
-      throw new CliError(
-        'SND004',
-        `${record.emailId} is still ${record.status} after ${seconds} s (waited for ${waitFor}).`,
-        target.kind === 'local' && record.status === 'sent'
-          ? 'Local mode sends feedback only for simulator addresses (success@simulator.amazonses.com, bounce@…, complaint@…); mail to others stays sent.'
-          : `Wait longer (--timeout), or run: sesmailengine diagnose ${record.emailId}${target.flags}`,
-      );
-    }
-    if (record.status === 'bounced') {
-      throw new CliError(
-        'SND005',
-        `${record.emailId} bounced (${record.bounceType ?? 'Permanent'}/${record.bounceSubType ?? 'General'}${record.bounceReason ? `: ${record.bounceReason}` : ''}); ${record.toEmail} is now suppressed.`,
-        `Check the address; sesmailengine diagnose ${record.toEmail}${target.flags} shows its history.`,
-      );
-    }
+    if (failure) throw failure;
+    if (!record) return 0; // unreachable: no record is SND002; narrows the type
     if (!options.json && record.status === 'complained') ui.warn(`${record.toEmail} complained (spam) and is now suppressed.`);
     return 0;
   });

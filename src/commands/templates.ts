@@ -178,8 +178,11 @@ export async function templatesValidate(options: ValidateOptions): Promise<numbe
   const cwd = options.cwd ?? process.cwd();
   const checks = readTemplateFolders(options.dir ?? '.', cwd).map(checkTemplate);
   const errors = checks.flatMap((c) => c.problems.filter((p) => p.severity === 'error'));
+  const templates = checks.map((c) => ({ ...c, ok: !c.problems.some((p) => p.severity === 'error') }));
+  // Under --json the outcome is one object: the checks, or the TPL002 error carrying them.
   if (options.json) {
-    io.stdout.write(`${JSON.stringify({ ok: errors.length === 0, templates: checks.map((c) => ({ ...c, ok: !c.problems.some((p) => p.severity === 'error') })) })}\n`);
+    if (errors.length > 0) throw problemsError(errors, checks, '').withDetails({ templates });
+    io.stdout.write(`${JSON.stringify({ ok: true, templates })}\n`);
   } else {
     printChecks(ui, checks, cwd);
   }
@@ -205,7 +208,8 @@ export async function templatesPush(options: PushOptions): Promise<number> {
   const errors = checks.flatMap((c) => c.problems.filter((p) => p.severity === 'error'));
   if (errors.length > 0) {
     if (!options.json) printChecks(ui, checks, cwd);
-    throw problemsError(errors, checks, '; nothing was uploaded');
+    const error = problemsError(errors, checks, '; nothing was uploaded');
+    throw options.json ? error.withDetails({ templates: checks }) : error;
   }
   return withTarget(options, async (target) => {
     const s3 = await target.clients.s3();

@@ -104,7 +104,7 @@ describe('send', () => {
   it('refuses --data that is not JSON before publishing anything', async () => {
     const emailId = `ops-${randomUUID()}`;
     const run = await cli(['send', '--to', 'ada@example.com', '--template', 'welcome', '--data', "{userName: 'Ada'}", '--email-id', emailId]);
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^Error OPS004: --data is not valid JSON: .*line 1, column 2\./);
     expect(run.stderr).toContain(`Fix: Quote the JSON for your shell`);
     await new Promise((r) => setTimeout(r, 500));
@@ -233,7 +233,8 @@ describe('templates', () => {
       expect.objectContaining({ template: 'invoice', file: 'template.txt', severity: 'error' }),
       expect.objectContaining({ template: 'welcome', file: 'sample-data.json', message: expect.stringContaining('userName') }),
     ]);
-    expect(bad.stderr).toContain('Error TPL002: 2 problems in 2 of 2 templates');
+    expect(out.code).toBe('TPL002');
+    expect(out.message).toContain('2 problems in 2 of 2 templates');
   });
 
   it('pushes only newer versions, pulls, and refuses to overwrite local changes', async () => {
