@@ -24,6 +24,10 @@ function common(command: Command, json = true): Command {
   return command.option('--debug', 'on errors, also print the stack trace and the AWS error behind it (HTTP status, request id)');
 }
 
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
 /** Checked here, before any AWS call; loaded on use so that --help reads no more modules. */
 async function commonValues(raw: Raw) {
   const { commonFlagValues } = await import('./common-flags.js');
@@ -56,6 +60,11 @@ export function registerOpsCommands(program: Command, run: Runner): void {
     .option('--from <address>', 'sender: "addr" or "Name <addr>" (a verified SES identity)')
     .option('--reply-to <address>', 'Reply-To address')
     .option('--email-id <id>', 'your idempotency key (default: email-<uuid>)')
+    .option('--send-at <iso-date-time>', 'schedule it: an ISO-8601 date-time with a zone, at most a year ahead (e.g. 2026-03-01T09:30:00Z)')
+    .option('--metadata <json|@file>', 'metadata: a JSON object, inline or @file, echoed on status events and webhooks')
+    .option('--attach <file|attachments/key>', 'attach a local file (sent inline) or a key under attachments/ in the template bucket (repeatable)', collect)
+    .option('--unsubscribe', 'add List-Unsubscribe headers and the link (default: the template decides)')
+    .option('--no-unsubscribe', 'no unsubscribe headers or link, even for a marketing template')
     .option('--no-wait', 'publish and return without waiting for the record')
     .option('--wait-for <stage>', 'sent (SES accepted it) or delivered (wait for SES feedback)', 'sent')
     .option('--timeout <seconds>', 'how long to wait', '60')
@@ -71,6 +80,10 @@ export function registerOpsCommands(program: Command, run: Runner): void {
           ...(str(raw.from) !== undefined ? { from: str(raw.from) } : {}),
           ...(str(raw.replyTo) !== undefined ? { replyTo: str(raw.replyTo) } : {}),
           ...(str(raw.emailId) !== undefined ? { emailId: str(raw.emailId) } : {}),
+          ...(str(raw.sendAt) !== undefined ? { sendAt: str(raw.sendAt) } : {}),
+          ...(str(raw.metadata) !== undefined ? { metadata: str(raw.metadata) } : {}),
+          ...(Array.isArray(raw.attach) ? { attach: raw.attach as string[] } : {}),
+          ...(typeof raw.unsubscribe === 'boolean' ? { unsubscribe: raw.unsubscribe } : {}),
           wait: raw.wait !== false,
           ...(str(raw.waitFor) !== undefined ? { waitFor: str(raw.waitFor) } : {}),
           ...(str(raw.timeout) !== undefined ? { timeout: str(raw.timeout) } : {}),
