@@ -22,10 +22,11 @@ const program = new Command();
 registerCommands(program, (() => undefined) as never);
 
 describe('README command table', () => {
-  it.each(leaves(program).map((leaf) => [leaf.path.join(' '), leaf]))('lists %s and its flags', (_name, leaf) => {
+  it.each(leaves(program).map((leaf) => [leaf.path.join(' '), leaf] as [string, { path: string[]; flags: string[] }]))('lists %s and its flags', (_name, leaf) => {
     const [top, sub] = leaf.path;
     const row = rows.find((r) => r.startsWith(`| \`${top}`) && (sub === undefined || r.slice(0, r.indexOf('` |')).includes(sub)));
     expect(row).toBeDefined();
-    for (const flag of leaf.flags) expect(`${leaf.path.join(' ')}: ${row!.includes(`\`${flag}`) || row!.includes(`/${flag}`) ? flag : 'missing ' + flag}`).toBe(`${leaf.path.join(' ')}: ${flag}`);
+    const missing = leaf.flags.filter((flag) => !row!.includes(`\`${flag}`) && !row!.includes(`/${flag}`));
+    expect(missing).toEqual([]);
   });
 });
