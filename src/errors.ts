@@ -4,6 +4,8 @@
  * them into the process's exit code (SPEC §2).
  */
 
+import type { CliErrorCode } from './error-registry.js';
+
 /** Exit codes of every command (docs/TROUBLESHOOTING.md#exit-codes). */
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
@@ -19,7 +21,8 @@ export class CliError extends Error {
   /** The process exit code this error ends the command with. */
   readonly exitCode: number = EXIT_ERROR;
   constructor(
-    readonly code: string,
+    /** A code of the registry (src/error-registry.ts), so each one thrown is documented. */
+    readonly code: CliErrorCode,
     message: string,
     readonly fix?: string,
     options?: { cause?: unknown },
