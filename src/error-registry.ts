@@ -115,19 +115,19 @@ export const CLI_ERROR_CODES = {
   OPS003: { title: "The stack's outputs lack a resource the command needs (the stack is still creating or comes from an older version), or `suppression list` finds no usable `suppression-type-date-index` (an upgrade from an earlier version stopped between its two steps)", fix: "`sesmailengine status`, then upgrade with `sesmailengine install` (it also finishes the index upgrade)" },
   OPS004: { title: "An option value is invalid (exit code 2): `--data` not a JSON object (the message gives line and column), a date not `YYYY-MM-DD`, a number out of range, an unknown choice, an invalid `--to`, `--from`, `--reply-to` or `--template`", fix: "Correct the flag as the message says; quote JSON for your shell or pass `@file.json`" },
   OPS005: { title: "A file given as `@file` (or `--local @file`) cannot be read", fix: "Check the path (relative to the current folder)" },
-  SCD001: { title: "`schedule cancel`: there is no tracking record for that emailId (wrong id, other stack, or the sender has not read the request yet)", fix: "`sesmailengine diagnose <emailId>`; check `--stack-name`/`--local`" },
-  SCD002: { title: "`schedule cancel`: the email is not scheduled any more (it was due and has been sent, or failed)", fix: "Nothing to cancel; `sesmailengine diagnose <emailId>` shows what happened" },
+  SCH101: { title: "`schedule cancel`: there is no tracking record for that emailId (wrong id, other stack, or the sender has not read the request yet)", fix: "`sesmailengine diagnose <emailId>`; check `--stack-name`/`--local`" },
+  SCH102: { title: "`schedule cancel`: the email is not scheduled any more (it was due and has been sent, or failed)", fix: "Nothing to cancel; `sesmailengine diagnose <emailId>` shows what happened" },
   SND001: { title: "`send`: EventBridge refused the request (wrong bus, no `events:PutEvents` permission, entry too large)", fix: "Check the bus (`sesmailengine status`) and your permissions; make `templateData` smaller" },
   SND002: { title: "`send`: no tracking record appeared in time: the request is still queued or ended in a dead-letter queue", fix: "`sesmailengine diagnose <emailId>` checks the queues" },
   SND003: { title: "`send`: the engine tracked the email as `failed`; the message gives its email error code", fix: "Look the code up in [Email error codes](#email-error-codes)" },
   SND004: { title: "`send`: the email did not reach the awaited status in time (locally, mail to non-simulator addresses stays `sent`)", fix: "Wait longer (`--timeout`), or `sesmailengine diagnose <emailId>`" },
   SND005: { title: "`send`: the email bounced; the address is now suppressed", fix: "Check the address; `sesmailengine diagnose <address>` shows its history" },
-  TPL001: { title: "`templates`: the folder does not exist or holds no template folder (`template.html`, `template.txt`, `metadata.json`)", fix: "Pass a template folder or a folder of them; `sesmailengine templates pull <name>` downloads one" },
-  TPL002: { title: "`templates validate` (or `push`, which validates first) found problems; each is listed with its file and fix", fix: "Fix each listed problem and run it again" },
-  TPL003: { title: "`templates preview`: the template does not render with the data given (or with its `sample-data.json`)", fix: "Pass the variables with `--data`, or fix the template as the message says" },
-  TPL004: { title: "`templates push`: the bucket holds the same or a newer version of the template (or the local `metadata.json` has no `version` and the bucket already holds the template), so it was not uploaded", fix: "Bump (or add) `version` in `metadata.json`, or pass `--force`" },
-  TPL005: { title: "`templates pull` would overwrite local files that differ (or a newer local version)", fix: "Push your copy, pull into another folder with `--out`, or pass `--force`" },
-  TPL006: { title: "`templates pull` found object keys under `templates/<name>/` that would be written outside the target folder (a key with `..`); nothing was written", fix: "Delete those objects from the bucket and pull again" },
+  TMPL101: { title: "`templates`: the folder does not exist or holds no template folder (`template.html`, `template.txt`, `metadata.json`)", fix: "Pass a template folder or a folder of them; `sesmailengine templates pull <name>` downloads one" },
+  TMPL102: { title: "`templates validate` (or `push`, which validates first) found problems; each is listed with its file and fix", fix: "Fix each listed problem and run it again" },
+  TMPL103: { title: "`templates preview`: the template does not render with the data given (or with its `sample-data.json`)", fix: "Pass the variables with `--data`, or fix the template as the message says" },
+  TMPL104: { title: "`templates push`: the bucket holds the same or a newer version of the template (or the local `metadata.json` has no `version` and the bucket already holds the template), so it was not uploaded", fix: "Bump (or add) `version` in `metadata.json`, or pass `--force`" },
+  TMPL105: { title: "`templates pull` would overwrite local files that differ (or a newer local version)", fix: "Push your copy, pull into another folder with `--out`, or pass `--force`" },
+  TMPL106: { title: "`templates pull` found object keys under `templates/<name>/` that would be written outside the target folder (a key with `..`); nothing was written", fix: "Delete those objects from the bucket and pull again" },
   MIG001: { title: "`migrate`: a source table is one of this engine's own tables (the source stack and `--stack-name` are the same)", fix: "Install this engine under another name and run `migrate --stack-name <that name>`; see [MIGRATING.md](MIGRATING.md#moving-over)" },
   MIG002: { title: "`migrate`: neither of the original's tables (`<source-stack>-EmailTracking`, `<source-stack>-Suppression`) exists in that region", fix: "Check `--source-stack` and `--region`, or name the tables with `--source-tracking-table` / `--source-suppression-table`" },
   MIG003: { title: "`migrate`: a source table is not keyed like the original's (`emailId` for tracking, `email` for suppression)", fix: "Check the name; pass the right table with `--source-tracking-table` / `--source-suppression-table`" },
@@ -149,7 +149,18 @@ export type CliErrorCode = keyof typeof CLI_ERROR_CODES;
  * Codes renamed since they were documented, old → new: an old code is still accepted
  * wherever a code is looked up (lookupError) and listed in the index as an alias.
  */
-export const ERROR_ALIASES: Record<string, string> = {};
+export const ERROR_ALIASES: Record<string, string> = {
+  // One prefix per area: the CLI's template codes were TPL, the engine's are TMPL.
+  TPL001: 'TMPL101',
+  TPL002: 'TMPL102',
+  TPL003: 'TMPL103',
+  TPL004: 'TMPL104',
+  TPL005: 'TMPL105',
+  TPL006: 'TMPL106',
+  // Scheduled sends: the CLI's schedule codes were SCD, the engine's are SCH.
+  SCD001: 'SCH101',
+  SCD002: 'SCH102',
+};
 
 export interface RegistryEntry {
   code: string;
@@ -198,7 +209,10 @@ export function lookupError(code: string): RegistryEntry | undefined {
 /** docs/ai/ERROR_INDEX.md: one line per code, for tools and assistants that look a code up. */
 export function errorIndexMarkdown(): string {
   const line = (e: RegistryEntry) => `| \`${e.code}\` | ${e.area} | ${e.title.replace(/\n/g, ' ')} | [TROUBLESHOOTING.md#${e.anchor}](../TROUBLESHOOTING.md#${e.anchor}) |`;
-  const aliases = Object.entries(ERROR_ALIASES).map(([old, now]) => `| \`${old}\` | alias | now \`${now}\` | |`);
+  const aliases = Object.entries(ERROR_ALIASES).map(([old, now]) => {
+    const anchor = lookupError(now)?.anchor ?? CLI_ERRORS_ANCHOR;
+    return `| \`${old}\` | alias | ${old} — now \`${now}\` | [TROUBLESHOOTING.md#${anchor}](../TROUBLESHOOTING.md#${anchor}) |`;
+  });
   return [
     '# Error index',
     '',
