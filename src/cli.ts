@@ -6,11 +6,32 @@
  */
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-import { Command } from 'commander';
-import { CliError, EXIT_CANCELLED, UserCancelled } from './errors.js';
+import { Command, CommanderError } from 'commander';
+import { CliError, EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_USAGE, UserCancelled } from './errors.js';
 import { VERSION } from './version.js';
 
-function printError(error: unknown, debug: boolean): number {
+/** How a command's errors are shown: `--debug` adds the stack, `--json` makes them one JSON object on stdout. */
+export interface RunFlags {
+  debug: boolean;
+  json?: boolean;
+}
+
+/** The error as scripts read it under --json (SPEC §2): one object on stdout. */
+export function errorJson(error: unknown): { ok: false; code: string; message: string; fix: string } & Record<string, unknown> {
+  if (error instanceof CliError) return { ...error.details, ok: false, code: error.code, message: error.message, fix: error.fix ?? '' };
+  return { ok: false, code: 'CLI999', message: error instanceof Error ? error.message : String(error), fix: 'Run again with --debug for details.' };
+}
+
+function exitCodeOf(error: unknown): number {
+  return error instanceof CliError ? error.exitCode : EXIT_ERROR;
+}
+
+function printError(error: unknown, { debug, json }: RunFlags): number {
+  if (json) {
+    process.stdout.write(`${JSON.stringify(errorJson(error))}\n`);
+    if (debug) writeDebugDetails(error);
+    return exitCodeOf(error);
+  }
   if (error instanceof UserCancelled) {
     process.stderr.write(`${error.message}\n`);
     return EXIT_CANCELLED;
@@ -24,7 +45,7 @@ function printError(error: unknown, debug: boolean): number {
     if (!debug) process.stderr.write('Run again with --debug for details.\n');
   }
   if (debug) writeDebugDetails(error);
-  return 1;
+  return exitCodeOf(error);
 }
 
 /** --debug: the stack, then each cause with what AWS said about the request (status, request id, fault). */
@@ -47,12 +68,13 @@ function writeDebugDetails(error: unknown): void {
 }
 
 /** Runs a command body and turns its result or error into the process exit code. */
-async function run(debug: boolean, body: () => Promise<number>): Promise<never> {
+async function run(flags: boolean | RunFlags, body: () => Promise<number>): Promise<never> {
+  const shown = typeof flags === 'boolean' ? { debug: flags } : flags;
   let code: number;
   try {
     code = await body();
   } catch (error) {
-    code = printError(error, debug);
+    code = printError(error, shown);
   }
   process.exit(code);
 }
@@ -64,8 +86,26 @@ export function buildProgram(): Command {
     .description('A self-hosted email engine on Amazon SES: install it, run it locally, operate it.')
     .version(VERSION)
     .showHelpAfterError()
+    // Usage errors (unknown option, missing argument) exit 2; under --json they are one JSON object on stdout.
+    .exitOverride(usageExit)
+    .configureOutput({ writeErr: (text) => (jsonRequested() ? undefined : process.stderr.write(text)) })
     .option('--debug', 'on errors, also print the stack trace and the AWS error behind it (HTTP status, request id)');
   return program;
+}
+
+/** --json anywhere on the command line: commander reports usage errors before options are parsed. */
+function jsonRequested(): boolean {
+  return process.argv.slice(2).includes('--json');
+}
+
+function usageExit(error: CommanderError): never {
+  // --help and --version end through here too, with exit code 0.
+  if (error.exitCode === EXIT_OK || error.code === 'commander.helpDisplayed' || error.code === 'commander.version') process.exit(EXIT_OK);
+  if (jsonRequested()) {
+    const message = error.message.replace(/^error: /, '');
+    process.stdout.write(`${JSON.stringify({ ok: false, code: 'CLI002', message, fix: 'See sesmailengine <command> --help for the options and arguments it takes.' })}\n`);
+  }
+  process.exit(EXIT_USAGE);
 }
 
 export { run };

@@ -1,4 +1,4 @@
-import { UserCancelled } from './errors.js';
+import { NoTerminal, UserCancelled } from './errors.js';
 
 /**
  * Every question the CLI asks goes through here: one place that loads @inquirer/prompts
@@ -21,6 +21,30 @@ export interface Prompter {
 export interface PromptStreams {
   input?: NodeJS.ReadableStream;
   output?: NodeJS.WritableStream;
+  /**
+   * Which flag answers a question, by the start of its message (e.g. `{ 'Stack name': '--stack-name <name>' }`);
+   * confirmations are answered by `--yes`. Used for the error when there is no terminal to ask on.
+   */
+  flags?: Record<string, string>;
+  /** The command as a script would run it, e.g. `sesmailengine install --yes`, for that error's fix. */
+  scripted?: string;
+}
+
+/**
+ * With stdin closed or not a terminal a prompt cannot be answered (inquirer would end as if
+ * cancelled): fail with the flags that answer the question instead (SPEC §2).
+ */
+function requireTerminal(streams: PromptStreams, message: string, confirmation: boolean): void {
+  if (streams.input) return;
+  if (process.stdin.isTTY) return;
+  const flag = confirmation ? '--yes' : Object.entries(streams.flags ?? {}).find(([start]) => message.startsWith(start))?.[1];
+  const all = [...new Set(Object.values(streams.flags ?? {}))];
+  const fix = [
+    flag ? `Pass ${flag}` : 'Pass the value as a flag',
+    streams.scripted ? `, or run it without questions: ${streams.scripted}${all.length > 0 ? ` with ${all.join(', ')}` : ''}` : confirmation ? '' : ' and --yes',
+    '. See --help for every flag.',
+  ].join('');
+  throw new NoTerminal(message, fix);
 }
 
 function isPromptExit(error: unknown): boolean {
@@ -45,6 +69,7 @@ export function createPrompter(streams: PromptStreams = {}): Prompter {
   return {
     text: (question) =>
       ask(async () => {
+        requireTerminal(streams, question.message, false);
         const { input } = await import('@inquirer/prompts');
         const answer = await input(
           {
@@ -60,6 +85,7 @@ export function createPrompter(streams: PromptStreams = {}): Prompter {
       }),
     confirm: (message, defaultAnswer = false) =>
       ask(async () => {
+        requireTerminal(streams, message, true);
         const { confirm } = await import('@inquirer/prompts');
         return confirm({ message, default: defaultAnswer }, context);
       }),

@@ -42,4 +42,4 @@ export function emailProblem(value: string): string | undefined {
  * How the command wiring (src/commands/*-commands.ts) runs an action: src/cli.ts turns the
  * body's exit code or error into the process exit code.
  */
-export type Runner = (debug: boolean, body: () => Promise<number>) => Promise<never>;
+export type Runner = (flags: boolean | { debug: boolean; json?: boolean }, body: () => Promise<number>) => Promise<never>;

@@ -223,8 +223,14 @@ export async function dlqRedrive(options: DlqRedriveOptions): Promise<number> {
       if (r.method === 'copy' && r.failed > 0) failures.push(`${LABEL[r.queue]}: ${r.failed} message(s) could not be sent back`);
     }
 
-    if (options.json) io.stdout.write(`${JSON.stringify({ target: target.kind, results, failures })}\n`);
-    else {
+    const incomplete = failures.length > 0
+      ? new CliError('DLQ002', `Redrive incomplete: ${failures.join('; ')}.`, `Check your permissions (sqs:StartMessageMoveTask, sqs:ReceiveMessage, sqs:SendMessage, sqs:DeleteMessage) and run it again; sesmailengine dlq list${target.flags} shows what is left.`)
+      : undefined;
+    // Under --json the outcome is one object: the results, or the DLQ002 error carrying them.
+    if (options.json) {
+      if (incomplete) throw incomplete.withDetails({ target: target.kind, results, failures });
+      io.stdout.write(`${JSON.stringify({ target: target.kind, results, failures })}\n`);
+    } else {
       for (const r of results) {
         if (r.before === 0) ui.out(`${LABEL[r.queue]} ${r.name}: empty, nothing to move`);
         else if (r.method === 'move-task') {
@@ -243,9 +249,7 @@ export async function dlqRedrive(options: DlqRedriveOptions): Promise<number> {
       }
       if (results.some((r) => r.before > 0)) ui.info('Redriven requests whose emailId already has a record are not sent again.');
     }
-    if (failures.length > 0) {
-      throw new CliError('DLQ002', `Redrive incomplete: ${failures.join('; ')}.`, `Check your permissions (sqs:StartMessageMoveTask, sqs:ReceiveMessage, sqs:SendMessage, sqs:DeleteMessage) and run it again; sesmailengine dlq list${target.flags} shows what is left.`);
-    }
+    if (incomplete) throw incomplete;
     return 0;
   });
 }

@@ -34,7 +34,7 @@ export function registerCommands(program: Command, run: Runner): void {
     .option('--ses-max-24-hour-send <n>', 'the SES stand-in refuses SendEmail above this many in 24 hours (default: unlimited)')
     .option('--workers <n>', 'threads running the Email Sender and Feedback Processor; 0 = in the main thread (default: one per core, 2-4)')
     .action(async (options: Record<string, string | boolean | undefined>) => {
-      await run(Boolean(program.opts().debug), async () => {
+      await run({ debug: Boolean(program.opts().debug), json: Boolean(options.json) }, async () => {
         const { localCommand } = await import('./local.js');
         return localCommand(options);
       });

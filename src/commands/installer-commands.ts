@@ -21,21 +21,31 @@ function str(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-function commonValues(raw: Raw) {
+/** Checked here, before any AWS call; loaded on use so that --help reads no more modules. */
+async function commonValues(raw: Raw) {
+  const { commonFlagValues } = await import('./common-flags.js');
   return {
-    ...(str(raw.stackName) ? { stackName: str(raw.stackName) } : {}),
-    ...(str(raw.region) ? { region: str(raw.region) } : {}),
-    ...(str(raw.profile) ? { profile: str(raw.profile) } : {}),
+    ...commonFlagValues(raw),
     debug: Boolean(raw.debug),
   };
 }
+
+/** The flag answering each of install's questions, for the error when there is no terminal to ask on. */
+const INSTALL_FLAGS: Record<string, string> = {
+  'Stack name': '--stack-name <name>',
+  'AWS region': '--region <region>',
+  'Default sender address': '--sender <address>',
+  'Default sender name': '--sender-name <name>',
+  'Admin e-mail': '--admin-email <address>',
+  'Bucket for code': '--bucket <name>',
+};
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
 export function registerInstallerCommands(program: Command, run: Runner): void {
-  const debugOf = (raw: Raw) => Boolean(raw.debug) || Boolean(program.opts().debug);
+  const flagsOf = (raw: Raw) => ({ debug: Boolean(raw.debug) || Boolean(program.opts().debug), json: Boolean(raw.json) });
 
   common(
     program
@@ -55,10 +65,11 @@ export function registerInstallerCommands(program: Command, run: Runner): void {
     .option('--allow-replacement', 'let an upgrade replace a resource that holds data (a table, a queue); refused otherwise')
     .option('-y, --yes', 'ask nothing; take every value from flags or the existing stack')
     .action(async (raw: Raw) => {
-      await run(debugOf(raw), async () => {
-        const { install } = await import('./install.js');
+      await run(flagsOf(raw), async () => {
+        const [{ install }, { createPrompter }] = await Promise.all([import('./install.js'), import('../prompts.js')]);
         return install({
-          ...commonValues(raw),
+          ...(await commonValues(raw)),
+          prompter: createPrompter({ flags: INSTALL_FLAGS, scripted: 'sesmailengine install --yes' }),
           ...(str(raw.sender) ? { sender: str(raw.sender) } : {}),
           ...(str(raw.senderName) !== undefined ? { senderName: str(raw.senderName) } : {}),
           ...(str(raw.adminEmail) ? { adminEmail: str(raw.adminEmail) } : {}),
@@ -81,10 +92,10 @@ export function registerInstallerCommands(program: Command, run: Runner): void {
     .option('--bucket <name>', 'the bucket to delete (default: from the stack)')
     .option('-y, --yes', 'do not ask for confirmation')
     .action(async (raw: Raw) => {
-      await run(debugOf(raw), async () => {
+      await run(flagsOf(raw), async () => {
         const { uninstall } = await import('./uninstall.js');
         return uninstall({
-          ...commonValues(raw),
+          ...(await commonValues(raw)),
           deleteBucket: Boolean(raw.deleteBucket),
           deleteData: Boolean(raw.deleteData),
           ...(str(raw.bucket) ? { bucket: str(raw.bucket) } : {}),
@@ -101,10 +112,10 @@ export function registerInstallerCommands(program: Command, run: Runner): void {
     .option('--bucket <name>', 'template bucket (default: from the stack outputs)')
     .option('--json', 'print the result as JSON')
     .action(async (raw: Raw) => {
-      await run(debugOf(raw), async () => {
+      await run(flagsOf(raw), async () => {
         const { seedTemplatesCommand } = await import('./seed-templates.js');
         return seedTemplatesCommand({
-          ...commonValues(raw),
+          ...(await commonValues(raw)),
           ...(str(raw.bucket) ? { bucket: str(raw.bucket) } : {}),
           json: Boolean(raw.json),
         });
@@ -118,9 +129,9 @@ export function registerInstallerCommands(program: Command, run: Runner): void {
   )
     .option('--json', 'print one JSON object')
     .action(async (raw: Raw) => {
-      await run(debugOf(raw), async () => {
+      await run(flagsOf(raw), async () => {
         const { status } = await import('./status.js');
-        return status({ ...commonValues(raw), json: Boolean(raw.json) });
+        return status({ ...(await commonValues(raw)), json: Boolean(raw.json) });
       });
     });
 }

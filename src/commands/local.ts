@@ -12,7 +12,7 @@
  */
 import chalk, { chalkStderr } from 'chalk';
 import { LOCAL_DEFAULTS } from '../local/defaults.js';
-import { CliError } from '../errors.js';
+import { CliError, UsageError } from '../errors.js';
 import { PortInUseError, StandInStartError } from '../local/stand-ins.js';
 import { DataDirLockedError } from '../local/data-dir-lock.js';
 import { displaySecret, WebhookSecretError } from '../../functions/core/webhook-signature.js';
@@ -68,7 +68,7 @@ function parsePort(value: string | number | undefined, fallback: number, flag: s
   if (value === undefined) return fallback;
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new CliError('LOC003', `${flag} must be a port number from 0 to 65535, got "${value}".`, `Pass ${flag} <port>; 0 picks a free port.`);
+    throw new UsageError('LOC003', `${flag} must be a port number from 0 to 65535, got "${value}".`, `Pass ${flag} <port>; 0 picks a free port.`);
   }
   return port;
 }
@@ -77,7 +77,7 @@ function parsePort(value: string | number | undefined, fallback: number, flag: s
 export function engineOptionsFrom(options: LocalCommandOptions): LocalEngineOptions {
   const retry = options.retryDelaySeconds === undefined ? LOCAL_DEFAULTS.retryDelaySeconds : Number(options.retryDelaySeconds);
   if (!Number.isInteger(retry) || retry < 0 || retry > 900) {
-    throw new CliError(
+    throw new UsageError(
       'LOC003',
       `--retry-delay-seconds must be a whole number from 0 to 900, got "${options.retryDelaySeconds}".`,
       'SQS delays a message by at most 900 seconds; pass a value in that range.',
@@ -85,15 +85,15 @@ export function engineOptionsFrom(options: LocalCommandOptions): LocalEngineOpti
   }
   const interruptedSend = options.interruptedSend ?? LOCAL_DEFAULTS.interruptedSend;
   if (interruptedSend !== 'resend' && interruptedSend !== 'fail') {
-    throw new CliError('LOC003', `--interrupted-send must be "resend" or "fail", got "${interruptedSend}".`, 'Pass --interrupted-send resend (the default) or fail.');
+    throw new UsageError('LOC003', `--interrupted-send must be "resend" or "fail", got "${interruptedSend}".`, 'Pass --interrupted-send resend (the default) or fail.');
   }
   const sender = options.sender ?? LOCAL_DEFAULTS.sender;
   if (!/^[^\s@<>]+@[^\s@<>]+$/.test(sender)) {
-    throw new CliError('LOC003', `--sender "${sender}" is not an e-mail address.`, 'Pass --sender you@example.com.');
+    throw new UsageError('LOC003', `--sender "${sender}" is not an e-mail address.`, 'Pass --sender you@example.com.');
   }
   const stackName = options.stackName ?? LOCAL_DEFAULTS.stackName;
   if (!/^[A-Za-z][A-Za-z0-9-]{0,63}$/.test(stackName)) {
-    throw new CliError(
+    throw new UsageError(
       'LOC003',
       `--stack-name "${stackName}" is not a valid stack name.`,
       'Use letters, digits and hyphens, starting with a letter (at most 64 characters).',
@@ -110,7 +110,7 @@ export function engineOptionsFrom(options: LocalCommandOptions): LocalEngineOpti
   for (const [name, port] of fixed) {
     const other = seen.get(port);
     if (other) {
-      throw new CliError('LOC003', `Two services were given the same port ${port} (${other} and ${name}).`, 'Give each port flag its own value, or 0.');
+      throw new UsageError('LOC003', `Two services were given the same port ${port} (${other} and ${name}).`, 'Give each port flag its own value, or 0.');
     }
     seen.set(port, name);
   }
@@ -135,7 +135,7 @@ function optionalLimit<K extends string>(value: string | number | undefined, fla
 export function logFormatFrom(options: Pick<LocalCommandOptions, 'quiet' | 'logFormat'>): LogFormat | undefined {
   const format = options.logFormat ?? 'human';
   if (format !== 'human' && format !== 'json') {
-    throw new CliError('LOC003', `--log-format must be human or json, got "${format}".`, 'Pass --log-format json for one JSON object per line, or leave it out.');
+    throw new UsageError('LOC003', `--log-format must be human or json, got "${format}".`, 'Pass --log-format json for one JSON object per line, or leave it out.');
   }
   return options.quiet ? undefined : format;
 }
@@ -145,7 +145,7 @@ function parseWorkers(value: string | number | undefined): number | undefined {
   if (value === undefined) return undefined;
   const workers = Number(value);
   if (String(value).trim() === '' || !Number.isInteger(workers) || workers < 0 || workers > 16) {
-    throw new CliError('LOC003', `--workers must be a whole number from 0 to 16, got "${value}".`, 'Pass --workers 0 to run the handlers in the main thread, or leave it out for one per core.');
+    throw new UsageError('LOC003', `--workers must be a whole number from 0 to 16, got "${value}".`, 'Pass --workers 0 to run the handlers in the main thread, or leave it out for one per core.');
   }
   return workers;
 }
@@ -155,7 +155,7 @@ function webhookOptions(options: LocalCommandOptions): Pick<LocalEngineOptions, 
   const { webhookUrl, webhookSecret, webhookEvents } = options;
   if (webhookUrl === undefined || webhookUrl === '') {
     for (const [flag, value] of [['--webhook-secret', webhookSecret], ['--webhook-events', webhookEvents]] as const) {
-      if (value !== undefined) throw new CliError('LOC003', `${flag} was given without --webhook-url.`, `Pass --webhook-url <url> too, or drop ${flag}.`);
+      if (value !== undefined) throw new UsageError('LOC003', `${flag} was given without --webhook-url.`, `Pass --webhook-url <url> too, or drop ${flag}.`);
     }
     return {};
   }
@@ -165,7 +165,7 @@ function webhookOptions(options: LocalCommandOptions): Pick<LocalEngineOptions, 
     events = types ? [...types].join(',') : undefined;
   } catch (error) {
     if (!(error instanceof WebhookEventTypesError)) throw error;
-    throw new CliError('LOC003', `--webhook-events: ${error.message}`, 'Pass a comma-separated list such as --webhook-events bounced,complained, or leave it out for every type.');
+    throw new UsageError('LOC003', `--webhook-events: ${error.message}`, 'Pass a comma-separated list such as --webhook-events bounced,complained, or leave it out for every type.');
   }
   let url: URL | undefined;
   try {
@@ -174,7 +174,7 @@ function webhookOptions(options: LocalCommandOptions): Pick<LocalEngineOptions, 
     url = undefined;
   }
   if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.username || url.password || webhookUrl.length > 2048) {
-    throw new CliError(
+    throw new UsageError(
       'LOC003',
       `--webhook-url "${webhookUrl.slice(0, 200)}" is not an absolute http(s) URL without a user name or password.`,
       'Pass --webhook-url http://127.0.0.1:3000/webhooks (any http or https URL; receivers check the signature instead of credentials).',
@@ -186,7 +186,7 @@ function webhookOptions(options: LocalCommandOptions): Pick<LocalEngineOptions, 
     displaySecret(webhookSecret);
   } catch (error) {
     if (!(error instanceof WebhookSecretError)) throw error;
-    throw new CliError('LOC003', `--webhook-secret is not usable: ${error.message}`, 'Pass whsec_ followed by base64 of at least 16 random bytes, or leave it out to have one generated.');
+    throw new UsageError('LOC003', `--webhook-secret is not usable: ${error.message}`, 'Pass whsec_ followed by base64 of at least 16 random bytes, or leave it out to have one generated.');
   }
   return { webhookUrl: url.href, webhookSecret, ...chosen };
 }

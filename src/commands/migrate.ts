@@ -4,7 +4,7 @@ import { DescribeTableCommand, type TableDescription } from '@aws-sdk/client-dyn
 import { PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CloudFormationApi } from '../aws/cloudformation.js';
 import { clientConfig } from '../aws/clients.js';
-import { CliError } from '../errors.js';
+import { CliError, UsageError } from '../errors.js';
 import { createUi, processIo, type Io, type Spinner, type Ui } from '../ui.js';
 import { mapConcurrently } from '../../functions/core/concurrency.js';
 import { batchGetAll, BATCH_GET_MAX_KEYS } from '../../functions/lib/batch-get.js';
@@ -75,9 +75,9 @@ export async function migrate(options: MigrateOptions): Promise<number> {
   const io = options.io ?? processIo();
   const sourceStack = options.sourceStack ?? DEFAULT_STACK_NAME;
   const problem = stackNameProblem(sourceStack);
-  if (problem) throw new CliError('OPS004', `--source-stack "${sourceStack}" ${problem}.`, 'Pass the stack name the original was installed under, e.g. --source-stack sesmailengine.');
+  if (problem) throw new UsageError('OPS004', `--source-stack "${sourceStack}" ${problem}.`, 'Pass the stack name the original was installed under, e.g. --source-stack sesmailengine.');
   if (options.pageSize !== undefined && (!Number.isInteger(options.pageSize) || options.pageSize < 1)) {
-    throw new CliError('OPS004', `The scan page size must be a whole number of at least 1, got ${options.pageSize}.`, 'Leave it out to use DynamoDB’s 1 MB pages.');
+    throw new UsageError('OPS004', `The scan page size must be a whole number of at least 1, got ${options.pageSize}.`, 'Leave it out to use DynamoDB’s 1 MB pages.');
   }
   return withTarget(options, (target) => new Migration(options, target, io, sourceStack).run());
 }

@@ -1,6 +1,6 @@
 import { DeleteScheduleCommand } from '@aws-sdk/client-scheduler';
 import { createUi, processIo } from '../ui.js';
-import { CliError } from '../errors.js';
+import { CliError, UsageError } from '../errors.js';
 import { scheduleNameFor } from '../../functions/core/scheduling.js';
 import { failScheduled, readRecord } from '../../functions/lib/tracking-store.js';
 import { withTarget, type TargetOptions } from '../ops/target.js';
@@ -39,7 +39,7 @@ export async function scheduleCancel(options: ScheduleCancelOptions): Promise<nu
   const io = options.io ?? processIo();
   const ui = createUi(io);
   const emailId = options.emailId;
-  if (emailId.trim() === '') throw new CliError('OPS004', 'schedule cancel needs the emailId of the scheduled send.', 'Run: sesmailengine schedule cancel <emailId>');
+  if (emailId.trim() === '') throw new UsageError('OPS004', 'schedule cancel needs the emailId of the scheduled send.', 'Run: sesmailengine schedule cancel <emailId>');
   const now = (options.now ?? (() => new Date()))();
 
   return withTarget(options, async (target) => {
@@ -48,19 +48,19 @@ export async function scheduleCancel(options: ScheduleCancelOptions): Promise<nu
     const record = await readRecord(ddb, table, emailId);
     const fix = `Check the emailId with: sesmailengine diagnose ${emailId}${target.flags}`;
     if (!record) {
-      throw new CliError('SCD001', `There is no tracking record for ${emailId} in ${target.description}.`, `${fix} (a request is tracked once the sender has read it, usually within a second of publishing).`);
+      throw new CliError('SCH101', `There is no tracking record for ${emailId} in ${target.description}.`, `${fix} (a request is tracked once the sender has read it, usually within a second of publishing).`);
     }
     let result: CancelOutcome['result'];
     if (record.status === 'failed' && record.errorCode === 'SCH001') {
       result = 'already-cancelled';
     } else if (record.status !== 'scheduled') {
-      throw new CliError('SCD002', `${emailId} is not scheduled: its status is ${record.status}${record.status === 'sending' || record.status === 'sent' ? ' (it was due and has been sent)' : ''}.`, fix);
+      throw new CliError('SCH102', `${emailId} is not scheduled: its status is ${record.status}${record.status === 'sending' || record.status === 'sent' ? ' (it was due and has been sent)' : ''}.`, fix);
     } else {
       const message = `Cancelled with sesmailengine schedule cancel at ${now.toISOString()}, before its sendAt ${record.scheduledFor ?? ''}.`.replace(' ,', ',');
       const marked = await failScheduled(ddb, table, emailId, { code: 'SCH001', message });
       if (!marked) {
         const after = await readRecord(ddb, table, emailId);
-        throw new CliError('SCD002', `${emailId} became due while it was being cancelled; its status is now ${after?.status ?? 'gone'}.`, fix);
+        throw new CliError('SCH102', `${emailId} became due while it was being cancelled; its status is now ${after?.status ?? 'gone'}.`, fix);
       }
       result = 'cancelled';
     }

@@ -1,3 +1,4 @@
+import { EXIT_NOT_INSTALLED, EXIT_OK } from '../errors.js';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
@@ -104,6 +105,8 @@ export interface StatusReport {
   stackName: string;
   region: string;
   account: string;
+  /** False when there is no stack of that name: the stack's own sections (today, DLQs, alarms) are then empty and not shown. */
+  installed: boolean;
   stack: { status: string; reason?: string; outputs: Record<string, string> } | null;
   ses: Part<SesAccount>;
   /** Derived from the SES account and the stack's MaxSendRate; null when the account could not be read. */
@@ -181,6 +184,7 @@ export async function collectStatus(
   const stack: StackDescription | undefined = await clients.cloudFormation.describe(stackName);
   const view = stack ? viewOutputs(stack.outputs, stack.parameters) : undefined;
   const date = now.toISOString().slice(0, 10);
+  const installed = stack !== undefined && !stack.status.isDeleted;
 
   const [ses, today, dlqs, alarms, orphaned] = await Promise.all([
     part(() => readSesAccount(clients.ses)),
@@ -199,6 +203,7 @@ export async function collectStatus(
     ),
     part(async () => {
       const found: { name: string; reason: string; since?: string }[] = [];
+      if (!installed) return found;
       let token: string | undefined;
       do {
         const out = await clients.cloudWatch.send(
@@ -222,6 +227,7 @@ export async function collectStatus(
     stackName,
     region,
     account,
+    installed,
     pacing: isError(ses) ? null : pacingView(ses, stack?.parameters?.MaxSendRate, isError(alarms) ? [] : alarms),
     stack: stack
       ? { status: stack.status.name, ...(stack.status.reason ? { reason: stack.status.reason } : {}), outputs: stack.outputs }
@@ -239,7 +245,7 @@ function printReport(ui: Ui, report: StatusReport): void {
   const good = (s: string) => chalk.green(s);
   ui.out(chalk.bold(`SESMailEngine ${report.stackName} — ${report.region}, account ${report.account}`));
   ui.out('');
-  if (!report.stack) {
+  if (!report.installed || !report.stack) {
     ui.out(`Stack:    ${bad('not installed')} (sesmailengine install --stack-name ${report.stackName} --region ${report.region})`);
   } else {
     const ok = /_COMPLETE$/.test(report.stack.status) && !/ROLLBACK|DELETE/.test(report.stack.status);
@@ -265,6 +271,14 @@ function printReport(ui: Ui, report: StatusReport): void {
     if (p.held) ui.out(`  ${bad('sending held: the daily quota is used up')}; requests wait on the send queue until the 24-hour window allows (docs/TROUBLESHOOTING.md)`);
   }
   ui.out('');
+  // Today's counters, the queues and the alarms belong to a stack: with none installed there is nothing to show.
+  if (report.installed) printStackSections(ui, report);
+  printOrphaned(ui, report);
+}
+
+function printStackSections(ui: Ui, report: StatusReport): void {
+  const bad = (s: string) => chalk.red(s);
+  const good = (s: string) => chalk.green(s);
   if (report.today === null) ui.out('Today:    no counters table in the stack outputs');
   else if (isError(report.today)) ui.out(`Today:    ${bad(report.today.error)}`);
   else {
@@ -286,6 +300,10 @@ function printReport(ui: Ui, report: StatusReport): void {
     ui.out(`Alarms in ALARM: ${bad(String(report.alarms.length))}`);
     for (const a of report.alarms) ui.out(`  ${a.name}${a.since ? ` (since ${a.since})` : ''}: ${a.reason}`);
   }
+}
+
+function printOrphaned(ui: Ui, report: StatusReport): void {
+  const bad = (s: string) => chalk.red(s);
   if (isError(report.orphaned)) {
     ui.out('');
     ui.out(`Kept data: ${bad(`could not check (${report.orphaned.error})`)}`);
@@ -326,5 +344,5 @@ export async function status(options: StatusOptions): Promise<number> {
   }
   if (options.json) io.stdout.write(`${JSON.stringify(report)}\n`);
   else printReport(ui, report);
-  return 0;
+  return report.installed ? EXIT_OK : EXIT_NOT_INSTALLED;
 }

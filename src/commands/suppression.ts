@@ -1,6 +1,6 @@
 import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import chalk from 'chalk';
-import { CliError, UserCancelled } from '../errors.js';
+import { CliError, UsageError, UserCancelled } from '../errors.js';
 import { createPrompter, type Prompter } from '../prompts.js';
 import { createUi, processIo } from '../ui.js';
 import { parseEmailAddress } from '../../functions/core/email-address.js';
@@ -28,7 +28,7 @@ export interface SuppressionOptions extends CommonOptions, TargetOptions {
 
 function checkedAddress(address: string | undefined): string {
   const parsed = parseEmailAddress((address ?? '').trim());
-  if (!parsed.ok) throw new CliError('OPS004', `"${address ?? ''}" is not an e-mail address (${parsed.reason}).`, 'Pass one bare address, e.g. jamie@example.com.');
+  if (!parsed.ok) throw new UsageError('OPS004', `"${address ?? ''}" is not an e-mail address (${parsed.reason}).`, 'Pass one bare address, e.g. jamie@example.com.');
   return addressKey(address!);
 }
 

@@ -53,7 +53,7 @@ async function templateFromBucket(target: EngineTarget, name: string): Promise<T
   if (template) return template;
   const names = await listTemplateNames(s3, target.resources.templateBucket);
   throw new CliError(
-    'TPL001',
+    'TMPL101',
     `There is no template "${name}" in s3://${target.resources.templateBucket}/templates/ (${target.description}).`,
     names.length > 0
       ? `Templates there: ${names.join(', ')}. Upload yours with: sesmailengine templates push ./${name}${target.flags}`
@@ -66,7 +66,7 @@ function templateFromFolder(dir: string, name: string, cwd: string): TemplateFil
   if (templates.length === 1 && templates[0]!.dir === resolve(cwd, dir)) return templates[0]!;
   const found = templates.find((t) => t.name === name);
   if (found) return found;
-  throw new CliError('TPL001', `There is no folder "${name}" in ${resolve(cwd, dir)}.`, `Folders there: ${templates.map((t) => t.name).join(', ')}.`);
+  throw new CliError('TMPL101', `There is no folder "${name}" in ${resolve(cwd, dir)}.`, `Folders there: ${templates.map((t) => t.name).join(', ')}.`);
 }
 
 export async function templatesPreview(options: PreviewOptions): Promise<number> {
@@ -93,7 +93,7 @@ export async function templatesPreview(options: PreviewOptions): Promise<number>
   if (!result.ok) {
     const noData = data === undefined && result.code === 'TMPL003';
     throw new CliError(
-      'TPL003',
+      'TMPL103',
       `Template "${template.name}" does not render${result.file ? ` (${result.file})` : ''}: ${result.code} ${result.message}`,
       noData ? `Pass the variables: --data '{"name": "value"}' or --data @data.json (or add a sample-data.json to the template folder).` : fixFor(result.code),
     );
@@ -163,7 +163,7 @@ function printChecks(ui: Ui, checks: TemplateCheck[], cwd: string): void {
 function problemsError(errors: TemplateProblem[], checks: TemplateCheck[], what: string): CliError {
   const templates = new Set(errors.map((e) => e.template));
   return new CliError(
-    'TPL002',
+    'TMPL102',
     `${errors.length} problem${errors.length === 1 ? '' : 's'} in ${templates.size} of ${checks.length} template${checks.length === 1 ? '' : 's'}${what}: ${errors
       .slice(0, 3)
       .map((e) => `${e.template}/${e.file}: ${e.message}`)
@@ -178,8 +178,11 @@ export async function templatesValidate(options: ValidateOptions): Promise<numbe
   const cwd = options.cwd ?? process.cwd();
   const checks = readTemplateFolders(options.dir ?? '.', cwd).map(checkTemplate);
   const errors = checks.flatMap((c) => c.problems.filter((p) => p.severity === 'error'));
+  const templates = checks.map((c) => ({ ...c, ok: !c.problems.some((p) => p.severity === 'error') }));
+  // Under --json the outcome is one object: the checks, or the TMPL102 error carrying them.
   if (options.json) {
-    io.stdout.write(`${JSON.stringify({ ok: errors.length === 0, templates: checks.map((c) => ({ ...c, ok: !c.problems.some((p) => p.severity === 'error') })) })}\n`);
+    if (errors.length > 0) throw problemsError(errors, checks, '').withDetails({ templates });
+    io.stdout.write(`${JSON.stringify({ ok: true, templates })}\n`);
   } else {
     printChecks(ui, checks, cwd);
   }
@@ -205,7 +208,8 @@ export async function templatesPush(options: PushOptions): Promise<number> {
   const errors = checks.flatMap((c) => c.problems.filter((p) => p.severity === 'error'));
   if (errors.length > 0) {
     if (!options.json) printChecks(ui, checks, cwd);
-    throw problemsError(errors, checks, '; nothing was uploaded');
+    const error = problemsError(errors, checks, '; nothing was uploaded');
+    throw options.json ? error.withDetails({ templates: checks }) : error;
   }
   return withTarget(options, async (target) => {
     const s3 = await target.clients.s3();
@@ -231,7 +235,7 @@ export async function templatesPush(options: PushOptions): Promise<number> {
     if (refused.length > 0) {
       const unversioned = refused.some((o) => o.localVersion === undefined);
       throw new CliError(
-        'TPL004',
+        'TMPL104',
         `${refused.map((o) => `${o.name} (${o.localVersion ?? 'no version'} vs ${o.remoteVersion} in the bucket)`).join(', ')} not uploaded: ${
           unversioned ? 'the bucket already holds it and there is no version to compare' : 'the bucket holds the same or a newer version'
         }.`,
@@ -280,7 +284,7 @@ export async function templatesPull(options: PullOptions): Promise<number> {
     const escaping = Object.keys(template.files).filter((file) => !isInside(dest, resolve(dest, file)));
     if (escaping.length > 0) {
       throw new CliError(
-        'TPL006',
+        'TMPL106',
         `templates/${options.name}/ in the bucket holds keys that would be written outside ${relativePath(dest, cwd)}: ${escaping.join(', ')}.`,
         `Nothing was written. Delete those objects from s3://${target.resources.templateBucket}/templates/${options.name}/ and pull again.`,
       );
@@ -297,7 +301,7 @@ export async function templatesPull(options: PullOptions): Promise<number> {
       const localVersion = versionOf(localMeta);
       const newer = localVersion && remoteVersion && compareSemver(localVersion, remoteVersion) > 0;
       throw new CliError(
-        'TPL005',
+        'TMPL105',
         newer
           ? `${relativePath(dest, cwd)} holds version ${localVersion}, newer than the bucket's ${remoteVersion}; pulling would overwrite ${changed.join(', ')}.`
           : `Pulling ${options.name} would overwrite local changes in ${relativePath(dest, cwd)}: ${changed.join(', ')}.`,

@@ -1,7 +1,7 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import chalk from 'chalk';
-import { CliError } from '../errors.js';
+import { CliError, UsageError } from '../errors.js';
 import { awsErrorInfo } from '../aws/clients.js';
 import { createUi, processIo } from '../ui.js';
 import { withTarget, type EngineTarget, type TargetOptions, type WebhookResources } from '../ops/target.js';
@@ -150,7 +150,7 @@ export async function webhookTest(options: WebhookTestOptions): Promise<number> 
   const ui = createUi(io);
   const message = options.message ?? TEST_MESSAGE;
   if (message.trim() === '' || Buffer.byteLength(message, 'utf8') > 10_000) {
-    throw new CliError('OPS004', '--message must be non-empty text of at most 10,000 bytes.', 'Pass a short text: --message "hello from staging".');
+    throw new UsageError('OPS004', '--message must be non-empty text of at most 10,000 bytes.', 'Pass a short text: --message "hello from staging".');
   }
   return withTarget(options, async (target) => {
     const webhook = requireWebhook(target);

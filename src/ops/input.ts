@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CliError } from '../errors.js';
+import { CliError, UsageError } from '../errors.js';
 
 /**
  * Parsing of the values the operating commands take on the command line: JSON given inline
@@ -45,10 +45,10 @@ export function jsonObjectOption(value: string, flag: string, cwd = process.cwd(
     const shellHint = file
       ? 'Correct the file (a JSON object such as {"userName": "Ada"}).'
       : `Quote the JSON for your shell, with double quotes inside: ${flag} '{"userName": "Ada", "companyName": "Acme"}' (or put it in a file and pass ${flag} @data.json).`;
-    throw new CliError('OPS004', `${flag} is not valid JSON${where}: ${position(text, error)}.`, shellHint, { cause: error });
+    throw new UsageError('OPS004', `${flag} is not valid JSON${where}: ${position(text, error)}.`, shellHint, { cause: error });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new CliError(
+    throw new UsageError(
       'OPS004',
       `${flag} must be a JSON object, got ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : typeof parsed}.`,
       `Pass an object of template variables: ${flag} '{"userName": "Ada"}'.`,
@@ -62,7 +62,7 @@ export function integerOption(value: string | number | undefined, flag: string, 
   if (value === undefined) return fallback;
   const n = typeof value === 'number' ? value : Number(value);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new CliError('OPS004', `${flag} must be a whole number from ${min} to ${max}, got "${value}".`, `Pass for example ${flag} ${Math.min(max, Math.max(min, fallback))}.`);
+    throw new UsageError('OPS004', `${flag} must be a whole number from ${min} to ${max}, got "${value}".`, `Pass for example ${flag} ${Math.min(max, Math.max(min, fallback))}.`);
   }
   return n;
 }
@@ -72,7 +72,7 @@ export function secondsOption(value: string | number | undefined, flag: string, 
   if (value === undefined) return fallback;
   const n = typeof value === 'number' ? value : Number(value);
   if (!Number.isFinite(n) || n <= 0 || n > max) {
-    throw new CliError('OPS004', `${flag} must be a number of seconds from 0 to ${max}, got "${value}".`, `Pass for example ${flag} ${fallback}.`);
+    throw new UsageError('OPS004', `${flag} must be a number of seconds from 0 to ${max}, got "${value}".`, `Pass for example ${flag} ${fallback}.`);
   }
   return n;
 }
@@ -83,8 +83,10 @@ const DAY = /^(\d{4})-(\d{2})-(\d{2})$/;
 export function dayOption(value: string, flag: string): string {
   const match = DAY.exec(value.trim());
   const day = value.trim();
-  if (!match || new Date(`${day}T00:00:00Z`).toISOString().slice(0, 10) !== day) {
-    throw new CliError('OPS004', `${flag} must be a date as YYYY-MM-DD, got "${value}".`, `Pass for example ${flag} ${new Date().toISOString().slice(0, 10)} (days are UTC).`);
+  // Date.parse gives NaN for a month 13 (toISOString would throw "Invalid time value"); a 31 February rolls over.
+  const time = Date.parse(`${day}T00:00:00Z`);
+  if (!match || Number.isNaN(time) || new Date(time).toISOString().slice(0, 10) !== day) {
+    throw new UsageError('OPS004', `${flag} must be a date as YYYY-MM-DD, got "${value}".`, `Pass for example ${flag} ${new Date().toISOString().slice(0, 10)} (days are UTC).`);
   }
   return day;
 }
@@ -99,5 +101,5 @@ export function daysEndingWith(last: string, count: number): string[] {
 export function choiceOption<T extends string>(value: string | undefined, flag: string, choices: readonly T[], fallback: T): T {
   if (value === undefined) return fallback;
   if ((choices as readonly string[]).includes(value)) return value as T;
-  throw new CliError('OPS004', `${flag} must be one of ${choices.join(', ')}, got "${value}".`, `Pass ${flag} ${fallback}.`);
+  throw new UsageError('OPS004', `${flag} must be one of ${choices.join(', ')}, got "${value}".`, `Pass ${flag} ${fallback}.`);
 }

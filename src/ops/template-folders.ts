@@ -72,7 +72,7 @@ export function readTemplateFolders(dir: string, cwd = process.cwd()): TemplateF
   const root = resolve(cwd, dir);
   if (!existsSync(root) || !statSync(root).isDirectory()) {
     throw new CliError(
-      'TPL001',
+      'TMPL101',
       `The folder ${root} does not exist.`,
       'Pass a template folder (holding template.html, template.txt and metadata.json) or a folder of them; sesmailengine templates pull <name> downloads one.',
     );
@@ -85,7 +85,7 @@ export function readTemplateFolders(dir: string, cwd = process.cwd()): TemplateF
   const templates = folders.map((name) => ({ name, dir: join(root, name), files: readFolder(join(root, name)) }));
   if (templates.length === 0) {
     throw new CliError(
-      'TPL001',
+      'TMPL101',
       `${root} holds no template folders.`,
       'A template folder holds template.html, template.txt and metadata.json; pass it, or the folder that contains such folders.',
     );

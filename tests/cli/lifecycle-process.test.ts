@@ -60,7 +60,7 @@ const install = ['install', '--yes', '--stack-name', STACK, '--sender', 'noreply
 
   it('status --json names the kept data that belongs to no stack', async () => {
     const result = await runCli(['status', '--json', '--stack-name', STACK]);
-    expect(result.code).toBe(0);
+    expect(result.code).toBe(3); // not installed
     const report = JSON.parse(result.stdout) as { stack: unknown; orphaned: { name: string }[] };
     expect(report.stack).toBeNull();
     expect(report.orphaned.map((o) => o.name)).toEqual(expect.arrayContaining([...TABLES, `${STACK}-send-dlq`, `${STACK}-unsubscribe-signing-key`]));

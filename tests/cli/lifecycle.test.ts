@@ -455,7 +455,7 @@ describe('reinstall after uninstall', () => {
     await settle(install(installOptions()));
     await settle(uninstall(uninstallOptions()));
     const io = captureIo();
-    expect(await status({ stackName: STACK, region: 'us-east-1', json: true, io, root: ROOT })).toBe(0);
+    expect(await status({ stackName: STACK, region: 'us-east-1', json: true, io, root: ROOT })).toBe(3); // not installed
     const report = JSON.parse(io.out()) as StatusReport;
     expect(report.stack).toBeNull();
     const orphaned = report.orphaned as { name: string; type: string }[];

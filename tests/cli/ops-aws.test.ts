@@ -464,7 +464,7 @@ describe('templates pull from a bucket holding hostile keys', () => {
       const error = await cliError(
         templatesPull({ ...base(), cwd, name: 'welcome', clients: { ddb: aws.ddb, s3: new S3Client({ region: 'us-east-1' }) } }),
       );
-      expect(error.code).toBe('TPL006');
+      expect(error.code).toBe('TMPL106');
       expect(error.message).toContain('../../escaped.txt');
       expect(readdirSync(cwd)).toEqual([]);
     } finally {

@@ -113,15 +113,15 @@ describe('schedule cancel on AWS', () => {
     expect(JSON.parse(io.out())).toMatchObject({ result: 'already-cancelled' });
   });
 
-  it('refuses an unknown emailId (SCD001) and one that was already sent (SCD002), touching no schedule', async () => {
+  it('refuses an unknown emailId (SCH101) and one that was already sent (SCH102), touching no schedule', async () => {
     const unknown = await cancel('nobody').run.catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(CliError);
-    expect((unknown as CliError).code).toBe('SCD001');
+    expect((unknown as CliError).code).toBe('SCH101');
     expect((unknown as CliError).fix).toContain('--stack-name mail');
     const sent = buildRecord({ emailId: 'sent-1', originalEmailId: 'sent-1', retryAttempt: 0, toEmail: 'a@example.com', templateName: 'welcome', originalSource: 'my.app' }, 'sent', NOW, 30);
     await aws.ddb.send(new PutCommand({ TableName: aws.tables.tracking, Item: sent }));
     const late = await cancel('sent-1').run.catch((e: unknown) => e);
-    expect((late as CliError).code).toBe('SCD002');
+    expect((late as CliError).code).toBe('SCH102');
     expect((late as CliError).message).toContain('has been sent');
     expect(scheduler.commandCalls(DeleteScheduleCommand)).toHaveLength(0);
   });

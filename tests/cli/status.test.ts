@@ -79,9 +79,9 @@ afterAll(async () => {
   await aws.stop();
 });
 
-async function report(stackName = 'sesmailengine'): Promise<StatusReport> {
+async function report(stackName = 'sesmailengine', exitCode = 0): Promise<StatusReport> {
   const io = captureIo();
-  expect(await status({ stackName, region: 'us-east-1', json: true, io, now: () => NOW, clients: { ddb: aws.ddb, dynamodb } })).toBe(0);
+  expect(await status({ stackName, region: 'us-east-1', json: true, io, now: () => NOW, clients: { ddb: aws.ddb, dynamodb } })).toBe(exitCode);
   return JSON.parse(io.out()) as StatusReport;
 }
 
@@ -152,8 +152,9 @@ describe('status on data kept by an earlier install', () => {
   });
 
   it('warns about a kept table whose stack is gone, with how to bring it back or delete it', async () => {
-    const r = await report('gone');
+    const r = await report('gone', 3);
     expect(r.stack).toBeNull();
+    expect(r.installed).toBe(false);
     expect(r.orphaned).toEqual([
       { logicalId: 'SuppressionTable', type: 'AWS::DynamoDB::Table', name: 'gone-Suppression', description: 'DynamoDB table gone-Suppression (the suppression list)' },
     ]);

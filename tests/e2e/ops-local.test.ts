@@ -104,7 +104,7 @@ describe('send', () => {
   it('refuses --data that is not JSON before publishing anything', async () => {
     const emailId = `ops-${randomUUID()}`;
     const run = await cli(['send', '--to', 'ada@example.com', '--template', 'welcome', '--data', "{userName: 'Ada'}", '--email-id', emailId]);
-    expect(run.code).toBe(1);
+    expect(run.code).toBe(2);
     expect(run.stderr).toMatch(/^Error OPS004: --data is not valid JSON: .*line 1, column 2\./);
     expect(run.stderr).toContain(`Fix: Quote the JSON for your shell`);
     await new Promise((r) => setTimeout(r, 500));
@@ -210,7 +210,7 @@ describe('templates', () => {
   it('names a template the bucket does not have, and lists the ones it has', async () => {
     const run = await cli(['templates', 'preview', 'no-such-template']);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('Error TPL001: There is no template "no-such-template" in s3://ops-templates/templates/');
+    expect(run.stderr).toContain('Error TMPL101: There is no template "no-such-template" in s3://ops-templates/templates/');
     expect(run.stderr).toContain('welcome');
   });
 
@@ -233,7 +233,8 @@ describe('templates', () => {
       expect.objectContaining({ template: 'invoice', file: 'template.txt', severity: 'error' }),
       expect.objectContaining({ template: 'welcome', file: 'sample-data.json', message: expect.stringContaining('userName') }),
     ]);
-    expect(bad.stderr).toContain('Error TPL002: 2 problems in 2 of 2 templates');
+    expect(out.code).toBe('TMPL102');
+    expect(out.message).toContain('2 problems in 2 of 2 templates');
   });
 
   it('pushes only newer versions, pulls, and refuses to overwrite local changes', async () => {
@@ -245,7 +246,7 @@ describe('templates', () => {
 
     const same = await cli(['templates', 'push', folder]);
     expect(same.code).toBe(1);
-    expect(same.stderr).toContain('Error TPL004');
+    expect(same.stderr).toContain('Error TMPL104');
 
     const meta = JSON.parse(readFileSync(join(folder, 'metadata.json'), 'utf8'));
     writeFileSync(join(folder, 'metadata.json'), JSON.stringify({ ...meta, version: '9.0.0', subject: 'Pushed: {{ title }}' }));
@@ -260,7 +261,7 @@ describe('templates', () => {
     writeFileSync(join(folder, 'template.txt'), 'edited locally');
     const refused = await cli(['templates', 'pull', 'notification', '--out', dir]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain('Error TPL005');
+    expect(refused.stderr).toContain('Error TMPL105');
     expect(readFileSync(join(folder, 'template.txt'), 'utf8')).toBe('edited locally');
     const forced = await cli(['templates', 'pull', 'notification', '--out', dir, '--force']);
     expect(forced.code).toBe(0);
@@ -273,9 +274,9 @@ describe('templates', () => {
     writeFileSync(join(dir, 'welcome2', 'metadata.json'), '{"version": "1.0.0", "requiredVariables": ["userName"]}');
     const run = await cli(['templates', 'push', join(dir, 'welcome2')]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('Error TPL002');
+    expect(run.stderr).toContain('Error TMPL102');
     expect(run.stderr).toContain('nothing was uploaded');
-    expect((await cli(['templates', 'preview', 'welcome2'])).stderr).toContain('Error TPL001');
+    expect((await cli(['templates', 'preview', 'welcome2'])).stderr).toContain('Error TMPL101');
   });
 });
 

@@ -113,16 +113,16 @@ describe('a request with sendAt hours ahead', () => {
     expect(JSON.parse(again.stdout)).toMatchObject({ result: 'already-cancelled' });
   }, 30_000);
 
-  it('refuses to cancel an email that is not scheduled (SCD001 / SCD002)', async () => {
+  it('refuses to cancel an email that is not scheduled (SCH101 / SCH102)', async () => {
     const unknown = await cancel(`nope-${randomUUID()}`);
     expect(unknown.code).not.toBe(0);
-    expect(unknown.stderr).toContain('SCD001');
+    expect(JSON.parse(unknown.stdout)).toMatchObject({ ok: false, code: 'SCH101' });
 
     const emailId = `now-${randomUUID()}`;
     await publish(welcome('now@example.com', emailId, inSeconds(-60)));
     await status(emailId, 'sent');
     const late = await cancel(emailId);
     expect(late.code).not.toBe(0);
-    expect(late.stderr).toContain('SCD002');
+    expect(JSON.parse(late.stdout)).toMatchObject({ ok: false, code: 'SCH102' });
   }, 30_000);
 });

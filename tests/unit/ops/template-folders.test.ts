@@ -109,7 +109,7 @@ describe('readTemplateFolders', () => {
     expect(readTemplateFolders(join(root, 'welcome')).map((t) => t.name)).toEqual(['welcome']);
   });
 
-  it('says TPL001 for a folder that does not exist or holds no templates', () => {
+  it('says TMPL101 for a folder that does not exist or holds no templates', () => {
     const empty = mkdtempSync(join(tmpdir(), 'tpl-'));
     expect(() => readTemplateFolders(join(empty, 'nope'))).toThrow(/does not exist/);
     expect(() => readTemplateFolders(empty)).toThrow(/holds no template folders/);
