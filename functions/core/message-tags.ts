@@ -34,7 +34,8 @@ export interface MessageTagPair {
 
 const TAG_SAFE = /^[A-Za-z0-9_-]+$/;
 const PART_NAME = /^emailId-b64-([1-9][0-9]?)-of-([1-9][0-9]?)$/;
-const UTF8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF, which is part of the emailId (a decoder would otherwise drop it).
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export function isTagSafe(value: string, max = MAX_TAG_VALUE_CHARS): boolean {
   return value.length >= 1 && value.length <= max && TAG_SAFE.test(value);

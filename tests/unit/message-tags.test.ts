@@ -60,6 +60,12 @@ describe('emailIdTags', () => {
     expect(emailIdTags('order-123_A')).toEqual([{ Name: 'emailId', Value: 'order-123_A' }]);
   });
 
+  it('keeps a leading byte order mark (U+FEFF), in the single tag and in parts', () => {
+    for (const emailId of ['\uFEFForder', '\uFEFF' + '\u202A\u0800'.repeat(40)]) {
+      expect(readEmailIdTags(Object.fromEntries(emailIdTags(emailId).map((t) => [t.Name, [t.Value]])))).toEqual({ ok: true, emailId });
+    }
+  });
+
   it('uses the single emailId-b64 tag while the encoded id fits one tag', () => {
     expect(emailIdTags('order#42/ü')).toEqual([{ Name: 'emailId-b64', Value: b64('order#42/ü') }]);
   });
