@@ -8,16 +8,12 @@
  * - request: anything else (a bug met by this request's data, a DynamoDB ValidationException
  *   for an item it produced, …): after a few receives the request is tracked failed ENG001.
  */
+import { THROTTLING } from './ses-errors.js';
+
 export type FailureKind = 'transient' | 'environment' | 'request';
 
 const TRANSIENT_NAMES = new Set([
-  'TooManyRequestsException',
-  'LimitExceededException',
-  'Throttling',
-  'ThrottlingException',
-  'ThrottledException',
-  'RequestThrottled',
-  'RequestThrottledException',
+  ...THROTTLING,
   'RequestLimitExceeded',
   'ProvisionedThroughputExceededException',
   'SlowDown',

@@ -22,7 +22,8 @@ export type SesErrorKind =
   | { kind: 'refused'; message: string }
   | { kind: 'ambiguous'; message: string };
 
-const THROTTLING = new Set([
+/** Error names AWS services use for "slow down" (SES among them). */
+export const THROTTLING = new Set([
   'TooManyRequestsException',
   'LimitExceededException',
   'Throttling',
