@@ -84,11 +84,12 @@ describe('sesmailengine local --data-dir', () => {
     const args = [CLI, 'local', '--json', '--data-dir', dir, '--port', '0', '--dynamodb-port', '0', '--s3-port', '0', '--ses-port', '0'];
     const second = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
     expect(second.status).toBe(1);
-    expect(second.stdout).toBe('');
-    expect(second.stderr).toContain('Error LOC006');
-    expect(second.stderr).toContain(`process ${first.child.pid}`);
-    expect(second.stderr).toContain(dir);
-    expect(second.stderr).toContain('--data-dir');
+    // Under --json the error is one JSON object on stdout.
+    const error = JSON.parse(second.stdout) as { ok: boolean; code: string; message: string; fix: string };
+    expect(error).toMatchObject({ ok: false, code: 'LOC006' });
+    expect(error.message).toContain(`process ${first.child.pid}`);
+    expect(error.message).toContain(dir);
+    expect(error.fix).toContain('--data-dir');
     // The refused process touched nothing: the first one still answers.
     expect(await first.suppression('nobody@example.com')).toBeUndefined();
   }, 120_000);

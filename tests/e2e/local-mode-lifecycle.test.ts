@@ -63,15 +63,18 @@ describe('sesmailengine local lifecycle', () => {
     args[args.indexOf(flag) + 1] = String(port);
     const result = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 60_000 });
     expect(result.status).toBe(1);
-    expect(result.stdout).toBe('');
-    expect(result.stderr).toContain(`Error LOC001: Port ${port}`);
-    expect(result.stderr).toContain(flag);
-    expect(result.stderr).not.toMatch(/\n\s+at /);
+    // Under --json the error is one JSON object on stdout, nothing else.
+    const error = JSON.parse(result.stdout) as { ok: boolean; code: string; message: string; fix: string };
+    expect(error).toMatchObject({ ok: false, code: 'LOC001' });
+    expect(error.message).toContain(`Port ${port}`);
+    expect(error.fix).toContain(flag);
+    expect(result.stdout.trim().split('\n')).toHaveLength(1);
+    expect(result.stdout + result.stderr).not.toMatch(/\n\s+at /);
   }, 90_000);
 
   it('rejects an invalid option before starting anything', () => {
     const result = spawnSync(process.execPath, [CLI, 'local', '--retry-delay-seconds', '901'], { encoding: 'utf8', timeout: 30_000 });
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(2);
     expect(result.stderr).toContain('Error LOC003');
   });
 

@@ -83,6 +83,8 @@ function feedbackProcessor() {
     env: {
       ...tables(),
       EVENT_BUS_NAME: 'emailidtags-EmailBus',
+      // The key the engine signs its status events with is derived from it.
+      UNSUBSCRIBE_SECRET: 'email-id-tags-unsubscribe-secret',
       SEND_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/123456789012/emailidtags-send',
       SOFT_BOUNCE_RETRY_DELAY_SECONDS: '900',
       SOFT_BOUNCE_SUPPRESSION_THRESHOLD: '3',

@@ -56,8 +56,9 @@ const welcome = (to: string, emailId: string, attachments: unknown) =>
 beforeAll(async () => {
   env = await startStandIns('attach');
   env.ses.middlewareStack.add(
-    (next) => async (args) => {
-      sesInputs.push(args.input as SendEmailCommandInput);
+    (next, context) => async (args) => {
+      // SendEmail only: the sender's pacing also asks SES for the account's rate (GetAccount).
+      if (context.commandName === 'SendEmailCommand') sesInputs.push(args.input as SendEmailCommandInput);
       return next(args);
     },
     { step: 'initialize', name: 'captureSendEmailInput' },

@@ -78,8 +78,9 @@ const welcome = (to: string, emailId: string, extra: Record<string, unknown> = {
 beforeAll(async () => {
   env = await startStandIns('sender');
   env.ses.middlewareStack.add(
-    (next) => async (args) => {
-      sesInputs.push(args.input as SendEmailCommandInput);
+    (next, context) => async (args) => {
+      // SendEmail only: the sender's pacing also asks SES for the account's rate (GetAccount).
+      if (context.commandName === 'SendEmailCommand') sesInputs.push(args.input as SendEmailCommandInput);
       return next(args);
     },
     { step: 'initialize', name: 'captureSendEmailInput' },

@@ -27,6 +27,7 @@ describe('emailSenderConfig', () => {
       maxAttachmentBytes: 10 * 1024 * 1024,
       interruptedSendPolicy: 'resend',
       interruptedSendWindowSeconds: 600,
+      maxSendRate: 0,
     });
   });
 
@@ -99,6 +100,9 @@ describe('emailSenderConfig', () => {
         'DEFAULT_SENDER_NAME',
         'INTERRUPTED_SEND_POLICY',
         'INTERRUPTED_SEND_WINDOW_SECONDS',
+        'MAX_SEND_RATE',
+        'SEND_QUEUE_URL',
+        'STACK_NAME',
         'SUPPRESSION_TABLE',
         'TEMPLATE_BUCKET',
         'TEMPLATE_CACHE_SECONDS',
