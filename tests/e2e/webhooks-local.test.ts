@@ -52,6 +52,8 @@ describe('sesmailengine local --webhook-url', () => {
     ]);
     expect(out.FailedEntryCount).toBe(0);
     const delivered = await eventually(async () => payloadsFor(emailId).find((p) => p.type === 'email.delivered'), 20_000, 'email.delivered');
+    // The simulator's Open follows the Delivery: wait for its webhook too before comparing with the status log.
+    await eventually(async () => payloadsFor(emailId).find((p) => p.type === 'email.opened'), 20_000, 'email.opened');
     expect(delivered.data).toMatchObject({ emailId, status: 'delivered', toEmail: 'success@simulator.amazonses.com', templateName: 'welcome' });
     // Every change the status log saw went out once, as its own webhook.
     const statuses = (await local.statusEvents(emailId)).map((e) => e.detail.status);
