@@ -513,7 +513,7 @@ export async function startLocalEngine(options: LocalEngineOptions): Promise<Loc
     cleanups.push(() => listed.forEach((q) => q.close()));
 
     const names = localNames(stackName, endpoint);
-    const { eventBusName, configurationSet, tables, templateBucket, unsubscribeUrl } = names;
+    const { eventBusName, configurationSet, tables, templateBucket } = names;
     const bus = new LocalEventBus({
       engineBusName: eventBusName,
       account: LOCAL_ACCOUNT,
