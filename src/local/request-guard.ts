@@ -134,7 +134,7 @@ export function s3BucketCheck(request: Pick<IncomingMessage, 'url'>): Refusal | 
 }
 
 /** Whether a decoded object key, read as a path, climbs above the directory it starts in. */
-function climbsOut(key: string): boolean {
+export function climbsOut(key: string): boolean {
   let depth = 0;
   for (const segment of key.split(/[/\\]/)) {
     if (segment === '' || segment === '.') continue;
@@ -144,7 +144,7 @@ function climbsOut(key: string): boolean {
   return false;
 }
 
-const KEY_OUTSIDE: Refusal = {
+export const KEY_OUTSIDE: Refusal = {
   status: 400,
   type: 'InvalidArgument',
   message: 'The object key climbs above its bucket with ".." segments; the S3 stand-in keeps keys as files and refuses it.',

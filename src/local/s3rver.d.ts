@@ -11,3 +11,10 @@ declare module 's3rver' {
     httpServer: Server;
   }
 }
+
+/** s3rver's S3 error: thrown from its store, it is answered as S3's XML error with the code's status. */
+declare module 's3rver/lib/models/error.js' {
+  export default class S3Error extends Error {
+    constructor(code: string, message: string, detail?: Record<string, string>);
+  }
+}

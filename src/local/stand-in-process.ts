@@ -8,7 +8,9 @@
  * `{ type: "ready", port }` or `{ type: "error", code, message }`, and exits when told
  * SIGTERM/SIGINT or when its parent goes away (IPC disconnect), so it never outlives it.
  */
-import { guardServer, s3BucketCheck, s3KeyCheck } from './request-guard.js';
+import { join, sep } from 'node:path';
+import S3Error from 's3rver/lib/models/error.js';
+import { climbsOut, guardServer, KEY_OUTSIDE, s3BucketCheck, s3KeyCheck } from './request-guard.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
@@ -48,12 +50,43 @@ async function shutdown(): Promise<void> {
   }
 }
 
+/** The part of s3rver's filesystem store that turns a bucket and key into a path. */
+interface FilesystemStore {
+  rootDirectory: string;
+  getResourcePath(bucket: string, key?: string, resource?: string): string;
+  deleteObject(bucket: string, key: string): Promise<void>;
+}
+
+/**
+ * The request guard reads keys in the path and headers; a multi-object delete
+ * (`POST /<bucket>?delete`) names its keys in an XML body it cannot see, and s3rver deletes
+ * the files of each (and then removes the key's "empty" parent folders). So the store itself
+ * refuses any key that climbs out of its bucket, and any path it would build outside it:
+ * the request fails with S3's InvalidArgument and nothing outside the store is touched.
+ */
+function confineStore(store: FilesystemStore): void {
+  const refuse = (): Error => new S3Error(KEY_OUTSIDE.type, KEY_OUTSIDE.message);
+  const resourcePath = store.getResourcePath.bind(store);
+  store.getResourcePath = (bucket, key = '', resource) => {
+    if (climbsOut(key)) throw refuse();
+    const path = resourcePath(bucket, key, resource);
+    if (!path.startsWith(join(store.rootDirectory, bucket) + sep)) throw refuse();
+    return path;
+  };
+  const deleteObject = store.deleteObject.bind(store);
+  store.deleteObject = async (bucket, key) => {
+    if (climbsOut(key)) throw refuse();
+    return deleteObject(bucket, key);
+  };
+}
+
 async function startS3(options: StandInOptions): Promise<number> {
   const { default: S3rver } = await import('s3rver');
   const s3rver = new S3rver({ address: options.host, port: options.port, silent: true, directory: options.path });
   const address = await s3rver.run();
   // Installed before any request can arrive: run() resolved in the listen callback just now.
   guardServer(s3rver.httpServer, { format: 'xml', check: (request) => s3BucketCheck(request) ?? s3KeyCheck(request) });
+  confineStore((s3rver as unknown as { store: FilesystemStore }).store);
   closeServer = () => s3rver.close();
   return address.port;
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -195,6 +195,28 @@ describe('S3 object keys that climb out of the store', () => {
       const post = await send('s3', 'POST', `/${String(local.info.templateBucket)}`, { 'content-type': `multipart/form-data; boundary=${boundary}` }, form);
       expect(post.status).toBe(400);
       expect(readdirSync(outside)).toEqual([]);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+  it('a multi-object delete (keys in the XML body) deletes nothing outside it', async () => {
+    const outside = mkdtempSync(join(tmpdir(), 'sme-s3-outside-'));
+    try {
+      const planted = join(outside, 'planted._S3rver_object');
+      writeFileSync(planted, 'keep me');
+      const climbing = `${'../'.repeat(30)}${join(outside, 'planted').slice(1)}`;
+      const inside = `kept-${randomUUID()}`;
+      const bucket = String(local.info.templateBucket);
+      expect((await send('s3', 'PUT', `/${bucket}/${inside}`, { 'content-type': 'text/plain' }, 'inside')).status).toBe(200);
+      const xml = `<?xml version="1.0" encoding="UTF-8"?><Delete><Quiet>true</Quiet><Object><Key>${climbing}</Key></Object><Object><Key>${inside}</Key></Object></Delete>`;
+      const bulk = await send('s3', 'POST', `/${bucket}?delete`, { 'content-type': 'application/xml' }, xml);
+      expect(bulk.status).toBe(400);
+      expect(bulk.body).toContain('InvalidArgument');
+      expect(readFileSync(planted, 'utf8')).toBe('keep me');
+      // A multi-object delete of keys inside the bucket still works.
+      const ok = await send('s3', 'POST', `/${bucket}?delete`, { 'content-type': 'application/xml' }, `<Delete><Object><Key>${inside}</Key></Object></Delete>`);
+      expect(ok.status).toBe(200);
+      expect((await send('s3', 'GET', `/${bucket}/${inside}`)).status).toBe(404);
     } finally {
       rmSync(outside, { recursive: true, force: true });
     }
