@@ -281,7 +281,8 @@ describe('random requests to every server', () => {
         const payload = r.method === 'GET' || r.method === 'HEAD' ? undefined : r.body;
         let answer: Answer;
         try {
-          answer = await send(r.server, r.method, r.path, headers, payload, 10_000);
+          // 30 s: an answer slower than that is a hang; 10 s was once exceeded on a loaded 2-core machine.
+          answer = await send(r.server, r.method, r.path, headers, payload, 30_000);
         } catch (error) {
           // A server may answer (and close) before a large body is sent; that is no 500.
           if (/ECONNRESET|EPIPE/.test(String((error as NodeJS.ErrnoException).code ?? error))) return;
