@@ -116,4 +116,7 @@ const { registerCommands } = await import('./commands/index.js');
 registerCommands(program, run);
 
 process.on('SIGINT', () => process.exit(EXIT_CANCELLED));
-await program.parseAsync(process.argv);
+const { withLocalSourceChecked } = await import('./argv.js');
+const { existsSync, statSync } = await import('node:fs');
+const isFile = (path: string): boolean => existsSync(path) && statSync(path).isFile();
+await program.parseAsync(withLocalSourceChecked(program, process.argv, isFile));
