@@ -9,6 +9,8 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_USAGE, UserCancelled } from './errors.js';
 import { VERSION } from './version.js';
+import { existsSync, statSync } from 'node:fs';
+import { withLocalSourceChecked } from './argv.js';
 
 /** How a command's errors are shown: `--debug` adds the stack, `--json` makes them one JSON object on stdout. */
 export interface RunFlags {
@@ -116,7 +118,5 @@ const { registerCommands } = await import('./commands/index.js');
 registerCommands(program, run);
 
 process.on('SIGINT', () => process.exit(EXIT_CANCELLED));
-const { withLocalSourceChecked } = await import('./argv.js');
-const { existsSync, statSync } = await import('node:fs');
 const isFile = (path: string): boolean => existsSync(path) && statSync(path).isFile();
 await program.parseAsync(withLocalSourceChecked(program, process.argv, isFile));
