@@ -54,7 +54,27 @@ export function jsonObjectOption(value: string, flag: string, cwd = process.cwd(
       `Pass an object of template variables: ${flag} '{"userName": "Ada"}'.`,
     );
   }
+  const outOfRange = nonFiniteNumberPath(parsed, '');
+  if (outOfRange !== undefined) {
+    throw new UsageError(
+      'OPS004',
+      `${flag}: ${outOfRange.replace(/^\./, '')} is a number too large for JSON to carry (it reads as Infinity and would be sent as null).`,
+      'Send it as a string ("1e400"), or a number within ±1.7976931348623157e308.',
+    );
+  }
   return parsed as Record<string, unknown>;
+}
+
+/** The path of the first number JSON.parse made Infinity (such as 1e400), walked without recursion. */
+function nonFiniteNumberPath(value: unknown, root: string): string | undefined {
+  const pending: Array<[unknown, string]> = [[value, root]];
+  while (pending.length > 0) {
+    const [item, path] = pending.pop()!;
+    if (typeof item === 'number' && !Number.isFinite(item)) return path;
+    if (item === null || typeof item !== 'object') continue;
+    for (const [key, child] of Object.entries(item)) pending.push([child, Array.isArray(item) ? `${path}[${key}]` : `${path}.${key}`]);
+  }
+  return undefined;
 }
 
 /** A whole number in [min, max] given as a flag value. */

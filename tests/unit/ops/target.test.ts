@@ -233,6 +233,12 @@ describe('flag values', () => {
     }
   });
 
+  it('refuses a number JSON reads as Infinity (it would travel as null), naming where it is', () => {
+    expect(() => jsonObjectOption('{"userName": 1e400}', '--data')).toThrow('--data: userName is a number too large for JSON to carry');
+    expect(() => jsonObjectOption('{"items": [{"price": -1e999}]}', '--metadata')).toThrow('--metadata: items[0].price is');
+    expect(jsonObjectOption('{"big": 1e300}', '--data')).toEqual({ big: 1e300 });
+  });
+
   it('refuses a JSON array as --data and a missing @file', () => {
     expect(() => jsonObjectOption('[1]', '--data')).toThrow('--data must be a JSON object, got an array.');
     expect(() => jsonObjectOption('@nope.json', '--data', tmpdir())).toThrow(/cannot be read/);
