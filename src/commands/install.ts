@@ -1,6 +1,7 @@
 import { STSClient } from '@aws-sdk/client-sts';
 import { join } from 'node:path';
 import { clientConfig } from '../aws/clients.js';
+import { checkCredentials, configuredRegion, resolveCredentials, type Identity } from '../aws-account.js';
 import type { StackDescription } from '../aws/cloudformation.js';
 import { CliError } from '../errors.js';
 import { INSTALL_LOG_FILE, openRunLog, type RunLog } from '../install-log.js';
@@ -23,7 +24,7 @@ import {
   type Answers,
 } from '../installer/install-plan.js';
 import { InstallSession, InstallTimer, installClients, logStep, type InstallClients } from '../installer/install-session.js';
-import { checkCredentials, configuredRegion, resolveCredentials, runPreflight, type Identity } from '../installer/preflight.js';
+import { runPreflight } from '../installer/preflight.js';
 import { loadStackTemplate } from '../installer/stack-template.js';
 import { evaluateConditions, parameterValues } from '../installer/template-document.js';
 import { packageRoot } from '../package-root.js';

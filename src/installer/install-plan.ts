@@ -1,4 +1,5 @@
 import type { ParameterValue, StackDescription } from '../aws/cloudformation.js';
+import { noRegionError } from '../aws-account.js';
 import { CliError } from '../errors.js';
 import { defaultBucketName } from './bucket.js';
 import { chooseInterruptedSend, parseParameterFlags, stackParameters } from './stack-template.js';
@@ -67,11 +68,7 @@ export function regionAnswerProblem(region: string): string | undefined {
 /** The region, or the error that says how to give one. */
 export function requireRegion(region: string | undefined): string {
   if (region) return region;
-  throw new CliError(
-    'INS011',
-    'No AWS region is configured.',
-    'Pass --region <region> (for example --region eu-west-1), set AWS_REGION, or add one to your profile: aws configure set region <region>',
-  );
+  throw noRegionError();
 }
 
 /** `emptyAfterImport`: the stack is IMPORT_ROLLBACK_COMPLETE and holds no resource. */
