@@ -22,6 +22,7 @@ import {
   senderToCheck,
   stackSituation,
   type Answers,
+  type InstallFlags,
 } from '../installer/install-plan.js';
 import { InstallSession, InstallTimer, installClients, logStep, type InstallClients } from '../installer/install-session.js';
 import { runPreflight } from '../installer/preflight.js';
@@ -43,23 +44,9 @@ import { DEFAULT_STACK_NAME, emailProblem, stackNameProblem, type CommonOptions 
 export type { InstallClients };
 export { engineVersionOf, firstSendCommand, VERSION_TAG } from '../installer/finish.js';
 
-export interface InstallOptions extends CommonOptions {
-  sender?: string;
-  senderName?: string;
-  adminEmail?: string;
-  bucket?: string;
+export interface InstallOptions extends CommonOptions, InstallFlags {
   /** No questions: every required value must come from a flag or the existing stack. */
   yes?: boolean;
-  /** `Key=Value` pairs for the stack's tuning parameters. */
-  parameter?: string[];
-  /** The WebhookUrl parameter: an https URL, '' to turn webhooks off, undefined to keep what the stack has. */
-  webhookUrl?: string;
-  /** Accept a webhook URL whose host is a loopback, link-local or private address (refused otherwise, INS026). */
-  allowPrivateWebhook?: boolean;
-  /** The WebhookEvents parameter: delivery types, '' for all, undefined to keep what the stack has. */
-  webhookEvents?: string;
-  /** The InterruptedSendPolicy parameter: resend or fail, undefined to keep what the stack has. */
-  interruptedSend?: string;
   /** Go on even if the sender is not a verified SES identity yet. */
   skipSenderCheck?: boolean;
   /** Let an upgrade replace a resource that holds data (a table, a queue, …). */

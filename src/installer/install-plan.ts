@@ -12,15 +12,21 @@ import { chooseWebhookEvents, chooseWebhookUrl } from './webhook-url.js';
  */
 
 /** The flags the plan reads (the rest of the install options are wiring). */
+/** Install's own flags (the command's options extend them). */
 export interface InstallFlags {
   sender?: string;
   senderName?: string;
   adminEmail?: string;
   bucket?: string;
+  /** `Key=Value` pairs for the stack's tuning parameters. */
   parameter?: string[];
+  /** The WebhookUrl parameter: an https URL, '' to turn webhooks off, undefined to keep what the stack has. */
   webhookUrl?: string;
+  /** Accept a webhook URL whose host is a loopback, link-local or private address (refused otherwise, INS026). */
   allowPrivateWebhook?: boolean;
+  /** The WebhookEvents parameter: delivery types, '' for all, undefined to keep what the stack has. */
   webhookEvents?: string;
+  /** The InterruptedSendPolicy parameter: resend or fail, undefined to keep what the stack has. */
   interruptedSend?: string;
 }
 
