@@ -78,8 +78,10 @@ export const CLI_ERROR_CODES = {
   CLI002: { title: "The command line itself is wrong: an unknown command or option, a missing argument or flag value (commander's message). Exit code 2", fix: "`sesmailengine <command> --help` lists what the command takes" },
   CLI003: { title: "`--stack-name`, `--region` or `--profile` is empty or malformed (a stack name starts with a letter and holds letters, digits and `-`, at most 46 characters), or a positional argument (an emailId, a template name or folder) is empty. Checked before any AWS call; exit code 2", fix: "Pass a valid value, or leave the flag out for its default" },
   CLI999: { title: "An error the CLI did not expect (no code of its own), as `--json` reports it; without `--json` it is printed as `Error: \u2026`. Exit code 1", fix: "Run again with `--debug` for the stack and the AWS error behind it; report it if it is not about your setup" },
-  INS001: { title: "No AWS credentials were found", fix: "`aws configure`, `aws sso login --profile <p>`, or set `AWS_PROFILE`; check with `aws sts get-caller-identity`" },
-  INS002: { title: "AWS rejected the credentials (expired, revoked) or could not be reached", fix: "Refresh them (`aws sso login`, `aws configure`); check network and `AWS_ENDPOINT_URL`" },
+  AWS001: { title: "No AWS credentials were found (by any command that works on AWS)", fix: "`aws configure`, `aws sso login --profile <p>`, or set `AWS_PROFILE`; check with `aws sts get-caller-identity`" },
+  AWS002: { title: "AWS rejected the credentials (expired, revoked) or could not be reached", fix: "Refresh them (`aws sso login`, `aws configure`); check network and `AWS_ENDPOINT_URL`" },
+  AWS003: { title: "No AWS region is configured", fix: "`--region eu-west-1`, `AWS_REGION`, or `aws configure set region <region>`" },
+  AWS004: { title: "No stack of that name in that region (for `seed-templates` without `--bucket`, also: the stack names no template bucket in its outputs)", fix: "Check `--stack-name` and `--region`; install it with `sesmailengine install`, point an operating command at local mode with `--local`, or pass `--bucket` to `seed-templates`" },
   INS003: { title: "An option value is invalid: stack name, bucket name, sender or admin address, `--parameter Key=Value`, an unknown parameter, or values missing with `--yes`", fix: "Correct the flag as the message says" },
   INS004: { title: "The sender address (or its domain) is not verified in SES in this region", fix: "Verify it (`aws sesv2 create-email-identity --email-identity you@example.com`, then click the link SES mails), or install anyway with `--skip-sender-check`" },
   INS005: { title: "The bucket name belongs to another AWS account (S3 names are global)", fix: "Choose another name with `--bucket`" },
@@ -88,8 +90,6 @@ export const CLI_ERROR_CODES = {
   INS008: { title: "The stack is busy with another operation", fix: "Wait (`sesmailengine status` shows it), then run the command again" },
   INS009: { title: "The stack create/update failed and rolled back; the failing resources and reasons are printed and in `sesmailengine-install.log`. After a failed update (`UPDATE_ROLLBACK_COMPLETE`) the previous version keeps running", fix: "Fix the cause shown (permissions, a limit, an SES identity), then run install again" },
   INS010: { title: "A failed update could not roll back (`UPDATE_ROLLBACK_FAILED`)", fix: "Fix the cause in the stack events, `aws cloudformation continue-update-rollback --stack-name <name>`, then install again" },
-  INS011: { title: "No AWS region is configured", fix: "`--region eu-west-1`, `AWS_REGION`, or `aws configure set region <region>`" },
-  INS012: { title: "No stack of that name in that region (or it has no template bucket output)", fix: "Check `--stack-name` and `--region`, or pass `--bucket`" },
   INS013: { title: "Deleting the stack failed", fix: "Read the printed reasons (often a resource changed by hand), fix them and run uninstall again" },
   INS014: { title: "The template bucket does not exist in that region", fix: "Pass the right `--bucket`, or run `sesmailengine install`" },
   INS015: { title: "The bucket cannot be emptied or deleted (access denied, Object Lock)", fix: "Check `s3:DeleteObjectVersion`/`s3:DeleteBucket` permissions and retention, or pass the right `--bucket`" },
@@ -160,6 +160,11 @@ export const ERROR_ALIASES: Record<string, string> = {
   // Scheduled sends: the CLI's schedule codes were SCD, the engine's are SCH.
   SCD001: 'SCH101',
   SCD002: 'SCH102',
+  // Reaching the AWS account (credentials, region, the stack) is every AWS command's, not the installer's.
+  INS001: 'AWS001',
+  INS002: 'AWS002',
+  INS011: 'AWS003',
+  INS012: 'AWS004',
 };
 
 export interface RegistryEntry {

@@ -1,6 +1,7 @@
 import { STSClient } from '@aws-sdk/client-sts';
 import { join } from 'node:path';
 import { clientConfig } from '../aws/clients.js';
+import { checkCredentials, configuredRegion, resolveCredentials, type Identity } from '../aws-account.js';
 import type { StackDescription } from '../aws/cloudformation.js';
 import { CliError } from '../errors.js';
 import { INSTALL_LOG_FILE, openRunLog, type RunLog } from '../install-log.js';
@@ -21,9 +22,10 @@ import {
   senderToCheck,
   stackSituation,
   type Answers,
+  type InstallFlags,
 } from '../installer/install-plan.js';
 import { InstallSession, InstallTimer, installClients, logStep, type InstallClients } from '../installer/install-session.js';
-import { checkCredentials, configuredRegion, resolveCredentials, runPreflight, type Identity } from '../installer/preflight.js';
+import { runPreflight } from '../installer/preflight.js';
 import { loadStackTemplate } from '../installer/stack-template.js';
 import { evaluateConditions, parameterValues } from '../installer/template-document.js';
 import { packageRoot } from '../package-root.js';
@@ -42,23 +44,9 @@ import { DEFAULT_STACK_NAME, emailProblem, stackNameProblem, type CommonOptions 
 export type { InstallClients };
 export { engineVersionOf, firstSendCommand, VERSION_TAG } from '../installer/finish.js';
 
-export interface InstallOptions extends CommonOptions {
-  sender?: string;
-  senderName?: string;
-  adminEmail?: string;
-  bucket?: string;
+export interface InstallOptions extends CommonOptions, InstallFlags {
   /** No questions: every required value must come from a flag or the existing stack. */
   yes?: boolean;
-  /** `Key=Value` pairs for the stack's tuning parameters. */
-  parameter?: string[];
-  /** The WebhookUrl parameter: an https URL, '' to turn webhooks off, undefined to keep what the stack has. */
-  webhookUrl?: string;
-  /** Accept a webhook URL whose host is a loopback, link-local or private address (refused otherwise, INS026). */
-  allowPrivateWebhook?: boolean;
-  /** The WebhookEvents parameter: delivery types, '' for all, undefined to keep what the stack has. */
-  webhookEvents?: string;
-  /** The InterruptedSendPolicy parameter: resend or fail, undefined to keep what the stack has. */
-  interruptedSend?: string;
   /** Go on even if the sender is not a verified SES identity yet. */
   skipSenderCheck?: boolean;
   /** Let an upgrade replace a resource that holds data (a table, a queue, …). */

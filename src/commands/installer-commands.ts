@@ -1,34 +1,12 @@
 import type { Command } from 'commander';
 import type { Runner } from '../shared-options.js';
+import { collect, commonOptions, commonValues, runFlags, str, type Raw } from './common-flags.js';
 
 /**
  * Commander wiring for the deploy-side commands: install, uninstall, seed-templates and
  * status. Each action imports its module only when it runs, so `--help` loads no AWS SDK,
  * prompts or spinners. Options are parsed here and handed over as a typed object.
  */
-
-type Raw = Record<string, unknown>;
-
-function common(command: Command): Command {
-  return command
-    .option('--stack-name <name>', 'CloudFormation stack name (default: sesmailengine)')
-    .option('--region <region>', 'AWS region (default: AWS_REGION or the profile\'s region)')
-    .option('--profile <name>', 'AWS profile from ~/.aws/config (default: AWS_PROFILE or the default chain)')
-    .option('--debug', 'on errors, also print the stack trace and the AWS error behind it (HTTP status, request id)');
-}
-
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-/** Checked here, before any AWS call; loaded on use so that --help reads no more modules. */
-async function commonValues(raw: Raw) {
-  const { commonFlagValues } = await import('./common-flags.js');
-  return {
-    ...commonFlagValues(raw),
-    debug: Boolean(raw.debug),
-  };
-}
 
 /** The flag answering each of install's questions, for the error when there is no terminal to ask on. */
 const INSTALL_FLAGS: Record<string, string> = {
@@ -40,14 +18,8 @@ const INSTALL_FLAGS: Record<string, string> = {
   'Bucket for code': '--bucket <name>',
 };
 
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
 export function registerInstallerCommands(program: Command, run: Runner): void {
-  const flagsOf = (raw: Raw) => ({ debug: Boolean(raw.debug) || Boolean(program.opts().debug), json: Boolean(raw.json) });
-
-  common(
+  commonOptions(
     program
       .command('install')
       .description('install or upgrade the engine in your AWS account (asks a few questions; --yes for CI)'),
@@ -65,10 +37,10 @@ export function registerInstallerCommands(program: Command, run: Runner): void {
     .option('--allow-replacement', 'let an upgrade replace a resource that holds data (a table, a queue); refused otherwise')
     .option('-y, --yes', 'ask nothing; take every value from flags or the existing stack')
     .action(async (raw: Raw) => {
-      await run(flagsOf(raw), async () => {
+      await run(runFlags(program, raw), async () => {
         const [{ install }, { createPrompter }] = await Promise.all([import('./install.js'), import('../prompts.js')]);
         return install({
-          ...(await commonValues(raw)),
+          ...commonValues(raw),
           prompter: createPrompter({ flags: INSTALL_FLAGS, scripted: 'sesmailengine install --yes' }),
           ...(str(raw.sender) ? { sender: str(raw.sender) } : {}),
           ...(str(raw.senderName) !== undefined ? { senderName: str(raw.senderName) } : {}),
@@ -86,16 +58,16 @@ export function registerInstallerCommands(program: Command, run: Runner): void {
       });
     });
 
-  common(program.command('uninstall').description('delete the stack (its data and the bucket are kept unless --delete-data / --delete-bucket)'))
+  commonOptions(program.command('uninstall').description('delete the stack (its data and the bucket are kept unless --delete-data / --delete-bucket)'))
     .option('--delete-data', 'also delete what the stack keeps: the tables (tracking history, suppression list), queues, log groups and the unsubscribe key')
     .option('--delete-bucket', 'also empty (every object version) and delete the bucket')
     .option('--bucket <name>', 'the bucket to delete (default: from the stack)')
     .option('-y, --yes', 'do not ask for confirmation')
     .action(async (raw: Raw) => {
-      await run(flagsOf(raw), async () => {
+      await run(runFlags(program, raw), async () => {
         const { uninstall } = await import('./uninstall.js');
         return uninstall({
-          ...(await commonValues(raw)),
+          ...commonValues(raw),
           deleteBucket: Boolean(raw.deleteBucket),
           deleteData: Boolean(raw.deleteData),
           ...(str(raw.bucket) ? { bucket: str(raw.bucket) } : {}),
@@ -104,7 +76,7 @@ export function registerInstallerCommands(program: Command, run: Runner): void {
       });
     });
 
-  common(
+  commonOptions(
     program
       .command('seed-templates')
       .description('install or update the starter templates in the bucket (never overwrites a customised one: same or newer version, or none)'),
@@ -112,26 +84,25 @@ export function registerInstallerCommands(program: Command, run: Runner): void {
     .option('--bucket <name>', 'template bucket (default: from the stack outputs)')
     .option('--json', 'print the result as JSON')
     .action(async (raw: Raw) => {
-      await run(flagsOf(raw), async () => {
+      await run(runFlags(program, raw), async () => {
         const { seedTemplatesCommand } = await import('./seed-templates.js');
         return seedTemplatesCommand({
-          ...(await commonValues(raw)),
+          ...commonValues(raw),
           ...(str(raw.bucket) ? { bucket: str(raw.bucket) } : {}),
-          json: Boolean(raw.json),
         });
       });
     });
 
-  common(
+  commonOptions(
     program
       .command('status')
       .description('stack, SES account, today\'s sending and bounce rates, queues and alarms at a glance'),
   )
     .option('--json', 'print one JSON object')
     .action(async (raw: Raw) => {
-      await run(flagsOf(raw), async () => {
+      await run(runFlags(program, raw), async () => {
         const { status } = await import('./status.js');
-        return status({ ...(await commonValues(raw)), json: Boolean(raw.json) });
+        return status(commonValues(raw));
       });
     });
 }

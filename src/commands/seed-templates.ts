@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { S3Client } from '@aws-sdk/client-s3';
-import { STSClient } from '@aws-sdk/client-sts';
-import { clientConfig, s3Config, type AwsTarget } from '../aws/clients.js';
+import type { STSClient } from '@aws-sdk/client-sts';
+import { s3Config } from '../aws/clients.js';
 import { createCloudFormationApi, type CloudFormationApi } from '../aws/cloudformation.js';
 import { CliError } from '../errors.js';
-import { checkCredentials, requireRegion } from '../installer/preflight.js';
+import { connectAccount, stackNotFound } from '../aws-account.js';
 import { viewOutputs } from '../installer/stack-outputs.js';
 import { packageRoot } from '../package-root.js';
 import { createUi, processIo } from '../ui.js';
@@ -32,25 +32,16 @@ export async function seedTemplatesCommand(options: SeedTemplatesOptions): Promi
   const io = options.io ?? processIo();
   const ui = createUi(io);
   const stackName = options.stackName ?? DEFAULT_STACK_NAME;
-  const region = await requireRegion(options, options.clients?.sts);
-  const target: AwsTarget = { region, ...(options.profile ? { profile: options.profile } : {}) };
-  const sts = options.clients?.sts ?? new STSClient(clientConfig(target));
-  await checkCredentials(sts, options.profile);
+  const { region, target, config } = await connectAccount(options, options.clients?.sts);
 
   let bucket = options.bucket;
   if (!bucket) {
-    const cfn = options.clients?.cloudFormation ?? createCloudFormationApi(new CloudFormationClient(clientConfig(target)));
+    const cfn = options.clients?.cloudFormation ?? createCloudFormationApi(new CloudFormationClient(config));
     const stack = await cfn.describe(stackName);
-    bucket = stack ? viewOutputs(stack.outputs, stack.parameters).bucket : undefined;
-    if (!bucket) {
-      throw new CliError(
-        'INS012',
-        stack
-          ? `The stack ${stackName} in ${region} names no template bucket in its outputs.`
-          : `There is no stack named ${stackName} in ${region} to take the template bucket from.`,
-        'Pass the bucket with --bucket <name>, or check --stack-name and --region.',
-      );
-    }
+    const fix = 'Pass the bucket with --bucket <name>, or check --stack-name and --region.';
+    if (!stack) throw stackNotFound({ stackName, region }, fix);
+    bucket = viewOutputs(stack.outputs, stack.parameters).bucket;
+    if (!bucket) throw new CliError('AWS004', `The stack ${stackName} in ${region} names no template bucket in its outputs.`, fix);
   }
 
   const source = options.source ?? join(packageRoot(), 'starter-templates');

@@ -9,10 +9,10 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import chalk from 'chalk';
-import { clientConfig, type AwsTarget } from '../aws/clients.js';
+import { connectAccount } from '../aws-account.js';
 import { createCloudFormationApi, type CloudFormationApi, type StackDescription } from '../aws/cloudformation.js';
 import { describeResource, displayName, findExisting, listOrder, namedResources } from '../installer/named-resources.js';
-import { checkCredentials, readSesAccount, requireRegion, type SesAccount } from '../installer/preflight.js';
+import { readSesAccount, type SesAccount } from '../installer/preflight.js';
 import { queueNameFromUrl, viewOutputs } from '../installer/stack-outputs.js';
 import { loadStackTemplate } from '../installer/stack-template.js';
 import { packageRoot } from '../package-root.js';
@@ -320,11 +320,7 @@ export async function status(options: StatusOptions): Promise<number> {
   const io = options.io ?? processIo();
   const ui = createUi(io);
   const stackName = options.stackName ?? DEFAULT_STACK_NAME;
-  const region = await requireRegion(options, options.clients?.sts);
-  const target: AwsTarget = { region, ...(options.profile ? { profile: options.profile } : {}) };
-  const config = clientConfig(target);
-  const sts = options.clients?.sts ?? new STSClient(config);
-  const identity = await checkCredentials(sts, options.profile);
+  const { region, config, sts, identity } = await connectAccount(options, options.clients?.sts);
   const clients: StatusClients = {
     sts,
     cloudFormation: options.clients?.cloudFormation ?? createCloudFormationApi(new CloudFormationClient(config)),

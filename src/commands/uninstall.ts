@@ -10,10 +10,10 @@ import { awsErrorInfo, clientConfig, s3Config, type AwsTarget } from '../aws/cli
 import { createCloudFormationApi, type CloudFormationApi, type StackDescription } from '../aws/cloudformation.js';
 import { StackProgress } from '../aws/stack-progress.js';
 import { CliError, UserCancelled } from '../errors.js';
+import { checkCredentials, requireRegion, stackNotFound } from '../aws-account.js';
 import { nullLog } from '../install-log.js';
 import { bucketState, defaultBucketName, emptyAndDeleteBucket } from '../installer/bucket.js';
 import { followOperation, reportFailure } from '../installer/follow.js';
-import { checkCredentials, requireRegion } from '../installer/preflight.js';
 import {
   canDeleteData,
   deleteDataResource,
@@ -135,9 +135,8 @@ class Uninstall {
   private refuse(stack: StackDescription | undefined, account: string): void {
     const { options, stackName, region } = this;
     if (!stack && !options.deleteBucket && !options.deleteData) {
-      throw new CliError(
-        'INS012',
-        `There is no stack named ${stackName} in ${region} (account ${account}).`,
+      throw stackNotFound(
+        { stackName, region, account },
         `Check --stack-name and --region; list your stacks with: aws cloudformation list-stacks --region ${region} --stack-status-filter CREATE_COMPLETE UPDATE_COMPLETE ROLLBACK_COMPLETE UPDATE_ROLLBACK_COMPLETE`,
       );
     }

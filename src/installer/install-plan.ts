@@ -1,4 +1,5 @@
 import type { ParameterValue, StackDescription } from '../aws/cloudformation.js';
+import { noRegionError } from '../aws-account.js';
 import { CliError } from '../errors.js';
 import { defaultBucketName } from './bucket.js';
 import { chooseInterruptedSend, parseParameterFlags, stackParameters } from './stack-template.js';
@@ -11,15 +12,21 @@ import { chooseWebhookEvents, chooseWebhookUrl } from './webhook-url.js';
  */
 
 /** The flags the plan reads (the rest of the install options are wiring). */
+/** Install's own flags (the command's options extend them). */
 export interface InstallFlags {
   sender?: string;
   senderName?: string;
   adminEmail?: string;
   bucket?: string;
+  /** `Key=Value` pairs for the stack's tuning parameters. */
   parameter?: string[];
+  /** The WebhookUrl parameter: an https URL, '' to turn webhooks off, undefined to keep what the stack has. */
   webhookUrl?: string;
+  /** Accept a webhook URL whose host is a loopback, link-local or private address (refused otherwise, INS026). */
   allowPrivateWebhook?: boolean;
+  /** The WebhookEvents parameter: delivery types, '' for all, undefined to keep what the stack has. */
   webhookEvents?: string;
+  /** The InterruptedSendPolicy parameter: resend or fail, undefined to keep what the stack has. */
   interruptedSend?: string;
 }
 
@@ -67,11 +74,7 @@ export function regionAnswerProblem(region: string): string | undefined {
 /** The region, or the error that says how to give one. */
 export function requireRegion(region: string | undefined): string {
   if (region) return region;
-  throw new CliError(
-    'INS011',
-    'No AWS region is configured.',
-    'Pass --region <region> (for example --region eu-west-1), set AWS_REGION, or add one to your profile: aws configure set region <region>',
-  );
+  throw noRegionError();
 }
 
 /** `emptyAfterImport`: the stack is IMPORT_ROLLBACK_COMPLETE and holds no resource. */

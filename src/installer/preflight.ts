@@ -1,7 +1,6 @@
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { GetAccountCommand, GetEmailIdentityCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { CliError } from '../errors.js';
-import { awsErrorInfo, clientConfig } from '../aws/clients.js';
+import { awsErrorInfo } from '../aws/clients.js';
 import { ensureBucket } from './bucket.js';
 import type { InstallSession } from './install-session.js';
 
@@ -9,112 +8,9 @@ import type { InstallSession } from './install-session.js';
  * The installer's pre-flight checks: each asks AWS one question and turns the answer into
  * either a fact the install goes on with or a CliError that says what to do. The advice
  * texts are pure functions so tests read them without any client. `runPreflight` runs the
- * install's checks in order, on screen.
+ * install's checks in order, on screen. Region and credentials are src/aws-account.ts's,
+ * shared with every command that works on AWS.
  */
-
-export interface Identity {
-  account: string;
-  arn: string;
-}
-
-const CONFIGURE_CREDENTIALS = [
-  'Configure AWS credentials, then run this again:',
-  '  aws configure                          # an access key and secret',
-  '  aws configure sso && aws sso login     # IAM Identity Center (SSO)',
-  'or pick a configured profile with --profile <name> (or AWS_PROFILE=<name>).',
-  'Check them with: aws sts get-caller-identity',
-].join('\n');
-
-const REJECTED = new Set([
-  'InvalidClientTokenId',
-  'SignatureDoesNotMatch',
-  'UnrecognizedClientException',
-  'ExpiredToken',
-  'ExpiredTokenException',
-  'InvalidAccessKeyId',
-  'AccessDenied',
-  'TokenRefreshRequired',
-]);
-
-/** Turns a failure to get credentials or to use them into the error the user sees first. */
-export function credentialsError(error: unknown, profile?: string): CliError {
-  const info = awsErrorInfo(error);
-  const where = profile ? ` for profile "${profile}"` : '';
-  if (/region is missing/i.test(info.message)) {
-    return new CliError(
-      'INS011',
-      'No AWS region is configured.',
-      'Pass --region <region> (for example --region eu-west-1), set AWS_REGION, or add a region to your profile: aws configure set region <region>',
-      { cause: error },
-    );
-  }
-  if (
-    info.name === 'CredentialsProviderError' ||
-    (!REJECTED.has(info.name) && /could not load credentials|could not be found|credentials/i.test(info.message))
-  ) {
-    const sso = /sso|token/i.test(info.message) ? `\nIf the profile uses SSO, refresh it: aws sso login${profile ? ` --profile ${profile}` : ''}` : '';
-    return new CliError('INS001', `No usable AWS credentials were found${where}: ${info.message}`, CONFIGURE_CREDENTIALS + sso, {
-      cause: error,
-    });
-  }
-  if (REJECTED.has(info.name) || info.status === 403) {
-    return new CliError(
-      'INS002',
-      `AWS rejected the credentials${where} (${info.name}): ${info.message}`,
-      `Refresh or replace them: aws sso login${profile ? ` --profile ${profile}` : ''} for SSO profiles, or aws configure for access keys. Check with: aws sts get-caller-identity${profile ? ` --profile ${profile}` : ''}`,
-      { cause: error },
-    );
-  }
-  return new CliError(
-    'INS002',
-    `Could not check the AWS credentials${where} (${info.name}): ${info.message}`,
-    'Check your network connection and AWS_ENDPOINT_URL settings, then run: aws sts get-caller-identity',
-    { cause: error },
-  );
-}
-
-/** Resolves credentials without calling AWS (works before a region is known). */
-export async function resolveCredentials(sts: STSClient, profile?: string): Promise<void> {
-  try {
-    const credentials = await sts.config.credentials();
-    if (!credentials?.accessKeyId) throw Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' });
-  } catch (error) {
-    throw credentialsError(error, profile);
-  }
-}
-
-/** STS GetCallerIdentity: the account and principal the credentials belong to. */
-export async function checkCredentials(sts: STSClient, profile?: string): Promise<Identity> {
-  try {
-    const out = await sts.send(new GetCallerIdentityCommand({}));
-    return { account: out.Account ?? '', arn: out.Arn ?? '' };
-  } catch (error) {
-    throw credentialsError(error, profile);
-  }
-}
-
-/** The region the SDK will use (flag, AWS_REGION or the profile), or undefined if none is set. */
-export async function configuredRegion(client: { config: { region: () => Promise<string> } }): Promise<string | undefined> {
-  try {
-    const region = await client.config.region();
-    return region || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The region a command works in: --region, else the SDK's (AWS_REGION or the profile).
- * Without one, missing credentials are reported first, as install does.
- */
-export async function requireRegion(options: { region?: string; profile?: string }, probe?: STSClient): Promise<string> {
-  if (options.region) return options.region;
-  const client = probe ?? new STSClient(clientConfig(options.profile ? { profile: options.profile } : {}));
-  const region = await configuredRegion(client);
-  if (region) return region;
-  await resolveCredentials(client, options.profile);
-  throw credentialsError(new Error('Region is missing'), options.profile);
-}
 
 // ---------------------------------------------------------------------------------------
 // SES: sender identity and account

@@ -254,171 +254,201 @@ function complaintAfterDelivery(record: StoredRecord, facts: DiagnosisFacts): Ve
   return v;
 }
 
+/** A sender has claimed it: in progress, being resent, or stuck after an interruption. */
+function sendingVerdict(record: StoredRecord, facts: DiagnosisFacts): Verdict {
+  const now = facts.now;
+  const attempt = record.sendAttempts ?? 1;
+  const minutes = minutesSince(record.lastAttemptAt ?? record.timestamp, now);
+  if (minutes !== undefined && minutes >= STALE_CLAIM_MINUTES) {
+    return verdict(
+      'problem',
+      `stuck at sending since ${record.lastAttemptAt ?? record.timestamp} (attempt ${attempt}): the attempt was interrupted and has not been resolved`,
+      [
+        'A sender claimed the email and never wrote the outcome (a timeout, a crash or an ambiguous SES answer), and no SES Send event has raised it since.',
+        'When its message comes back, the Email Sender resends it once (InterruptedSendPolicy resend) or marks it failed DUP001 (fail). If it has not, the message is probably in the send DLQ.',
+      ],
+      [
+        'sesmailengine dlq list shows it with its last error; redriving it resolves the claim.',
+        "If the recipient got it, SES's Send event never reached the tracking table: check the feedback DLQ and the Feedback Processor's logs.",
+      ],
+    );
+  }
+  if (attempt > 1) {
+    return verdict('pending', `being resent (attempt ${attempt}, ${ago(minutes)}) after an interrupted attempt`, ['An earlier attempt was interrupted and SES reported no Send event for it, so the Email Sender sends it once more.'], ['Run diagnose again in a minute.']);
+  }
+  return verdict('pending', `being sent right now (claimed ${ago(minutes)})`, ['The Email Sender has claimed the email and is calling SES.'], ['Run diagnose again in a few seconds.']);
+}
+
+/** Held until its sendAt, or overdue. */
+function scheduledVerdict(record: StoredRecord, facts: DiagnosisFacts): Verdict {
+  const now = facts.now;
+  const due = record.scheduledFor ? Date.parse(record.scheduledFor) : NaN;
+  const overdueMinutes = Number.isFinite(due) ? (now.getTime() - due) / 60_000 : undefined;
+  if (overdueMinutes !== undefined && overdueMinutes > 15) {
+    return verdict(
+      'problem',
+      `scheduled for ${record.scheduledFor} and still not sent`,
+      ['The request should have come back to the send queue at its sendAt (a delayed message, or an EventBridge Scheduler schedule in <stack>-scheduled).'],
+      ['Check the send queue and its DLQ (sesmailengine dlq list) and the Email Sender\'s logs for this emailId.'],
+    );
+  }
+  return verdict(
+    'pending',
+    `scheduled for ${record.scheduledFor ?? 'later'}`,
+    ['The request has a sendAt; the engine holds it until then.'],
+    ['To stop it: sesmailengine schedule cancel <emailId>.'],
+  );
+}
+
+/** Accepted by SES: caught locally, waiting for feedback, or feedback not arriving. */
+function sentVerdict(record: StoredRecord, facts: DiagnosisFacts): Verdict {
+  const now = facts.now;
+  const at = record.sentAt ?? record.timestamp;
+  const minutes = minutesSince(at, now);
+  if (facts.targetKind === 'local' && !SIMULATOR.test(record.toEmail)) {
+    return verdict(
+      'ok',
+      `sent at ${at}: the local SES server caught it`,
+      ['Local mode sends no feedback for ordinary addresses, so the record stays sent (as on AWS before feedback arrives).'],
+      ['See the mail in the local SES web page; send to success@simulator.amazonses.com (or bounce@, complaint@) to see feedback.'],
+    );
+  }
+  if (minutes === undefined || minutes < STUCK_SENT_MINUTES) {
+    return verdict(
+      'pending',
+      `sent at ${at}: SES accepted it; delivery feedback usually follows within minutes`,
+      [`SES accepted the message${record.sesMessageId ? ` (${record.sesMessageId})` : ''}; delivered, bounced or complained come from SES events.`],
+      ['Run diagnose again in a few minutes.'],
+    );
+  }
+  const feedbackDlq = facts.deadLetterDepths.feedback ?? 0;
+  const eventsDlq = facts.deadLetterDepths.events ?? 0;
+  return verdict(
+    'problem',
+    `stuck at sent for ${ago(minutes).replace(' ago', '')}: feedback is not arriving`,
+    [
+      `SES accepted it at ${at}${record.sesMessageId ? ` (${record.sesMessageId})` : ''}, but no SES event has reached the record since.`,
+      ...(feedbackDlq > 0 ? [`The feedback DLQ holds ${feedbackDlq} SES event(s) the Feedback Processor failed on.`] : []),
+      ...(eventsDlq > 0 ? [`The event-delivery DLQ holds ${eventsDlq} event(s) EventBridge could not deliver.`] : []),
+      'A recipient server that keeps deferring the message leaves it sent while SES retries (up to about 12 hours).',
+    ],
+    [
+      "Check the configuration set's event destination (SES console → Configuration sets → <stack>-tracking → Event destinations: EventBridge, enabled) and the rule on the default bus that targets the feedback queue; sesmailengine install restores both.",
+      ...(feedbackDlq + eventsDlq > 0 ? ['Look at the dead letters: sesmailengine dlq list{flags}; redrive them once the cause is fixed: sesmailengine dlq redrive{flags}.'] : []),
+      'Search the Feedback Processor\'s logs for this sesMessageId ("No tracking record for this SES event", errors).',
+    ],
+  );
+}
+
+/** Delivered or opened (or a complaint came after). */
+function deliveredVerdict(record: StoredRecord, facts: DiagnosisFacts): Verdict {
+  const complaint = complaintAfterDelivery(record, facts);
+  if (complaint) return complaint;
+  if (record.status === 'opened') {
+    return verdict(
+      'ok',
+      `opened at ${record.openedAt ?? 'an unknown time'} (${record.openCount ?? 1} open${(record.openCount ?? 1) === 1 ? '' : 's'}, ${record.clickCount ?? 0} click${record.clickCount === 1 ? '' : 's'})`,
+      [`Delivered${record.deliveredAt ? ` at ${record.deliveredAt}` : ''}; the recipient opened it (opens are seen only when images load).`],
+      [],
+    );
+  }
+  return verdict(
+    'ok',
+    `delivered to the recipient's mail server at ${record.deliveredAt ?? 'an unknown time'}`,
+    ['SES handed the message to the receiving server; from here it is the recipient side. Not opened (yet), or images are not loaded.'],
+    ['If the recipient cannot find it: spam or junk folder, mail rules, or ask them to allow-list the sender address.'],
+  );
+}
+
+/** A hard bounce, or an address on the account-level SES suppression list. */
+function bouncedVerdict(record: StoredRecord, facts: DiagnosisFacts): Verdict {
+  const onAccountList = record.bounceSubType === 'OnAccountSuppressionList';
+  const suppressed = facts.suppression ? ` and suppressed since ${facts.suppression.createdAt}` : '';
+  return verdict(
+    'problem',
+    onAccountList
+      ? `bounced: ${record.toEmail} is on your SES account's suppression list`
+      : `hard bounce (${record.bounceType ?? 'Permanent'}/${record.bounceSubType ?? 'General'}): ${record.toEmail} does not accept mail${suppressed ? '; suppressed' : ''}`,
+    [
+      `SES reported a ${record.bounceType ?? 'permanent'} bounce${record.bounceReason ? `: ${record.bounceReason}` : ''}.`,
+      ...(facts.suppression ? [`The engine suppressed the address (reason ${facts.suppression.reason})${suppressed}.`] : []),
+    ],
+    onAccountList
+      ? [
+          `SES itself refuses the address (it bounced or complained for another sender of your account): aws sesv2 get-suppressed-destination --email-address ${record.toEmail}.`,
+          'Remove it there only if you are sure it works again: aws sesv2 delete-suppressed-destination --email-address <address>.'.replace('<address>', record.toEmail),
+        ]
+      : [withAddress(SUPPRESSION_ADVICE['hard-bounce'].fix, record.toEmail)],
+  );
+}
+
+/** A soft bounce: its one retry pending, found in the chain, exhausted or missing. */
+function softBouncedVerdict(record: StoredRecord, facts: DiagnosisFacts): Verdict {
+  const now = facts.now;
+  const why = `It soft-bounced (${record.bounceSubType ?? 'Transient'}${record.bounceReason ? `: ${record.bounceReason}` : ''}).`;
+  if ((record.retryAttempt ?? 0) >= 1) {
+    return verdict('problem', 'the retry soft-bounced too: retry exhausted; the address is not suppressed', [why], [fixFor('FBK003')]);
+  }
+  const retry = facts.chain.find((r) => (r.retryAttempt ?? 0) >= 1 && r.emailId !== record.emailId);
+  if (retry) {
+    const inner = recordVerdict(retry, { ...facts, chain: [] });
+    return {
+      ...inner,
+      summary: `first attempt soft-bounced; the retry ${retry.emailId}: ${inner.summary}`,
+      details: [`${why} The engine retried once, as ${retry.emailId}.`, ...inner.details],
+    };
+  }
+  const minutes = minutesSince(record.sentAt ?? record.timestamp, now);
+  const windowMinutes = facts.softBounceRetryDelaySeconds / 60 + 10;
+  if (minutes === undefined || minutes < windowMinutes) {
+    return verdict(
+      'pending',
+      `soft-bounced: one retry follows about ${Math.round(facts.softBounceRetryDelaySeconds / 60) || 1} min after the bounce`,
+      [why, 'The engine re-sends a soft-bounced first attempt once, as a new record with the same originalEmailId.'],
+      ['Run diagnose again after the retry delay.'],
+    );
+  }
+  return verdict(
+    'problem',
+    'soft-bounced, and no retry was recorded',
+    [why, `The retry should have followed within ${Math.round(windowMinutes)} min.`],
+    [
+      'Search the Feedback Processor\'s logs for "Soft bounce not retried" with this emailId, and check the send queue and its DLQ (sesmailengine dlq list --queue send{flags}).',
+      'Publish it again with a new emailId if it should still go out.',
+    ],
+  );
+}
+
+/** The recipient marked it as spam. */
+function complainedVerdict(record: StoredRecord): Verdict {
+  return verdict(
+    'problem',
+    `complained: the recipient marked it as spam; ${record.toEmail} is suppressed, do not remove it`,
+    [`Complaint${record.complaintFeedbackType ? ` (${record.complaintFeedbackType})` : ''}${record.complainedAt ? ` at ${record.complainedAt}` : ''}.`],
+    [SUPPRESSION_ADVICE['spam-complaint'].fix, 'Check consent and the unsubscribe link of this kind of mail.'],
+  );
+}
+
 /** The verdict for one tracking record. */
 export function recordVerdict(record: StoredRecord, facts: DiagnosisFacts): Verdict {
-  const now = facts.now;
   switch (record.status) {
     case 'failed':
       return failedVerdict(record, facts);
-    case 'sending': {
-      const attempt = record.sendAttempts ?? 1;
-      const minutes = minutesSince(record.lastAttemptAt ?? record.timestamp, now);
-      if (minutes !== undefined && minutes >= STALE_CLAIM_MINUTES) {
-        return verdict(
-          'problem',
-          `stuck at sending since ${record.lastAttemptAt ?? record.timestamp} (attempt ${attempt}): the attempt was interrupted and has not been resolved`,
-          [
-            'A sender claimed the email and never wrote the outcome (a timeout, a crash or an ambiguous SES answer), and no SES Send event has raised it since.',
-            'When its message comes back, the Email Sender resends it once (InterruptedSendPolicy resend) or marks it failed DUP001 (fail). If it has not, the message is probably in the send DLQ.',
-          ],
-          [
-            'sesmailengine dlq list shows it with its last error; redriving it resolves the claim.',
-            "If the recipient got it, SES's Send event never reached the tracking table: check the feedback DLQ and the Feedback Processor's logs.",
-          ],
-        );
-      }
-      if (attempt > 1) {
-        return verdict('pending', `being resent (attempt ${attempt}, ${ago(minutes)}) after an interrupted attempt`, ['An earlier attempt was interrupted and SES reported no Send event for it, so the Email Sender sends it once more.'], ['Run diagnose again in a minute.']);
-      }
-      return verdict('pending', `being sent right now (claimed ${ago(minutes)})`, ['The Email Sender has claimed the email and is calling SES.'], ['Run diagnose again in a few seconds.']);
-    }
-    case 'scheduled': {
-      const due = record.scheduledFor ? Date.parse(record.scheduledFor) : NaN;
-      const overdueMinutes = Number.isFinite(due) ? (now.getTime() - due) / 60_000 : undefined;
-      if (overdueMinutes !== undefined && overdueMinutes > 15) {
-        return verdict(
-          'problem',
-          `scheduled for ${record.scheduledFor} and still not sent`,
-          ['The request should have come back to the send queue at its sendAt (a delayed message, or an EventBridge Scheduler schedule in <stack>-scheduled).'],
-          ['Check the send queue and its DLQ (sesmailengine dlq list) and the Email Sender\'s logs for this emailId.'],
-        );
-      }
-      return verdict(
-        'pending',
-        `scheduled for ${record.scheduledFor ?? 'later'}`,
-        ['The request has a sendAt; the engine holds it until then.'],
-        ['To stop it: sesmailengine schedule cancel <emailId>.'],
-      );
-    }
-    case 'sent': {
-      const at = record.sentAt ?? record.timestamp;
-      const minutes = minutesSince(at, now);
-      if (facts.targetKind === 'local' && !SIMULATOR.test(record.toEmail)) {
-        return verdict(
-          'ok',
-          `sent at ${at}: the local SES server caught it`,
-          ['Local mode sends no feedback for ordinary addresses, so the record stays sent (as on AWS before feedback arrives).'],
-          ['See the mail in the local SES web page; send to success@simulator.amazonses.com (or bounce@, complaint@) to see feedback.'],
-        );
-      }
-      if (minutes === undefined || minutes < STUCK_SENT_MINUTES) {
-        return verdict(
-          'pending',
-          `sent at ${at}: SES accepted it; delivery feedback usually follows within minutes`,
-          [`SES accepted the message${record.sesMessageId ? ` (${record.sesMessageId})` : ''}; delivered, bounced or complained come from SES events.`],
-          ['Run diagnose again in a few minutes.'],
-        );
-      }
-      const feedbackDlq = facts.deadLetterDepths.feedback ?? 0;
-      const eventsDlq = facts.deadLetterDepths.events ?? 0;
-      return verdict(
-        'problem',
-        `stuck at sent for ${ago(minutes).replace(' ago', '')}: feedback is not arriving`,
-        [
-          `SES accepted it at ${at}${record.sesMessageId ? ` (${record.sesMessageId})` : ''}, but no SES event has reached the record since.`,
-          ...(feedbackDlq > 0 ? [`The feedback DLQ holds ${feedbackDlq} SES event(s) the Feedback Processor failed on.`] : []),
-          ...(eventsDlq > 0 ? [`The event-delivery DLQ holds ${eventsDlq} event(s) EventBridge could not deliver.`] : []),
-          'A recipient server that keeps deferring the message leaves it sent while SES retries (up to about 12 hours).',
-        ],
-        [
-          "Check the configuration set's event destination (SES console → Configuration sets → <stack>-tracking → Event destinations: EventBridge, enabled) and the rule on the default bus that targets the feedback queue; sesmailengine install restores both.",
-          ...(feedbackDlq + eventsDlq > 0 ? ['Look at the dead letters: sesmailengine dlq list{flags}; redrive them once the cause is fixed: sesmailengine dlq redrive{flags}.'] : []),
-          'Search the Feedback Processor\'s logs for this sesMessageId ("No tracking record for this SES event", errors).',
-        ],
-      );
-    }
+    case 'sending':
+      return sendingVerdict(record, facts);
+    case 'scheduled':
+      return scheduledVerdict(record, facts);
+    case 'sent':
+      return sentVerdict(record, facts);
     case 'delivered':
-    case 'opened': {
-      const complaint = complaintAfterDelivery(record, facts);
-      if (complaint) return complaint;
-      if (record.status === 'opened') {
-        return verdict(
-          'ok',
-          `opened at ${record.openedAt ?? 'an unknown time'} (${record.openCount ?? 1} open${(record.openCount ?? 1) === 1 ? '' : 's'}, ${record.clickCount ?? 0} click${record.clickCount === 1 ? '' : 's'})`,
-          [`Delivered${record.deliveredAt ? ` at ${record.deliveredAt}` : ''}; the recipient opened it (opens are seen only when images load).`],
-          [],
-        );
-      }
-      return verdict(
-        'ok',
-        `delivered to the recipient's mail server at ${record.deliveredAt ?? 'an unknown time'}`,
-        ['SES handed the message to the receiving server; from here it is the recipient side. Not opened (yet), or images are not loaded.'],
-        ['If the recipient cannot find it: spam or junk folder, mail rules, or ask them to allow-list the sender address.'],
-      );
-    }
-    case 'bounced': {
-      const onAccountList = record.bounceSubType === 'OnAccountSuppressionList';
-      const suppressed = facts.suppression ? ` and suppressed since ${facts.suppression.createdAt}` : '';
-      return verdict(
-        'problem',
-        onAccountList
-          ? `bounced: ${record.toEmail} is on your SES account's suppression list`
-          : `hard bounce (${record.bounceType ?? 'Permanent'}/${record.bounceSubType ?? 'General'}): ${record.toEmail} does not accept mail${suppressed ? '; suppressed' : ''}`,
-        [
-          `SES reported a ${record.bounceType ?? 'permanent'} bounce${record.bounceReason ? `: ${record.bounceReason}` : ''}.`,
-          ...(facts.suppression ? [`The engine suppressed the address (reason ${facts.suppression.reason})${suppressed}.`] : []),
-        ],
-        onAccountList
-          ? [
-              `SES itself refuses the address (it bounced or complained for another sender of your account): aws sesv2 get-suppressed-destination --email-address ${record.toEmail}.`,
-              'Remove it there only if you are sure it works again: aws sesv2 delete-suppressed-destination --email-address <address>.'.replace('<address>', record.toEmail),
-            ]
-          : [withAddress(SUPPRESSION_ADVICE['hard-bounce'].fix, record.toEmail)],
-      );
-    }
+    case 'opened':
+      return deliveredVerdict(record, facts);
+    case 'bounced':
+      return bouncedVerdict(record, facts);
     case 'complained':
-      return {
-        ...verdict(
-          'problem',
-          `complained: the recipient marked it as spam; ${record.toEmail} is suppressed, do not remove it`,
-          [`Complaint${record.complaintFeedbackType ? ` (${record.complaintFeedbackType})` : ''}${record.complainedAt ? ` at ${record.complainedAt}` : ''}.`],
-          [SUPPRESSION_ADVICE['spam-complaint'].fix, 'Check consent and the unsubscribe link of this kind of mail.'],
-        ),
-      };
-    case 'soft_bounced': {
-      const why = `It soft-bounced (${record.bounceSubType ?? 'Transient'}${record.bounceReason ? `: ${record.bounceReason}` : ''}).`;
-      if ((record.retryAttempt ?? 0) >= 1) {
-        return verdict('problem', 'the retry soft-bounced too: retry exhausted; the address is not suppressed', [why], [fixFor('FBK003')]);
-      }
-      const retry = facts.chain.find((r) => (r.retryAttempt ?? 0) >= 1 && r.emailId !== record.emailId);
-      if (retry) {
-        const inner = recordVerdict(retry, { ...facts, chain: [] });
-        return {
-          ...inner,
-          summary: `first attempt soft-bounced; the retry ${retry.emailId}: ${inner.summary}`,
-          details: [`${why} The engine retried once, as ${retry.emailId}.`, ...inner.details],
-        };
-      }
-      const minutes = minutesSince(record.sentAt ?? record.timestamp, now);
-      const windowMinutes = facts.softBounceRetryDelaySeconds / 60 + 10;
-      if (minutes === undefined || minutes < windowMinutes) {
-        return verdict(
-          'pending',
-          `soft-bounced: one retry follows about ${Math.round(facts.softBounceRetryDelaySeconds / 60) || 1} min after the bounce`,
-          [why, 'The engine re-sends a soft-bounced first attempt once, as a new record with the same originalEmailId.'],
-          ['Run diagnose again after the retry delay.'],
-        );
-      }
-      return verdict(
-        'problem',
-        'soft-bounced, and no retry was recorded',
-        [why, `The retry should have followed within ${Math.round(windowMinutes)} min.`],
-        [
-          'Search the Feedback Processor\'s logs for "Soft bounce not retried" with this emailId, and check the send queue and its DLQ (sesmailengine dlq list --queue send{flags}).',
-          'Publish it again with a new emailId if it should still go out.',
-        ],
-      );
-    }
+      return complainedVerdict(record);
+    case 'soft_bounced':
+      return softBouncedVerdict(record, facts);
   }
   // A status this version does not know (a newer engine wrote it).
   const status: string = record.status;

@@ -415,10 +415,10 @@ export function stackSettings(parameters: Record<string, string>): EngineSetting
 async function awsTarget(options: TargetOptions): Promise<EngineTarget> {
   const injected = options.clients ?? {};
   const stackName = options.stackName ?? DEFAULT_STACK_NAME;
-  const [{ STSClient }, { clientConfig, s3Config }, { checkCredentials, requireRegion }] = await Promise.all([
+  const [{ STSClient }, { clientConfig, s3Config }, { checkCredentials, requireRegion, stackNotFound }] = await Promise.all([
     import('@aws-sdk/client-sts'),
     import('../aws/clients.js'),
-    import('../installer/preflight.js'),
+    import('../aws-account.js'),
   ]);
   const region = await requireRegion(options, injected.sts);
   const aws = { region, ...(options.profile ? { profile: options.profile } : {}) };
@@ -442,11 +442,7 @@ async function awsTarget(options: TargetOptions): Promise<EngineTarget> {
   const stack = await cfn.describe(stackName);
   if (!stack) {
     built.forEach((c) => c.destroy());
-    throw new CliError(
-      'INS012',
-      `There is no stack named ${stackName} in ${region}.`,
-      `Check --stack-name and --region (or AWS_REGION), install it with sesmailengine install, or use a running local mode with --local.`,
-    );
+    throw stackNotFound({ stackName, region }, 'Check --stack-name and --region (or AWS_REGION), install it with sesmailengine install, or use a running local mode with --local.');
   }
   const resources = stackResources(stackName, region, stack.outputs, stack.parameters);
   const clients: TargetClients = {

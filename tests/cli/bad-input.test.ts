@@ -136,8 +136,34 @@ describe('bad input', () => {
 describe('errors under --json', () => {
   it('are one JSON object on stdout with exit 1 for a failure after the input was accepted', async () => {
     const result = await runCli(['stats', '--json']);
-    expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, code: 'INS002' });
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, code: 'AWS002' });
     expect(result.stdout.trim().split('\n')).toHaveLength(1);
+    expect(result.code).toBe(1);
+  });
+});
+
+describe('reaching the AWS account', () => {
+  // One code per failure, from every command that works on AWS (AWS0xx, not the installer's INS).
+  const COMMANDS: string[][] = [['stats'], ['send', '--to', 'someone@example.com', '--template', 'welcome', '--no-wait']];
+
+  function without(...names: string[]): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...awsEnv(), AWS_EC2_METADATA_DISABLED: 'true' };
+    for (const name of names) delete env[name];
+    return env;
+  }
+
+  it.each(COMMANDS)('%s without credentials is AWS001, before any request', async (...args) => {
+    const before = requests;
+    const result = await runCli([...args, '--json'], without('AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'));
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: false, code: 'AWS001' });
+    expect(result.code).toBe(1);
+    expect(requests).toBe(before);
+  });
+
+  it.each(COMMANDS)('%s without a region is AWS003, with the flag that gives one', async (...args) => {
+    const result = await runCli([...args], without('AWS_REGION'));
+    expect(result.stderr).toMatch(/^Error AWS003: No AWS region is configured\./m);
+    expect(result.stderr).toContain('--region');
     expect(result.code).toBe(1);
   });
 });

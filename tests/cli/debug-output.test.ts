@@ -9,7 +9,7 @@ import { CLI } from '../support/local-mode.js';
 
 /**
  * What --debug adds to an error, on the built CLI in a child process: an STS endpoint on
- * 127.0.0.1 refuses the credentials, so `status` fails with INS002 caused by an AWS error.
+ * 127.0.0.1 refuses the credentials, so `status` fails with AWS002 caused by an AWS error.
  */
 
 let server: Server;
@@ -59,7 +59,7 @@ describe('--debug', () => {
   it('is not needed for the message and the fix, and adds nothing without it', async () => {
     const result = await runCli(['status']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^Error INS002: /m);
+    expect(result.stderr).toMatch(/^Error AWS002: /m);
     expect(result.stderr).toMatch(/^Fix: /m);
     expect(result.stderr).not.toContain('Caused by');
     expect(result.stderr).not.toMatch(/\n\s+at /);
@@ -69,7 +69,7 @@ describe('--debug', () => {
     for (const args of [['status', '--debug'], ['--debug', 'status']]) {
       const result = await runCli(args);
       expect(result.code).toBe(1);
-      expect(result.stderr).toMatch(/^Error INS002: /m);
+      expect(result.stderr).toMatch(/^Error AWS002: /m);
       expect(result.stderr).toContain('Caused by: InvalidClientTokenId: The security token included in the request is invalid.');
       expect(result.stderr).toMatch(/AWS: fault=client httpStatusCode=403 requestId=req-debug-1234/);
       expect(result.stderr).toMatch(/\n\s+at /);

@@ -77,7 +77,7 @@ afterAll(async () => {
     delete env.AWS_SECRET_ACCESS_KEY;
     const result = await runCli(['install', '--yes'], env);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^Error INS001: No usable AWS credentials/m);
+    expect(result.stderr).toMatch(/^Error AWS001: No usable AWS credentials/m);
     expect(result.stderr).toContain('Fix: Configure AWS credentials');
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
@@ -89,10 +89,10 @@ afterAll(async () => {
     delete withoutCredentials.AWS_ACCESS_KEY_ID;
     delete withoutCredentials.AWS_SECRET_ACCESS_KEY;
     const first = await runCli(['install', '--yes'], withoutCredentials);
-    expect(first.stderr).toMatch(/^Error INS001/m);
+    expect(first.stderr).toMatch(/^Error AWS001/m);
     const second = await runCli(['install', '--yes', '--sender', 'a@example.com', '--admin-email', 'b@example.com'], env);
     expect(second.code).toBe(1);
-    expect(second.stderr).toMatch(/^Error INS011: No AWS region is configured/m);
+    expect(second.stderr).toMatch(/^Error AWS003: No AWS region is configured/m);
     expect(second.stderr).toContain('--region');
   });
 

@@ -134,7 +134,7 @@ describe('install: credentials come first', () => {
       Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }),
     );
     const prompter = scriptedPrompter();
-    const error = await expectCliError(install(options({ yes: false, prompter, sender: undefined })), 'INS001');
+    const error = await expectCliError(install(options({ yes: false, prompter, sender: undefined })), 'AWS001');
     expect(error.fix).toContain('aws configure');
     expect(error.fix).toContain('aws sts get-caller-identity');
     expect(prompter.asked).toEqual([]);
@@ -145,7 +145,7 @@ describe('install: credentials come first', () => {
 
   it('explains rejected credentials with the SSO refresh command for the profile', async () => {
     sts.on(GetCallerIdentityCommand).rejects(awsError('ExpiredToken', 403, 'The security token included in the request is expired'));
-    const error = await expectCliError(install(options({ profile: 'work' })), 'INS002');
+    const error = await expectCliError(install(options({ profile: 'work' })), 'AWS002');
     expect(error.fix).toContain('aws sso login --profile work');
   });
 });

@@ -124,9 +124,9 @@ describe('stack resolution', () => {
     target.close();
   });
 
-  it('says there is no such stack (INS012)', async () => {
+  it('says there is no such stack (AWS004)', async () => {
     const error = await cliError(resolveTarget({ region: 'us-east-1', stackName: 'nope' }));
-    expect(error.code).toBe('INS012');
+    expect(error.code).toBe('AWS004');
     expect(error.fix).toContain('--local');
   });
 
@@ -136,9 +136,9 @@ describe('stack resolution', () => {
     expect(error.message).toContain('trackingTable');
   });
 
-  it('turns missing credentials into the installer\'s INS001', async () => {
+  it('turns missing credentials into AWS001, as for every AWS command', async () => {
     sts.on(GetCallerIdentityCommand).rejects(Object.assign(new Error('Could not load credentials from any providers'), { name: 'CredentialsProviderError' }));
-    expect((await cliError(resolveTarget({ region: 'us-east-1' }))).code).toBe('INS001');
+    expect((await cliError(resolveTarget({ region: 'us-east-1' }))).code).toBe('AWS001');
   });
 });
 

@@ -91,7 +91,7 @@ describe('seed-templates', () => {
     const cfn = new FakeCloudFormation();
     try {
       const error = await run({ bucket: undefined }).promise.catch((e: unknown) => e);
-      expect((error as CliError).code).toBe('INS012');
+      expect((error as CliError).code).toBe('AWS004');
       expect((error as CliError).fix).toContain('--bucket');
     } finally {
       cfn.restore();

@@ -89,7 +89,7 @@ describe('uninstall', () => {
 
   it('says so when there is no such stack', async () => {
     const error = await settle(uninstall(options())).catch((e: unknown) => e);
-    expect((error as CliError).code).toBe('INS012');
+    expect((error as CliError).code).toBe('AWS004');
     expect((error as CliError).message).toContain('no stack named sesmailengine in us-east-1');
   });
 });

@@ -166,9 +166,9 @@ describe('region', () => {
     expect(regionAnswerProblem('Ireland')).toBe('Give a region code such as eu-west-1.');
   });
 
-  it('requires one (INS011)', () => {
+  it('requires one (AWS003)', () => {
     expect(requireRegion('eu-west-1')).toBe('eu-west-1');
-    expect(codeOf(() => requireRegion(undefined))).toBe('INS011');
+    expect(codeOf(() => requireRegion(undefined))).toBe('AWS003');
   });
 });
 

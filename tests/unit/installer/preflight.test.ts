@@ -1,42 +1,8 @@
 import { describe, it, expect } from '@jest/globals';
-import { accountWarnings, credentialsError, quotaLine, senderAdvice } from '../../../src/installer/preflight.js';
+import { accountWarnings, quotaLine, senderAdvice } from '../../../src/installer/preflight.js';
 import { bucketNameProblem, defaultBucketName, denyInsecureTransportPolicy } from '../../../src/installer/bucket.js';
 import { nextStepFor, reasonHint } from '../../../src/installer/follow.js';
 import { viewOutputs } from '../../../src/installer/stack-outputs.js';
-
-const err = (name: string, message: string, status?: number) =>
-  Object.assign(new Error(message), { name, ...(status ? { $metadata: { httpStatusCode: status } } : {}) });
-
-describe('credentialsError', () => {
-  it('calls a provider failure missing credentials (INS001) with the commands to configure them', () => {
-    const e = credentialsError(err('CredentialsProviderError', 'Could not load credentials from any providers'));
-    expect(e.code).toBe('INS001');
-    expect(e.fix).toContain('aws configure');
-    expect(e.fix).toContain('--profile <name>');
-  });
-
-  it('adds the SSO login for an expired SSO profile', () => {
-    const e = credentialsError(err('CredentialsProviderError', 'The SSO session associated with this profile has expired'), 'work');
-    expect(e.code).toBe('INS001');
-    expect(e.message).toContain('profile "work"');
-    expect(e.fix).toContain('aws sso login --profile work');
-  });
-
-  it('calls rejected keys INS002', () => {
-    expect(credentialsError(err('InvalidClientTokenId', 'The security token included in the request is invalid.', 403)).code).toBe('INS002');
-    expect(credentialsError(err('SignatureDoesNotMatch', 'bad signature', 403)).code).toBe('INS002');
-  });
-
-  it('calls a missing region INS011', () => {
-    expect(credentialsError(err('Error', 'Region is missing')).code).toBe('INS011');
-  });
-
-  it('names network trouble without blaming the credentials', () => {
-    const e = credentialsError(err('TimeoutError', 'connect ETIMEDOUT'));
-    expect(e.code).toBe('INS002');
-    expect(e.fix).toContain('network');
-  });
-});
 
 describe('senderAdvice', () => {
   it('gives the exact command for an unknown identity', () => {
