@@ -1,4 +1,4 @@
-import type { STSClient } from '@aws-sdk/client-sts';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { CliError } from './errors.js';
 import { awsErrorInfo, clientConfig, type AwsTarget, type ClientConfig } from './aws/clients.js';
 
@@ -8,7 +8,6 @@ import { awsErrorInfo, clientConfig, type AwsTarget, type ClientConfig } from '.
  * work, and the stack. Each failure has one code wherever it happens: AWS001 no credentials,
  * AWS002 credentials refused (or AWS unreachable), AWS003 no region, AWS004 no such stack.
  * INS001, INS002, INS011 and INS012 are their aliases (src/error-registry.ts).
- * The SDK is loaded only by the calls that need it, so the error builders stay cheap to import.
  */
 
 export interface Identity {
@@ -93,7 +92,6 @@ export async function resolveCredentials(sts: STSClient, profile?: string): Prom
 
 /** STS GetCallerIdentity: the account and principal the credentials belong to. */
 export async function checkCredentials(sts: STSClient, profile?: string): Promise<Identity> {
-  const { GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
   try {
     const out = await sts.send(new GetCallerIdentityCommand({}));
     return { account: out.Account ?? '', arn: out.Arn ?? '' };
@@ -118,7 +116,7 @@ export async function configuredRegion(client: { config: { region: () => Promise
  */
 export async function requireRegion(options: { region?: string; profile?: string }, probe?: STSClient): Promise<string> {
   if (options.region) return options.region;
-  const client = probe ?? new (await import('@aws-sdk/client-sts')).STSClient(clientConfig(options.profile ? { profile: options.profile } : {}));
+  const client = probe ?? new STSClient(clientConfig(options.profile ? { profile: options.profile } : {}));
   const region = await configuredRegion(client);
   if (region) return region;
   await resolveCredentials(client, options.profile);
@@ -139,7 +137,7 @@ export async function connectAccount(options: { region?: string; profile?: strin
   const region = await requireRegion(options, sts);
   const target: AwsTarget = { region, ...(options.profile ? { profile: options.profile } : {}) };
   const config = clientConfig(target);
-  const client = sts ?? new (await import('@aws-sdk/client-sts')).STSClient(config);
+  const client = sts ?? new STSClient(config);
   const identity = await checkCredentials(client, options.profile);
   return { region, target, config, sts: client, identity };
 }
