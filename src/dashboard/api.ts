@@ -2,6 +2,7 @@ import { isValidEmailId } from '../../functions/core/email-id.js';
 import { parseEmailAddress } from '../../functions/core/email-address.js';
 import type { SuppressionType } from '../../functions/core/types.js';
 import { getSuppression } from '../../functions/lib/suppression-store.js';
+import { alarmsInAlarm, sesQuota } from '../ops/account-health.js';
 import { dayStats, readDays } from '../ops/daily-figures.js';
 import { listDeadLetters, QUEUE_CHOICES, redriveDeadLetters, type QueueChoice } from '../ops/dead-letter-queues.js';
 import { collectDiagnosis } from '../ops/diagnose-report.js';
@@ -152,6 +153,18 @@ export function dashboardRoutes(context: ApiContext): Route[] {
         if (typeof queue !== 'string' || !(QUEUE_CHOICES as readonly string[]).includes(queue)) throw bad(`queue must be one of ${QUEUE_CHOICES.join(', ')}.`);
         return redriveDeadLetters(target, queue as QueueChoice, 30_000);
       },
+    },
+    {
+      method: 'GET',
+      path: '/api/alarms',
+      summary: "the stack's CloudWatch alarms in ALARM (local mode has none)",
+      handler: async () => alarmsInAlarm(target),
+    },
+    {
+      method: 'GET',
+      path: '/api/quota',
+      summary: "SES's quota (GetAccount: MaxSendRate, Max24HourSend, SentLast24Hours) and the pace the Email Sender keeps",
+      handler: async () => sesQuota(target),
     },
   ];
   return routes;

@@ -7,6 +7,8 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SESv2Client } from '@aws-sdk/client-sesv2';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CloudFormationApi } from '../aws/cloudformation.js';
 import { CliError } from '../errors.js';
 import { viewOutputs } from '../installer/stack-outputs.js';
@@ -86,6 +88,8 @@ export interface EngineSettings {
   bounceRateMinimumSends: number;
   templateCacheSeconds: number;
   softBounceRetryDelaySeconds: number;
+  /** The stack's MaxSendRate parameter (0 = the account's rate), when the stack has one. */
+  maxSendRate?: number;
 }
 
 export interface TargetClients {
@@ -97,6 +101,10 @@ export interface TargetClients {
   scheduler(): Promise<SchedulerClient>;
   /** Secrets Manager (AWS only: local mode has none and rejects). */
   secrets(): Promise<SecretsManagerClient>;
+  /** SES v2 (GetAccount: quota and pacing); local mode's SES stand-in answers it. */
+  ses(): Promise<SESv2Client>;
+  /** CloudWatch (the stack's alarms; AWS only: local mode has none and rejects). */
+  cloudWatch(): Promise<CloudWatchClient>;
 }
 
 export interface EngineTarget {
@@ -122,6 +130,8 @@ export interface InjectedClients {
   events?: EventBridgeClient;
   scheduler?: SchedulerClient;
   secrets?: SecretsManagerClient;
+  ses?: SESv2Client;
+  cloudWatch?: CloudWatchClient;
   sts?: STSClient;
   cloudFormation?: CloudFormationApi;
 }
@@ -327,6 +337,15 @@ function localTarget(info: LocalInfoLine, injected: InjectedClients = {}): Engin
       if (injected.secrets) return injected.secrets;
       throw new Error('Local mode has no Secrets Manager: its webhook secret comes from GET /info.');
     },
+    ses: once(async () => {
+      if (injected.ses) return injected.ses;
+      const { SESv2Client } = await import('@aws-sdk/client-sesv2');
+      return track(new SESv2Client({ ...common, endpoint: info.sesEndpoint ?? info.eventBridgeEndpoint }));
+    }),
+    cloudWatch: async () => {
+      if (injected.cloudWatch) return injected.cloudWatch;
+      throw new Error('Local mode has no CloudWatch alarms.');
+    },
   };
   const stackName = info.eventBusName.replace(/-EmailBus$/, '');
   return {
@@ -409,6 +428,7 @@ export function stackSettings(parameters: Record<string, string>): EngineSetting
     bounceRateMinimumSends: numberParameter(parameters, 'BounceRateMinimumSends', STACK_DEFAULT_SETTINGS.bounceRateMinimumSends),
     templateCacheSeconds: numberParameter(parameters, 'TemplateCacheSeconds', STACK_DEFAULT_SETTINGS.templateCacheSeconds),
     softBounceRetryDelaySeconds: numberParameter(parameters, 'SoftBounceRetryDelaySeconds', STACK_DEFAULT_SETTINGS.softBounceRetryDelaySeconds),
+    ...(parameters.MaxSendRate !== undefined && parameters.MaxSendRate !== '' && Number.isFinite(Number(parameters.MaxSendRate)) ? { maxSendRate: Number(parameters.MaxSendRate) } : {}),
   };
 }
 
@@ -483,6 +503,16 @@ async function awsTarget(options: TargetOptions): Promise<EngineTarget> {
       if (injected.secrets) return injected.secrets;
       const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
       return track(new SecretsManagerClient(config));
+    }),
+    ses: once(async () => {
+      if (injected.ses) return injected.ses;
+      const { SESv2Client } = await import('@aws-sdk/client-sesv2');
+      return track(new SESv2Client(config));
+    }),
+    cloudWatch: once(async () => {
+      if (injected.cloudWatch) return injected.cloudWatch;
+      const { CloudWatchClient } = await import('@aws-sdk/client-cloudwatch');
+      return track(new CloudWatchClient(config));
     }),
   };
   return {
