@@ -15,7 +15,7 @@ function el(tag, attrs, ...children) {
     else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
     else node.setAttribute(key, String(value));
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     node.append(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child);
   }
@@ -25,7 +25,7 @@ function el(tag, attrs, ...children) {
 function svg(tag, attrs, ...children) {
   const node = document.createElementNS(SVG, tag);
   for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, String(value));
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null) continue;
     node.append(typeof child === 'string' ? document.createTextNode(child) : child);
   }
@@ -33,7 +33,7 @@ function svg(tag, attrs, ...children) {
 }
 
 function clear(node, ...children) {
-  node.replaceChildren(...children.flat().filter((c) => c !== undefined && c !== null));
+  node.replaceChildren(...children.flat(Infinity).filter((c) => c !== undefined && c !== null));
 }
 
 function byId(id) {
@@ -120,23 +120,29 @@ function renderToday(overview) {
 }
 
 /** A horizontal gauge: the rate, SES's review and at-risk marks and, for bounces, the engine's brake. */
-function gauge(rate, brake) {
-  const width = 300;
-  const scaleMax = Math.max(rate.ses.atRiskPercent * 1.25, rate.ratePercent * 1.1, brake ? brake.thresholdPercent * 1.25 : 0);
-  const x = (p) => 4 + (Math.min(p, scaleMax) / scaleMax) * (width - 8);
+function gaugeMarks(rate, brake) {
   const marks = [
     { p: rate.ses.reviewPercent, label: `SES review ${rate.ses.reviewPercent}%`, cls: 'gauge-mark' },
-    { p: rate.ses.atRiskPercent, label: `at risk ${rate.ses.atRiskPercent}%`, cls: 'gauge-mark' },
+    { p: rate.ses.atRiskPercent, label: `SES at risk ${rate.ses.atRiskPercent}%`, cls: 'gauge-mark' },
   ];
-  if (brake) marks.push({ p: brake.thresholdPercent, label: `brake ${brake.thresholdPercent}%`, cls: 'gauge-mark brake' });
-  const height = 24 + marks.length * 11;
-  return svg('svg', { viewBox: `0 0 ${width} ${height}`, width, height, role: 'img', 'aria-label': `rate ${rate.ratePercent}%` },
-    svg('rect', { class: 'gauge-track', x: 4, y: 6, width: width - 8, height: 12, rx: 3 }),
-    svg('rect', { class: `gauge-fill level-${rate.ses.level}`, x: 4, y: 6, width: Math.max(0, x(rate.ratePercent) - 4), height: 12, rx: 3 },
+  if (brake) marks.push({ p: brake.thresholdPercent, label: `engine brake ${brake.thresholdPercent}%`, cls: 'gauge-mark brake' });
+  return marks;
+}
+
+function gauge(rate, brake) {
+  const width = 400;
+  const marks = gaugeMarks(rate, brake);
+  const scaleMax = Math.max(...marks.map((m) => m.p * 1.25), rate.ratePercent * 1.05);
+  const x = (p) => 2 + (Math.min(p, scaleMax) / scaleMax) * (width - 4);
+  return svg('svg', { class: 'gauge', viewBox: `0 0 ${width} 22`, role: 'img', 'aria-label': `rate ${rate.ratePercent}%` },
+    svg('rect', { class: 'gauge-track', x: 2, y: 5, width: width - 4, height: 12, rx: 3 }),
+    svg('rect', { class: `gauge-fill level-${rate.ses.level}`, x: 2, y: 5, width: Math.max(0, x(rate.ratePercent) - 2), height: 12, rx: 3 },
       svg('title', {}, `${rate.ratePercent}% (${rate.count} of ${rate.sent} sent)`)),
-    marks.map((m, i) => svg('g', {},
-      svg('line', { class: m.cls, x1: x(m.p), x2: x(m.p), y1: 2, y2: 23 + i * 11 }, svg('title', {}, m.label)),
-      svg('text', { class: 'gauge-label', x: Math.min(x(m.p), width - 90), y: 31 + i * 11 }, m.label))));
+    marks.map((m) => svg('line', { class: m.cls, x1: x(m.p), x2: x(m.p), y1: 1, y2: 21 }, svg('title', {}, m.label))));
+}
+
+function gaugeLegend(rate, brake) {
+  return el('div', { className: 'gauge-legend' }, gaugeMarks(rate, brake).map((m) => el('span', {}, el('span', { className: `mark-key ${m.cls.includes('brake') ? 'brake' : ''}` }), m.label)));
 }
 
 function rateBox(title, rate, brake) {
@@ -150,16 +156,18 @@ function rateBox(title, rate, brake) {
     el('div', {}, title),
     el('div', { className: `big level-${rate.ses.level}` }, `${rate.ratePercent}%`, el('span', { className: 'muted' }, ` ${number(rate.count)} of ${number(rate.sent)} sent — ${level}`)),
     gauge(rate, brake),
+    gaugeLegend(rate, brake),
     brakeLine);
 }
 
 // ----------------------------------------------------------------------------- chart
 
+/** The top of the y axis: four steps of 1, 2, 2.5 or 5 times a power of ten (whole numbers), so every tick is a round number. */
 function niceMax(value) {
-  if (value <= 4) return 4;
-  const power = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 2, 2.5, 5, 10]) if (step * power >= value) return step * power;
-  return 10 * power;
+  const quarter = Math.max(1, value / 4);
+  const power = 10 ** Math.floor(Math.log10(quarter));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= quarter && Number.isInteger(s));
+  return step * 4;
 }
 
 function renderChart(days) {
