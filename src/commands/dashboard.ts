@@ -77,11 +77,11 @@ export async function dashboardCommand(options: DashboardOptions): Promise<numbe
     import('../dashboard/static-files.js'),
     import('../dashboard/token.js'),
   ]);
-  const stopped = options.untilStopped ? undefined : waitForStop();
   const target = await resolveTarget(options);
   try {
     const token = newToken();
     const server = await startDashboardServer({ token, port, routes: dashboardRoutes({ target }), page: loadPage() });
+    const stopped = options.untilStopped ? undefined : waitForStop();
     const url = `${server.url}?token=${token}`;
     if (options.json) stdout(`${JSON.stringify({ url, port: server.port })}\n`);
     else {

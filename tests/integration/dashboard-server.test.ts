@@ -262,6 +262,12 @@ describe('paths and methods', () => {
   });
 });
 
+describe('starting', () => {
+  it('refuses a port in use with DSH001', async () => {
+    await expect(startDashboardServer({ token, port: server.port, routes, page: loadPage() })).rejects.toMatchObject({ code: 'DSH001' });
+  });
+});
+
 describe('failures behind a handler', () => {
   it('is a 502 DSH008 when the engine cannot be read', async () => {
     const answer = await raw('GET', '/api/broken', bearer());

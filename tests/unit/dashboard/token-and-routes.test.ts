@@ -89,3 +89,19 @@ describe('searchSubject', () => {
     }
   });
 });
+
+describe('dashboardPort', () => {
+  it('takes 0 to 65535, 0 (a free port) when left out', async () => {
+    const { dashboardPort } = await import('../../../src/commands/dashboard.js');
+
+    expect(await dashboardPort(undefined)).toBe(0);
+    expect(await dashboardPort('4020')).toBe(4020);
+    expect(await dashboardPort(' 65535 ')).toBe(65535);
+  });
+
+  it.each(['abc', '-1', '65536', '1.5', '', '4020x', '0x10'])('refuses --port %j with DSH002, a usage error', async (value) => {
+    const { dashboardPort } = await import('../../../src/commands/dashboard.js');
+
+    await expect(dashboardPort(value)).rejects.toMatchObject({ code: 'DSH002', exitCode: 2 });
+  });
+});
