@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -151,5 +152,21 @@ describe('the dashboard in a browser', () => {
     expect(refused.status).toBe(409);
     expect(refused.json.error.code).toBe('SPR001');
     expect(await local.suppression(COMPLAINT)).toBeDefined();
+  }, 30_000);
+});
+
+describe('dashboard --open', () => {
+  it('serves as usual on a machine with no browser to open', async () => {
+    const noBrowser = mkdtempSync(join(tmpdir(), 'no-browser-'));
+    const second = await startDashboard(['--local', local.info.eventBridgeEndpoint, '--open'], undefined, 30_000, { PATH: noBrowser });
+    try {
+      expect(second.port).not.toBe(dashboard.port);
+      expect((await second.api('/api/overview')).status).toBe(200);
+      // Each run has its own token: the first dashboard's does not open the second.
+      expect((await fetch(`${second.origin}/api/overview`, { headers: { Authorization: `Bearer ${dashboard.token}` } })).status).toBe(401);
+    } finally {
+      expect(await second.stop()).toBe(0);
+    }
+    expect(second.stderr()).toBe('');
   }, 30_000);
 });

@@ -20,10 +20,10 @@ export interface RunningDashboard {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startDashboard(args: string[], cli = CLI, timeoutMs = 30_000): Promise<RunningDashboard> {
+export async function startDashboard(args: string[], cli = CLI, timeoutMs = 30_000, env: NodeJS.ProcessEnv = {}): Promise<RunningDashboard> {
   const child = spawn(process.execPath, [cli, 'dashboard', '--json', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
   });
   let stderr = '';
   child.stderr!.setEncoding('utf8');
