@@ -325,26 +325,44 @@ async function redrive(queue, count) {
   await loadDlq();
 }
 
+async function loadAlarms() {
+  const a = await api('/api/alarms');
+  clear(byId('alarms'), el('h3', {}, 'Alarms in ALARM'), a.available === false ? el('p', { className: 'empty' }, a.reason)
+    : a.alarms.length === 0 ? el('p', { className: 'level-ok' }, 'None: every alarm of the stack is OK.')
+      : table(['alarm', 'since', 'reason'], a.alarms.map((x) => [x.name, x.since || '', x.reason])));
+}
+
+async function loadQuota() {
+  const q = await api('/api/quota');
+  const limit = (n, unit) => (n === undefined || n < 0 ? 'no limit' : `${number(n)}${unit}`);
+  clear(byId('quota'), el('h3', {}, 'SES quota and pacing'), el('dl', { className: 'kv' },
+    el('dt', {}, 'max send rate'), el('dd', {}, limit(q.maxSendRate, '/s')),
+    el('dt', {}, '24-hour quota'), el('dd', {}, limit(q.max24HourSend, '')),
+    el('dt', {}, 'sent in the last 24 h'), el('dd', {}, `${number(q.sentLast24Hours)}${q.quotaUsedPercent !== undefined ? ` (${q.quotaUsedPercent}% of the quota)` : ''}`),
+    el('dt', {}, 'engine pacing'), el('dd', {}, q.pacing),
+    q.sendingEnabled === false ? [el('dt', {}, 'sending'), el('dd', { className: 'level-problem' }, 'disabled for the account')] : null));
+}
+
+/** The account panels, for the routes this server has (a route table the lead may extend). */
 async function loadAccount() {
   const routes = (await api('/api')).routes.map((r) => r.path);
-  const alarmsNode = byId('alarms');
-  const quotaNode = byId('quota');
-  if (routes.includes('/api/alarms')) {
-    const a = await api('/api/alarms');
-    clear(alarmsNode, el('h3', {}, 'Alarms in ALARM'), a.available === false ? el('p', { className: 'empty' }, a.reason)
-      : table(['alarm', 'since', 'reason'], a.alarms.map((x) => [x.name, x.since || '', x.reason])));
-  }
-  if (routes.includes('/api/quota')) {
-    const q = await api('/api/quota');
-    clear(quotaNode, el('h3', {}, 'SES quota and pacing'), q.available === false ? el('p', { className: 'empty' }, q.reason) : el('dl', { className: 'kv' },
-      el('dt', {}, 'max send rate'), el('dd', {}, q.maxSendRate === undefined || q.maxSendRate < 0 ? 'no limit' : `${q.maxSendRate}/s`),
-      el('dt', {}, '24-hour quota'), el('dd', {}, q.max24HourSend === undefined || q.max24HourSend < 0 ? 'no limit' : number(q.max24HourSend)),
-      el('dt', {}, 'sent in the last 24 h'), el('dd', {}, `${number(q.sentLast24Hours)}${q.quotaUsedPercent !== undefined ? ` (${q.quotaUsedPercent}% of the quota)` : ''}`),
-      q.pacing ? [el('dt', {}, 'engine pacing'), el('dd', {}, q.pacing)] : null));
-  }
+  await Promise.all([
+    routes.includes('/api/alarms') ? panel('alarms', loadAlarms) : null,
+    routes.includes('/api/quota') ? panel('quota', loadQuota) : null,
+  ]);
 }
 
 // ----------------------------------------------------------------------------- start
+
+/** Runs a panel's loader; its failure is shown in the panel. */
+async function panel(id, load) {
+  try {
+    await load();
+  } catch (error) {
+    if (error.status === 401) showProblem(error);
+    clear(byId(id), el('p', { className: 'message error' }, errorText(error)));
+  }
+}
 
 async function refresh() {
   showProblem(null);
@@ -355,7 +373,13 @@ async function refresh() {
     renderToday(overview);
     renderChart(overview.days);
     document.body.dataset.loaded = 'overview';
-    await Promise.all([loadRecent(), loadSuppression(), loadDlq(), loadAccount()]);
+    // Each panel reads on its own: one refused read (a missing permission) leaves the others.
+    await Promise.all([
+      panel('recent', loadRecent),
+      panel('suppression', loadSuppression),
+      panel('dlq', loadDlq),
+      panel('alarms', loadAccount),
+    ]);
     document.body.dataset.loaded = 'all';
   } catch (error) {
     showProblem(error);
