@@ -19,7 +19,7 @@ const entry = join(root, 'dist', 'src', 'cli.js');
 const outDir = dirname(entry);
 /** The compiled modules bundled into the entry: what --help needs and nothing that has state to share. */
 const BUNDLED = new Set(
-  ['argv.js', 'commands/index.js', 'commands/installer-commands.js', 'commands/ops-commands.js', 'commands/common-flags.js', 'shared-options.js', 'local/defaults.js'].map((file) => join(outDir, file)),
+  ['argv.js', 'commands/index.js', 'commands/installer-commands.js', 'commands/ops-commands.js', 'commands/common-flags.js', 'commands/dashboard.js', 'shared-options.js', 'local/defaults.js'].map((file) => join(outDir, file)),
 );
 
 const BANNER = "import{createRequire as __smeCreateRequire}from'node:module';const require=__smeCreateRequire(import.meta.url);";

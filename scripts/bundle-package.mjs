@@ -13,9 +13,12 @@
  *   needs no esbuild. The zips are deterministic, so their content-hashed keys are what a
  *   clone's install builds from the same source.
  * - THIRD_PARTY_LICENSES.txt: the license of every package the bundles include.
+ * - The dashboard's page (dashboard/: index.html, dashboard.css, dashboard.js), copied from
+ *   src/dashboard/page/ as it is (no build step); the package ships no src/, and
+ *   src/dashboard/static-files.ts looks for the page here.
  */
 import { build } from 'esbuild';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -111,5 +114,10 @@ function thirdPartyLicenses(inputs) {
   }
   return `The sesmailengine package bundles these packages.\n\n${[...sections.values()].sort().join(`\n\n${'-'.repeat(72)}\n\n`)}\n`;
 }
+
+// The dashboard's page, served by `sesmailengine dashboard` from the installed package.
+const pageDir = join(outDir, 'dashboard');
+mkdirSync(pageDir, { recursive: true });
+for (const name of ['index.html', 'dashboard.css', 'dashboard.js']) copyFileSync(join(root, 'src', 'dashboard', 'page', name), join(pageDir, name));
 
 if (!existsSync(join(outDir, 'cli.js'))) throw new Error('The CLI bundle is missing.');

@@ -76,3 +76,16 @@ export function awsErrorInfo(error: unknown): { name: string; status?: number; m
     message: e?.message ?? String(error),
   };
 }
+
+/**
+ * An SDK package loaded on first use (`await sdkModule(import('@aws-sdk/client-sqs'))`). The
+ * SDK's packages are CommonJS: Node's own import() lists their exports by name, but in the
+ * npm package's bundle a dynamically imported CommonJS package is a chunk whose only export
+ * is `default`, holding them. Either way this returns the object with the named exports.
+ */
+export async function sdkModule<T extends object>(loading: Promise<T>): Promise<T> {
+  const module = await loading;
+  const keys = Object.keys(module);
+  const inner = (module as { default?: unknown }).default;
+  return keys.length === 1 && keys[0] === 'default' && typeof inner === 'object' && inner !== null ? (inner as T) : module;
+}

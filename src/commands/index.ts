@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerInstallerCommands } from './installer-commands.js';
 import { registerOpsCommands } from './ops-commands.js';
+import { registerDashboardCommand } from './dashboard.js';
 import { LOCAL_DEFAULTS as D } from '../local/defaults.js';
 import type { Runner } from '../shared-options.js';
 
@@ -40,4 +41,5 @@ export function registerCommands(program: Command, run: Runner): void {
       });
     });
   registerOpsCommands(program, run);
+  registerDashboardCommand(program, run);
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { DescribeTableCommand, type TableDescription } from '@aws-sdk/client-dynamodb';
 import { PutCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { CloudFormationApi } from '../aws/cloudformation.js';
-import { clientConfig } from '../aws/clients.js';
+import { clientConfig, sdkModule } from '../aws/clients.js';
 import { CliError, UsageError } from '../errors.js';
 import { createUi, processIo, type Io, type Spinner, type Ui } from '../ui.js';
 import { mapConcurrently } from '../../functions/core/concurrency.js';
@@ -147,7 +147,7 @@ class Migration {
 
   private async cloudFormation(): Promise<CloudFormationApi> {
     const [{ CloudFormationClient }, { createCloudFormationApi }] = await Promise.all([
-      import('@aws-sdk/client-cloudformation'),
+      sdkModule(import('@aws-sdk/client-cloudformation')),
       import('../aws/cloudformation.js'),
     ]);
     const config = clientConfig({ region: this.target.region, ...(this.options.profile ? { profile: this.options.profile } : {}) });

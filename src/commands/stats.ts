@@ -1,9 +1,8 @@
 import { createUi, processIo } from '../ui.js';
-import { mapConcurrently } from '../../functions/core/concurrency.js';
 import { bounceBrake } from '../../functions/core/bounce-brake.js';
-import { emptyCounts, readDailyCounts, type DailyCounts } from '../../functions/lib/counters-store.js';
+import { dayStats, readDays, sumCounts, type DayStats } from '../ops/daily-figures.js';
 import { dayOption, daysEndingWith, integerOption } from '../ops/input.js';
-import { percent, table } from '../ops/print.js';
+import { table } from '../ops/print.js';
 import { withTarget, type TargetOptions } from '../ops/target.js';
 import type { CommonOptions } from '../shared-options.js';
 
@@ -22,34 +21,6 @@ export interface StatsOptions extends CommonOptions, TargetOptions {
   now?: () => Date;
 }
 
-export interface DayStats extends DailyCounts {
-  date: string;
-  deliveryRate: number;
-  openRate: number;
-  clickRate: number;
-  bounceRate: number;
-  complaintRate: number;
-}
-
-export function dayStats(date: string, counts: DailyCounts): DayStats {
-  return {
-    date,
-    ...counts,
-    deliveryRate: percent(counts.delivered, counts.sent),
-    openRate: percent(counts.opened, counts.sent),
-    clickRate: percent(counts.clicked, counts.sent),
-    bounceRate: percent(counts.bounced, counts.sent),
-    complaintRate: percent(counts.complained, counts.sent),
-  };
-}
-
-function sum(days: DailyCounts[]): DailyCounts {
-  const total = emptyCounts();
-  for (const day of days) for (const key of Object.keys(total) as (keyof DailyCounts)[]) total[key] += day[key];
-  return total;
-}
-
-
 export async function stats(options: StatsOptions): Promise<number> {
   const io = options.io ?? processIo();
   const ui = createUi(io);
@@ -60,10 +31,9 @@ export async function stats(options: StatsOptions): Promise<number> {
   const dates = daysEndingWith(last, count);
 
   return withTarget(options, async (target) => {
-    const ddb = await target.clients.ddb();
-    const counts = await mapConcurrently(dates, 8, (date) => readDailyCounts(ddb, target.resources.countersTable, date));
+    const counts = await readDays(target, dates);
     const days = dates.map((date, i) => dayStats(date, counts[i]!));
-    const total = count > 1 ? dayStats(`${dates[0]}..${last}`, sum(counts)) : undefined;
+    const total = count > 1 ? dayStats(`${dates[0]}..${last}`, sumCounts(counts)) : undefined;
     const { bounceRateThreshold: threshold, bounceRateMinimumSends: minimumSends } = target.settings;
     const todayCounts = dates.includes(today) ? counts[dates.indexOf(today)]! : undefined;
     const brake = todayCounts ? bounceBrake(todayCounts, threshold, minimumSends) : undefined;

@@ -1,16 +1,15 @@
-import { DeleteCommand } from '@aws-sdk/lib-dynamodb';
 import chalk from 'chalk';
 import { CliError, UsageError, UserCancelled } from '../errors.js';
 import { createPrompter, type Prompter } from '../prompts.js';
 import { createUi, processIo } from '../ui.js';
 import { parseEmailAddress } from '../../functions/core/email-address.js';
 import type { SuppressionEntry, SuppressionType } from '../../functions/core/types.js';
-import { streakKey } from '../../functions/lib/soft-bounce-streak.js';
-import { addSuppression, getSuppression, removeSuppression } from '../../functions/lib/suppression-store.js';
+import { addSuppression, getSuppression } from '../../functions/lib/suppression-store.js';
 import { SUPPRESSION_ADVICE } from '../ops/diagnosis.js';
 import { choiceOption, dayOption, integerOption } from '../ops/input.js';
 import { printSuppression, table } from '../ops/print.js';
 import { addressKey, listSuppressions, SUPPRESSION_TYPES } from '../ops/records.js';
+import { removalRefusal, removalWarning, removeFromSuppression } from '../ops/suppression-removal.js';
 import { withTarget, type TargetOptions } from '../ops/target.js';
 import type { CommonOptions } from '../shared-options.js';
 
@@ -172,24 +171,12 @@ export async function suppressionRemove(options: RemoveOptions): Promise<number>
       else ui.info(`${address} is not on the suppression list; nothing to remove.`);
       return 0;
     }
-    if (entry.reason === 'spam-complaint' && !options.force) {
-      throw new CliError(
-        'SPR001',
-        `${address} is suppressed because the recipient reported your email as spam (${entry.createdAt}); it was not removed.`,
-        'Do not mail people who complained: it damages your SES reputation (AWS reviews accounts at a 0.1% complaint rate) and may break anti-spam law. Only if the person asked to receive mail again, run this again with --force.',
-      );
-    }
+    const refusal = removalRefusal(address, entry, Boolean(options.force));
+    if (refusal) throw refusal;
     if (!options.json) {
       printSuppression(ui, entry, address);
-      if (entry.reason === 'hard-bounce') {
-        ui.warn(
-          `${address} hard-bounced${entry.details ? ` (${entry.details})` : ''}. If it still does not exist, the next email bounces again and SES counts it against your account's bounce rate. Remove it only if the recipient confirmed the address works.`,
-        );
-      } else if (entry.reason === 'spam-complaint') {
-        ui.warn(`${address} complained about your email. Removing it with --force: be sure the person asked to receive mail again.`);
-      } else if (entry.reason === 'unsubscribed') {
-        ui.warn(`${address} unsubscribed. Remove it only if the person subscribed again.`);
-      }
+      const warning = removalWarning(address, entry);
+      if (warning) ui.warn(warning);
     }
     if (!options.yes) {
       const interactive = options.interactive ?? Boolean(process.stdin.isTTY);
@@ -200,9 +187,7 @@ export async function suppressionRemove(options: RemoveOptions): Promise<number>
       const ok = await prompter.confirm(`Remove ${address} (${entry.reason}) from the suppression list?`, false);
       if (!ok) throw new UserCancelled(`Kept ${address} on the suppression list.`);
     }
-    const removed = await removeSuppression(ddb, table, address);
-    // A fresh start: a soft-bounce streak left in the counters table would re-suppress at the next soft bounce.
-    await ddb.send(new DeleteCommand({ TableName: target.resources.countersTable, Key: { pk: streakKey(address) } }));
+    const removed = await removeFromSuppression(target, address);
     if (options.json) {
       io.stdout.write(`${JSON.stringify({ email: address, removed: Boolean(removed), entry: removed ?? entry })}\n`);
       return 0;

@@ -7,7 +7,10 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SchedulerClient } from '@aws-sdk/client-scheduler';
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SESv2Client } from '@aws-sdk/client-sesv2';
+import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import type { CloudFormationApi } from '../aws/cloudformation.js';
+import { sdkModule } from '../aws/clients.js';
 import { CliError } from '../errors.js';
 import { viewOutputs } from '../installer/stack-outputs.js';
 import { DEFAULT_STACK_NAME } from '../shared-options.js';
@@ -86,6 +89,8 @@ export interface EngineSettings {
   bounceRateMinimumSends: number;
   templateCacheSeconds: number;
   softBounceRetryDelaySeconds: number;
+  /** The stack's MaxSendRate parameter (0 = the account's rate), when the stack has one. */
+  maxSendRate?: number;
 }
 
 export interface TargetClients {
@@ -97,6 +102,10 @@ export interface TargetClients {
   scheduler(): Promise<SchedulerClient>;
   /** Secrets Manager (AWS only: local mode has none and rejects). */
   secrets(): Promise<SecretsManagerClient>;
+  /** SES v2 (GetAccount: quota and pacing); local mode's SES stand-in answers it. */
+  ses(): Promise<SESv2Client>;
+  /** CloudWatch (the stack's alarms; AWS only: local mode has none and rejects). */
+  cloudWatch(): Promise<CloudWatchClient>;
 }
 
 export interface EngineTarget {
@@ -122,6 +131,8 @@ export interface InjectedClients {
   events?: EventBridgeClient;
   scheduler?: SchedulerClient;
   secrets?: SecretsManagerClient;
+  ses?: SESv2Client;
+  cloudWatch?: CloudWatchClient;
   sts?: STSClient;
   cloudFormation?: CloudFormationApi;
 }
@@ -298,34 +309,43 @@ function localTarget(info: LocalInfoLine, injected: InjectedClients = {}): Engin
     ddb: once(async () => {
       if (injected.ddb) return injected.ddb;
       const [{ DynamoDBClient }, { documentClient }] = await Promise.all([
-        import('@aws-sdk/client-dynamodb'),
+        sdkModule(import('@aws-sdk/client-dynamodb')),
         import('../../functions/lib/clients.js'),
       ]);
       return track(documentClient(new DynamoDBClient({ ...common, endpoint: info.dynamoDbEndpoint })));
     }),
     s3: once(async () => {
       if (injected.s3) return injected.s3;
-      const { S3Client } = await import('@aws-sdk/client-s3');
+      const { S3Client } = await sdkModule(import('@aws-sdk/client-s3'));
       return track(new S3Client({ ...common, endpoint: info.s3Endpoint, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' }));
     }),
     sqs: once(async () => {
       if (injected.sqs) return injected.sqs;
-      const { SQSClient } = await import('@aws-sdk/client-sqs');
+      const { SQSClient } = await sdkModule(import('@aws-sdk/client-sqs'));
       return track(new SQSClient({ ...common, endpoint: info.sqsEndpoint ?? info.eventBridgeEndpoint }));
     }),
     events: once(async () => {
       if (injected.events) return injected.events;
-      const { EventBridgeClient } = await import('@aws-sdk/client-eventbridge');
+      const { EventBridgeClient } = await sdkModule(import('@aws-sdk/client-eventbridge'));
       return track(new EventBridgeClient({ ...common, endpoint: info.eventBridgeEndpoint }));
     }),
     scheduler: once(async () => {
       if (injected.scheduler) return injected.scheduler;
-      const { SchedulerClient } = await import('@aws-sdk/client-scheduler');
+      const { SchedulerClient } = await sdkModule(import('@aws-sdk/client-scheduler'));
       return track(new SchedulerClient({ ...common, endpoint: info.eventBridgeEndpoint }));
     }),
     secrets: async () => {
       if (injected.secrets) return injected.secrets;
       throw new Error('Local mode has no Secrets Manager: its webhook secret comes from GET /info.');
+    },
+    ses: once(async () => {
+      if (injected.ses) return injected.ses;
+      const { SESv2Client } = await sdkModule(import('@aws-sdk/client-sesv2'));
+      return track(new SESv2Client({ ...common, endpoint: info.sesEndpoint ?? info.eventBridgeEndpoint }));
+    }),
+    cloudWatch: async () => {
+      if (injected.cloudWatch) return injected.cloudWatch;
+      throw new Error('Local mode has no CloudWatch alarms.');
     },
   };
   const stackName = info.eventBusName.replace(/-EmailBus$/, '');
@@ -409,6 +429,7 @@ export function stackSettings(parameters: Record<string, string>): EngineSetting
     bounceRateMinimumSends: numberParameter(parameters, 'BounceRateMinimumSends', STACK_DEFAULT_SETTINGS.bounceRateMinimumSends),
     templateCacheSeconds: numberParameter(parameters, 'TemplateCacheSeconds', STACK_DEFAULT_SETTINGS.templateCacheSeconds),
     softBounceRetryDelaySeconds: numberParameter(parameters, 'SoftBounceRetryDelaySeconds', STACK_DEFAULT_SETTINGS.softBounceRetryDelaySeconds),
+    ...(parameters.MaxSendRate !== undefined && parameters.MaxSendRate !== '' && Number.isFinite(Number(parameters.MaxSendRate)) ? { maxSendRate: Number(parameters.MaxSendRate) } : {}),
   };
 }
 
@@ -416,7 +437,7 @@ async function awsTarget(options: TargetOptions): Promise<EngineTarget> {
   const injected = options.clients ?? {};
   const stackName = options.stackName ?? DEFAULT_STACK_NAME;
   const [{ STSClient }, { clientConfig, s3Config }, { checkCredentials, requireRegion, stackNotFound }] = await Promise.all([
-    import('@aws-sdk/client-sts'),
+    sdkModule(import('@aws-sdk/client-sts')),
     import('../aws/clients.js'),
     import('../aws-account.js'),
   ]);
@@ -434,7 +455,7 @@ async function awsTarget(options: TargetOptions): Promise<EngineTarget> {
   let cfn = injected.cloudFormation;
   if (!cfn) {
     const [{ CloudFormationClient }, { createCloudFormationApi }] = await Promise.all([
-      import('@aws-sdk/client-cloudformation'),
+      sdkModule(import('@aws-sdk/client-cloudformation')),
       import('../aws/cloudformation.js'),
     ]);
     cfn = createCloudFormationApi(track(new CloudFormationClient(config)));
@@ -449,36 +470,46 @@ async function awsTarget(options: TargetOptions): Promise<EngineTarget> {
     ddb: once(async () => {
       if (injected.ddb) return injected.ddb;
       const [{ DynamoDBClient }, { documentClient }] = await Promise.all([
-        import('@aws-sdk/client-dynamodb'),
+        sdkModule(import('@aws-sdk/client-dynamodb')),
         import('../../functions/lib/clients.js'),
       ]);
       return track(documentClient(new DynamoDBClient(config)));
     }),
     s3: once(async () => {
       if (injected.s3) return injected.s3;
-      const { S3Client } = await import('@aws-sdk/client-s3');
+      const { S3Client } = await sdkModule(import('@aws-sdk/client-s3'));
       return track(new S3Client(s3Config(aws)));
     }),
     sqs: once(async () => {
       if (injected.sqs) return injected.sqs;
-      const { SQSClient } = await import('@aws-sdk/client-sqs');
+      const { SQSClient } = await sdkModule(import('@aws-sdk/client-sqs'));
       // As in status: the configured endpoint (SDK defaults, AWS_ENDPOINT_URL) wins over the host in a queue URL.
       return track(new SQSClient({ ...config, useQueueUrlAsEndpoint: false }));
     }),
     events: once(async () => {
       if (injected.events) return injected.events;
-      const { EventBridgeClient } = await import('@aws-sdk/client-eventbridge');
+      const { EventBridgeClient } = await sdkModule(import('@aws-sdk/client-eventbridge'));
       return track(new EventBridgeClient(config));
     }),
     scheduler: once(async () => {
       if (injected.scheduler) return injected.scheduler;
-      const { SchedulerClient } = await import('@aws-sdk/client-scheduler');
+      const { SchedulerClient } = await sdkModule(import('@aws-sdk/client-scheduler'));
       return track(new SchedulerClient(config));
     }),
     secrets: once(async () => {
       if (injected.secrets) return injected.secrets;
-      const { SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+      const { SecretsManagerClient } = await sdkModule(import('@aws-sdk/client-secrets-manager'));
       return track(new SecretsManagerClient(config));
+    }),
+    ses: once(async () => {
+      if (injected.ses) return injected.ses;
+      const { SESv2Client } = await sdkModule(import('@aws-sdk/client-sesv2'));
+      return track(new SESv2Client(config));
+    }),
+    cloudWatch: once(async () => {
+      if (injected.cloudWatch) return injected.cloudWatch;
+      const { CloudWatchClient } = await sdkModule(import('@aws-sdk/client-cloudwatch'));
+      return track(new CloudWatchClient(config));
     }),
   };
   return {

@@ -9,13 +9,14 @@ import { packageRoot } from '../../src/package-root.js';
 import { HANDLERS, prebuiltHandlerZip, sha256 } from '../../src/packaging/build.js';
 import { cliEnv, startFakeAws, type FakeAws } from '../support/fake-aws-server.js';
 import { eventually, startLocalMode } from '../support/local-mode.js';
+import { startDashboard } from '../support/dashboard.js';
 
 /**
  * The npm package as a user gets it: the package is packed (its dist/package/ bundled as
  * `prepack` does, after the `npm run build` that `npm test` starts with), installed from the
  * tarball into an empty folder with no registry and an empty cache (so it needs no
- * dependencies), and its installed `sesmailengine` runs `--help`, `local` and `install`
- * against the fake AWS.
+ * dependencies), and its installed `sesmailengine` runs `--help`, `local`, `dashboard` and
+ * `install` against the fake AWS.
  */
 
 const run = promisify(execFile);
@@ -102,6 +103,25 @@ describe('the npm package, installed from its tarball', () => {
       const viewer = await fetch(local.info.sesWebUrl);
       expect(viewer.status).toBe(200);
       expect(await viewer.text()).toMatch(/<html/i);
+
+      // The dashboard serves its page from the package (which ships no src/) and reads the engine.
+      const dashboard = await startDashboard(['--local', local.info.eventBridgeEndpoint], bin);
+      try {
+        const first = await fetch(dashboard.url, { redirect: 'manual' });
+        expect(first.status).toBe(303);
+        const cookie = first.headers.get('set-cookie')!.split(';')[0]!;
+        for (const [path, type, text] of [['/', 'text/html', '<script src="/dashboard.js"'], ['/dashboard.js', 'text/javascript', 'createElementNS'], ['/dashboard.css', 'text/css', '.bar-sent']] as const) {
+          const answer = await fetch(`${dashboard.origin}${path}`, { headers: { Cookie: cookie } });
+          expect([path, answer.status, answer.headers.get('content-type')?.split(';')[0]]).toEqual([path, 200, type]);
+          expect(await answer.text()).toContain(text);
+        }
+        const overview = await dashboard.api('/api/overview');
+        expect([overview.status, overview.status === 200 ? '' : JSON.stringify(overview.json)]).toEqual([200, '']);
+        expect(overview.json.days).toHaveLength(31);
+        expect(overview.json.days.at(-1).sent).toBe(1);
+      } finally {
+        expect(await dashboard.stop()).toBe(0);
+      }
     } finally {
       expect(await local.stop()).toBe(0);
     }

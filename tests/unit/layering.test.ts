@@ -28,7 +28,7 @@ describe('the import graph', () => {
     expect(edgesFrom('functions/', 'src/')).toEqual([]);
   });
 
-  it.each(['src/ops/', 'src/installer/', 'src/aws/', 'src/local/'])('has %s import nothing from src/commands/', (folder) => {
+  it.each(['src/ops/', 'src/installer/', 'src/aws/', 'src/local/', 'src/dashboard/'])('has %s import nothing from src/commands/', (folder) => {
     expect(edgesFrom(folder, 'src/commands/')).toEqual([]);
   });
 
@@ -36,6 +36,13 @@ describe('the import graph', () => {
     const importers = GRAPH.edges.filter((edge) => edge.to.startsWith('src/commands/') && !edge.from.startsWith('src/commands/')).map((edge) => edge.from);
 
     expect([...new Set(importers)]).toEqual(['src/cli.ts']);
+  });
+
+  it('has src/dashboard/ reach the engine only through src/ops/ and take from src/local/ only its request guard', () => {
+    const local = GRAPH.edges.filter((edge) => edge.from.startsWith('src/dashboard/') && edge.to.startsWith('src/local/') && edge.to !== 'src/local/request-guard.ts');
+    const installer = edgesFrom('src/dashboard/', 'src/installer/');
+
+    expect([...local.map((edge) => `${edge.from} → ${edge.to}`), ...installer]).toEqual([]);
   });
 
   it('has src/aws/ import nothing else of src/ (the lowest layer of the CLI)', () => {

@@ -1,0 +1,225 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { checkLocalRequest } from '../local/request-guard.js';
+import { CliError } from '../errors.js';
+import { matchRoute, type Route } from './routes.js';
+import type { PageFile } from './static-files.js';
+import { isAuthorized, sameToken, sessionCookie } from './token.js';
+
+/**
+ * The dashboard's HTTP server, on 127.0.0.1 only. Before anything else each request passes
+ * local mode's check (src/local/request-guard.ts: a foreign Host → 421, a cross-site Origin →
+ * 403, a malformed path → 400), then the token (401 without it). `/?token=` trades the token
+ * for a cookie and redirects to `/`. GET serves the page's files and the read-only API; an
+ * action is a POST with a JSON object holding `"confirm": true`. A bad request gets a 4xx
+ * with a code (DSH0xx) and never reaches a handler; a failure behind a handler (AWS,
+ * local mode gone) is a 502.
+ */
+
+/** The largest action body read, in bytes. */
+export const MAX_BODY_BYTES = 16 * 1024;
+
+export interface DashboardServerOptions {
+  token: string;
+  routes: readonly Route[];
+  page: Map<string, PageFile>;
+  /** 0 picks a free port. */
+  port: number;
+}
+
+export interface DashboardServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+const COMMON_HEADERS = {
+  'Content-Security-Policy': CSP,
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+};
+
+/** A refusal with its status and the project's code. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly fix?: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+function send(response: ServerResponse, status: number, headers: Record<string, string>, body: string | Buffer, head = false): void {
+  const data = typeof body === 'string' ? Buffer.from(body) : body;
+  response.writeHead(status, { ...COMMON_HEADERS, ...headers, 'Content-Length': String(data.length) });
+  response.end(head ? undefined : data);
+}
+
+function sendJson(response: ServerResponse, status: number, value: unknown, head = false, headers: Record<string, string> = {}): void {
+  send(response, status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', ...headers }, JSON.stringify(value), head);
+}
+
+function sendError(response: ServerResponse, error: HttpError, head = false): void {
+  sendJson(response, error.status, { error: { code: error.code, message: error.message, ...(error.fix ? { fix: error.fix } : {}) } }, head, error.headers);
+}
+
+const NO_TOKEN = (): HttpError =>
+  new HttpError(
+    401,
+    'DSH003',
+    'DSH003: this request carries no valid dashboard token.',
+    'Open the URL `sesmailengine dashboard` printed for this run (with its ?token=), or send Authorization: Bearer <token>.',
+  );
+
+/** Reads a JSON object body: application/json, at most MAX_BODY_BYTES, an object. */
+export async function readJsonBody(request: IncomingMessage): Promise<Record<string, unknown>> {
+  const type = String(request.headers['content-type'] ?? '');
+  if (!/^application\/json\s*(;|$)/i.test(type)) {
+    throw new HttpError(415, 'DSH004', `DSH004: an action takes Content-Type: application/json, got ${type === '' ? 'none' : JSON.stringify(type.slice(0, 80))}.`);
+  }
+  const declared = Number(request.headers['content-length']);
+  if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
+    throw new HttpError(413, 'DSH004', `DSH004: an action's body is at most ${MAX_BODY_BYTES} bytes; this one declares ${declared}.`, undefined, { Connection: 'close' });
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, 'DSH004', `DSH004: an action's body is at most ${MAX_BODY_BYTES} bytes.`, undefined, { Connection: 'close' });
+    chunks.push(chunk as Buffer);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (error) {
+    throw new HttpError(400, 'DSH004', `DSH004: the body is not valid JSON (${(error as Error).message}).`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new HttpError(400, 'DSH004', 'DSH004: the body must be a JSON object.');
+  const body = value as Record<string, unknown>;
+  if (body.confirm !== true) {
+    throw new HttpError(400, 'DSH004', 'DSH004: an action needs "confirm": true in its body.', 'The page sends it once you accept its confirmation; a script must send it on purpose.');
+  }
+  return body;
+}
+
+/** What a handler's error becomes: a CliError (a refused input, a safeguard) is the caller's 4xx; the rest a 502. */
+function answerOfError(error: unknown): HttpError {
+  if (error instanceof HttpError) return error;
+  if (error instanceof CliError) {
+    const status = error.exitCode === 2 || /^(OPS004|DSH004)$/.test(error.code) ? 400 : 409;
+    return new HttpError(status, error.code, error.message, error.fix);
+  }
+  const e = error as { name?: string; message?: string };
+  return new HttpError(502, 'DSH008', `DSH008: the engine could not be read: ${e?.name ?? 'Error'}: ${e?.message ?? String(error)}`);
+}
+
+export async function handle(request: IncomingMessage, response: ServerResponse, port: number, options: DashboardServerOptions): Promise<void> {
+  const method = (request.method ?? 'GET').toUpperCase();
+  const head = method === 'HEAD';
+  const refusal = checkLocalRequest(request, port);
+  if (refusal) {
+    request.resume();
+    const code = refusal.status === 421 ? 'DSH005' : refusal.status === 403 ? 'DSH006' : 'DSH004';
+    const message =
+      refusal.status === 421
+        ? `DSH005: the dashboard answers only requests addressed to 127.0.0.1:${port} (or localhost/[::1]); other names are refused so that a web page cannot reach it through DNS rebinding.`
+        : refusal.status === 403
+          ? 'DSH006: the dashboard refuses browser requests from other sites; only its own page may call it.'
+          : `DSH004: ${refusal.message}`;
+    sendError(response, new HttpError(refusal.status, code, message), head);
+    return;
+  }
+  const url = new URL(`http://127.0.0.1${request.url ?? '/'}`);
+  const path = url.pathname;
+
+  // The first load: the token from the printed URL becomes a cookie, and the URL loses it.
+  if (path === '/' && url.searchParams.has('token') && (method === 'GET' || head)) {
+    request.resume();
+    if (!sameToken(url.searchParams.get('token') ?? '', options.token)) {
+      sendError(response, NO_TOKEN(), head);
+      return;
+    }
+    send(response, 303, { Location: '/', 'Set-Cookie': sessionCookie(port, options.token), 'Cache-Control': 'no-store' }, '', head);
+    return;
+  }
+  if (!isAuthorized(request.headers, port, options.token)) {
+    request.resume();
+    sendError(response, NO_TOKEN(), head);
+    return;
+  }
+
+  if (path === '/api' || path.startsWith('/api/')) {
+    const match = matchRoute(options.routes, method, path);
+    if ('status' in match) {
+      request.resume();
+      if (match.status === 404) sendError(response, new HttpError(404, 'DSH007', `DSH007: no API route ${path}.`), head);
+      else sendError(response, new HttpError(405, 'DSH007', `DSH007: ${path} takes ${match.allow.join(', ')}.`, undefined, { Allow: match.allow.join(', ') }), head);
+      return;
+    }
+    try {
+      const body = match.route.method === 'POST' ? await readJsonBody(request) : (request.resume(), {});
+      const value = await match.route.handler({ query: url.searchParams, body });
+      sendJson(response, 200, value, head);
+    } catch (error) {
+      if (!request.readableEnded) request.resume();
+      sendError(response, answerOfError(error), head);
+    }
+    return;
+  }
+
+  request.resume();
+  const file = options.page.get(path);
+  if (!file) {
+    sendError(response, new HttpError(404, 'DSH007', 'DSH007: not found.'), head);
+    return;
+  }
+  if (method !== 'GET' && !head) {
+    sendError(response, new HttpError(405, 'DSH007', `DSH007: ${path} takes GET, HEAD.`, undefined, { Allow: 'GET, HEAD' }), head);
+    return;
+  }
+  send(response, 200, { 'Content-Type': file.type, 'Cache-Control': 'no-store' }, file.body, head);
+}
+
+/** Starts the server on 127.0.0.1; DSH001 when the port cannot be had. */
+export async function startDashboardServer(options: DashboardServerOptions): Promise<DashboardServer> {
+  const server: Server = createServer({ requestTimeout: 60_000, headersTimeout: 30_000 });
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    const port = (server.address() as AddressInfo).port;
+    handle(request, response, port, options).catch((error: unknown) => {
+      // Unreachable in practice; the process must still not end on a request.
+      if (!response.headersSent) sendError(response, new HttpError(400, 'DSH004', `The request could not be read: ${(error as Error)?.message ?? String(error)}`));
+      else response.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      reject(
+        new CliError(
+          'DSH001',
+          `The dashboard cannot listen on 127.0.0.1:${options.port} (${error.code ?? error.message}).`,
+          'Pass another --port, or leave it out to pick a free port.',
+          { cause: error },
+        ),
+      );
+    });
+    server.listen(options.port, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
