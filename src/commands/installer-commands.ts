@@ -125,7 +125,7 @@ export function registerInstallerCommands(program: Command, run: Runner): void {
   common(
     program
       .command('status')
-      .description('stack, SES account, today\'s sending and bounce rates, queues and alarms at a glance'),
+      .description('stack, SES account, today\'s sending and bounce rates, queues, alarms and the sender\'s deliverability (DKIM, MAIL FROM, DMARC, unsubscribe) at a glance'),
   )
     .option('--json', 'print one JSON object')
     .action(async (raw: Raw) => {
