@@ -23,6 +23,8 @@ export interface DeliverabilityItem {
   summary: string;
   /** What to do about it (absent when there is nothing to do). */
   fix?: string;
+  /** Advice on a passing check (DMARC at p=none). */
+  note?: string;
   /** Records the fix asks for. */
   records?: DnsRecord[];
   /** Names this item is about (templates for `unsubscribe`). */
@@ -255,7 +257,8 @@ export function parseDmarc(record: string): Record<string, string> {
   return tags;
 }
 
-const isDmarc = (record: string) => /^v\s*=\s*DMARC1\s*(;|$)/.test(record.trim());
+/** A TXT record that is a DMARC record: its first tag is v=DMARC1. */
+export const isDmarcRecord = (record: string): boolean => /^v\s*=\s*DMARC1\s*(;|$)/.test(record.trim());
 const POLICIES = ['none', 'quarantine', 'reject'];
 
 export function evaluateDmarc(facts: DeliverabilityFacts): DeliverabilityItem {
@@ -266,7 +269,7 @@ export function evaluateDmarc(facts: DeliverabilityFacts): DeliverabilityItem {
     if ('failure' in answer) {
       return { ...base, state: 'unknown', summary: `could not look up ${answer.name} (${answer.failure}).`, fix: `Check it from a machine with DNS: dig TXT ${answer.name}` };
     }
-    const found = answer.records.filter(isDmarc);
+    const found = answer.records.filter(isDmarcRecord);
     if (found.length === 0) continue;
     if (found.length > 1) {
       return {
@@ -294,7 +297,7 @@ export function evaluateDmarc(facts: DeliverabilityFacts): DeliverabilityItem {
         ...base,
         state: 'ok',
         summary: `DMARC policy p=none${where}: it meets the bulk-sender rules but only monitors; receivers take no action on failing mail.`,
-        fix: `Once the aggregate (rua) reports show your mail passing, move to p=quarantine and then p=reject.`,
+        note: 'Once the aggregate (rua) reports show your mail passing, move to p=quarantine and then p=reject.',
       };
     }
     return { ...base, state: 'ok', summary: `DMARC policy p=${policy}${where}.` };

@@ -92,6 +92,7 @@ const STATE_COLOUR: Record<CheckState, (text: string) => string> = {
 export function deliverabilityLines(item: DeliverabilityItem): string[] {
   const lines = [`${item.title.padEnd(22)} ${STATE_COLOUR[item.state](item.state)}: ${item.summary}`];
   if (item.fix) lines.push(`  fix: ${item.fix}`);
+  if (item.note) lines.push(`  note: ${item.note}`);
   for (const r of item.records ?? []) lines.push(`    ${r.type.padEnd(5)} ${r.name}  ${r.value}`);
   return lines;
 }
@@ -106,5 +107,6 @@ export function printDeliverability(ui: Ui, report: DeliverabilityReport): void 
 export function warnDeliverability(ui: Ui, report: DeliverabilityReport): void {
   const fine = report.items.filter((i) => i.state === 'ok');
   if (fine.length > 0) ui.ok(`Deliverability of ${report.sender}: ${fine.map((i) => i.title).join(', ')} ok.`);
+  for (const item of fine.filter((i) => i.note)) ui.info(`  ${item.title}: ${item.note}`);
   for (const item of report.items.filter((i) => i.state !== 'ok')) ui.warn(deliverabilityLines(item).join('\n'));
 }

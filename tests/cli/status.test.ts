@@ -239,6 +239,7 @@ describe('the Deliverability section', () => {
     expect(out).toContain(`CNAME ${TOKENS[1]}._domainkey.news.example.com  ${TOKENS[1]}.dkim.amazonses.com`);
     expect(out).toContain('MX    mail.news.example.com  10 feedback-smtp.us-east-1.amazonses.com');
     expect(out).toContain('DMARC policy p=none (from _dmarc.example.com)');
+    expect(out).toContain('note: Once the aggregate (rua) reports show your mail passing, move to p=quarantine and then p=reject.');
     expect(out).toContain('digest: links to unsubscribeLink but is "transactional"');
   });
 

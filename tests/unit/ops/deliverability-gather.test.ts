@@ -2,7 +2,8 @@ import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { GetEmailIdentityCommand, SESv2Client, type GetEmailIdentityCommandOutput } from '@aws-sdk/client-sesv2';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { checkDeliverability, gatherDeliverability, lookupDmarc, lookupTxt, readIdentity, type TxtResolver } from '../../../src/ops/deliverability-gather.js';
+import { createSocket } from 'node:dgram';
+import { checkDeliverability, gatherDeliverability, lookupDmarc, lookupTxt, readIdentity, systemResolver, type TxtResolver } from '../../../src/ops/deliverability-gather.js';
 
 /**
  * Gathering the deliverability facts: SES v2 and S3 mocked with the real answer shapes, DNS
@@ -143,6 +144,21 @@ describe('looking up DMARC', () => {
 
     expect(answer).toEqual({ name: '_dmarc.example.com', failure: 'ETIMEOUT' });
     expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it("reports a DNS server that never answers as a failure within seconds, through node's own resolver", async () => {
+    const silent = createSocket('udp4');
+    let queries = 0;
+    silent.on('message', () => (queries += 1));
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+    const started = Date.now();
+
+    const answers = await lookupDmarc(systemResolver([`127.0.0.1:${silent.address().port}`]), 'example.com');
+    silent.close();
+
+    expect(answers).toEqual([{ name: '_dmarc.example.com', failure: 'ETIMEOUT' }]);
+    expect(queries).toBeGreaterThan(0);
+    expect(Date.now() - started).toBeLessThan(4_500);
   });
 
   it('sends nothing to DNS for a sender domain that is not a domain name', async () => {
