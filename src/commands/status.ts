@@ -28,7 +28,7 @@ import { DEFAULT_STACK_NAME, type CommonOptions } from '../shared-options.js';
 
 /**
  * `sesmailengine status`: the stack, the SES account, today's sending from the O(1) daily
- * counters, dead-letter queue depths and alarms in ALARM. Each part is fetched on its own,
+ * counters, dead-letter queue depths, alarms in ALARM and the sender's deliverability. Each part is fetched on its own,
  * so one missing permission shows as that part's error instead of failing the report.
  */
 

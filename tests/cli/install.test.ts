@@ -28,7 +28,7 @@ import { CliError, UserCancelled } from '../../src/errors.js';
 import { memoryLog } from '../../src/install-log.js';
 import { packageRoot } from '../../src/package-root.js';
 import { FakeCloudFormation, templateStoreOf, wireAccountStubs } from '../support/fake-cloudformation.js';
-import { captureIo, fakeArtifacts, fixtureRoot, scriptedPrompter, settle, TEMPLATE_PARAMETERS } from '../support/cli-harness.js';
+import { captureIo, fakeArtifacts, fixtureRoot, noDns, scriptedPrompter, settle, TEMPLATE_PARAMETERS } from '../support/cli-harness.js';
 
 /**
  * `install` end to end against mocked AWS: STS, SES, S3 and Lambda through
@@ -72,9 +72,6 @@ function healthyAws() {
     Payload: new TextEncoder().encode(JSON.stringify({ installed: ['welcome'], updated: [], skipped: [] })) as never,
   });
 }
-
-/** DNS that has no records: the closing deliverability check never leaves the machine. */
-const noDns = { resolveTxt: async (name: string): Promise<string[][]> => Promise.reject(Object.assign(new Error(`queryTxt ENOTFOUND ${name}`), { code: 'ENOTFOUND' })) };
 
 function options(extra: Partial<InstallOptions> = {}): InstallOptions & { io: ReturnType<typeof captureIo>; log: ReturnType<typeof memoryLog> } {
   return {
