@@ -345,7 +345,9 @@ export function evaluateUnsubscribe(facts: DeliverabilityFacts): DeliverabilityI
     ...base,
     state: 'ok',
     summary:
-      marketing === 0
+      templates.length === 0
+        ? 'the bucket holds no templates yet.'
+        : marketing === 0
         ? `no marketing templates among the ${templates.length} in the bucket.`
         : `${marketing} marketing template${marketing === 1 ? '' : 's'}: every send carries List-Unsubscribe and List-Unsubscribe-Post (one-click), and a visible link.`,
   };

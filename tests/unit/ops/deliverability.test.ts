@@ -246,6 +246,11 @@ describe('one-click unsubscribe', () => {
     expect(item).toMatchObject({ state: 'warn', subjects: ['promo'] });
   });
 
+  it('is ok with no templates or no marketing ones, and says which', () => {
+    expect(evaluateUnsubscribe(facts({ templates: [] })).summary).toBe('the bucket holds no templates yet.');
+    expect(evaluateUnsubscribe(facts({ templates: [{ name: 'welcome', category: 'transactional', usesUnsubscribeLink: false }] })).summary).toBe('no marketing templates among the 1 in the bucket.');
+  });
+
   it('is unknown without a bucket or when the bucket cannot be read', () => {
     expect(evaluateUnsubscribe(facts({ templates: null })).state).toBe('unknown');
     expect(evaluateUnsubscribe(facts({ templates: { error: 'AccessDenied: no', permission: 's3:GetObject' } })).fix).toContain('s3:GetObject');
