@@ -172,7 +172,7 @@ function answerEmailIdentities(server: Server): void {
   const listeners = server.listeners('request') as RequestListener[];
   server.removeAllListeners('request');
   server.on('request', (request: IncomingMessage, response) => {
-    const match = request.method === 'GET' ? IDENTITY_PATH.exec(requestUrl(request).pathname) : null;
+    const match = request.method === 'GET' && request.url?.startsWith('/v2/email/identities/') ? IDENTITY_PATH.exec(requestUrl(request).pathname) : null;
     if (match) {
       let identity: string;
       try {
