@@ -124,7 +124,7 @@ function unknownItem(id: DeliverabilityItem['id'], what: string, failure: Lookup
     title: DELIVERABILITY_TITLES[id],
     state: 'unknown',
     summary: `could not check: ${what} (${failure.error})`,
-    ...(failure.permission ? { fix: `Allow ${failure.permission} to the credentials status runs with, then run it again.` } : {}),
+    ...(failure.permission ? { fix: `Allow ${failure.permission} to the credentials you run sesmailengine with, then run it again.` } : {}),
   };
 }
 
@@ -154,14 +154,20 @@ export function evaluateDkim(facts: DeliverabilityFacts): DeliverabilityItem {
     };
   }
   const dkim = identity.dkim;
-  const records = dkimRecords(domain, dkim?.tokens ?? []);
-  const publish = records.length > 0 ? 'Publish these CNAME records at your DNS host' : `Publish the DKIM records shown in the Amazon SES console (${facts.region}) → Identities → ${identity.identity}`;
+  // With your own key (BYODKIM) the record is a TXT holding its public key, not Easy DKIM's CNAMEs.
+  const external = dkim?.origin === 'EXTERNAL';
+  const records = external ? [] : dkimRecords(domain, dkim?.tokens ?? []);
+  const publish = external
+    ? `Publish the public key of your DKIM key pair as a TXT record at <selector>._domainkey.${domain} (the selector you gave SES)`
+    : records.length > 0
+      ? 'Publish these CNAME records at your DNS host'
+      : `Publish the DKIM records shown in the Amazon SES console (${facts.region}) → Identities → ${identity.identity}`;
   const withRecords = records.length > 0 ? { records } : {};
   if (identity.identity !== domain && dkim?.status !== 'SUCCESS') {
     return {
       ...base,
       state: 'fail',
-      summary: `Only the address ${identity.identity} is verified: SES signs its mail as amazonses.com, which does not align with ${domain} for DMARC.`,
+      summary: `SES has only the address ${identity.identity} as an identity${identity.verified ? '' : ' (not verified yet)'}: it signs that mail as amazonses.com, which does not align with ${domain} for DMARC.`,
       fix: `Verify the domain with Easy DKIM (${create}) and publish the three CNAME records it returns.`,
     };
   }
@@ -191,7 +197,10 @@ export function evaluateDkim(facts: DeliverabilityFacts): DeliverabilityItem {
       ...base,
       state: 'fail',
       summary: `DKIM for ${identity.identity} is ${status}: SES could not find the DNS records${status === 'TEMPORARY_FAILURE' ? ' (it tries again)' : ''}.`,
-      fix: `${publish}${status === 'FAILED' ? `, then restart the check: aws sesv2 put-email-identity-dkim-signing-attributes --email-identity ${identity.identity} --signing-attributes-origin AWS_SES --region ${facts.region}` : ''}.`,
+      fix:
+        status === 'FAILED' && !external
+          ? `${publish}; SES has stopped looking, so then restart the verification: aws sesv2 put-email-identity-dkim-signing-attributes --email-identity ${identity.identity} --signing-attributes-origin AWS_SES --region ${facts.region} (if it issues new tokens, sesmailengine status lists the new records).`
+          : `${publish}.`,
       ...withRecords,
     };
   }

@@ -105,8 +105,16 @@ describe('DKIM', () => {
     const item = evaluateDkim(facts({ domainIdentity: null, addressIdentity: address }));
 
     expect(item.state).toBe('fail');
-    expect(item.summary).toContain('Only the address noreply@example.com is verified');
+    expect(item.summary).toContain('SES has only the address noreply@example.com as an identity: it signs that mail as amazonses.com');
     expect(item.fix).toContain('create-email-identity --email-identity example.com');
+  });
+
+  it('asks for the TXT record of your own key, not CNAMEs, when DKIM uses your own key (BYODKIM)', () => {
+    const item = evaluateDkim(facts({ domainIdentity: domainIdentity({ dkim: { signingEnabled: true, status: 'FAILED', tokens: ['sel1'], origin: 'EXTERNAL' } }) }));
+
+    expect(item.state).toBe('fail');
+    expect(item.records).toBeUndefined();
+    expect(item.fix).toContain('TXT record at <selector>._domainkey.example.com');
   });
 
   it('fails when SES has neither identity', () => {
