@@ -96,7 +96,7 @@ export function registerInstallerCommands(program: Command, run: Runner): void {
   commonOptions(
     program
       .command('status')
-      .description('stack, SES account, today\'s sending and bounce rates, queues and alarms at a glance'),
+      .description('stack, SES account, today\'s sending and bounce rates, queues, alarms and the sender\'s deliverability (DKIM, MAIL FROM, DMARC, unsubscribe) at a glance'),
   )
     .option('--json', 'print one JSON object')
     .action(async (raw: Raw) => {

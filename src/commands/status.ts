@@ -5,17 +5,22 @@ import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import chalk from 'chalk';
 import { connectAccount } from '../aws-account.js';
+import { s3Config } from '../aws/clients.js';
 import { createCloudFormationApi, type CloudFormationApi, type StackDescription } from '../aws/cloudformation.js';
 import { describeResource, displayName, findExisting, listOrder, namedResources } from '../installer/named-resources.js';
 import { readSesAccount, type SesAccount } from '../installer/preflight.js';
 import { queueNameFromUrl, viewOutputs } from '../installer/stack-outputs.js';
 import { loadStackTemplate } from '../installer/stack-template.js';
 import { packageRoot } from '../package-root.js';
+import type { DeliverabilityReport } from '../ops/deliverability.js';
+import { checkDeliverability, systemResolver, type TxtResolver } from '../ops/deliverability-gather.js';
+import { printDeliverability } from '../ops/print.js';
 import { createUi, processIo, type Ui } from '../ui.js';
 import { documentClient } from '../../functions/lib/clients.js';
 import { readDailyCounts } from '../../functions/lib/counters-store.js';
@@ -24,7 +29,7 @@ import { DEFAULT_STACK_NAME, type CommonOptions } from '../shared-options.js';
 
 /**
  * `sesmailengine status`: the stack, the SES account, today's sending from the O(1) daily
- * counters, dead-letter queue depths and alarms in ALARM. Each part is fetched on its own,
+ * counters, dead-letter queue depths, alarms in ALARM and the sender's deliverability. Each part is fetched on its own,
  * so one missing permission shows as that part's error instead of failing the report.
  */
 
@@ -38,6 +43,10 @@ export interface StatusClients {
   dynamodb: DynamoDBClient;
   logs: CloudWatchLogsClient;
   secrets: SecretsManagerClient;
+  /** The template bucket, for the deliverability check's unsubscribe part. */
+  s3: S3Client;
+  /** DNS for the deliverability check's DMARC lookup. */
+  dns: TxtResolver;
 }
 
 export interface StatusOptions extends CommonOptions {
@@ -116,6 +125,8 @@ export interface StatusReport {
   alarms: Part<{ name: string; reason: string; since?: string }[]>;
   /** Kept data (tables, queues, log groups, the unsubscribe key) that no stack of this name holds. */
   orphaned: Part<OrphanedResource[]>;
+  /** DKIM, MAIL FROM, DMARC and one-click unsubscribe for the stack's DefaultSenderEmail; null without a stack or sender. */
+  deliverability: Part<DeliverabilityReport> | null;
 }
 
 function percent(part: number, whole: number): number {
@@ -186,7 +197,8 @@ export async function collectStatus(
   const date = now.toISOString().slice(0, 10);
   const installed = stack !== undefined && !stack.status.isDeleted;
 
-  const [ses, today, dlqs, alarms, orphaned] = await Promise.all([
+  const sender = installed ? stack.parameters?.DefaultSenderEmail : undefined;
+  const [ses, today, dlqs, alarms, orphaned, deliverability] = await Promise.all([
     part(() => readSesAccount(clients.ses)),
     view?.countersTable
       ? part(async () => todayCounts(date, await readDailyCounts(clients.ddb, view.countersTable as string, date)))
@@ -221,6 +233,9 @@ export async function collectStatus(
       return found;
     }),
     part(() => findOrphaned(clients, stackName, stack, root)),
+    sender
+      ? part(() => checkDeliverability({ sender, region, ...(view?.bucket ? { bucket: view.bucket } : {}) }, clients))
+      : Promise.resolve(null),
   ]);
 
   return {
@@ -237,6 +252,7 @@ export async function collectStatus(
     deadLetterQueues: dlqs,
     alarms,
     orphaned,
+    deliverability,
   };
 }
 
@@ -273,6 +289,11 @@ function printReport(ui: Ui, report: StatusReport): void {
   ui.out('');
   // Today's counters, the queues and the alarms belong to a stack: with none installed there is nothing to show.
   if (report.installed) printStackSections(ui, report);
+  if (report.deliverability) {
+    ui.out('');
+    if (isError(report.deliverability)) ui.out(`Deliverability: ${bad(`could not check (${report.deliverability.error})`)}`);
+    else printDeliverability(ui, report.deliverability);
+  }
   printOrphaned(ui, report);
 }
 
@@ -320,7 +341,7 @@ export async function status(options: StatusOptions): Promise<number> {
   const io = options.io ?? processIo();
   const ui = createUi(io);
   const stackName = options.stackName ?? DEFAULT_STACK_NAME;
-  const { region, config, sts, identity } = await connectAccount(options, options.clients?.sts);
+  const { region, target, config, sts, identity } = await connectAccount(options, options.clients?.sts);
   const clients: StatusClients = {
     sts,
     cloudFormation: options.clients?.cloudFormation ?? createCloudFormationApi(new CloudFormationClient(config)),
@@ -332,6 +353,8 @@ export async function status(options: StatusOptions): Promise<number> {
     dynamodb: options.clients?.dynamodb ?? new DynamoDBClient(config),
     logs: options.clients?.logs ?? new CloudWatchLogsClient(config),
     secrets: options.clients?.secrets ?? new SecretsManagerClient(config),
+    s3: options.clients?.s3 ?? new S3Client(s3Config(target)),
+    dns: options.clients?.dns ?? systemResolver(),
   };
   const report = await collectStatus(clients, stackName, region, identity.account, (options.now ?? (() => new Date()))(), options.root);
   if (!options.json && !isError(report.orphaned) && report.orphaned.length > 0) {

@@ -1,10 +1,13 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import chalk from 'chalk';
 import type { StackDescription } from '../aws/cloudformation.js';
+import { checkDeliverability } from '../ops/deliverability-gather.js';
+import { warnDeliverability } from '../ops/print.js';
 import type { Ui } from '../ui.js';
 import { VERSION } from '../version.js';
 import type { SeedResult } from '../../functions/lib/template-seeding.js';
 import type { InstallSession } from './install-session.js';
+import { viewOutputs } from './stack-outputs.js';
 
 /**
  * The end of a successful install or upgrade: the starter templates through the stack's own
@@ -79,6 +82,27 @@ export async function invokeSeeder(lambda: LambdaClient, stackName: string): Pro
 }
 
 /**
+ * DKIM, MAIL FROM, DMARC and one-click unsubscribe for the stack's sender, as warnings: a
+ * sender that receivers may distrust does not make the install fail.
+ */
+export async function printDeliverabilityCheck(session: InstallSession, stack: StackDescription): Promise<void> {
+  const { ui, region, aws } = session;
+  const sender = stack.parameters.DefaultSenderEmail;
+  if (!sender) return;
+  session.step(`check deliverability of ${sender}`);
+  try {
+    const bucket = viewOutputs(stack.outputs, stack.parameters).bucket;
+    const report = await checkDeliverability({ sender, region, ...(bucket ? { bucket } : {}) }, aws);
+    ui.info('');
+    warnDeliverability(ui, report);
+    session.step(`deliverability ${report.state}: ${report.items.map((i) => `${i.id}=${i.state}`).join(' ')}`);
+  } catch (error) {
+    ui.warn(`The deliverability check did not run: ${(error as Error).message}\n  Run it with: sesmailengine status --stack-name ${session.stackName} --region ${region}`);
+    session.step(`deliverability check failed: ${(error as Error).message}`);
+  }
+}
+
+/**
  * Seeds, prints the outputs and says it is done; returns the exit code (0). `before`: the
  * engine version the stack ran before an upgrade (undefined for a new stack). A failing
  * seeder is a warning with the command that runs it again, not a failed install.
@@ -95,6 +119,7 @@ export async function finishInstall(session: InstallSession, stack: StackDescrip
     session.step(`seeder failed: ${(error as Error).message}`);
   }
   printOutputs(ui, stack, region, profile);
+  await printDeliverabilityCheck(session, stack);
   const after = engineVersionOf(stack);
   if (before !== undefined) ui.ok(before === after ? `Engine version ${after} (unchanged).` : `Engine version: ${before} → ${after}.`);
   session.step(`engine version before=${before ?? '(new)'} after=${after}`);

@@ -12,6 +12,7 @@ import { clientConfig, s3Config, watchCalls, type AwsTarget } from '../aws/clien
 import { createCloudFormationApi, type CloudFormationApi, type StackDescription } from '../aws/cloudformation.js';
 import type { StackProgress } from '../aws/stack-progress.js';
 import type { RunLog } from '../install-log.js';
+import { systemResolver, type TxtResolver } from '../ops/deliverability-gather.js';
 import type { Ui } from '../ui.js';
 import { followOperation } from './follow.js';
 import type { ProbeClients } from './named-resources.js';
@@ -28,6 +29,8 @@ export interface InstallClients extends ProbeClients {
   s3: S3Client;
   lambda: LambdaClient;
   cloudFormation: CloudFormationApi;
+  /** DNS for the closing deliverability check (DMARC). */
+  dns: TxtResolver;
 }
 
 /** The clients of an install in one region; every call goes to the run log (and stderr under --debug). */
@@ -59,6 +62,7 @@ export function installClients(
     logs: given.logs ?? (listen(new CloudWatchLogsClient(config)) as CloudWatchLogsClient),
     secrets: given.secrets ?? (listen(new SecretsManagerClient(config)) as SecretsManagerClient),
     events: given.events ?? (listen(new EventBridgeClient(config)) as EventBridgeClient),
+    dns: given.dns ?? systemResolver(),
   };
 }
 

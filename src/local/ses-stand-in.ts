@@ -6,9 +6,11 @@
  * shows, without an HTTP round trip per email. Both paths first apply the rules SES has and
  * the stand-in lacks (`ses-send-rules.ts`). The engine's calls also meet the account's
  * sending quota (`ses-quota.ts`, unlimited unless set): SendEmail above it is refused as SES
- * refuses it, and GetAccount reports it.
+ * refuses it, and GetAccount reports it. GetEmailIdentity, which the stand-in lacks, answers
+ * every identity as verified with DKIM signing (the stand-in takes mail from any sender), so
+ * the deliverability check runs its whole path against local mode.
  */
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, RequestListener, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import type { HttpRequest } from '@smithy/core/transport';
@@ -149,6 +151,43 @@ function answerHandlerErrors(server: Server): void {
   });
 }
 
+const IDENTITY_PATH = /^\/v2\/email\/identities\/([^/]+)\/?$/;
+
+/** SES v2 GetEmailIdentity as SES answers it for an identity verified with Easy DKIM (no custom MAIL FROM). */
+export function localEmailIdentity(identity: string): Record<string, unknown> {
+  return {
+    IdentityType: identity.includes('@') ? 'EMAIL_ADDRESS' : 'DOMAIN',
+    FeedbackForwardingStatus: true,
+    VerifiedForSendingStatus: true,
+    VerificationStatus: 'SUCCESS',
+    DkimAttributes: { SigningEnabled: true, Status: 'SUCCESS', Tokens: [], SigningAttributesOrigin: 'AWS_SES' },
+    MailFromAttributes: { BehaviorOnMxFailure: 'USE_DEFAULT_VALUE' },
+    Policies: {},
+    Tags: [],
+  };
+}
+
+/** GET /v2/email/identities/<identity>, which the stand-in would answer 404 UnknownOperation. */
+function answerEmailIdentities(server: Server): void {
+  const listeners = server.listeners('request') as RequestListener[];
+  server.removeAllListeners('request');
+  server.on('request', (request: IncomingMessage, response) => {
+    const match = request.method === 'GET' && request.url?.startsWith('/v2/email/identities/') ? IDENTITY_PATH.exec(requestUrl(request).pathname) : null;
+    if (match) {
+      let identity: string;
+      try {
+        identity = decodeURIComponent(match[1]!);
+      } catch {
+        identity = match[1]!;
+      }
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(localEmailIdentity(identity)));
+      return;
+    }
+    for (const listener of listeners) listener.call(server, request, response);
+  });
+}
+
 /**
  * The viewer's /get-emlContent and /store answer a bad query with 400 and then carry on: the
  * second answer throws, and for /get-emlContent it throws in a promise, which would end local
@@ -184,6 +223,7 @@ export async function startSesStandIn(host: string, port: number, quotaOptions: 
   // Installed before any request can arrive: the listen callback resolved just now.
   answerUnknownV1Actions(server);
   answerHandlerErrors(server);
+  answerEmailIdentities(server);
   guardServer(server, { check: viewerQueryCheck });
   const actual = (server.address() as AddressInfo).port;
   const quota = new SesQuota(quotaOptions);

@@ -1,6 +1,7 @@
 import chalk from 'chalk';
 import type { SuppressionEntry } from '../../functions/core/types.js';
 import type { Ui } from '../ui.js';
+import type { CheckState, DeliverabilityItem, DeliverabilityReport } from './deliverability.js';
 import type { Verdict } from './diagnosis.js';
 import type { StoredRecord } from './records.js';
 
@@ -78,4 +79,34 @@ export function table(ui: Ui, header: string[], rows: string[][]): void {
 
 export function percent(part: number, whole: number): number {
   return whole > 0 ? Math.round((part / whole) * 10_000) / 100 : 0;
+}
+
+const STATE_COLOUR: Record<CheckState, (text: string) => string> = {
+  ok: chalk.green,
+  warn: chalk.yellow,
+  fail: chalk.red,
+  unknown: chalk.yellow,
+};
+
+/** One check's lines: its state and what was found, then the fix and the DNS records to publish. */
+export function deliverabilityLines(item: DeliverabilityItem): string[] {
+  const lines = [`${item.title.padEnd(22)} ${STATE_COLOUR[item.state](item.state)}: ${item.summary}`];
+  if (item.fix) lines.push(`  fix: ${item.fix}`);
+  if (item.note) lines.push(`  note: ${item.note}`);
+  for (const r of item.records ?? []) lines.push(`    ${r.type.padEnd(5)} ${r.name}  ${r.value}`);
+  return lines;
+}
+
+/** The Deliverability section of `status`. */
+export function printDeliverability(ui: Ui, report: DeliverabilityReport): void {
+  ui.out(`Deliverability of ${report.sender}: ${STATE_COLOUR[report.state](report.state)}`);
+  for (const item of report.items) for (const line of deliverabilityLines(item)) ui.out(`  ${line}`);
+}
+
+/** The same check at the end of an install: what is fine in one line, each problem as a warning. */
+export function warnDeliverability(ui: Ui, report: DeliverabilityReport): void {
+  const fine = report.items.filter((i) => i.state === 'ok');
+  if (fine.length > 0) ui.ok(`Deliverability of ${report.sender}: ${fine.map((i) => i.title).join(', ')} ok.`);
+  for (const item of fine.filter((i) => i.note)) ui.info(`  ${item.title}: ${item.note}`);
+  for (const item of report.items.filter((i) => i.state !== 'ok')) ui.warn(deliverabilityLines(item).join('\n'));
 }

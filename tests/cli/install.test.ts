@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mockClient } from 'aws-sdk-client-mock';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { GetAccountCommand, GetEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import { GetAccountCommand, GetEmailIdentityCommand, SESv2Client, type MailFromAttributes } from '@aws-sdk/client-sesv2';
 import {
   CreateBucketCommand,
   HeadBucketCommand,
@@ -28,7 +28,7 @@ import { CliError, UserCancelled } from '../../src/errors.js';
 import { memoryLog } from '../../src/install-log.js';
 import { packageRoot } from '../../src/package-root.js';
 import { FakeCloudFormation, templateStoreOf, wireAccountStubs } from '../support/fake-cloudformation.js';
-import { captureIo, fakeArtifacts, fixtureRoot, scriptedPrompter, settle, TEMPLATE_PARAMETERS } from '../support/cli-harness.js';
+import { captureIo, fakeArtifacts, fixtureRoot, noDns, scriptedPrompter, settle, TEMPLATE_PARAMETERS } from '../support/cli-harness.js';
 
 /**
  * `install` end to end against mocked AWS: STS, SES, S3 and Lambda through
@@ -75,6 +75,7 @@ function healthyAws() {
 
 function options(extra: Partial<InstallOptions> = {}): InstallOptions & { io: ReturnType<typeof captureIo>; log: ReturnType<typeof memoryLog> } {
   return {
+    clients: { dns: noDns },
     stackName: 'sesmailengine',
     region: 'us-east-1',
     yes: true,
@@ -217,6 +218,34 @@ describe('install: a first install', () => {
     expect(log).toContain('step credentials');
     expect(log).toMatch(/stack event EmailSenderFunction AWS::Lambda::Function CREATE_COMPLETE/);
     expect(log).toContain('stack sesmailengine ended CREATE_COMPLETE');
+  });
+
+  it('ends with the deliverability of the sender as warnings, and still succeeds', async () => {
+    ses.on(GetEmailIdentityCommand, { EmailIdentity: 'example.com' }).resolves({
+      IdentityType: 'DOMAIN',
+      VerifiedForSendingStatus: true,
+      DkimAttributes: { SigningEnabled: true, Status: 'SUCCESS', Tokens: ['t1', 't2', 't3'], SigningAttributesOrigin: 'AWS_SES' },
+      // Without a custom MAIL FROM, SES answers only the behaviour (the SDK's type marks the other two required).
+      MailFromAttributes: { BehaviorOnMxFailure: 'USE_DEFAULT_VALUE' } as MailFromAttributes,
+    });
+    const asked: string[] = [];
+    const dns = {
+      resolveTxt: async (name: string): Promise<string[][]> => {
+        asked.push(name);
+        throw Object.assign(new Error(`queryTxt ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
+      },
+    };
+    const opts = options({ clients: { dns } });
+
+    expect(await settle(install(opts))).toBe(0);
+
+    const err = opts.io.err();
+    expect(err).toContain('Deliverability of noreply@example.com: DKIM, One-click unsubscribe ok.');
+    expect(err).toContain('Custom MAIL FROM');
+    expect(err).toContain('No DMARC record at _dmarc.example.com: Gmail and Yahoo require DMARC for bulk senders since February 2024.');
+    expect(err).toContain('TXT   _dmarc.example.com  "v=DMARC1; p=none; rua=mailto:dmarc-reports@example.com"');
+    expect(asked).toEqual(['_dmarc.example.com']);
+    expect(opts.log.lines.join('\n')).toContain('deliverability fail: dkim=ok mail-from=warn dmarc=fail unsubscribe=ok');
   });
 
   it('writes sesmailengine-install.log in the working directory when no log is given', async () => {
@@ -429,7 +458,7 @@ describe('install, interactive', () => {
     const opts = options({ yes: false, prompter, stackName: undefined, region: undefined, sender: undefined, adminEmail: undefined });
     // region comes from the profile: the STS probe reports it
     const stsInstance = new STSClient({ region: 'eu-west-1' });
-    opts.clients = { sts: stsInstance };
+    opts.clients = { sts: stsInstance, dns: noDns };
     expect(await settle(install(opts))).toBe(0);
     expect(prompter.asked).toEqual([
       'Stack name',

@@ -25,7 +25,7 @@ import { packageRoot } from '../../src/package-root.js';
 import { VERSION } from '../../src/version.js';
 import { parseTemplate } from '../support/cloudformation.js';
 import { FakeCloudFormation, templateStoreOf, wireAccountStubs } from '../support/fake-cloudformation.js';
-import { captureIo, fakeArtifacts, scriptedPrompter, settle } from '../support/cli-harness.js';
+import { captureIo, fakeArtifacts, noDns, scriptedPrompter, settle } from '../support/cli-harness.js';
 
 /**
  * The stack's life after the first install, each path once, against the fake CloudFormation
@@ -98,6 +98,7 @@ function installOptions(extra: Partial<InstallOptions> = {}): InstallOptions & {
     io: captureIo(),
     log: memoryLog(),
     prompter: scriptedPrompter(),
+    clients: { dns: noDns },
     ...extra,
   } as InstallOptions & { io: Captured; log: ReturnType<typeof memoryLog> };
 }
@@ -472,7 +473,7 @@ describe('reinstall after uninstall', () => {
   it('status lists nothing when the running stack holds its tables', async () => {
     await settle(install(installOptions()));
     const io = captureIo();
-    await status({ stackName: STACK, region: 'us-east-1', json: true, io, root: ROOT });
+    await status({ stackName: STACK, region: 'us-east-1', json: true, io, root: ROOT, clients: { dns: noDns } });
     expect((JSON.parse(io.out()) as StatusReport).orphaned).toEqual([]);
   });
 });

@@ -1,13 +1,16 @@
 import { describe, it, expect, beforeAll, afterAll } from '@jest/globals';
 import { mockClient } from 'aws-sdk-client-mock';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { GetAccountCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import { GetAccountCommand, GetEmailIdentityCommand, SESv2Client, type MailFromAttributes } from '@aws-sdk/client-sesv2';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { SecretsManagerClient, DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { pacingView, status, todayCounts, type StatusReport } from '../../src/commands/status.js';
+import type { DeliverabilityReport } from '../../src/ops/deliverability.js';
+import type { TxtResolver } from '../../src/ops/deliverability-gather.js';
 import { addDailyCounts } from '../../functions/lib/counters-store.js';
 import { COUNTERS_TABLE, SUPPRESSION_TABLE, createTableInput } from '../../functions/lib/table-schemas.js';
 import { startStandIns, type StandIns } from '../support/stand-ins.js';
@@ -25,6 +28,7 @@ const sqs = mockClient(SQSClient);
 const cw = mockClient(CloudWatchClient);
 const logs = mockClient(CloudWatchLogsClient);
 const secrets = mockClient(SecretsManagerClient);
+const s3 = mockClient(S3Client);
 let aws: StandIns;
 let dynamodb: DynamoDBClient;
 let cfn: FakeCloudFormation;
@@ -75,6 +79,7 @@ afterAll(async () => {
   cw.restore();
   logs.restore();
   secrets.restore();
+  s3.restore();
   dynamodb.destroy();
   await aws.stop();
 });
@@ -174,5 +179,71 @@ describe('status on data kept by an earlier install', () => {
 describe('todayCounts', () => {
   it('gives 0% rates on a day with nothing sent', () => {
     expect(todayCounts('2026-03-01', {})).toMatchObject({ sent: 0, bounceRate: 0, complaintRate: 0 });
+  });
+});
+
+describe('the Deliverability section', () => {
+  const SENDER = 'noreply@news.example.com';
+  const TOKENS = ['ab3dxf7ig4qkjg4z6szh5ra2ohyoqmqd', 'i5jhzpjqyg6qr2jbarxi4bahvkbm4vgh', 'pvz6y2hu2wlbjqudtmbdnmcgolvfjuqm'];
+  /** DNS with a DMARC record at the organisational domain only, and a count of the names asked. */
+  const dns: TxtResolver & { asked: string[] } = {
+    asked: [],
+    async resolveTxt(name: string) {
+      dns.asked.push(name);
+      if (name === '_dmarc.example.com') return [['v=DMARC1; p=none; rua=mailto:d@example.com']];
+      throw Object.assign(new Error(`queryTxt ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
+    },
+  };
+  const text = (t: string) => ({ Body: { transformToString: async () => t, transformToByteArray: async () => Buffer.from(t) } as never });
+
+  beforeAll(() => {
+    const stack = cfn.seed('deliver', 'CREATE_COMPLETE', { DefaultSenderEmail: SENDER, ArtifactBucket: 'deliver-bucket' });
+    stack.outputs = cfn.outputsFor('deliver');
+    ses.on(GetEmailIdentityCommand, { EmailIdentity: 'news.example.com' }).resolves({
+      IdentityType: 'DOMAIN',
+      VerifiedForSendingStatus: false,
+      VerificationStatus: 'PENDING',
+      DkimAttributes: { SigningEnabled: true, Status: 'PENDING', Tokens: TOKENS, SigningAttributesOrigin: 'AWS_SES' },
+      // Without a custom MAIL FROM, SES answers only the behaviour (the SDK's type marks the other two required).
+      MailFromAttributes: { BehaviorOnMxFailure: 'USE_DEFAULT_VALUE' } as MailFromAttributes,
+    });
+    ses.on(GetEmailIdentityCommand, { EmailIdentity: SENDER }).rejects(serviceError('NotFoundException', 'Email identity does not exist.'));
+    s3.on(ListObjectsV2Command).resolves({ CommonPrefixes: [{ Prefix: 'templates/digest/' }] });
+    s3.on(GetObjectCommand).resolves(text(''));
+    s3.on(GetObjectCommand, { Key: 'templates/digest/metadata.json' }).resolves(text('{"subject":"Digest","category":"transactional"}'));
+    s3.on(GetObjectCommand, { Key: 'templates/digest/template.html' }).resolves(text('<a href="{{ unsubscribeLink }}">Unsubscribe</a>'));
+  });
+
+  const run = (json: boolean) => {
+    const io = captureIo();
+    return status({ stackName: 'deliver', region: 'us-east-1', json, io, now: () => NOW, clients: { ddb: aws.ddb, dynamodb, dns } }).then(() => io);
+  };
+
+  it('checks the stack\'s sender in --json: DKIM, MAIL FROM, DMARC and unsubscribe, each with its state', async () => {
+    const r = JSON.parse((await run(true)).out()) as StatusReport;
+    const d = r.deliverability as DeliverabilityReport;
+
+    expect(d.sender).toBe(SENDER);
+    expect(d.items.map((i) => `${i.id}=${i.state}`)).toEqual(['dkim=warn', 'mail-from=warn', 'dmarc=ok', 'unsubscribe=warn']);
+    expect(d.items[0]!.records?.[0]).toEqual({ type: 'CNAME', name: `${TOKENS[0]}._domainkey.news.example.com`, value: `${TOKENS[0]}.dkim.amazonses.com` });
+    expect(d.items[3]!.subjects).toEqual(['digest']);
+    expect(dns.asked).toEqual(['_dmarc.news.example.com', '_dmarc.example.com']);
+    expect(s3.commandCalls(ListObjectsV2Command)[0]!.args[0].input.Bucket).toBe('deliver-bucket');
+  });
+
+  it('prints the section with the fixes and the records to publish', async () => {
+    const out = (await run(false)).out();
+
+    expect(out).toContain(`Deliverability of ${SENDER}: warn`);
+    expect(out).toMatch(/DKIM\s+warn: DKIM for news\.example\.com is PENDING/);
+    expect(out).toContain(`CNAME ${TOKENS[1]}._domainkey.news.example.com  ${TOKENS[1]}.dkim.amazonses.com`);
+    expect(out).toContain('MX    mail.news.example.com  10 feedback-smtp.us-east-1.amazonses.com');
+    expect(out).toContain('DMARC policy p=none (from _dmarc.example.com)');
+    expect(out).toContain('note: Once the aggregate (rua) reports show your mail passing, move to p=quarantine and then p=reject.');
+    expect(out).toContain('digest: links to unsubscribeLink but is "transactional"');
+  });
+
+  it('is absent for a stack without a sender parameter', async () => {
+    expect((await report()).deliverability).toBeNull();
   });
 });

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateTableCommand, DynamoDBClient, GetItemCommand, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { AddressInfo } from 'node:net';
-import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { GetEmailIdentityCommand, SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { checkDeliverability } from '../../src/ops/deliverability-gather.js';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { InProcessHttpHandler, amzTarget, type InProcessRoute } from '../../src/local/in-process-handler.js';
 import { startSesStandIn, type RunningSesStandIn } from '../../src/local/ses-stand-in.js';
@@ -172,6 +173,18 @@ describe('the SES stand-in in local mode’s process', () => {
 
   it('refuses a port that is taken with PortInUseError', async () => {
     await expect(startSesStandIn('127.0.0.1', ses.port)).rejects.toBeInstanceOf(PortInUseError);
+  });
+
+  it('answers GetEmailIdentity over HTTP as a verified identity signing with DKIM, so the deliverability check passes DKIM', async () => {
+    const outside = new SESv2Client({ region: 'us-east-1', credentials, endpoint: ses.endpoint, maxAttempts: 1 });
+    const dns = { resolveTxt: async () => [['v=DMARC1; p=none']] };
+
+    const identity = await outside.send(new GetEmailIdentityCommand({ EmailIdentity: 'noreply@example.com' }));
+    const report = await checkDeliverability({ sender: 'noreply@example.com', region: 'us-east-1' }, { ses: outside, dns });
+    outside.destroy();
+
+    expect(identity).toMatchObject({ IdentityType: 'EMAIL_ADDRESS', VerifiedForSendingStatus: true, DkimAttributes: { SigningEnabled: true, Status: 'SUCCESS' } });
+    expect(report.items.map((i) => `${i.id}=${i.state}`)).toEqual(['dkim=ok', 'mail-from=warn', 'dmarc=ok', 'unsubscribe=unknown']);
   });
 });
 

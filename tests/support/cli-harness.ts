@@ -107,3 +107,8 @@ export async function settle<T>(promise: Promise<T>, stepMs = 1_000, maxSteps = 
   for (let i = 0; !done && i < maxSteps; i++) await jest.advanceTimersByTimeAsync(stepMs);
   return promise;
 }
+
+/** DNS that has no records (NXDOMAIN for every name, as node reports it): a deliverability check that never leaves the machine. */
+export const noDns = {
+  resolveTxt: async (name: string): Promise<string[][]> => Promise.reject(Object.assign(new Error(`queryTxt ENOTFOUND ${name}`), { code: 'ENOTFOUND' })),
+};
