@@ -2,7 +2,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { MessageHeader } from '@aws-sdk/client-sesv2';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { LoadedAttachment } from '../core/attachments.js';
-import { bounceBrake, brakeMessage, type BrakeDecision } from '../core/bounce-brake.js';
+import { bounceBrake, brakeMessage, type BrakeDecision, type BrakeSettings } from '../core/bounce-brake.js';
 import { mapConcurrently } from '../core/concurrency.js';
 import { datePartition } from '../core/dates.js';
 import { suppressionKeys } from '../core/email-address.js';
@@ -31,7 +31,7 @@ import type { CommonHandlerDeps } from '../lib/handler-deps.js';
 import { BatchPacer, Semaphore } from './batch-pacer.js';
 import { logDailyQuotaHeld, tallyOutcomes, type BatchTally } from './batch-report.js';
 import { resolveExistingClaim, writeFailed } from './claims.js';
-import { emailSenderConfig } from './config.js';
+import { emailSenderConfig, type EmailSenderConfig } from './config.js';
 import {
   BRAKE_CACHE_MS,
   DAILY_QUOTA_HOLD_MS,
@@ -69,6 +69,10 @@ export interface HandlerDeps extends CommonHandlerDeps {
 }
 
 type DailyCounts = { sent: number; bounced: number };
+
+function brakeSettings(config: EmailSenderConfig): BrakeSettings {
+  return { thresholdPercent: config.bounceRateThreshold, minimumSends: config.bounceRateMinSends, maxHardBounces: config.bounceBrakeMaxHardBounces };
+}
 
 /**
  * One container's Email Sender (see handler.ts for the flow): its fields hold what lives
@@ -145,7 +149,7 @@ export class EmailSender {
       suppressed,
       brake: () =>
         (brake ??= this.todaysCounts(rt, batchNow).then((counts) =>
-          bounceBrake(counts, rt.config.bounceRateThreshold, rt.config.bounceRateMinSends),
+          bounceBrake(counts, rt.config.bounceRateThreshold, rt.config.bounceRateMinSends, rt.config.bounceBrakeMaxHardBounces),
         )),
       deferral: this.dailyHoldUntil > batchNow.getTime() ? 'daily-quota' : undefined,
       sesSlots: new Semaphore(SES_CONCURRENCY),
@@ -354,7 +358,7 @@ export class EmailSender {
 
     // 3. Bounce-rate brake.
     const brake = await ctx.brake();
-    if (brake.over) return fail('BRK001', brakeMessage(brake, rt.config.bounceRateThreshold));
+    if (brake.over) return fail('BRK001', brakeMessage(brake, brakeSettings(rt.config)));
 
     // 4. Template.
     const rendered = await this.render(rt, request);

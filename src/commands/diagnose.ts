@@ -1,7 +1,7 @@
 import chalk from 'chalk';
 import { awsErrorInfo } from '../aws/clients.js';
 import { createUi, processIo } from '../ui.js';
-import { bounceBrake } from '../../functions/core/bounce-brake.js';
+import { bounceBrake, brakeOffText, brakeReasonText } from '../../functions/core/bounce-brake.js';
 import { parseEmailAddress } from '../../functions/core/email-address.js';
 import type { SuppressionEntry } from '../../functions/core/types.js';
 import { readDailyCounts } from '../../functions/lib/counters-store.js';
@@ -122,9 +122,19 @@ export async function collectDiagnosis(target: EngineTarget, subjectText: string
       : Promise.resolve(),
     tryPart(notes, "Today's counters", () => readDailyCounts(ddb, countersTable, today)).then((counts) => {
       if (!counts) return;
-      const { bounceRateThreshold: thresholdPercent, bounceRateMinimumSends: minimumSends } = target.settings;
-      const brake = bounceBrake(counts, thresholdPercent, minimumSends);
-      facts.bounceRate = { date: today, sent: counts.sent, bounced: counts.bounced, ratePercent: brake.ratePercent, thresholdPercent, minimumSends, brakeOn: brake.over };
+      const { bounceRateThreshold: thresholdPercent, bounceRateMinimumSends: minimumSends, bounceBrakeMaxHardBounces: maxHardBounces } = target.settings;
+      const brake = bounceBrake(counts, thresholdPercent, minimumSends, maxHardBounces);
+      facts.bounceRate = {
+        date: today,
+        sent: counts.sent,
+        bounced: counts.bounced,
+        ratePercent: brake.ratePercent,
+        thresholdPercent,
+        minimumSends,
+        maxHardBounces,
+        brakeOn: brake.over,
+        ...(brake.reason ? { reason: brake.reason } : {}),
+      };
     }),
     sqsParts(),
   ]);
@@ -202,7 +212,10 @@ function printReport(report: DiagnoseReport, print: ReturnType<typeof createUi>)
   if (address) printSuppression(ui, report.suppression ?? undefined, address);
   const rate = report.bounceRate;
   if (rate) {
-    const state = rate.brakeOn ? chalk.red('ON') : rate.sent < rate.minimumSends ? `off (acts after ${rate.minimumSends} sends)` : chalk.green('off');
+    const settings = { thresholdPercent: rate.thresholdPercent, minimumSends: rate.minimumSends, maxHardBounces: rate.maxHardBounces };
+    const brake = { over: rate.brakeOn, ratePercent: rate.ratePercent, sent: rate.sent, bounced: rate.bounced, ...(rate.reason ? { reason: rate.reason } : {}) };
+    const off = brakeOffText(brake, settings);
+    const state = rate.brakeOn ? `${chalk.red('ON')} (${brakeReasonText(brake, settings)})` : off === 'off' ? chalk.green('off') : off;
     ui.out(`Bounce rate today (${rate.date} UTC): ${rate.ratePercent.toFixed(2)}% (${rate.bounced} of ${rate.sent} sent); threshold ${rate.thresholdPercent}%, brake ${state}`);
   }
   const dl = Object.entries(report.queues.deadLetters).map(([k, n]) => `${k} ${n}`);
