@@ -133,204 +133,261 @@ function fallbackAddresses(event: FeedbackEvent, record: FeedbackRecordState | u
   return to ? [to] : event.mail.destination;
 }
 
+type EventOf<T extends FeedbackEvent['eventType']> = Extract<FeedbackEvent, { eventType: T }>;
+
+/** A decision being made: the record as read, the event's time, and the moves every rule makes. */
+class DecisionDraft {
+  readonly decision: FeedbackDecision = { duplicate: false, set: {}, counters: {} };
+  readonly set: FeedbackFields = this.decision.set;
+
+  constructor(
+    readonly record: FeedbackRecordState | undefined,
+    readonly at: string,
+  ) {}
+
+  /** Moves the record to `to` when the status priority allows it; false when it does not (or there is no record). */
+  raise(to: EmailStatus): boolean {
+    if (!this.record || !canTransition(this.record.status, to)) return false;
+    this.decision.statusChange = { from: this.record.status, to };
+    return true;
+  }
+
+  count(name: FeedbackCounter): void {
+    this.decision.counters[name] = 1;
+  }
+
+  notify(status: EmailStatus, statusChanged: boolean): void {
+    this.decision.notify = { status, statusChanged, timestamp: this.at };
+  }
+}
+
 /** Decides what `event` does to `record` (undefined when no record was found). */
 export function decideFeedback(
   event: FeedbackEvent,
   record: FeedbackRecordState | undefined,
   now: Date,
 ): FeedbackDecision {
-  const at = event.timestamp ?? now.toISOString();
-  const decision: FeedbackDecision = { duplicate: false, set: {}, counters: {} };
-  const set = decision.set;
-
-  const raise = (to: EmailStatus): boolean => {
-    if (!record || !canTransition(record.status, to)) return false;
-    decision.statusChange = { from: record.status, to };
-    return true;
-  };
-  const count = (name: FeedbackCounter) => {
-    decision.counters[name] = 1;
-  };
-  const notify = (status: EmailStatus, statusChanged: boolean) => {
-    decision.notify = { status, statusChanged, timestamp: at };
-  };
-
-  if (record && record.sesMessageId === undefined) set.sesMessageId = event.mail.messageId;
+  const d = new DecisionDraft(record, event.timestamp ?? now.toISOString());
+  if (record && record.sesMessageId === undefined) d.set.sesMessageId = event.mail.messageId;
 
   switch (event.eventType) {
-    case 'Send': {
-      // SES accepted the message: a claim still marked `sending` is now `sent`.
-      if (record && record.sentAt === undefined) set.sentAt = event.mail.timestamp ?? at;
-      raise('sent');
+    case 'Send':
+      decideSend(d, event);
       break;
-    }
-    case 'Delivery': {
-      decision.softBounceStreak = {
-        action: 'reset',
-        emails: fallbackAddresses(event, record, event.delivery.recipients),
-        at,
-      };
-      if (!record) break;
-      if (record.deliveredAt === undefined) {
-        set.deliveredAt = at;
-        count('delivered');
-      }
-      if (raise('delivered')) notify('delivered', true);
+    case 'Delivery':
+      decideDelivery(d, event);
       break;
-    }
     case 'Open':
-    case 'Click': {
-      if (!record) break;
-      const recent = record.recentEvents ?? [];
-      if (recent.includes(event.eventKey)) {
-        decision.duplicate = true;
-        break;
-      }
-      set.recentEvents = [...recent, event.eventKey].slice(-RECENT_EVENT_KEYS);
-      if (record.openedAt === undefined) {
-        set.openedAt = at;
-        count('opened');
-      }
-      if (event.eventType === 'Open') {
-        set.openCount = (record.openCount ?? 0) + 1;
-      } else {
-        const clicks = record.clickCount ?? 0;
-        if (clicks === 0) count('clicked');
-        set.clickCount = clicks + 1;
-        const link = clip(event.click.link, MAX_LINK_CHARS);
-        const links = record.clickedLinks ?? [];
-        if (!links.includes(link) && links.length < MAX_CLICKED_LINKS) set.clickedLinks = [...links, link];
-      }
-      if (raise('opened')) notify('opened', true);
+    case 'Click':
+      decideEngagement(d, event);
       break;
-    }
-    case 'Bounce': {
-      const { bounceType, bounceSubType, recipients } = event.bounce;
-      const emails = fallbackAddresses(event, record, recipients.map((r) => r.email));
-      const diagnostic = recipients.find((r) => r.diagnosticCode)?.diagnosticCode;
-      const reason = clip(diagnostic ?? bounceSubType, MAX_REASON_CHARS);
-      const bounceFields = () => {
-        set.bounceType = bounceType;
-        set.bounceSubType = bounceSubType;
-        set.bounceReason = reason;
-      };
-      if (isHardBounce(bounceType)) {
-        decision.suppress = {
-          emails,
-          reason: 'hard-bounce',
-          suppressionType: 'bounce',
-          details: clip(`${bounceType}/${bounceSubType}: ${reason}`, MAX_REASON_CHARS),
-        };
-        if (!record) break;
-        const first = record.bouncedAt === undefined;
-        const changed = raise('bounced');
-        if (first) set.bouncedAt = at;
-        if (countsTowardBounceRate(bounceType, bounceSubType) && record.bounceCountedAt === undefined) {
-          set.bounceCountedAt = at;
-          count('bounced');
-        }
-        if (changed || first) {
-          bounceFields();
-          // A hard bounce after a delivery keeps `delivered` but is still news to subscribers.
-          notify('bounced', changed);
-        }
-        break;
-      }
-      // Transient: SES has already retried for hours; the engine tries once more itself.
-      decision.softBounceStreak = { action: 'add', emails, at };
-      if (!record) break;
-      const attempt = record.retryAttempt ?? 0;
-      if (record.softBouncedAt === undefined) {
-        set.softBouncedAt = at;
-        count('softBounced');
-      }
-      const target: EmailStatus = attempt >= 1 ? 'failed' : 'soft_bounced';
-      const changed = raise(target);
-      if (changed || record.bounceType === undefined) bounceFields();
-      if (changed && target === 'failed') {
-        set.errorCode = 'FBK003';
-        set.errorMessage = clip(
-          `The retry bounced softly again (${bounceType}/${bounceSubType}: ${reason}); retry exhausted. The recipient is not suppressed.`,
-          MAX_REASON_CHARS,
-        );
-      }
-      if (changed) notify(target, true);
-      const retryable =
-        attempt === 0 &&
-        statusRank(record.status) <= statusRank('soft_bounced') &&
-        record.retryEnqueuedAt === undefined &&
-        record.request !== undefined &&
-        record.request !== null;
-      if (retryable) {
-        const retryEmailId = record.retryEmailId ?? retryEmailIdFor(record.emailId);
-        if (record.retryEmailId === undefined) set.retryEmailId = retryEmailId;
-        decision.retry = { retryEmailId };
-      }
+    case 'Bounce':
+      if (isHardBounce(event.bounce.bounceType)) decideHardBounce(d, event);
+      else decideSoftBounce(d, event);
       break;
-    }
-    case 'Complaint': {
-      decision.suppress = {
-        emails: fallbackAddresses(event, record, event.complaint.recipients),
-        reason: 'spam-complaint',
-        suppressionType: 'complaint',
-        details: `Complaint${event.complaint.feedbackType ? ` (${event.complaint.feedbackType})` : ''}`,
-      };
-      if (!record) break;
-      const first = record.complainedAt === undefined;
-      const changed = raise('complained');
-      if (first) {
-        // Recorded even when the record stays higher (a complaint usually follows a delivery).
-        set.complainedAt = at;
-        if (event.complaint.feedbackType) set.complaintFeedbackType = event.complaint.feedbackType;
-        count('complained');
-      }
-      if (changed || first) notify('complained', changed);
+    case 'Complaint':
+      decideComplaint(d, event);
       break;
-    }
-    case 'Reject': {
-      if (!record) break;
-      if (record.rejectedAt === undefined) {
-        set.rejectedAt = at;
-        count('rejected');
-      }
-      if (raise('failed')) {
-        set.errorCode = 'FBK001';
-        set.errorMessage = clip(`SES rejected the message: ${event.reject.reason}`, MAX_REASON_CHARS);
-        notify('failed', true);
-      }
+    case 'Reject':
+      decideReject(d, event);
       break;
-    }
-    case 'Rendering Failure': {
-      if (!record) break;
-      if (raise('failed')) {
-        const template = event.failure.templateName ? ` (template ${event.failure.templateName})` : '';
-        set.errorCode = 'FBK002';
-        set.errorMessage = clip(`SES could not render the message${template}: ${event.failure.errorMessage}`, MAX_REASON_CHARS);
-        notify('failed', true);
-      }
+    case 'Rendering Failure':
+      decideRenderingFailure(d, event);
       break;
-    }
-    case 'DeliveryDelay': {
-      if (!record) break;
-      if (record.lastDelayAt === undefined || record.lastDelayAt < at) {
-        set.lastDelayAt = at;
-        set.delayType = event.deliveryDelay.delayType;
-      }
+    case 'DeliveryDelay':
+      decideDeliveryDelay(d, event);
       break;
-    }
-    case 'Subscription': {
-      if (!event.subscription.unsubscribeAll) break;
-      decision.suppress = {
-        emails: fallbackAddresses(event, record, []),
-        reason: 'unsubscribed',
-        suppressionType: 'unsubscribe',
-        details: `SES subscription event${event.subscription.source ? ` (${event.subscription.source})` : ''}`,
-      };
-      if (record && record.unsubscribedAt === undefined) set.unsubscribedAt = at;
+    case 'Subscription':
+      decideSubscription(d, event);
       break;
-    }
   }
-  return decision;
+  return d.decision;
+}
+
+function decideSend(d: DecisionDraft, event: EventOf<'Send'>): void {
+  // SES accepted the message: a claim still marked `sending` is now `sent`.
+  if (d.record && d.record.sentAt === undefined) d.set.sentAt = event.mail.timestamp ?? d.at;
+  d.raise('sent');
+}
+
+function decideDelivery(d: DecisionDraft, event: EventOf<'Delivery'>): void {
+  d.decision.softBounceStreak = {
+    action: 'reset',
+    emails: fallbackAddresses(event, d.record, event.delivery.recipients),
+    at: d.at,
+  };
+  const record = d.record;
+  if (!record) return;
+  if (record.deliveredAt === undefined) {
+    d.set.deliveredAt = d.at;
+    d.count('delivered');
+  }
+  if (d.raise('delivered')) d.notify('delivered', true);
+}
+
+function decideEngagement(d: DecisionDraft, event: EventOf<'Open' | 'Click'>): void {
+  const { record, set } = d;
+  if (!record) return;
+  const recent = record.recentEvents ?? [];
+  if (recent.includes(event.eventKey)) {
+    d.decision.duplicate = true;
+    return;
+  }
+  set.recentEvents = [...recent, event.eventKey].slice(-RECENT_EVENT_KEYS);
+  if (record.openedAt === undefined) {
+    set.openedAt = d.at;
+    d.count('opened');
+  }
+  if (event.eventType === 'Open') {
+    set.openCount = (record.openCount ?? 0) + 1;
+  } else {
+    const clicks = record.clickCount ?? 0;
+    if (clicks === 0) d.count('clicked');
+    set.clickCount = clicks + 1;
+    const link = clip(event.click.link, MAX_LINK_CHARS);
+    const links = record.clickedLinks ?? [];
+    if (!links.includes(link) && links.length < MAX_CLICKED_LINKS) set.clickedLinks = [...links, link];
+  }
+  if (d.raise('opened')) d.notify('opened', true);
+}
+
+/** The addresses, the reason (the first diagnostic code, else the subtype) and the fields a bounce writes. */
+function bounceFacts(d: DecisionDraft, event: EventOf<'Bounce'>): { emails: string[]; reason: string; writeFields: () => void } {
+  const { bounceType, bounceSubType, recipients } = event.bounce;
+  const emails = fallbackAddresses(event, d.record, recipients.map((r) => r.email));
+  const diagnostic = recipients.find((r) => r.diagnosticCode)?.diagnosticCode;
+  const reason = clip(diagnostic ?? bounceSubType, MAX_REASON_CHARS);
+  const writeFields = () => {
+    d.set.bounceType = bounceType;
+    d.set.bounceSubType = bounceSubType;
+    d.set.bounceReason = reason;
+  };
+  return { emails, reason, writeFields };
+}
+
+function decideHardBounce(d: DecisionDraft, event: EventOf<'Bounce'>): void {
+  const { bounceType, bounceSubType } = event.bounce;
+  const { emails, reason, writeFields } = bounceFacts(d, event);
+  d.decision.suppress = {
+    emails,
+    reason: 'hard-bounce',
+    suppressionType: 'bounce',
+    details: clip(`${bounceType}/${bounceSubType}: ${reason}`, MAX_REASON_CHARS),
+  };
+  const record = d.record;
+  if (!record) return;
+  const first = record.bouncedAt === undefined;
+  const changed = d.raise('bounced');
+  if (first) d.set.bouncedAt = d.at;
+  if (countsTowardBounceRate(bounceType, bounceSubType) && record.bounceCountedAt === undefined) {
+    d.set.bounceCountedAt = d.at;
+    d.count('bounced');
+  }
+  if (changed || first) {
+    writeFields();
+    // A hard bounce after a delivery keeps `delivered` but is still news to subscribers.
+    d.notify('bounced', changed);
+  }
+}
+
+/** Transient: SES has already retried for hours; the engine tries once more itself. */
+function decideSoftBounce(d: DecisionDraft, event: EventOf<'Bounce'>): void {
+  const { bounceType, bounceSubType } = event.bounce;
+  const { emails, reason, writeFields } = bounceFacts(d, event);
+  d.decision.softBounceStreak = { action: 'add', emails, at: d.at };
+  const { record, set } = d;
+  if (!record) return;
+  const attempt = record.retryAttempt ?? 0;
+  if (record.softBouncedAt === undefined) {
+    set.softBouncedAt = d.at;
+    d.count('softBounced');
+  }
+  const target: EmailStatus = attempt >= 1 ? 'failed' : 'soft_bounced';
+  const changed = d.raise(target);
+  if (changed || record.bounceType === undefined) writeFields();
+  if (changed && target === 'failed') {
+    set.errorCode = 'FBK003';
+    set.errorMessage = clip(
+      `The retry bounced softly again (${bounceType}/${bounceSubType}: ${reason}); retry exhausted. The recipient is not suppressed.`,
+      MAX_REASON_CHARS,
+    );
+  }
+  if (changed) d.notify(target, true);
+  const retryable =
+    attempt === 0 &&
+    statusRank(record.status) <= statusRank('soft_bounced') &&
+    record.retryEnqueuedAt === undefined &&
+    record.request !== undefined &&
+    record.request !== null;
+  if (retryable) {
+    const retryEmailId = record.retryEmailId ?? retryEmailIdFor(record.emailId);
+    if (record.retryEmailId === undefined) set.retryEmailId = retryEmailId;
+    d.decision.retry = { retryEmailId };
+  }
+}
+
+function decideComplaint(d: DecisionDraft, event: EventOf<'Complaint'>): void {
+  d.decision.suppress = {
+    emails: fallbackAddresses(event, d.record, event.complaint.recipients),
+    reason: 'spam-complaint',
+    suppressionType: 'complaint',
+    details: `Complaint${event.complaint.feedbackType ? ` (${event.complaint.feedbackType})` : ''}`,
+  };
+  const record = d.record;
+  if (!record) return;
+  const first = record.complainedAt === undefined;
+  const changed = d.raise('complained');
+  if (first) {
+    // Recorded even when the record stays higher (a complaint usually follows a delivery).
+    d.set.complainedAt = d.at;
+    if (event.complaint.feedbackType) d.set.complaintFeedbackType = event.complaint.feedbackType;
+    d.count('complained');
+  }
+  if (changed || first) d.notify('complained', changed);
+}
+
+function decideReject(d: DecisionDraft, event: EventOf<'Reject'>): void {
+  const record = d.record;
+  if (!record) return;
+  if (record.rejectedAt === undefined) {
+    d.set.rejectedAt = d.at;
+    d.count('rejected');
+  }
+  if (d.raise('failed')) {
+    d.set.errorCode = 'FBK001';
+    d.set.errorMessage = clip(`SES rejected the message: ${event.reject.reason}`, MAX_REASON_CHARS);
+    d.notify('failed', true);
+  }
+}
+
+function decideRenderingFailure(d: DecisionDraft, event: EventOf<'Rendering Failure'>): void {
+  if (!d.record) return;
+  if (d.raise('failed')) {
+    const template = event.failure.templateName ? ` (template ${event.failure.templateName})` : '';
+    d.set.errorCode = 'FBK002';
+    d.set.errorMessage = clip(`SES could not render the message${template}: ${event.failure.errorMessage}`, MAX_REASON_CHARS);
+    d.notify('failed', true);
+  }
+}
+
+function decideDeliveryDelay(d: DecisionDraft, event: EventOf<'DeliveryDelay'>): void {
+  const record = d.record;
+  if (!record) return;
+  if (record.lastDelayAt === undefined || record.lastDelayAt < d.at) {
+    d.set.lastDelayAt = d.at;
+    d.set.delayType = event.deliveryDelay.delayType;
+  }
+}
+
+function decideSubscription(d: DecisionDraft, event: EventOf<'Subscription'>): void {
+  if (!event.subscription.unsubscribeAll) return;
+  d.decision.suppress = {
+    emails: fallbackAddresses(event, d.record, []),
+    reason: 'unsubscribed',
+    suppressionType: 'unsubscribe',
+    details: `SES subscription event${event.subscription.source ? ` (${event.subscription.source})` : ''}`,
+  };
+  if (d.record && d.record.unsubscribedAt === undefined) d.set.unsubscribedAt = d.at;
 }
 
 // ---------------------------------------------------------------------------------------

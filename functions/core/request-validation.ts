@@ -274,6 +274,115 @@ function readEnvelope(body: string, sqsMessageId: string): Envelope | InvalidReq
   return { source, detail: event.detail, defaultEmailId, isRetry };
 }
 
+interface Identity {
+  emailId: string;
+  originalEmailId: string;
+  retryAttempt: number;
+}
+
+/** The caller's emailId, and a retry's original and attempt: set on `identity` as each is found valid. */
+function readIdentity(detail: Json, isRetry: boolean, identity: Identity): void {
+  const givenId = optional(detail, 'emailId');
+  if (givenId !== undefined) {
+    if (typeof givenId !== 'string') throw new Invalid('VAL006', `emailId must be a string, got ${describeType(givenId)}.`);
+    if (!isValidEmailId(givenId)) {
+      throw new Invalid('VAL008', `emailId must be 1-${REQUEST_LIMITS.emailIdLength} characters without control characters.`);
+    }
+    identity.emailId = givenId;
+    identity.originalEmailId = givenId;
+  }
+  if (isRetry) {
+    const original = optional(detail, 'originalEmailId');
+    if (typeof original !== 'string' || !isValidEmailId(original)) {
+      throw new Invalid('VAL008', 'An Email Retry needs originalEmailId (1-128 characters without control characters).');
+    }
+    identity.originalEmailId = original;
+    const attempt = detail.retryAttempt;
+    if (typeof attempt !== 'number' || !Number.isInteger(attempt) || attempt < 1 || attempt > REQUEST_LIMITS.maxRetryAttempt) {
+      throw new Invalid('VAL006', `An Email Retry needs retryAttempt as an integer from 1 to ${REQUEST_LIMITS.maxRetryAttempt}.`);
+    }
+    identity.retryAttempt = attempt;
+  }
+}
+
+function readTemplateName(detail: Json): string {
+  const templateName = requiredString(detail, 'templateName');
+  if (!TEMPLATE_NAME_PATTERN.test(templateName)) {
+    throw new Invalid(
+      'VAL004',
+      `templateName "${storedText(templateName, 100)}" is not a safe identifier: use 1-64 letters, digits, "-" or "_", starting with a letter or digit.`,
+    );
+  }
+  return templateName;
+}
+
+/** The subject override; a blank one is no override. */
+function readSubject(detail: Json): string | undefined {
+  const subject = optionalString(detail, 'subject');
+  if (subject === undefined) return undefined;
+  headerSafe('subject', subject);
+  if (subject.length > REQUEST_LIMITS.subjectLength) {
+    throw new Invalid('VAL007', `subject is ${subject.length} characters; the limit is ${REQUEST_LIMITS.subjectLength}.`);
+  }
+  return subject.trim() === '' ? undefined : subject;
+}
+
+function readSenderOverride(detail: Json): ValidRequest['senderOverride'] {
+  const overrideRaw = optional(detail, 'senderOverride');
+  if (overrideRaw === undefined) return undefined;
+  if (!isPlainObject(overrideRaw)) {
+    throw new Invalid('VAL006', `senderOverride must be an object {email, name?}, got ${describeType(overrideRaw)}.`);
+  }
+  const email = requiredString(overrideRaw, 'email', 'senderOverride.email');
+  const name = optionalString(overrideRaw, 'name', 'senderOverride.name');
+  const parsed = address('senderOverride.email', email, 'VAL009');
+  if (name !== undefined) {
+    headerSafe('senderOverride.name', name);
+    if (name.length > REQUEST_LIMITS.senderNameLength) {
+      throw new Invalid('VAL007', `senderOverride.name is longer than ${REQUEST_LIMITS.senderNameLength} characters.`);
+    }
+  }
+  const trimmedName = name?.trim();
+  return { address: parsed, ...(trimmedName ? { name: trimmedName } : {}) };
+}
+
+function readUnsubscribe(detail: Json): boolean | undefined {
+  const unsubscribe = optional(detail, 'unsubscribe');
+  if (unsubscribe !== undefined && typeof unsubscribe !== 'boolean') {
+    throw new Invalid('VAL006', `unsubscribe must be true or false, got ${describeType(unsubscribe)}.`);
+  }
+  return unsubscribe;
+}
+
+/** sendAt as ISO-8601 UTC, at most MAX_SEND_AHEAD_DAYS after `now`; a retry is never scheduled. */
+function readSendAt(detail: Json, isRetry: boolean, now: Date): string | undefined {
+  const sendAtRaw = optionalString(detail, 'sendAt');
+  if (sendAtRaw === undefined || isRetry) return undefined;
+  const parsed = parseSendAt(sendAtRaw);
+  if (!parsed.ok) throw new Invalid('VAL010', `sendAt "${storedText(sendAtRaw, 64)}" ${parsed.reason}.`);
+  if (parsed.at.getTime() - now.getTime() > MAX_SEND_AHEAD_MS) {
+    throw new Invalid('VAL011', `sendAt ${parsed.at.toISOString()} is more than ${MAX_SEND_AHEAD_DAYS} days ahead.`);
+  }
+  return parsed.at.toISOString();
+}
+
+/** The request as kept on its tracking record for a soft-bounce retry. */
+function storedRequestOf(toRaw: string, request: Omit<ValidRequest, 'stored'>): StoredRequest {
+  const { templateName, templateData, subject, senderOverride, replyTo, metadata, unsubscribe, attachments } = request;
+  return {
+    to: toRaw.trim(),
+    templateName,
+    templateData,
+    ...(subject !== undefined ? { subject } : {}),
+    ...(senderOverride ? { senderOverride: { email: senderOverride.address.address, ...(senderOverride.name ? { name: senderOverride.name } : {}) } } : {}),
+    ...(replyTo ? { replyTo: replyTo.address } : {}),
+    ...(metadata !== undefined ? { metadata } : {}),
+    ...(unsubscribe !== undefined ? { unsubscribe } : {}),
+    // Never the inline content: see storedAttachments.
+    ...(attachments.length > 0 ? { attachments: storedAttachments(attachments) } : {}),
+  };
+}
+
 /** Validates one send-queue message body (`now` bounds sendAt). Never throws. */
 export function parseSendRequest(body: string, sqsMessageId: string, now: Date = new Date()): ParsedRequest {
   const envelope = readEnvelope(body, sqsMessageId);
@@ -281,17 +390,13 @@ export function parseSendRequest(body: string, sqsMessageId: string, now: Date =
   const { detail, source, isRetry } = envelope;
 
   // Identity first, so every later failure is tracked under the caller's emailId.
-  let emailId = envelope.defaultEmailId;
-  let originalEmailId = emailId;
-  let retryAttempt = 0;
+  const identity: Identity = { emailId: envelope.defaultEmailId, originalEmailId: envelope.defaultEmailId, retryAttempt: 0 };
   const failure = (error: Invalid): ParsedRequest => ({
     ok: false,
     failure: {
       code: error.code,
       message: error.message,
-      emailId,
-      originalEmailId,
-      retryAttempt,
+      ...identity,
       source,
       toEmail: typeof detail.to === 'string' ? storedText(detail.to).toLowerCase() : MISSING_VALUE,
       templateName: storedText(detail.templateName, 128),
@@ -301,126 +406,37 @@ export function parseSendRequest(body: string, sqsMessageId: string, now: Date =
   });
 
   try {
-    const givenId = optional(detail, 'emailId');
-    if (givenId !== undefined) {
-      if (typeof givenId !== 'string') throw new Invalid('VAL006', `emailId must be a string, got ${describeType(givenId)}.`);
-      if (!isValidEmailId(givenId)) {
-        throw new Invalid('VAL008', `emailId must be 1-${REQUEST_LIMITS.emailIdLength} characters without control characters.`);
-      }
-      emailId = givenId;
-      originalEmailId = givenId;
-    }
-    if (isRetry) {
-      const original = optional(detail, 'originalEmailId');
-      if (typeof original !== 'string' || !isValidEmailId(original)) {
-        throw new Invalid('VAL008', 'An Email Retry needs originalEmailId (1-128 characters without control characters).');
-      }
-      originalEmailId = original;
-      const attempt = detail.retryAttempt;
-      if (typeof attempt !== 'number' || !Number.isInteger(attempt) || attempt < 1 || attempt > REQUEST_LIMITS.maxRetryAttempt) {
-        throw new Invalid('VAL006', `An Email Retry needs retryAttempt as an integer from 1 to ${REQUEST_LIMITS.maxRetryAttempt}.`);
-      }
-      retryAttempt = attempt;
-    }
-
+    readIdentity(detail, isRetry, identity);
     const toRaw = requiredString(detail, 'to');
     const to = address('to', toRaw, 'VAL003');
-
-    const templateName = requiredString(detail, 'templateName');
-    if (!TEMPLATE_NAME_PATTERN.test(templateName)) {
-      throw new Invalid(
-        'VAL004',
-        `templateName "${storedText(templateName, 100)}" is not a safe identifier: use 1-64 letters, digits, "-" or "_", starting with a letter or digit.`,
-      );
-    }
-
+    const templateName = readTemplateName(detail);
     const templateData = optionalObject(detail, 'templateData', REQUEST_LIMITS.templateDataBytes) ?? {};
-
-    let subject = optionalString(detail, 'subject');
-    if (subject !== undefined) {
-      headerSafe('subject', subject);
-      if (subject.length > REQUEST_LIMITS.subjectLength) {
-        throw new Invalid('VAL007', `subject is ${subject.length} characters; the limit is ${REQUEST_LIMITS.subjectLength}.`);
-      }
-      if (subject.trim() === '') subject = undefined;
-    }
-
-    let senderOverride: ValidRequest['senderOverride'];
-    const overrideRaw = optional(detail, 'senderOverride');
-    if (overrideRaw !== undefined) {
-      if (!isPlainObject(overrideRaw)) {
-        throw new Invalid('VAL006', `senderOverride must be an object {email, name?}, got ${describeType(overrideRaw)}.`);
-      }
-      const email = requiredString(overrideRaw, 'email', 'senderOverride.email');
-      const name = optionalString(overrideRaw, 'name', 'senderOverride.name');
-      const parsed = address('senderOverride.email', email, 'VAL009');
-      if (name !== undefined) {
-        headerSafe('senderOverride.name', name);
-        if (name.length > REQUEST_LIMITS.senderNameLength) {
-          throw new Invalid('VAL007', `senderOverride.name is longer than ${REQUEST_LIMITS.senderNameLength} characters.`);
-        }
-      }
-      const trimmedName = name?.trim();
-      senderOverride = { address: parsed, ...(trimmedName ? { name: trimmedName } : {}) };
-    }
-
+    const subject = readSubject(detail);
+    const senderOverride = readSenderOverride(detail);
     const replyToRaw = optionalString(detail, 'replyTo');
     const replyTo = replyToRaw !== undefined && replyToRaw.trim() !== '' ? address('replyTo', replyToRaw, 'VAL009') : undefined;
-
     const metadata = optionalObject(detail, 'metadata', REQUEST_LIMITS.metadataBytes);
-
-    const unsubscribe = optional(detail, 'unsubscribe');
-    if (unsubscribe !== undefined && typeof unsubscribe !== 'boolean') {
-      throw new Invalid('VAL006', `unsubscribe must be true or false, got ${describeType(unsubscribe)}.`);
-    }
-
-    let sendAt: string | undefined;
-    const sendAtRaw = optionalString(detail, 'sendAt');
-    if (sendAtRaw !== undefined && !isRetry) {
-      const parsed = parseSendAt(sendAtRaw);
-      if (!parsed.ok) throw new Invalid('VAL010', `sendAt "${storedText(sendAtRaw, 64)}" ${parsed.reason}.`);
-      if (parsed.at.getTime() - now.getTime() > MAX_SEND_AHEAD_MS) {
-        throw new Invalid('VAL011', `sendAt ${parsed.at.toISOString()} is more than ${MAX_SEND_AHEAD_DAYS} days ahead.`);
-      }
-      sendAt = parsed.at.toISOString();
-    }
-
+    const unsubscribe = readUnsubscribe(detail);
+    const sendAt = readSendAt(detail, isRetry, now);
     const parsedAttachments = parseAttachments(optional(detail, 'attachments'), isRetry);
     if (!parsedAttachments.ok) throw new Invalid(parsedAttachments.code, parsedAttachments.message);
     const attachments = parsedAttachments.value;
 
-    const stored: StoredRequest = {
-      to: toRaw.trim(),
+    const request: Omit<ValidRequest, 'stored'> = {
+      ...identity,
+      source,
+      to,
       templateName,
       templateData,
       ...(subject !== undefined ? { subject } : {}),
-      ...(senderOverride ? { senderOverride: { email: senderOverride.address.address, ...(senderOverride.name ? { name: senderOverride.name } : {}) } } : {}),
-      ...(replyTo ? { replyTo: replyTo.address } : {}),
+      ...(senderOverride ? { senderOverride } : {}),
+      ...(replyTo ? { replyTo } : {}),
       ...(metadata !== undefined ? { metadata } : {}),
       ...(unsubscribe !== undefined ? { unsubscribe } : {}),
-      // Never the inline content: see storedAttachments.
-      ...(attachments.length > 0 ? { attachments: storedAttachments(attachments) } : {}),
+      attachments,
+      ...(sendAt !== undefined ? { sendAt } : {}),
     };
-    return {
-      ok: true,
-      request: {
-        emailId,
-        originalEmailId,
-        retryAttempt,
-        source,
-        to,
-        templateName,
-        templateData,
-        ...(subject !== undefined ? { subject } : {}),
-        ...(senderOverride ? { senderOverride } : {}),
-        ...(replyTo ? { replyTo } : {}),
-        ...(metadata !== undefined ? { metadata } : {}),
-        ...(unsubscribe !== undefined ? { unsubscribe } : {}),
-        attachments,
-        ...(sendAt !== undefined ? { sendAt } : {}),
-        stored,
-      },
-    };
+    return { ok: true, request: { ...request, stored: storedRequestOf(toRaw, request) } };
   } catch (error) {
     if (error instanceof Invalid) return failure(error);
     // Anything unforeseen in the input is still a validation failure, never a crashed batch.

@@ -18,6 +18,8 @@ export interface EmailSenderConfig {
   bounceRateThreshold: number;
   /** Sends needed today before the brake can hold. */
   bounceRateMinSends: number;
+  /** Below that many sends, today's hard bounces that hold the brake anyway (0: no floor). */
+  bounceBrakeMaxHardBounces: number;
   templateCacheSeconds: number;
   trackingRetentionDays: number;
   /** Base URL of the unsubscribe endpoint; a signed token is appended. */
@@ -93,6 +95,7 @@ export function emailSenderConfig(env: Env): EmailSenderConfig {
     ...(defaultAddress ? { defaultSender: { address: defaultAddress, ...(defaultName ? { name: defaultName } : {}) } } : {}),
     bounceRateThreshold: numberValue(env, 'BOUNCE_RATE_THRESHOLD', 5, 0, 100),
     bounceRateMinSends: Math.floor(numberValue(env, 'BOUNCE_RATE_MIN_SENDS', 100, 0)),
+    bounceBrakeMaxHardBounces: Math.floor(numberValue(env, 'BOUNCE_BRAKE_MAX_HARD_BOUNCES', 10, 0)),
     templateCacheSeconds: numberValue(env, 'TEMPLATE_CACHE_SECONDS', 300, 0, 86_400),
     trackingRetentionDays: numberValue(env, 'TRACKING_RETENTION_DAYS', 365, 1, 36_500),
     ...(unsubscribeUrl ? { unsubscribeUrl } : {}),

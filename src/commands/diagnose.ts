@@ -1,4 +1,5 @@
 import chalk from 'chalk';
+import { brakeOffText, brakeReasonText } from '../../functions/core/bounce-brake.js';
 import { createUi, processIo } from '../ui.js';
 import { parseEmailAddress } from '../../functions/core/email-address.js';
 import { isValidEmailId } from '../../functions/core/email-id.js';
@@ -63,7 +64,10 @@ function printReport(report: DiagnoseReport, print: ReturnType<typeof createUi>)
   if (address) printSuppression(ui, report.suppression ?? undefined, address);
   const rate = report.bounceRate;
   if (rate) {
-    const state = rate.brakeOn ? chalk.red('ON') : rate.sent < rate.minimumSends ? `off (acts after ${rate.minimumSends} sends)` : chalk.green('off');
+    const settings = { thresholdPercent: rate.thresholdPercent, minimumSends: rate.minimumSends, maxHardBounces: rate.maxHardBounces };
+    const brake = { over: rate.brakeOn, ratePercent: rate.ratePercent, sent: rate.sent, bounced: rate.bounced, ...(rate.reason ? { reason: rate.reason } : {}) };
+    const off = brakeOffText(brake, settings);
+    const state = rate.brakeOn ? `${chalk.red('ON')} (${brakeReasonText(brake, settings)})` : off === 'off' ? chalk.green('off') : off;
     ui.out(`Bounce rate today (${rate.date} UTC): ${rate.ratePercent.toFixed(2)}% (${rate.bounced} of ${rate.sent} sent); threshold ${rate.thresholdPercent}%, brake ${state}`);
   }
   const dl = Object.entries(report.queues.deadLetters).map(([k, n]) => `${k} ${n}`);

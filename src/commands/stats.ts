@@ -1,5 +1,5 @@
 import { createUi, processIo } from '../ui.js';
-import { bounceBrake } from '../../functions/core/bounce-brake.js';
+import { bounceBrake, brakeOffText, brakeReasonText } from '../../functions/core/bounce-brake.js';
 import { dayStats, readDays, sumCounts, type DayStats } from '../ops/daily-figures.js';
 import { dayOption, daysEndingWith, integerOption } from '../ops/input.js';
 import { table } from '../ops/print.js';
@@ -34,9 +34,10 @@ export async function stats(options: StatsOptions): Promise<number> {
     const counts = await readDays(target, dates);
     const days = dates.map((date, i) => dayStats(date, counts[i]!));
     const total = count > 1 ? dayStats(`${dates[0]}..${last}`, sumCounts(counts)) : undefined;
-    const { bounceRateThreshold: threshold, bounceRateMinimumSends: minimumSends } = target.settings;
+    const { bounceRateThreshold: threshold, bounceRateMinimumSends: minimumSends, bounceBrakeMaxHardBounces: maxHardBounces } = target.settings;
+    const settings = { thresholdPercent: threshold, minimumSends, maxHardBounces };
     const todayCounts = dates.includes(today) ? counts[dates.indexOf(today)]! : undefined;
-    const brake = todayCounts ? bounceBrake(todayCounts, threshold, minimumSends) : undefined;
+    const brake = todayCounts ? bounceBrake(todayCounts, threshold, minimumSends, maxHardBounces) : undefined;
 
     if (options.json) {
       io.stdout.write(
@@ -45,7 +46,8 @@ export async function stats(options: StatsOptions): Promise<number> {
           countersTable: target.resources.countersTable,
           bounceRateThreshold: threshold,
           bounceRateMinimumSends: minimumSends,
-          ...(brake ? { brakeOnToday: brake.over } : {}),
+          bounceBrakeMaxHardBounces: maxHardBounces,
+          ...(brake ? { brakeOnToday: brake.over, ...(brake.reason ? { brakeReason: brake.reason } : {}) } : {}),
           days,
           ...(total ? { total } : {}),
         })}\n`,
@@ -75,11 +77,7 @@ export async function stats(options: StatsOptions): Promise<number> {
     );
     ui.out('Rates are percentages of sent; bounced counts hard bounces only (soft bounces are retried).');
     if (brake) {
-      const state = brake.over
-        ? `ON: every email fails BRK001 until 00:00 UTC`
-        : brake.sent < minimumSends
-          ? `off (it needs at least ${minimumSends} sends in a day before it can act)`
-          : 'off';
+      const state = brake.over ? `ON (${brakeReasonText(brake, settings)}): every email fails BRK001 until 00:00 UTC` : brakeOffText(brake, settings);
       ui.out(`Bounce-rate brake today: ${brake.ratePercent.toFixed(2)}% against a threshold of ${threshold}% — ${state}.`);
     }
     return 0;

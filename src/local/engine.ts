@@ -361,6 +361,7 @@ function localEnv(options: LocalEngineOptions, names: LocalNames, send: LocalQue
     DEFAULT_SENDER_NAME: options.senderName ?? '',
     BOUNCE_RATE_THRESHOLD: '5',
     BOUNCE_RATE_MIN_SENDS: '100',
+    BOUNCE_BRAKE_MAX_HARD_BOUNCES: '10',
     TEMPLATE_CACHE_SECONDS: String(options.templateCacheSeconds ?? 5),
     TRACKING_RETENTION_DAYS: '365',
     INTERRUPTED_SEND_POLICY: options.interruptedSend ?? LOCAL_DEFAULTS.interruptedSend,

@@ -105,9 +105,19 @@ export async function collectDiagnosis(target: EngineTarget, subjectText: string
       : Promise.resolve(),
     tryPart(notes, "Today's counters", () => readDailyCounts(ddb, countersTable, today)).then((counts) => {
       if (!counts) return;
-      const { bounceRateThreshold: thresholdPercent, bounceRateMinimumSends: minimumSends } = target.settings;
-      const brake = bounceBrake(counts, thresholdPercent, minimumSends);
-      facts.bounceRate = { date: today, sent: counts.sent, bounced: counts.bounced, ratePercent: brake.ratePercent, thresholdPercent, minimumSends, brakeOn: brake.over };
+      const { bounceRateThreshold: thresholdPercent, bounceRateMinimumSends: minimumSends, bounceBrakeMaxHardBounces: maxHardBounces } = target.settings;
+      const brake = bounceBrake(counts, thresholdPercent, minimumSends, maxHardBounces);
+      facts.bounceRate = {
+        date: today,
+        sent: counts.sent,
+        bounced: counts.bounced,
+        ratePercent: brake.ratePercent,
+        thresholdPercent,
+        minimumSends,
+        maxHardBounces,
+        brakeOn: brake.over,
+        ...(brake.reason ? { reason: brake.reason } : {}),
+      };
     }),
     sqsParts(),
   ]);

@@ -1,3 +1,4 @@
+import { brakeReasonText, type BrakeDecision, type BrakeReason, type BrakeSettings } from '../../functions/core/bounce-brake.js';
 import type { SuppressionEntry, SuppressionReason } from '../../functions/core/types.js';
 import { fixFor, meaningOf } from './error-fixes.js';
 import type { DeadLetterInfo } from './dead-letters.js';
@@ -35,7 +36,19 @@ export interface BounceRateFacts {
   ratePercent: number;
   thresholdPercent: number;
   minimumSends: number;
+  /** BounceBrakeMaxHardBounces (0: no floor). */
+  maxHardBounces: number;
   brakeOn: boolean;
+  /** Which rule holds the brake, when it is on. */
+  reason?: BrakeReason;
+}
+
+function brakeOf(rate: BounceRateFacts): BrakeDecision {
+  return { over: rate.brakeOn, ...(rate.reason ? { reason: rate.reason } : {}), ratePercent: rate.ratePercent, sent: rate.sent, bounced: rate.bounced };
+}
+
+function settingsOf(rate: BounceRateFacts): BrakeSettings {
+  return { thresholdPercent: rate.thresholdPercent, minimumSends: rate.minimumSends, maxHardBounces: rate.maxHardBounces };
 }
 
 export interface DiagnosisFacts {
@@ -178,7 +191,7 @@ function failedVerdict(record: StoredRecord, facts: DiagnosisFacts): Verdict {
       const rate = facts.bounceRate;
       const now = rate
         ? rate.brakeOn
-          ? `The brake is still on today (${rate.date}): ${rate.ratePercent.toFixed(2)}% of ${rate.sent} sends bounced, over ${rate.thresholdPercent}%.`
+          ? `The brake is still on today (${rate.date}): ${brakeReasonText(brakeOf(rate), settingsOf(rate))}.`
           : `The brake is off today (${rate.date}: ${rate.ratePercent.toFixed(2)}% of ${rate.sent} sends bounced).`
         : undefined;
       return verdict(
@@ -510,7 +523,7 @@ function warningsFor(facts: DiagnosisFacts, main: Verdict): string[] {
   const rate = facts.bounceRate;
   if (rate?.brakeOn && main.code !== 'BRK001') {
     warnings.push(
-      `The bounce-rate brake is ON today (${rate.ratePercent.toFixed(2)}% of ${rate.sent} sends bounced, over ${rate.thresholdPercent}%): every new email fails BRK001 until 00:00 UTC.`,
+      `The bounce-rate brake is ON today (${brakeReasonText(brakeOf(rate), settingsOf(rate))}): every new email fails BRK001 until 00:00 UTC.`,
     );
   }
   const mentioned = main.summary.includes('DLQ') || main.fix.some((f) => f.includes('dlq'));

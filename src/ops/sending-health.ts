@@ -27,7 +27,7 @@ export interface RateHealth {
 export interface SendingHealth {
   date: string;
   bounce: RateHealth & {
-    brake: { thresholdPercent: number; minimumSends: number; on: boolean; armed: boolean };
+    brake: { thresholdPercent: number; minimumSends: number; maxHardBounces: number; on: boolean; reason?: 'rate' | 'floor'; armed: boolean };
   };
   complaint: RateHealth;
 }
@@ -50,10 +50,10 @@ function rate(count: number, sent: number, limits: { review: number; atRisk: num
 export function sendingHealth(
   date: string,
   counts: { sent: number; bounced: number; complained: number },
-  settings: Pick<EngineSettings, 'bounceRateThreshold' | 'bounceRateMinimumSends'>,
+  settings: Pick<EngineSettings, 'bounceRateThreshold' | 'bounceRateMinimumSends' | 'bounceBrakeMaxHardBounces'>,
 ): SendingHealth {
   const sent = Math.max(0, counts.sent);
-  const brake = bounceBrake(counts, settings.bounceRateThreshold, settings.bounceRateMinimumSends);
+  const brake = bounceBrake(counts, settings.bounceRateThreshold, settings.bounceRateMinimumSends, settings.bounceBrakeMaxHardBounces);
   return {
     date,
     bounce: {
@@ -61,8 +61,10 @@ export function sendingHealth(
       brake: {
         thresholdPercent: settings.bounceRateThreshold,
         minimumSends: settings.bounceRateMinimumSends,
+        maxHardBounces: settings.bounceBrakeMaxHardBounces,
         on: brake.over,
-        // Below the minimum the brake cannot act, whatever the rate.
+        ...(brake.reason ? { reason: brake.reason } : {}),
+        // Below the minimum the rate cannot act, whatever it is; the hard-bounce floor (when above 0) holds until then.
         armed: sent >= settings.bounceRateMinimumSends,
       },
     },

@@ -38,6 +38,7 @@ export { DEFAULT_LOCAL_URL };
 export const LOCAL_SETTINGS: EngineSettings = {
   bounceRateThreshold: 5,
   bounceRateMinimumSends: 100,
+  bounceBrakeMaxHardBounces: 10,
   templateCacheSeconds: 5,
   softBounceRetryDelaySeconds: 5,
 };
@@ -45,6 +46,7 @@ export const LOCAL_SETTINGS: EngineSettings = {
 export const STACK_DEFAULT_SETTINGS: EngineSettings = {
   bounceRateThreshold: 5,
   bounceRateMinimumSends: 100,
+  bounceBrakeMaxHardBounces: 10,
   templateCacheSeconds: 300,
   softBounceRetryDelaySeconds: 900,
 };
@@ -87,6 +89,8 @@ export interface EngineSettings {
   /** Percent. */
   bounceRateThreshold: number;
   bounceRateMinimumSends: number;
+  /** Below the minimum sample, today's hard bounces that hold the brake (0: no floor). */
+  bounceBrakeMaxHardBounces: number;
   templateCacheSeconds: number;
   softBounceRetryDelaySeconds: number;
   /** The stack's MaxSendRate parameter (0 = the account's rate), when the stack has one. */
@@ -427,6 +431,8 @@ export function stackSettings(parameters: Record<string, string>): EngineSetting
   return {
     bounceRateThreshold: numberParameter(parameters, 'BounceRateThreshold', STACK_DEFAULT_SETTINGS.bounceRateThreshold),
     bounceRateMinimumSends: numberParameter(parameters, 'BounceRateMinimumSends', STACK_DEFAULT_SETTINGS.bounceRateMinimumSends),
+    // A stack from before the floor has no such parameter, and its sender no floor.
+    bounceBrakeMaxHardBounces: numberParameter(parameters, 'BounceBrakeMaxHardBounces', 0),
     templateCacheSeconds: numberParameter(parameters, 'TemplateCacheSeconds', STACK_DEFAULT_SETTINGS.templateCacheSeconds),
     softBounceRetryDelaySeconds: numberParameter(parameters, 'SoftBounceRetryDelaySeconds', STACK_DEFAULT_SETTINGS.softBounceRetryDelaySeconds),
     ...(parameters.MaxSendRate !== undefined && parameters.MaxSendRate !== '' && Number.isFinite(Number(parameters.MaxSendRate)) ? { maxSendRate: Number(parameters.MaxSendRate) } : {}),

@@ -148,7 +148,7 @@ describe('stats on the stack', () => {
     const options = base();
     expect(await stats({ ...options, json: true, now: () => NOW })).toBe(0);
     const out = JSON.parse(options.io.out());
-    expect(out).toMatchObject({ bounceRateThreshold: 3, bounceRateMinimumSends: 10, brakeOnToday: true });
+    expect(out).toMatchObject({ bounceRateThreshold: 3, bounceRateMinimumSends: 10, bounceBrakeMaxHardBounces: 0, brakeOnToday: true });
     expect(out.days[0]).toMatchObject({ date: '2026-03-01', sent: 20, delivered: 18, bounced: 1, bounceRate: 5, deliveryRate: 90 });
   });
 });

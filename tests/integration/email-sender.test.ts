@@ -336,12 +336,38 @@ describe('reputation protection', () => {
     expect(await record('sup-idn-2')).toMatchObject({ status: 'failed', errorCode: 'SUP001' });
   });
 
-  it('does not brake below the minimum sample, however high the rate', async () => {
+  it('does not brake below the minimum sample, however high the rate, with the hard-bounce floor off', async () => {
     clock = new Date('2026-05-01T12:00:00.000Z');
     await addDailyCounts(env.ddb, env.tables.counters, '2026-05-01', { sent: 50, bounced: 25 });
-    const { handler } = makeHandler();
+    const { handler } = makeHandler({ BOUNCE_BRAKE_MAX_HARD_BOUNCES: '0' });
     await handler(sqsEvent(welcome('brake-a@customer.example', 'brk-1')));
     expect((await record('brk-1'))!.status).toBe('sent');
+  });
+
+  it('brakes below the minimum sample once today has as many hard bounces as the floor', async () => {
+    clock = new Date('2026-05-04T12:00:00.000Z');
+    await addDailyCounts(env.ddb, env.tables.counters, '2026-05-04', { sent: 30, bounced: 10 });
+    const { handler } = makeHandler({ BOUNCE_BRAKE_MAX_HARD_BOUNCES: '10' });
+    await handler(sqsEvent(welcome('brake-d@customer.example', 'brk-4')));
+    expect(await record('brk-4')).toMatchObject({ status: 'failed', errorCode: 'BRK001' });
+    expect((await record('brk-4'))!.errorMessage).toMatch(/10 hard bounces in 30 sends.*BounceBrakeMaxHardBounces/);
+    expect(await mailTo('brake-d@customer.example')).toHaveLength(0);
+  });
+
+  it('holds at the default floor of 10 hard bounces when the stack sets none', async () => {
+    clock = new Date('2026-05-05T12:00:00.000Z');
+    await addDailyCounts(env.ddb, env.tables.counters, '2026-05-05', { sent: 12, bounced: 10 });
+    const { handler } = makeHandler();
+    await handler(sqsEvent(welcome('brake-e@customer.example', 'brk-5')));
+    expect(await record('brk-5')).toMatchObject({ status: 'failed', errorCode: 'BRK001' });
+  });
+
+  it('sends one hard bounce short of the floor', async () => {
+    clock = new Date('2026-05-06T12:00:00.000Z');
+    await addDailyCounts(env.ddb, env.tables.counters, '2026-05-06', { sent: 30, bounced: 9 });
+    const { handler } = makeHandler({ BOUNCE_BRAKE_MAX_HARD_BOUNCES: '10' });
+    await handler(sqsEvent(welcome('brake-f@customer.example', 'brk-6')));
+    expect((await record('brk-6'))!.status).toBe('sent');
   });
 
   it('brakes once the day has enough sends and the hard-bounce rate is over the threshold', async () => {

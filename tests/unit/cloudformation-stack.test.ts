@@ -371,6 +371,7 @@ describe('parameters', () => {
       AdminEmail: undefined,
       BounceRateThreshold: 5,
       BounceRateMinimumSends: 100,
+      BounceBrakeMaxHardBounces: 10,
       EmailSenderConcurrency: 14,
       MaxSendRate: 0,
       SoftBounceRetryDelaySeconds: 900,

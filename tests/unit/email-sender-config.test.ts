@@ -22,6 +22,7 @@ describe('emailSenderConfig', () => {
       configurationSet: 'cs',
       bounceRateThreshold: 5,
       bounceRateMinSends: 100,
+      bounceBrakeMaxHardBounces: 10,
       templateCacheSeconds: 300,
       trackingRetentionDays: 365,
       maxAttachmentBytes: 10 * 1024 * 1024,
@@ -38,6 +39,7 @@ describe('emailSenderConfig', () => {
       DEFAULT_SENDER_NAME: 'Bücher Team',
       BOUNCE_RATE_THRESHOLD: '2.5',
       BOUNCE_RATE_MIN_SENDS: '50',
+      BOUNCE_BRAKE_MAX_HARD_BOUNCES: '0',
       TEMPLATE_CACHE_SECONDS: '0',
       TRACKING_RETENTION_DAYS: '30',
       UNSUBSCRIBE_URL: 'https://abc.lambda-url.us-east-1.on.aws/',
@@ -50,6 +52,7 @@ describe('emailSenderConfig', () => {
     expect(config).toMatchObject({
       bounceRateThreshold: 2.5,
       bounceRateMinSends: 50,
+      bounceBrakeMaxHardBounces: 0,
       templateCacheSeconds: 0,
       trackingRetentionDays: 30,
       unsubscribeUrl: 'https://abc.lambda-url.us-east-1.on.aws/',
@@ -73,6 +76,7 @@ describe('emailSenderConfig', () => {
     [{ DEFAULT_SENDER_NAME: 'A\nB' }, /DEFAULT_SENDER_NAME/],
     [{ BOUNCE_RATE_THRESHOLD: '150' }, /BOUNCE_RATE_THRESHOLD must be a number between 0 and 100/],
     [{ BOUNCE_RATE_MIN_SENDS: 'many' }, /BOUNCE_RATE_MIN_SENDS/],
+    [{ BOUNCE_BRAKE_MAX_HARD_BOUNCES: '-1' }, /BOUNCE_BRAKE_MAX_HARD_BOUNCES must be a number between 0/],
     [{ UNSUBSCRIBE_URL: 'ftp://x.example/' }, /UNSUBSCRIBE_URL must be an http\(s\) URL/],
     [{ UNSUBSCRIBE_URL: 'not a url' }, /UNSUBSCRIBE_URL/],
     [{ UNSUBSCRIBE_MAILTO: 'nobody' }, /UNSUBSCRIBE_MAILTO/],
@@ -92,6 +96,7 @@ describe('emailSenderConfig', () => {
     expect([...names].sort()).toEqual(
       [
         'ATTACHMENTS_MAX_BYTES',
+        'BOUNCE_BRAKE_MAX_HARD_BOUNCES',
         'BOUNCE_RATE_MIN_SENDS',
         'BOUNCE_RATE_THRESHOLD',
         'CONFIGURATION_SET',

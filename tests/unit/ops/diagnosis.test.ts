@@ -93,7 +93,7 @@ describe('failed records', () => {
   });
 
   it('reports whether the bounce-rate brake is still on for a BRK001 failure', () => {
-    const rate = { date: '2026-03-01', sent: 200, bounced: 4, ratePercent: 2, thresholdPercent: 5, minimumSends: 100, brakeOn: false };
+    const rate = { date: '2026-03-01', sent: 200, bounced: 4, ratePercent: 2, thresholdPercent: 5, minimumSends: 100, maxHardBounces: 10, brakeOn: false };
     const v = diagnose(facts({ record: record({ status: 'failed', errorCode: 'BRK001' }), bounceRate: rate }));
     expect(v.details.join(' ')).toContain('The brake is off today');
     expect(v.fix.at(-1)).toContain('publish it again');
@@ -250,9 +250,16 @@ describe('by address', () => {
 
 describe('warnings', () => {
   it('warns that the brake is on whatever the email', () => {
-    const rate = { date: '2026-03-01', sent: 200, bounced: 20, ratePercent: 10, thresholdPercent: 5, minimumSends: 100, brakeOn: true };
+    const rate = { date: '2026-03-01', sent: 200, bounced: 20, ratePercent: 10, thresholdPercent: 5, minimumSends: 100, maxHardBounces: 10, brakeOn: true, reason: 'rate' as const };
     const v = diagnose(facts({ record: record({ status: 'delivered' }), bounceRate: rate }));
     expect(v.warnings[0]).toContain('brake is ON');
+    expect(v.warnings[0]).toContain('10.00% of 200 sends bounced, over 5%');
+  });
+
+  it('says when the hard-bounce floor holds the brake below the minimum sample', () => {
+    const rate = { date: '2026-03-01', sent: 30, bounced: 10, ratePercent: 33.33, thresholdPercent: 5, minimumSends: 100, maxHardBounces: 10, brakeOn: true, reason: 'floor' as const };
+    const v = diagnose(facts({ record: record({ status: 'delivered' }), bounceRate: rate }));
+    expect(v.warnings[0]).toContain('10 hard bounces in 30 sends, at the limit of 10 that holds below 100 sends');
   });
 
   it('mentions non-empty DLQs the verdict does not already talk about', () => {

@@ -4,7 +4,7 @@ import { quotaView } from '../../../src/ops/account-health.js';
 
 /** Today's rates against the engine's brake and SES's review thresholds, and the quota view. */
 
-const settings = { bounceRateThreshold: 5, bounceRateMinimumSends: 100 };
+const settings = { bounceRateThreshold: 5, bounceRateMinimumSends: 100, bounceBrakeMaxHardBounces: 10 };
 
 describe('sesLevel', () => {
   it.each([
@@ -48,8 +48,14 @@ describe('sendingHealth', () => {
     expect(sendingHealth('d', { sent: 200, bounced: 11, complained: 0 }, settings).bounce).toMatchObject({ ratePercent: 5.5, ses: { level: 'review' }, brake: { on: true } });
   });
 
+  it('holds below the minimum sample once the hard bounces reach the floor, and says so', () => {
+    expect(sendingHealth('d', { sent: 40, bounced: 9, complained: 0 }, settings).bounce.brake).toMatchObject({ on: false, armed: false, maxHardBounces: 10 });
+    expect(sendingHealth('d', { sent: 40, bounced: 10, complained: 0 }, settings).bounce.brake).toMatchObject({ on: true, reason: 'floor', armed: false });
+    expect(sendingHealth('d', { sent: 40, bounced: 10, complained: 0 }, { ...settings, bounceBrakeMaxHardBounces: 0 }).bounce.brake).toMatchObject({ on: false });
+  });
+
   it('rounds to two decimals and uses the target\'s own threshold', () => {
-    const health = sendingHealth('d', { sent: 3000, bounced: 40, complained: 4 }, { bounceRateThreshold: 1, bounceRateMinimumSends: 10 });
+    const health = sendingHealth('d', { sent: 3000, bounced: 40, complained: 4 }, { bounceRateThreshold: 1, bounceRateMinimumSends: 10, bounceBrakeMaxHardBounces: 10 });
 
     expect(health.bounce.ratePercent).toBe(1.33);
     expect(health.bounce.brake).toMatchObject({ on: true, thresholdPercent: 1 });

@@ -199,18 +199,25 @@ describe('stack outputs', () => {
     expect(STACK_DEFAULT_SETTINGS).toEqual({
       bounceRateThreshold: defaults('BounceRateThreshold'),
       bounceRateMinimumSends: defaults('BounceRateMinimumSends'),
+      bounceBrakeMaxHardBounces: defaults('BounceBrakeMaxHardBounces'),
       templateCacheSeconds: defaults('TemplateCacheSeconds'),
       softBounceRetryDelaySeconds: defaults('SoftBounceRetryDelaySeconds'),
     });
   });
 
   it('reads the settings from the parameters, with the template defaults for absent ones', () => {
-    expect(stackSettings({ BounceRateThreshold: '3', BounceRateMinimumSends: '' })).toEqual({
+    expect(stackSettings({ BounceRateThreshold: '3', BounceRateMinimumSends: '', BounceBrakeMaxHardBounces: '4' })).toEqual({
       bounceRateThreshold: 3,
       bounceRateMinimumSends: 100,
+      bounceBrakeMaxHardBounces: 4,
       templateCacheSeconds: 300,
       softBounceRetryDelaySeconds: 900,
     });
+  });
+
+  it('reads no hard-bounce floor from a stack without the parameter (its sender has none)', () => {
+    expect(stackSettings({ BounceRateThreshold: '5' }).bounceBrakeMaxHardBounces).toBe(0);
+    expect(stackSettings({ BounceBrakeMaxHardBounces: '0' }).bounceBrakeMaxHardBounces).toBe(0);
   });
 });
 
