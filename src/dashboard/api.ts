@@ -5,6 +5,7 @@ import { getSuppression } from '../../functions/lib/suppression-store.js';
 import { alarmsInAlarm, sesQuota } from '../ops/account-health.js';
 import { dayStats, readDays } from '../ops/daily-figures.js';
 import { listDeadLetters, QUEUE_CHOICES, redriveDeadLetters, type QueueChoice } from '../ops/dead-letter-queues.js';
+import { checkDeliverability, type TxtResolver } from '../ops/deliverability-gather.js';
 import { collectDiagnosis } from '../ops/diagnose-report.js';
 import { SUPPRESSION_ADVICE } from '../ops/diagnosis.js';
 import { daysEndingWith } from '../ops/input.js';
@@ -26,6 +27,8 @@ import { HttpError } from './server.js';
 export interface ApiContext {
   target: EngineTarget;
   now?: () => Date;
+  /** DNS for the deliverability check's DMARC lookup (default: the system's resolver, short timeouts). */
+  dns?: TxtResolver;
 }
 
 /** Days shown by the chart: today and the 30 before it. */
@@ -159,6 +162,21 @@ export function dashboardRoutes(context: ApiContext): Route[] {
       path: '/api/alarms',
       summary: "the stack's CloudWatch alarms in ALARM (local mode has none)",
       handler: async () => alarmsInAlarm(target),
+    },
+    {
+      method: 'GET',
+      path: '/api/deliverability',
+      summary: "the default sender's DKIM, custom MAIL FROM, DMARC and one-click unsubscribe, each with its fix (as `status` shows them)",
+      handler: async () => {
+        const sender = target.resources.senderEmail;
+        if (!sender) return { report: null, reason: 'The engine does not say which address it sends from (a stack or local mode of an earlier version).' };
+        const [ses, s3] = await Promise.all([target.clients.ses(), target.clients.s3()]);
+        const report = await checkDeliverability(
+          { sender, region: target.region, bucket: target.resources.templateBucket },
+          { ses, s3, ...(context.dns ? { dns: context.dns } : {}) },
+        );
+        return { report, reason: null };
+      },
     },
     {
       method: 'GET',

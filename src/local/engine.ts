@@ -437,6 +437,7 @@ function engineInfo(parts: InfoParts): LocalInfo {
     dataDir: dataDir ?? null,
     retryDelaySeconds: options.retryDelaySeconds,
     templates,
+    senderEmail: options.sender,
   };
 }
 

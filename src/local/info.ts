@@ -38,4 +38,6 @@ export interface LocalInfo {
   dataDir: string | null;
   retryDelaySeconds: number;
   templates: string[];
+  /** The default sender address (--sender); absent from the lines of earlier versions. */
+  senderEmail?: string;
 }

@@ -83,6 +83,8 @@ export interface EngineResources {
   /** Dead-letter queue URLs: send, feedback, webhook (when on) and (on AWS) the event-delivery DLQ. */
   deadLetterQueues: Partial<Record<QueueKind, string>>;
   webhook?: WebhookResources;
+  /** The engine's default sender (the stack's DefaultSenderEmail, local mode's --sender), for the deliverability check. */
+  senderEmail?: string;
 }
 
 export interface EngineSettings {
@@ -285,6 +287,7 @@ export function localResources(info: LocalInfoLine): EngineResources {
     suppressionTable: info.suppressionTable,
     countersTable: info.countersTable,
     templateBucket: info.templateBucket,
+    ...(text(info.senderEmail) ? { senderEmail: text(info.senderEmail)! } : {}),
     ...(info.sendQueueUrl ? { sendQueueUrl: info.sendQueueUrl } : {}),
     ...(info.feedbackQueueUrl ? { feedbackQueueUrl: info.feedbackQueueUrl } : {}),
     deadLetterQueues: { ...(send ? { send } : {}), ...(feedback ? { feedback } : {}), ...(webhookDlq ? { webhook: webhookDlq } : {}) },
@@ -410,7 +413,8 @@ export function stackResources(stackName: string, region: string, outputs: Recor
   const webhookUrl = outputs.WebhookUrl || undefined;
   const webhookDlq = webhookUrl ? (outputs.WebhookDeadLetterQueueUrl || dlq(/^webhook/i)) : undefined;
   return {
-    ...(found as Omit<EngineResources, 'deadLetterQueues' | 'sendQueueUrl' | 'feedbackQueueUrl' | 'webhook'>),
+    ...(found as Omit<EngineResources, 'deadLetterQueues' | 'sendQueueUrl' | 'feedbackQueueUrl' | 'webhook' | 'senderEmail'>),
+    ...(parameters.DefaultSenderEmail ? { senderEmail: parameters.DefaultSenderEmail } : {}),
     ...(outputs.SendQueueUrl ? { sendQueueUrl: outputs.SendQueueUrl } : {}),
     ...(outputs.FeedbackQueueUrl ? { feedbackQueueUrl: outputs.FeedbackQueueUrl } : {}),
     deadLetterQueues: { ...(send ? { send } : {}), ...(feedback ? { feedback } : {}), ...(events ? { events } : {}), ...(webhookDlq ? { webhook: webhookDlq } : {}) },

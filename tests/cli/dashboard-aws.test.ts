@@ -3,7 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { GetAccountCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import { GetAccountCommand, GetEmailIdentityCommand, NotFoundException, SESv2Client } from '@aws-sdk/client-sesv2';
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { addDailyCounts } from '../../functions/lib/counters-store.js';
 import { buildRecord } from '../../functions/lib/tracking-store.js';
@@ -51,7 +51,7 @@ beforeAll(async () => {
   cfn.seed(
     'sesmailengine',
     'UPDATE_COMPLETE',
-    { BounceRateThreshold: '3', BounceRateMinimumSends: '10', MaxSendRate: '5' },
+    { BounceRateThreshold: '3', BounceRateMinimumSends: '10', MaxSendRate: '5', DefaultSenderEmail: 'news@mail.example.com' },
     {
       EventBusName: 'sesmailengine-EmailBus',
       EmailTrackingTableName: aws.tables.tracking,
@@ -63,8 +63,14 @@ beforeAll(async () => {
     },
   );
   sts.on(GetCallerIdentityCommand).resolves({ Account: '123456789012', Arn: 'arn:aws:iam::123456789012:user/dev' });
-  target = await resolveTarget({ region: 'us-east-1', clients: { ddb: aws.ddb, cloudWatch: new CloudWatchClient({ region: 'us-east-1' }), ses: new SESv2Client({ region: 'us-east-1' }) } });
-  routes = dashboardRoutes({ target, now: () => NOW });
+  target = await resolveTarget({ region: 'us-east-1', clients: { ddb: aws.ddb, s3: aws.s3, cloudWatch: new CloudWatchClient({ region: 'us-east-1' }), ses: new SESv2Client({ region: 'us-east-1' }) } });
+  const dns = {
+    resolveTxt: async (name: string) => {
+      if (name === '_dmarc.example.com') return [['v=DMARC1; p=quarantine; rua=mailto:d@example.com']];
+      throw Object.assign(new Error(`queryTxt ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
+    },
+  };
+  routes = dashboardRoutes({ target, now: () => NOW, dns });
 });
 
 beforeEach(() => {
@@ -192,6 +198,23 @@ describe('alarms and quota', () => {
     ses.on(GetAccountCommand).resolves({ ProductionAccessEnabled: true, SendingEnabled: true, SendQuota: { MaxSendRate: 14, Max24HourSend: 50_000, SentLast24Hours: 500 } });
 
     expect(await get('/api/quota')).toMatchObject({ available: true, maxSendRate: 14, max24HourSend: 50_000, sentLast24Hours: 500, quotaUsedPercent: 1, pacedRate: 5 });
+  });
+
+  it("checks the stack's DefaultSenderEmail: DKIM and MAIL FROM from SES, DMARC from the organisational domain", async () => {
+    ses.on(GetEmailIdentityCommand, { EmailIdentity: 'mail.example.com' }).resolves({
+      IdentityType: 'DOMAIN',
+      VerifiedForSendingStatus: true,
+      DkimAttributes: { SigningEnabled: true, Status: 'SUCCESS', Tokens: ['a', 'b', 'c'] },
+    } as never);
+    ses.on(GetEmailIdentityCommand, { EmailIdentity: 'news@mail.example.com' }).rejects(new NotFoundException({ message: 'not found', $metadata: {} }));
+
+    const { report, reason } = await get('/api/deliverability');
+
+    expect(reason).toBeNull();
+    expect(report).toMatchObject({ sender: 'news@mail.example.com', domain: 'mail.example.com' });
+    const state = Object.fromEntries(report.items.map((item: { id: string; state: string }) => [item.id, item.state]));
+    expect(state).toMatchObject({ dkim: 'ok', 'mail-from': 'warn', dmarc: 'ok' });
+    expect(report.items.find((item: { id: string }) => item.id === 'mail-from').records.map((r: { type: string }) => r.type).sort()).toEqual(['MX', 'TXT']);
   });
 
   it('is a failure behind the route when AWS refuses, not a bad request', async () => {

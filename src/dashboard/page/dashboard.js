@@ -149,8 +149,10 @@ function rateBox(title, rate, brake) {
   const level = { healthy: 'below SES\u2019s review threshold', review: 'at or over SES\u2019s review threshold', 'at-risk': 'at or over SES\u2019s at-risk threshold' }[rate.ses.level];
   const brakeLine = brake
     ? brake.on
-      ? el('div', { className: 'level-problem' }, `Engine brake ON: every email fails BRK001 until 00:00 UTC (threshold ${brake.thresholdPercent}%).`)
-      : el('div', {}, `Engine brake off (threshold ${brake.thresholdPercent}%${brake.armed ? '' : `; it acts only after ${number(brake.minimumSends)} sends in a day`}).`)
+      ? el('div', { className: 'level-problem' }, brake.reason === 'floor'
+        ? `Engine brake ON: ${number(rate.count)} hard bounces before ${number(brake.minimumSends)} sends reached the floor of ${number(brake.maxHardBounces)}; every email fails BRK001 until 00:00 UTC.`
+        : `Engine brake ON: every email fails BRK001 until 00:00 UTC (threshold ${brake.thresholdPercent}%).`)
+      : el('div', {}, `Engine brake off (threshold ${brake.thresholdPercent}%${brake.armed ? '' : `; the rate acts after ${number(brake.minimumSends)} sends in a day${brake.maxHardBounces > 0 ? `, until then ${number(brake.maxHardBounces)} hard bounces hold it` : ''}`}).`)
     : null;
   return el('div', { className: 'rate-box', 'data-rate': title },
     el('div', {}, title),
@@ -343,12 +345,38 @@ async function loadQuota() {
     q.sendingEnabled === false ? [el('dt', {}, 'sending'), el('dd', { className: 'level-problem' }, 'disabled for the account')] : null));
 }
 
-/** The account panels, for the routes this server has (a route table the lead may extend). */
+const CHECK_LEVEL = { ok: 'level-ok', warn: 'level-pending', fail: 'level-problem', unknown: 'level-pending' };
+
+async function loadDeliverability() {
+  const d = await api('/api/deliverability');
+  if (!d.report) {
+    clear(byId('deliverability'), el('p', { className: 'empty' }, d.reason));
+    return;
+  }
+  const r = d.report;
+  const rows = r.items.map((item) => el('tr', { 'data-check': item.id },
+    el('td', {}, item.title),
+    el('td', { className: CHECK_LEVEL[item.state] || '' }, item.state),
+    el('td', {},
+      el('div', {}, item.summary),
+      item.note ? el('div', { className: 'empty' }, item.note) : null,
+      item.fix ? el('div', {}, el('strong', {}, 'Fix: '), item.fix) : null,
+      item.records && item.records.length
+        ? el('ul', { className: 'records' }, item.records.map((rec) => el('li', {}, el('code', {}, `${rec.type} ${rec.name} ${rec.value}`))))
+        : null,
+      item.subjects && item.subjects.length ? el('div', { className: 'empty' }, `Templates: ${item.subjects.join(', ')}`) : null)));
+  clear(byId('deliverability'),
+    el('p', {}, 'Sender ', el('code', {}, r.sender), ' — overall ', el('span', { className: CHECK_LEVEL[r.state] || '' }, r.state)),
+    el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'check'), el('th', {}, 'state'), el('th', {}, 'what was found, and the fix'))), el('tbody', {}, rows)));
+}
+
+/** The account panels, for the routes this server has. */
 async function loadAccount() {
   const routes = (await api('/api')).routes.map((r) => r.path);
   await Promise.all([
     routes.includes('/api/alarms') ? panel('alarms', loadAlarms) : null,
     routes.includes('/api/quota') ? panel('quota', loadQuota) : null,
+    routes.includes('/api/deliverability') ? panel('deliverability', loadDeliverability) : null,
   ]);
 }
 
