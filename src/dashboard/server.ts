@@ -79,6 +79,31 @@ const NO_TOKEN = (): HttpError =>
     'Open the URL `sesmailengine dashboard` printed for this run (with its ?token=), or send Authorization: Bearer <token>.',
   );
 
+/**
+ * What a browser that opens the dashboard without its token sees: a page (fixed text, no
+ * data) saying where the URL comes from. Scripts and the API get the JSON error.
+ */
+const NO_TOKEN_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>SESMailEngine dashboard</title></head>
+<body>
+<h1>This dashboard needs its link</h1>
+<p>Open the URL that <code>sesmailengine dashboard</code> printed when it started, with its
+<code>?token=</code>. Each run has its own token: after a restart, use the new URL.</p>
+<p>(DSH003: this request carries no valid dashboard token.)</p>
+</body></html>
+`;
+
+function wantsPage(request: IncomingMessage, path: string, method: string): boolean {
+  return (method === 'GET' || method === 'HEAD') && path === '/' && /\btext\/html\b/i.test(String(request.headers.accept ?? ''));
+}
+
+function refuseWithoutToken(request: IncomingMessage, response: ServerResponse, path: string, method: string): void {
+  request.resume();
+  const head = method === 'HEAD';
+  if (wantsPage(request, path, method)) send(response, 401, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' }, NO_TOKEN_PAGE, head);
+  else sendError(response, NO_TOKEN(), head);
+}
+
 /** Reads a JSON object body: application/json, at most MAX_BODY_BYTES, an object. */
 export async function readJsonBody(request: IncomingMessage): Promise<Record<string, unknown>> {
   const type = String(request.headers['content-type'] ?? '');
@@ -142,17 +167,16 @@ export async function handle(request: IncomingMessage, response: ServerResponse,
 
   // The first load: the token from the printed URL becomes a cookie, and the URL loses it.
   if (path === '/' && url.searchParams.has('token') && (method === 'GET' || head)) {
-    request.resume();
     if (!sameToken(url.searchParams.get('token') ?? '', options.token)) {
-      sendError(response, NO_TOKEN(), head);
+      refuseWithoutToken(request, response, path, method);
       return;
     }
+    request.resume();
     send(response, 303, { Location: '/', 'Set-Cookie': sessionCookie(port, options.token), 'Cache-Control': 'no-store' }, '', head);
     return;
   }
   if (!isAuthorized(request.headers, port, options.token)) {
-    request.resume();
-    sendError(response, NO_TOKEN(), head);
+    refuseWithoutToken(request, response, path, method);
     return;
   }
 

@@ -121,6 +121,20 @@ describe('the token', () => {
     }
   });
 
+  it('shows a browser that opens the page without it (or with an old one) where the URL comes from, as a page', async () => {
+    for (const path of ['/', `/?token=${newToken()}`]) {
+      const answer = await raw('GET', path, { Accept: 'text/html,application/xhtml+xml' });
+      expect(answer.status).toBe(401);
+      expect(answer.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(answer.text).toContain('<code>sesmailengine dashboard</code> printed');
+      expect(answer.text).not.toContain('dashboard.js');
+      expect(answer.headers['set-cookie']).toBeUndefined();
+      expect(answer.headers['content-security-policy']).toContain("default-src 'self'");
+    }
+    // The API stays JSON whatever the Accept header says.
+    expect((await raw('GET', '/api/overview', { Accept: 'text/html' })).json().error.code).toBe('DSH003');
+  });
+
   it('with a Bearer header reads the API, JSON and never cached', async () => {
     const answer = await raw('GET', '/api/overview', bearer());
 
