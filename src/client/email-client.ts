@@ -147,16 +147,20 @@ export class EmailClient {
       emailId: request.emailId ?? `email-${randomUUID()}`,
     }));
     const outcomes: (SendOutcome | undefined)[] = new Array(withIds.length);
-    const entries: PutEventsRequestEntry[] = withIds.map((detail) => ({
+    const details = withIds.map(serialize);
+    const entries: PutEventsRequestEntry[] = details.map((detail) => ({
       EventBusName: this.eventBusName,
       Source: this.source,
       DetailType: DETAIL_TYPE,
-      Detail: JSON.stringify(detail),
+      Detail: 'json' in detail ? detail.json : '{}',
     }));
 
     let pending: number[] = [];
     entries.forEach((entry, index) => {
-      if (entrySize(entry) > this.maxRequestBytes) {
+      const detail = details[index]!;
+      if ('problem' in detail) {
+        outcomes[index] = { ok: false, emailId: withIds[index]!.emailId, errorCode: 'InvalidDetail', errorMessage: detail.problem };
+      } else if (entrySize(entry) > this.maxRequestBytes) {
         outcomes[index] = {
           ok: false,
           emailId: withIds[index]!.emailId,
@@ -222,4 +226,30 @@ export class EmailClient {
     }
     return outcomes as SendOutcome[];
   }
+}
+
+/**
+ * A request as the JSON EventBridge carries, or why it cannot be: JSON.stringify would send
+ * NaN and Infinity as null (the engine would then see a different request) and throws on
+ * cycles and BigInt, which would reject every request of the batch.
+ */
+function serialize(detail: EmailRequest & { emailId: string }): { json: string } | { problem: string } {
+  let json: string;
+  try {
+    json = JSON.stringify(detail);
+  } catch (error) {
+    // A cycle or a BigInt.
+    return { problem: `The request cannot be written as JSON: ${(error as Error).message}` };
+  }
+  // No cycles now (JSON.stringify would have thrown); values with toJSON are sent as they say.
+  const pending: Array<[unknown, string]> = [[detail, 'request']];
+  while (pending.length > 0) {
+    const [value, path] = pending.pop()!;
+    if (typeof value === 'number' && !Number.isFinite(value)) {
+      return { problem: `${path} is ${String(value)}, which JSON cannot carry (it would arrive as null); send a finite number or a string.` };
+    }
+    if (value === null || typeof value !== 'object' || typeof (value as { toJSON?: unknown }).toJSON === 'function') continue;
+    for (const [key, child] of Object.entries(value)) pending.push([child, Array.isArray(value) ? `${path}[${key}]` : `${path}.${key}`]);
+  }
+  return { json };
 }

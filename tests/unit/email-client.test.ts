@@ -134,6 +134,31 @@ describe('EmailClient', () => {
     eb.restore();
   });
 
+  it('refuses a request JSON cannot carry as it is (Infinity, NaN, a cycle, a BigInt) and still sends the rest of the batch', async () => {
+    const eb = mockClient(EventBridgeClient);
+    eb.on(PutEventsCommand).callsFake((input: { Entries: unknown[] }) => ({ FailedEntryCount: 0, Entries: input.Entries.map((_, i) => ({ EventId: `ev-${i}` })) }));
+    const client = new EmailClient({ eventBusName: 'bus', client: new EventBridgeClient({}), sleep: noSleep });
+    const cyclic: Record<string, unknown> = { name: 'x' };
+    cyclic.self = cyclic;
+    const shared = { price: 1 };
+
+    const outcomes = await client.sendBatch([
+      { to: 'a@example.com', templateName: 't', templateData: { total: Infinity } },
+      { to: 'b@example.com', templateName: 't', templateData: { items: [{ price: 2 }, { price: NaN }] } },
+      { to: 'c@example.com', templateName: 't', templateData: cyclic },
+      { to: 'd@example.com', templateName: 't', templateData: { id: 10n } as unknown as Record<string, unknown> },
+      { to: 'e@example.com', templateName: 't', templateData: { first: shared, second: shared, at: new Date(0) } },
+    ]);
+
+    expect(outcomes.slice(0, 4).map((o) => (o.ok ? 'ok' : o.errorCode))).toEqual(['InvalidDetail', 'InvalidDetail', 'InvalidDetail', 'InvalidDetail']);
+    expect(!outcomes[0]!.ok && outcomes[0]!.errorMessage).toContain('request.templateData.total is Infinity');
+    expect(!outcomes[1]!.ok && outcomes[1]!.errorMessage).toContain('request.templateData.items[1].price is NaN');
+    expect(outcomes[4]).toMatchObject({ ok: true });
+    const sent = eb.commandCalls(PutEventsCommand).flatMap((call) => call.args[0].input.Entries ?? []);
+    expect(sent.map((entry) => JSON.parse(entry.Detail!).to)).toEqual(['e@example.com']);
+    eb.restore();
+  });
+
   it('refuses a request whose inline attachments push it over the entry limit, and says to use s3Key', async () => {
     const eb = mockClient(EventBridgeClient);
     const client = new EmailClient({ eventBusName: 'bus', client: new EventBridgeClient({}), sleep: noSleep });
