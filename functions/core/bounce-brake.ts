@@ -4,9 +4,11 @@
  * - The rate: today's hard bounces over today's sends, in percent. It holds when the rate is
  *   strictly over the threshold and at least `minimumSends` were sent today, so one bounce
  *   among the first few sends cannot stop the engine.
- * - The floor: below that sample, it holds once today's hard bounces reach
+ * - The floor: below that sample, it holds once the hard bounces of mail sent today reach
  *   `maxHardBounces` (0 turns the floor off), so a small sender's first bad list does not
- *   go out whole while the sample fills up.
+ *   go out whole while the sample fills up. Only bounces of mail sent the same UTC day
+ *   count: a busy sender's late bounces of yesterday's mail arrive after midnight, before
+ *   today's sample is there, and must not stop today's sending.
  *
  * Soft bounces do not count (they are retried, not a reputation signal by themselves).
  */
@@ -16,6 +18,8 @@ export interface BrakeCounts {
   sent: number;
   /** Hard bounces today (UTC); soft bounces are counted apart and ignored here. */
   bounced: number;
+  /** Of those, the bounces of mail sent today (the floor's count); absent: all of them. */
+  sameDayBounced?: number;
 }
 
 /** Which rule held: the rate over the threshold, or the absolute floor below the minimum sample. */
@@ -29,6 +33,8 @@ export interface BrakeDecision {
   ratePercent: number;
   sent: number;
   bounced: number;
+  /** Hard bounces of mail sent today, what the floor counts. */
+  sameDayBounced: number;
 }
 
 export interface BrakeSettings {
@@ -43,10 +49,12 @@ export interface BrakeSettings {
 export function bounceBrake(counts: BrakeCounts, thresholdPercent: number, minimumSends: number, maxHardBounces: number): BrakeDecision {
   const sent = Math.max(0, counts.sent);
   const bounced = Math.max(0, counts.bounced);
+  const sameDayBounced = Math.min(bounced, Math.max(0, counts.sameDayBounced ?? bounced));
   const ratePercent = sent === 0 ? 0 : (bounced / sent) * 100;
-  if (sent > 0 && sent >= minimumSends && ratePercent > thresholdPercent) return { over: true, reason: 'rate', ratePercent, sent, bounced };
-  if (maxHardBounces > 0 && sent < minimumSends && bounced >= maxHardBounces) return { over: true, reason: 'floor', ratePercent, sent, bounced };
-  return { over: false, ratePercent, sent, bounced };
+  const figures = { ratePercent, sent, bounced, sameDayBounced };
+  if (sent > 0 && sent >= minimumSends && ratePercent > thresholdPercent) return { over: true, reason: 'rate', ...figures };
+  if (maxHardBounces > 0 && sent < minimumSends && sameDayBounced >= maxHardBounces) return { over: true, reason: 'floor', ...figures };
+  return { over: false, ...figures };
 }
 
 /** Why the brake holds and how sending resumes (the BRK001 message). */
@@ -54,7 +62,7 @@ export function brakeMessage(decision: BrakeDecision, settings: BrakeSettings): 
   const counts = `${decision.bounced} hard bounces in ${decision.sent} sends`;
   if (decision.reason === 'floor') {
     return (
-      `Today has ${counts}: the limit of ${settings.maxHardBounces} hard bounces (BounceBrakeMaxHardBounces) holds while fewer than ${settings.minimumSends} were sent today; ` +
+      `Today's ${decision.sent} sends have ${decision.sameDayBounced} hard bounces: the limit of ${settings.maxHardBounces} hard bounces (BounceBrakeMaxHardBounces) holds while fewer than ${settings.minimumSends} were sent today; ` +
       `sending resumes on the next UTC day, or raise the limit (0 turns it off): sesmailengine install --yes --parameter BounceBrakeMaxHardBounces=<n>.`
     );
   }
@@ -67,7 +75,7 @@ export function brakeMessage(decision: BrakeDecision, settings: BrakeSettings): 
 /** What holds the brake, in a few words: "7.50% of 400 sends bounced, over 5%" or the floor's figures. */
 export function brakeReasonText(decision: BrakeDecision, settings: BrakeSettings): string {
   if (decision.reason === 'floor') {
-    return `${decision.bounced} hard bounces in ${decision.sent} sends, at the limit of ${settings.maxHardBounces} that holds below ${settings.minimumSends} sends`;
+    return `${decision.sameDayBounced} hard bounces among today's ${decision.sent} sends, at the limit of ${settings.maxHardBounces} that holds below ${settings.minimumSends} sends`;
   }
   return `${decision.ratePercent.toFixed(2)}% of ${decision.sent} sends bounced, over ${settings.thresholdPercent}%`;
 }

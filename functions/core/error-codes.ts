@@ -27,7 +27,7 @@ export const ERROR_CODES = {
   ATT008: 'A soft-bounce retry cannot re-send an inline attachment (inline content is not kept on tracking records).',
   // Reputation protection (steps 2-3)
   SUP001: 'The recipient is on the suppression list.',
-  BRK001: "Today's bounce rate is over BounceRateThreshold, or, before BounceRateMinimumSends sends, today's hard bounces reached BounceBrakeMaxHardBounces; sending is paused until the next UTC day.",
+  BRK001: "Today's bounce rate is over BounceRateThreshold, or, before BounceRateMinimumSends sends, the hard bounces of today's sends reached BounceBrakeMaxHardBounces; sending is paused until the next UTC day.",
   // Templates (step 4)
   TMPL001: 'The template does not exist in the template bucket.',
   TMPL002: "The template's metadata.json is missing or invalid.",

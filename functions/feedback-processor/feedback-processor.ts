@@ -167,7 +167,11 @@ export class FeedbackProcessor {
     }
     if (result.outcome === 'updated') {
       // Counted only when this write recorded the fact, so redeliveries never count twice.
-      batch.addCounters(datePartition(this.now()), decision.counters);
+      const day = datePartition(this.now());
+      batch.addCounters(day, decision.counters);
+      // The brake's floor counts only the bounces of mail sent the same day (functions/core/bounce-brake.ts).
+      const sentDay = event.mail.timestamp?.slice(0, 10) ?? result.before?.sentAt?.slice(0, 10);
+      if (decision.counters.bounced && sentDay === day) batch.addCounters(day, { sameDayBounced: decision.counters.bounced });
       if (decision.notify && result.before && result.after) {
         batch.notifications.push(statusChangedDetail(result.before, result.after, decision.notify));
       }

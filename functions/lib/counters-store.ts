@@ -20,6 +20,8 @@ export const COUNTER_NAMES = [
   'opened',
   'clicked',
   'bounced',
+  // Of `bounced`, the bounces of mail sent the same UTC day (the brake's floor counts these).
+  'sameDayBounced',
   'softBounced',
   'complained',
   'rejected',

@@ -65,7 +65,7 @@ function printReport(report: DiagnoseReport, print: ReturnType<typeof createUi>)
   const rate = report.bounceRate;
   if (rate) {
     const settings = { thresholdPercent: rate.thresholdPercent, minimumSends: rate.minimumSends, maxHardBounces: rate.maxHardBounces };
-    const brake = { over: rate.brakeOn, ratePercent: rate.ratePercent, sent: rate.sent, bounced: rate.bounced, ...(rate.reason ? { reason: rate.reason } : {}) };
+    const brake = { over: rate.brakeOn, ratePercent: rate.ratePercent, sent: rate.sent, bounced: rate.bounced, sameDayBounced: rate.sameDayBounced ?? rate.bounced, ...(rate.reason ? { reason: rate.reason } : {}) };
     const off = brakeOffText(brake, settings);
     const state = rate.brakeOn ? `${chalk.red('ON')} (${brakeReasonText(brake, settings)})` : off === 'off' ? chalk.green('off') : off;
     ui.out(`Bounce rate today (${rate.date} UTC): ${rate.ratePercent.toFixed(2)}% (${rate.bounced} of ${rate.sent} sent); threshold ${rate.thresholdPercent}%, brake ${state}`);

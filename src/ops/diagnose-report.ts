@@ -111,6 +111,7 @@ export async function collectDiagnosis(target: EngineTarget, subjectText: string
         date: today,
         sent: counts.sent,
         bounced: counts.bounced,
+        sameDayBounced: brake.sameDayBounced,
         ratePercent: brake.ratePercent,
         thresholdPercent,
         minimumSends,

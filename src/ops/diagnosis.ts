@@ -32,6 +32,8 @@ export interface BounceRateFacts {
   date: string;
   sent: number;
   bounced: number;
+  /** Of `bounced`, those of mail sent today (the floor counts these; absent: all). */
+  sameDayBounced?: number;
   /** Percent. */
   ratePercent: number;
   thresholdPercent: number;
@@ -44,7 +46,7 @@ export interface BounceRateFacts {
 }
 
 function brakeOf(rate: BounceRateFacts): BrakeDecision {
-  return { over: rate.brakeOn, ...(rate.reason ? { reason: rate.reason } : {}), ratePercent: rate.ratePercent, sent: rate.sent, bounced: rate.bounced };
+  return { over: rate.brakeOn, ...(rate.reason ? { reason: rate.reason } : {}), ratePercent: rate.ratePercent, sent: rate.sent, bounced: rate.bounced, sameDayBounced: rate.sameDayBounced ?? rate.bounced };
 }
 
 function settingsOf(rate: BounceRateFacts): BrakeSettings {

@@ -49,7 +49,7 @@ function rate(count: number, sent: number, limits: { review: number; atRisk: num
 
 export function sendingHealth(
   date: string,
-  counts: { sent: number; bounced: number; complained: number },
+  counts: { sent: number; bounced: number; complained: number; sameDayBounced?: number },
   settings: Pick<EngineSettings, 'bounceRateThreshold' | 'bounceRateMinimumSends' | 'bounceBrakeMaxHardBounces'>,
 ): SendingHealth {
   const sent = Math.max(0, counts.sent);

@@ -346,17 +346,17 @@ describe('reputation protection', () => {
 
   it('brakes below the minimum sample once today has as many hard bounces as the floor', async () => {
     clock = new Date('2026-05-04T12:00:00.000Z');
-    await addDailyCounts(env.ddb, env.tables.counters, '2026-05-04', { sent: 30, bounced: 10 });
+    await addDailyCounts(env.ddb, env.tables.counters, '2026-05-04', { sent: 30, bounced: 10, sameDayBounced: 10 });
     const { handler } = makeHandler({ BOUNCE_BRAKE_MAX_HARD_BOUNCES: '10' });
     await handler(sqsEvent(welcome('brake-d@customer.example', 'brk-4')));
     expect(await record('brk-4')).toMatchObject({ status: 'failed', errorCode: 'BRK001' });
-    expect((await record('brk-4'))!.errorMessage).toMatch(/10 hard bounces in 30 sends.*BounceBrakeMaxHardBounces/);
+    expect((await record('brk-4'))!.errorMessage).toMatch(/Today's 30 sends have 10 hard bounces.*BounceBrakeMaxHardBounces/);
     expect(await mailTo('brake-d@customer.example')).toHaveLength(0);
   });
 
   it('holds at the default floor of 10 hard bounces when the stack sets none', async () => {
     clock = new Date('2026-05-05T12:00:00.000Z');
-    await addDailyCounts(env.ddb, env.tables.counters, '2026-05-05', { sent: 12, bounced: 10 });
+    await addDailyCounts(env.ddb, env.tables.counters, '2026-05-05', { sent: 12, bounced: 10, sameDayBounced: 10 });
     const { handler } = makeHandler();
     await handler(sqsEvent(welcome('brake-e@customer.example', 'brk-5')));
     expect(await record('brk-5')).toMatchObject({ status: 'failed', errorCode: 'BRK001' });
@@ -364,10 +364,18 @@ describe('reputation protection', () => {
 
   it('sends one hard bounce short of the floor', async () => {
     clock = new Date('2026-05-06T12:00:00.000Z');
-    await addDailyCounts(env.ddb, env.tables.counters, '2026-05-06', { sent: 30, bounced: 9 });
+    await addDailyCounts(env.ddb, env.tables.counters, '2026-05-06', { sent: 30, bounced: 9, sameDayBounced: 9 });
     const { handler } = makeHandler({ BOUNCE_BRAKE_MAX_HARD_BOUNCES: '10' });
     await handler(sqsEvent(welcome('brake-f@customer.example', 'brk-6')));
     expect((await record('brk-6'))!.status).toBe('sent');
+  });
+
+  it("sends after midnight though yesterday's mail bounces late: the floor counts only bounces of today's sends", async () => {
+    clock = new Date('2026-05-07T00:10:00.000Z');
+    await addDailyCounts(env.ddb, env.tables.counters, '2026-05-07', { sent: 20, bounced: 40, sameDayBounced: 2 });
+    const { handler } = makeHandler({ BOUNCE_BRAKE_MAX_HARD_BOUNCES: '10' });
+    await handler(sqsEvent(welcome('brake-g@customer.example', 'brk-7')));
+    expect((await record('brk-7'))!.status).toBe('sent');
   });
 
   it('brakes once the day has enough sends and the hard-bounce rate is over the threshold', async () => {

@@ -569,6 +569,20 @@ describe('daily counters', () => {
     return { ddb, adds: () => adds };
   }
 
+  it("count a hard bounce toward sameDayBounced only when its mail was sent the same UTC day (the brake's floor)", async () => {
+    const late = unique('count-late-bounce');
+    const fresh = unique('count-fresh-bounce');
+    await seed(late);
+    await seed(fresh);
+    const now = new Date('2041-03-01T00:05:00.000Z');
+    const bounce = (ids: typeof late, sentAt: string) => feedback('Bounce', ids, { change: (e) => (e.mail.timestamp = sentAt) });
+    const result = await makeHandler({ now })(sqsEvent([bounce(late, '2041-02-28T23:58:00.000Z'), bounce(fresh, '2041-03-01T00:01:00.000Z')]));
+
+    expect(result.batchItemFailures).toEqual([]);
+    expect(await counts('2041-03-01')).toMatchObject({ bounced: 2, sameDayBounced: 1 });
+    expect((await counts('2041-02-28')).bounced).toBe(0);
+  });
+
   it('are not added twice when a write was applied but its answer was lost', async () => {
     const ids = unique('count-lost');
     await seed(ids);

@@ -6,7 +6,7 @@ const NO_FLOOR = 0;
 
 describe('bounceBrake: the rate', () => {
   it('is off when nothing was sent', () => {
-    expect(bounceBrake({ sent: 0, bounced: 0 }, 5, 100, 10)).toEqual({ over: false, ratePercent: 0, sent: 0, bounced: 0 });
+    expect(bounceBrake({ sent: 0, bounced: 0 }, 5, 100, 10)).toEqual({ over: false, ratePercent: 0, sent: 0, bounced: 0, sameDayBounced: 0 });
   });
 
   it('is off below the minimum sample, however bad the rate, when the floor is off', () => {
@@ -46,14 +46,18 @@ describe('bounceBrake: the rate', () => {
 
 describe('bounceBrake: the floor below the minimum sample', () => {
   it('holds once today\'s hard bounces reach the floor', () => {
-    expect(bounceBrake({ sent: 40, bounced: 10 }, 5, 100, 10)).toEqual({ over: true, reason: 'floor', ratePercent: 25, sent: 40, bounced: 10 });
+    expect(bounceBrake({ sent: 40, bounced: 10 }, 5, 100, 10)).toEqual({ over: true, reason: 'floor', ratePercent: 25, sent: 40, bounced: 10, sameDayBounced: 10 });
   });
 
   it('does not hold one bounce short of the floor', () => {
     expect(bounceBrake({ sent: 99, bounced: 9 }, 5, 100, 10).over).toBe(false);
   });
 
-  it('counts bounces reported today even before anything was sent today', () => {
+  it("counts only the bounces of today's sends: late bounces of yesterday's mail after midnight do not hold it", () => {
+    expect(bounceBrake({ sent: 0, bounced: 12, sameDayBounced: 0 }, 5, 100, 10).over).toBe(false);
+    expect(bounceBrake({ sent: 40, bounced: 30, sameDayBounced: 9 }, 5, 100, 10).over).toBe(false);
+    expect(bounceBrake({ sent: 40, bounced: 30, sameDayBounced: 10 }, 5, 100, 10)).toMatchObject({ over: true, reason: 'floor', sameDayBounced: 10 });
+    // Counts without the split (an older caller) count every bounce.
     expect(bounceBrake({ sent: 0, bounced: 12 }, 5, 100, 10)).toMatchObject({ over: true, reason: 'floor' });
   });
 
@@ -81,7 +85,7 @@ describe('brakeMessage', () => {
   it('explains the floor and how sending resumes', () => {
     const decision = bounceBrake({ sent: 20, bounced: 10 }, 5, 100, 10);
     expect(brakeMessage(decision, settings)).toBe(
-      "Today has 10 hard bounces in 20 sends: the limit of 10 hard bounces (BounceBrakeMaxHardBounces) holds while fewer than 100 were sent today; sending resumes on the next UTC day, or raise the limit (0 turns it off): sesmailengine install --yes --parameter BounceBrakeMaxHardBounces=<n>.",
+      "Today's 20 sends have 10 hard bounces: the limit of 10 hard bounces (BounceBrakeMaxHardBounces) holds while fewer than 100 were sent today; sending resumes on the next UTC day, or raise the limit (0 turns it off): sesmailengine install --yes --parameter BounceBrakeMaxHardBounces=<n>.",
     );
   });
 });

@@ -259,7 +259,7 @@ describe('warnings', () => {
   it('says when the hard-bounce floor holds the brake below the minimum sample', () => {
     const rate = { date: '2026-03-01', sent: 30, bounced: 10, ratePercent: 33.33, thresholdPercent: 5, minimumSends: 100, maxHardBounces: 10, brakeOn: true, reason: 'floor' as const };
     const v = diagnose(facts({ record: record({ status: 'delivered' }), bounceRate: rate }));
-    expect(v.warnings[0]).toContain('10 hard bounces in 30 sends, at the limit of 10 that holds below 100 sends');
+    expect(v.warnings[0]).toContain("10 hard bounces among today's 30 sends, at the limit of 10 that holds below 100 sends");
   });
 
   it('mentions non-empty DLQs the verdict does not already talk about', () => {
