@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { CliError } from '../../src/errors.js';
 import type { Route } from '../../src/dashboard/routes.js';
 import { MAX_BODY_BYTES, startDashboardServer, type DashboardServer } from '../../src/dashboard/server.js';
@@ -152,6 +153,20 @@ describe('Host and Origin', () => {
 
     expect(answer.status).toBe(421);
     expect(answer.json().error.code).toBe('DSH005');
+  });
+
+  it('refuses a second Host line naming another name (node keeps only the first) with 421', async () => {
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(server.port, '127.0.0.1');
+      let text = '';
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+      socket.end(`GET /api/overview HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nHost: evil.example\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`);
+    });
+
+    expect(reply.split('\r\n')[0]).toBe('HTTP/1.1 421 Misdirected Request');
+    expect(reply).toContain('DSH005');
   });
 
   it('answers under localhost and [::1] with its own port', async () => {
