@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -252,7 +252,14 @@ export async function readLocalInfo(source: string | true, cwd = process.cwd(), 
   if (/^https?:\/\//i.test(value)) return fetchInfo(value, fetchImpl);
   if (value.startsWith('{')) return parseInfoText(value, '--local');
   const path = value.startsWith('@') ? value.slice(1) : value;
+  // An empty name would resolve to the working folder itself.
+  if (path.trim() === '') {
+    throw new CliError('OPS002', `--local ${JSON.stringify(value)} names no URL, JSON line or file.`, 'Give --local alone for http://127.0.0.1:4010, or a value: --local=http://127.0.0.1:<port>, --local=@local.json.');
+  }
   const file = resolvePath(cwd, path);
+  if (existsSync(file) && statSync(file).isDirectory()) {
+    throw new CliError('OPS005', `--local: ${file} is a folder, not the file holding local mode's JSON line.`, 'Save the line with: sesmailengine local --json > local.json, then pass --local @local.json.');
+  }
   if (value.startsWith('@') || existsSync(file)) {
     let text: string;
     try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliError } from '../../../src/errors.js';
@@ -50,6 +50,21 @@ describe('--local sources', () => {
     writeFileSync(join(dir, 'local.json'), `starting…\n${JSON.stringify(INFO)}\n`);
     expect((await readLocalInfo('@local.json', dir, noFetch)).eventBusName).toBe('dev-EmailBus');
     expect((await readLocalInfo('local.json', dir, noFetch)).eventBusName).toBe('dev-EmailBus');
+  });
+
+  it('refuses an empty value and a folder by what they are, not as a file that cannot be read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ops-target-'));
+    mkdirSync(join(dir, 'templates'));
+    for (const empty of ['', ' ', '@', '@ ']) {
+      const error = await cliErrorOf(readLocalInfo(empty, dir, noFetch));
+      expect(error.code).toBe('OPS002');
+      expect(error.message).toContain('names no URL, JSON line or file');
+    }
+    for (const folder of ['templates', '@templates', '.']) {
+      const error = await cliErrorOf(readLocalInfo(folder, dir, noFetch));
+      expect(error.code).toBe('OPS005');
+      expect(error.message).toContain('is a folder');
+    }
   });
 
   it('fetches GET /info from a URL, and from the default URL for a bare --local', async () => {
