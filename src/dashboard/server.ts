@@ -13,11 +13,18 @@ import { isAuthorized, sameToken, sessionCookie } from './token.js';
  * for a cookie and redirects to `/`. GET serves the page's files and the read-only API; an
  * action is a POST with a JSON object holding `"confirm": true`. A bad request gets a 4xx
  * with a code (DSH0xx) and never reaches a handler; a failure behind a handler (AWS,
- * local mode gone) is a 502.
+ * local mode gone) is a 502, and no answer from it within its deadline a 504.
  */
 
 /** The largest action body read, in bytes. */
 export const MAX_BODY_BYTES = 16 * 1024;
+
+/**
+ * How long a handler may take before its request gets a 504: an engine that accepts the
+ * connection and never answers (local mode paused, a black-holed endpoint) must not leave a
+ * panel loading for ever. A route may need longer (a redrive waits for its move tasks).
+ */
+export const HANDLER_TIMEOUT_MS = 20_000;
 
 export interface DashboardServerOptions {
   token: string;
@@ -25,6 +32,8 @@ export interface DashboardServerOptions {
   page: Map<string, PageFile>;
   /** 0 picks a free port. */
   port: number;
+  /** A handler's deadline (default HANDLER_TIMEOUT_MS); a route's own `timeoutMs` wins. */
+  handlerTimeoutMs?: number;
 }
 
 export interface DashboardServer {
@@ -135,6 +144,22 @@ export async function readJsonBody(request: IncomingMessage): Promise<Record<str
   return body;
 }
 
+/** The handler's answer, or a 504 (DSH008) once `ms` have passed without one. */
+async function withinDeadline<T>(work: Promise<T>, ms: number, path: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new HttpError(504, 'DSH008', `DSH008: the engine did not answer ${path} within ${ms / 1000} s (local mode stopped or paused, or AWS out of reach).`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** What a handler's error becomes: a CliError (a refused input, a safeguard) is the caller's 4xx; the rest a 502. */
 function answerOfError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
@@ -190,7 +215,8 @@ export async function handle(request: IncomingMessage, response: ServerResponse,
     }
     try {
       const body = match.route.method === 'POST' ? await readJsonBody(request) : (request.resume(), {});
-      const value = await match.route.handler({ query: url.searchParams, body });
+      const timeout = match.route.timeoutMs ?? options.handlerTimeoutMs ?? HANDLER_TIMEOUT_MS;
+      const value = await withinDeadline(match.route.handler({ query: url.searchParams, body }), timeout, path);
       sendJson(response, 200, value, head);
     } catch (error) {
       if (!request.readableEnded) request.resume();
