@@ -171,6 +171,11 @@ function answerOfError(error: unknown): HttpError {
   return new HttpError(502, 'DSH008', `DSH008: the engine could not be read: ${e?.name ?? 'Error'}: ${e?.message ?? String(error)}`);
 }
 
+function header(request: IncomingMessage, name: string): string | undefined {
+  const value = request.headers[name];
+  return (Array.isArray(value) ? value.join(',') : value)?.toLowerCase();
+}
+
 export async function handle(request: IncomingMessage, response: ServerResponse, port: number, options: DashboardServerOptions): Promise<void> {
   const method = (request.method ?? 'GET').toUpperCase();
   const head = method === 'HEAD';
@@ -185,6 +190,14 @@ export async function handle(request: IncomingMessage, response: ServerResponse,
           ? 'DSH006: the dashboard refuses browser requests from other sites; only its own page may call it.'
           : `DSH004: ${refusal.message}`;
     sendError(response, new HttpError(refusal.status, code, message), head);
+    return;
+  }
+  // Cookies do not tell ports apart: a page of another server on 127.0.0.1 is the same site,
+  // and its <script src>, <img> or no-cors fetch carries the cookie without an Origin. Only the
+  // dashboard's own page calls it, so a same-site request is refused unless it opens a page.
+  if (header(request, 'sec-fetch-site') === 'same-site' && !(header(request, 'sec-fetch-mode') === 'navigate' && (method === 'GET' || head))) {
+    request.resume();
+    sendError(response, new HttpError(403, 'DSH006', 'DSH006: the dashboard refuses browser requests from other sites and from pages of other ports of 127.0.0.1; only its own page may call it.'), head);
     return;
   }
   const url = new URL(`http://127.0.0.1${request.url ?? '/'}`);

@@ -187,6 +187,21 @@ describe('Host and Origin', () => {
     expect(posted).toEqual([]);
   });
 
+  it('refuses what a page of another port of 127.0.0.1 loads with the cookie and no Origin (Sec-Fetch-Site: same-site) with 403', async () => {
+    const cookie = { Cookie: `${cookieName(server.port)}=${token}` };
+    const script = await raw('GET', '/api/overview', { ...cookie, 'Sec-Fetch-Site': 'same-site', 'Sec-Fetch-Mode': 'no-cors', 'Sec-Fetch-Dest': 'script' });
+    const file = await raw('GET', '/dashboard.js', { ...cookie, 'Sec-Fetch-Site': 'same-site', 'Sec-Fetch-Mode': 'no-cors' });
+    const opened = await raw('GET', '/', { ...cookie, 'Sec-Fetch-Site': 'same-site', 'Sec-Fetch-Mode': 'navigate' });
+    const own = await raw('GET', '/api/overview', { ...cookie, 'Sec-Fetch-Site': 'same-origin', 'Sec-Fetch-Mode': 'cors' });
+
+    for (const answer of [script, file]) {
+      expect(answer.status).toBe(403);
+      expect(answer.json().error.code).toBe('DSH006');
+    }
+    expect(opened.status).toBe(200);
+    expect(own.status).toBe(200);
+  });
+
   it("lets the page's own Origin post an action", async () => {
     const answer = await raw('POST', '/api/suppression/remove', { ...bearer(), ...json, Origin: `http://127.0.0.1:${server.port}` }, JSON.stringify({ confirm: true, address: 'a@b.c' }));
 
