@@ -441,9 +441,11 @@ export function stackResources(stackName: string, region: string, outputs: Recor
 export function stackSettings(parameters: Record<string, string>): EngineSettings {
   return {
     bounceRateThreshold: numberParameter(parameters, 'BounceRateThreshold', STACK_DEFAULT_SETTINGS.bounceRateThreshold),
-    bounceRateMinimumSends: numberParameter(parameters, 'BounceRateMinimumSends', STACK_DEFAULT_SETTINGS.bounceRateMinimumSends),
+    // Two counts: CloudFormation's Number takes 99.5, and the Email Sender rounds it down
+    // (functions/email-sender/config.ts), so the figures shown here do the same.
+    bounceRateMinimumSends: Math.floor(numberParameter(parameters, 'BounceRateMinimumSends', STACK_DEFAULT_SETTINGS.bounceRateMinimumSends)),
     // A stack from before the floor has no such parameter, and its sender no floor.
-    bounceBrakeMaxHardBounces: numberParameter(parameters, 'BounceBrakeMaxHardBounces', 0),
+    bounceBrakeMaxHardBounces: Math.floor(numberParameter(parameters, 'BounceBrakeMaxHardBounces', 0)),
     templateCacheSeconds: numberParameter(parameters, 'TemplateCacheSeconds', STACK_DEFAULT_SETTINGS.templateCacheSeconds),
     softBounceRetryDelaySeconds: numberParameter(parameters, 'SoftBounceRetryDelaySeconds', STACK_DEFAULT_SETTINGS.softBounceRetryDelaySeconds),
     ...(parameters.MaxSendRate !== undefined && parameters.MaxSendRate !== '' && Number.isFinite(Number(parameters.MaxSendRate)) ? { maxSendRate: Number(parameters.MaxSendRate) } : {}),

@@ -6,6 +6,7 @@ import { CliError } from '../../../src/errors.js';
 import { loadTemplate } from '../../support/cloudformation.js';
 import { LOCAL_DEFAULTS } from '../../../src/commands/local.js';
 import { DEFAULT_LOCAL_URL, STACK_DEFAULT_SETTINGS, localResources, readLocalInfo, stackResources, stackSettings, unsubscribeSecretName } from '../../../src/ops/target.js';
+import { emailSenderConfig } from '../../../functions/email-sender/config.js';
 import { choiceOption, dayOption, daysEndingWith, integerOption, jsonObjectOption } from '../../../src/ops/input.js';
 
 /** Target resolution (local mode's JSON line, stack outputs) and flag parsing. */
@@ -228,6 +229,19 @@ describe('stack outputs', () => {
       templateCacheSeconds: 300,
       softBounceRetryDelaySeconds: 900,
     });
+  });
+
+  it('rounds the two counts down as the Email Sender does, so stats and the dashboard judge the brake as it does', () => {
+    // CloudFormation's Number parameters take 99.5 and 2.5; the template hands them to the sender as they are.
+    const sender = emailSenderConfig({
+      TRACKING_TABLE: 't', SUPPRESSION_TABLE: 's', COUNTERS_TABLE: 'c', TEMPLATE_BUCKET: 'b', CONFIGURATION_SET: 'cs',
+      BOUNCE_RATE_MIN_SENDS: '99.5', BOUNCE_BRAKE_MAX_HARD_BOUNCES: '2.5',
+    });
+    const settings = stackSettings({ BounceRateMinimumSends: '99.5', BounceBrakeMaxHardBounces: '2.5' });
+
+    expect(settings.bounceRateMinimumSends).toBe(sender.bounceRateMinSends);
+    expect(settings.bounceBrakeMaxHardBounces).toBe(sender.bounceBrakeMaxHardBounces);
+    expect([settings.bounceRateMinimumSends, settings.bounceBrakeMaxHardBounces]).toEqual([99, 2]);
   });
 
   it('reads no hard-bounce floor from a stack without the parameter (its sender has none)', () => {
