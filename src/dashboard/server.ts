@@ -205,7 +205,9 @@ export async function handle(request: IncomingMessage, response: ServerResponse,
 
   // The first load: the token from the printed URL becomes a cookie, and the URL loses it.
   if (path === '/' && url.searchParams.has('token') && (method === 'GET' || head)) {
-    if (!sameToken(url.searchParams.get('token') ?? '', options.token)) {
+    // Exactly one token: with two, which one counts would depend on the order they came in.
+    const given = url.searchParams.getAll('token');
+    if (given.length !== 1 || !sameToken(given[0], options.token)) {
       refuseWithoutToken(request, response, path, method);
       return;
     }

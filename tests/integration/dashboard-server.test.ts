@@ -78,6 +78,15 @@ afterAll(async () => {
 });
 
 describe('the first load', () => {
+  it('refuses a URL that gives token twice, whichever one is right', async () => {
+    for (const query of [`token=${token}&token=wrong`, `token=wrong&token=${token}`, `token=${token}&token=${token}`]) {
+      const answer = await raw('GET', `/?${query}`);
+
+      expect(answer.status).toBe(401);
+      expect(answer.headers['set-cookie']).toBeUndefined();
+    }
+  });
+
   it('trades the token in the URL for an HttpOnly SameSite=Strict cookie and redirects to the clean URL', async () => {
     const answer = await raw('GET', `/?token=${token}`);
 
