@@ -4,7 +4,7 @@ import { checkLocalRequest } from '../local/request-guard.js';
 import { CliError } from '../errors.js';
 import { matchRoute, type Route } from './routes.js';
 import type { PageFile } from './static-files.js';
-import { isAuthorized, sameToken, sessionCookie } from './token.js';
+import { isAuthorized, newToken, sameToken, sessionCookie } from './token.js';
 
 /**
  * The dashboard's HTTP server, on 127.0.0.1 only. Before anything else each request passes
@@ -39,6 +39,12 @@ export interface DashboardServerOptions {
 export interface DashboardServer {
   url: string;
   port: number;
+  /**
+   * A URL that opens the page once, within a minute, for `--open`: the browser it starts may
+   * keep its URL in its command line, which other users of the machine can read, so that
+   * URL holds a ticket used up by the first load rather than the run's token.
+   */
+  oneTimeUrl(): string;
   close(): Promise<void>;
 }
 
@@ -176,7 +182,31 @@ function header(request: IncomingMessage, name: string): string | undefined {
   return (Array.isArray(value) ? value.join(',') : value)?.toLowerCase();
 }
 
-export async function handle(request: IncomingMessage, response: ServerResponse, port: number, options: DashboardServerOptions): Promise<void> {
+/** How long a one-time URL stays valid. */
+export const TICKET_TTL_MS = 60_000;
+
+/** Single-use tickets and when each expires. */
+export type Tickets = Map<string, number>;
+
+/** Takes a ticket if it is there and not expired; it cannot be used again either way. */
+function takeTicket(tickets: Tickets, given: string): boolean {
+  for (const [ticket, expires] of tickets) if (expires < Date.now()) tickets.delete(ticket);
+  for (const ticket of tickets.keys()) {
+    if (sameToken(given, ticket)) {
+      tickets.delete(ticket);
+      return true;
+    }
+  }
+  return false;
+}
+
+export async function handle(
+  request: IncomingMessage,
+  response: ServerResponse,
+  port: number,
+  options: DashboardServerOptions,
+  tickets: Tickets = new Map(),
+): Promise<void> {
   const method = (request.method ?? 'GET').toUpperCase();
   const head = method === 'HEAD';
   const refusal = checkLocalRequest(request, port);
@@ -203,11 +233,14 @@ export async function handle(request: IncomingMessage, response: ServerResponse,
   const url = new URL(`http://127.0.0.1${request.url ?? '/'}`);
   const path = url.pathname;
 
-  // The first load: the token from the printed URL becomes a cookie, and the URL loses it.
-  if (path === '/' && url.searchParams.has('token') && (method === 'GET' || head)) {
-    // Exactly one token: with two, which one counts would depend on the order they came in.
-    const given = url.searchParams.getAll('token');
-    if (given.length !== 1 || !sameToken(given[0], options.token)) {
+  // The first load: the token from the printed URL (or a one-time ticket) becomes a cookie,
+  // and the URL loses it.
+  const key = url.searchParams.has('token') ? 'token' : url.searchParams.has('ticket') ? 'ticket' : undefined;
+  if (path === '/' && key && (method === 'GET' || head)) {
+    // Exactly one: with two, which one counts would depend on the order they came in.
+    const given = url.searchParams.getAll(key);
+    const valid = given.length === 1 && (key === 'token' ? sameToken(given[0], options.token) : !head && takeTicket(tickets, given[0]!));
+    if (!valid) {
       refuseWithoutToken(request, response, path, method);
       return;
     }
@@ -256,9 +289,10 @@ export async function handle(request: IncomingMessage, response: ServerResponse,
 /** Starts the server on 127.0.0.1; DSH001 when the port cannot be had. */
 export async function startDashboardServer(options: DashboardServerOptions): Promise<DashboardServer> {
   const server: Server = createServer({ requestTimeout: 60_000, headersTimeout: 30_000 });
+  const tickets: Tickets = new Map();
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     const port = (server.address() as AddressInfo).port;
-    handle(request, response, port, options).catch((error: unknown) => {
+    handle(request, response, port, options, tickets).catch((error: unknown) => {
       // Unreachable in practice; the process must still not end on a request.
       if (!response.headersSent) sendError(response, new HttpError(400, 'DSH004', `The request could not be read: ${(error as Error)?.message ?? String(error)}`));
       else response.destroy();
@@ -281,6 +315,11 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   return {
     url: `http://127.0.0.1:${port}/`,
     port,
+    oneTimeUrl: () => {
+      const ticket = newToken();
+      tickets.set(ticket, Date.now() + TICKET_TTL_MS);
+      return `http://127.0.0.1:${port}/?ticket=${ticket}`;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -156,6 +156,28 @@ describe('the token', () => {
   });
 });
 
+describe('the one-time URL that --open gives the browser', () => {
+  it('opens the page once, trading its ticket for the cookie, and never again', async () => {
+    const url = new URL(server.oneTimeUrl());
+
+    const first = await raw('GET', `${url.pathname}${url.search}`);
+    const again = await raw('GET', `${url.pathname}${url.search}`);
+
+    expect(url.search).not.toContain(token);
+    expect(first.status).toBe(303);
+    expect(first.headers['set-cookie']?.[0]).toContain(`${cookieName(server.port)}=${token};`);
+    expect(again.status).toBe(401);
+    expect(again.headers['set-cookie']).toBeUndefined();
+  });
+
+  it('refuses a made-up ticket, the token given as a ticket and a ticket given twice', async () => {
+    const ticket = new URL(server.oneTimeUrl()).searchParams.get('ticket')!;
+    for (const query of [`ticket=${newToken()}`, `ticket=${token}`, `ticket=${ticket}&ticket=${ticket}`]) {
+      expect((await raw('GET', `/?${query}`)).status).toBe(401);
+    }
+  });
+});
+
 describe('Host and Origin', () => {
   it.each(['evil.example', `evil.example:${0}`, '127.0.0.1', '127.0.0.1:1', '127.0.0.1.nip.io'])('refuses Host %s with 421 even with the token', async (host) => {
     const answer = await raw('GET', '/api/overview', { ...bearer(), Host: host });
