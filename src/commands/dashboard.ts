@@ -88,7 +88,8 @@ export async function dashboardCommand(options: DashboardOptions): Promise<numbe
       stdout(`Dashboard of ${target.description}:\n\n  ${url}\n\n`);
       stderr('Open it in a browser on this machine (the token in the URL is this run\'s key). Ctrl-C stops it.\n');
     }
-    if (options.open) await openBrowser(url);
+    // The browser may keep the URL it was started with in its command line: give it a ticket.
+    if (options.open) await openBrowser(server.oneTimeUrl());
     await (options.untilStopped ? options.untilStopped(url) : stopped);
     await server.close();
     if (!options.json) stderr('Dashboard stopped.\n');

@@ -35,6 +35,8 @@ export interface ApiContext {
 export const CHART_DAYS = 31;
 const RECENT_LIMIT = 50;
 const SUPPRESSION_LIMIT = 200;
+/** How long a redrive waits for its move tasks. */
+const REDRIVE_WAIT_MS = 30_000;
 
 function bad(message: string): HttpError {
   return new HttpError(400, 'DSH004', `DSH004: ${message}`);
@@ -154,8 +156,9 @@ export function dashboardRoutes(context: ApiContext): Route[] {
       handler: async ({ body }: ApiRequest) => {
         const queue = body.queue ?? 'all';
         if (typeof queue !== 'string' || !(QUEUE_CHOICES as readonly string[]).includes(queue)) throw bad(`queue must be one of ${QUEUE_CHOICES.join(', ')}.`);
-        return redriveDeadLetters(target, queue as QueueChoice, 30_000);
+        return redriveDeadLetters(target, queue as QueueChoice, REDRIVE_WAIT_MS);
       },
+      timeoutMs: REDRIVE_WAIT_MS + 15_000,
     },
     {
       method: 'GET',

@@ -18,6 +18,8 @@ export interface Route {
   /** What the route answers, for the docs and the index at GET /api. */
   summary: string;
   handler: (request: ApiRequest) => Promise<unknown>;
+  /** How long the handler may take before a 504 (default: the server's, 20 s). */
+  timeoutMs?: number;
 }
 
 export type Match = { route: Route } | { status: 404 } | { status: 405; allow: string[] };

@@ -4,7 +4,7 @@ import { checkLocalRequest } from '../local/request-guard.js';
 import { CliError } from '../errors.js';
 import { matchRoute, type Route } from './routes.js';
 import type { PageFile } from './static-files.js';
-import { isAuthorized, sameToken, sessionCookie } from './token.js';
+import { isAuthorized, newToken, sameToken, sessionCookie } from './token.js';
 
 /**
  * The dashboard's HTTP server, on 127.0.0.1 only. Before anything else each request passes
@@ -13,11 +13,18 @@ import { isAuthorized, sameToken, sessionCookie } from './token.js';
  * for a cookie and redirects to `/`. GET serves the page's files and the read-only API; an
  * action is a POST with a JSON object holding `"confirm": true`. A bad request gets a 4xx
  * with a code (DSH0xx) and never reaches a handler; a failure behind a handler (AWS,
- * local mode gone) is a 502.
+ * local mode gone) is a 502, and no answer from it within its deadline a 504.
  */
 
 /** The largest action body read, in bytes. */
 export const MAX_BODY_BYTES = 16 * 1024;
+
+/**
+ * How long a handler may take before its request gets a 504: an engine that accepts the
+ * connection and never answers (local mode paused, a black-holed endpoint) must not leave a
+ * panel loading for ever. A route may need longer (a redrive waits for its move tasks).
+ */
+export const HANDLER_TIMEOUT_MS = 20_000;
 
 export interface DashboardServerOptions {
   token: string;
@@ -25,11 +32,19 @@ export interface DashboardServerOptions {
   page: Map<string, PageFile>;
   /** 0 picks a free port. */
   port: number;
+  /** A handler's deadline (default HANDLER_TIMEOUT_MS); a route's own `timeoutMs` wins. */
+  handlerTimeoutMs?: number;
 }
 
 export interface DashboardServer {
   url: string;
   port: number;
+  /**
+   * A URL that opens the page once, within a minute, for `--open`: the browser it starts may
+   * keep its URL in its command line, which other users of the machine can read, so that
+   * URL holds a ticket used up by the first load rather than the run's token.
+   */
+  oneTimeUrl(): string;
   close(): Promise<void>;
 }
 
@@ -135,6 +150,22 @@ export async function readJsonBody(request: IncomingMessage): Promise<Record<str
   return body;
 }
 
+/** The handler's answer, or a 504 (DSH008) once `ms` have passed without one. */
+async function withinDeadline<T>(work: Promise<T>, ms: number, path: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new HttpError(504, 'DSH008', `DSH008: the engine did not answer ${path} within ${ms / 1000} s (local mode stopped or paused, or AWS out of reach).`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** What a handler's error becomes: a CliError (a refused input, a safeguard) is the caller's 4xx; the rest a 502. */
 function answerOfError(error: unknown): HttpError {
   if (error instanceof HttpError) return error;
@@ -146,7 +177,36 @@ function answerOfError(error: unknown): HttpError {
   return new HttpError(502, 'DSH008', `DSH008: the engine could not be read: ${e?.name ?? 'Error'}: ${e?.message ?? String(error)}`);
 }
 
-export async function handle(request: IncomingMessage, response: ServerResponse, port: number, options: DashboardServerOptions): Promise<void> {
+function header(request: IncomingMessage, name: string): string | undefined {
+  const value = request.headers[name];
+  return (Array.isArray(value) ? value.join(',') : value)?.toLowerCase();
+}
+
+/** How long a one-time URL stays valid. */
+export const TICKET_TTL_MS = 60_000;
+
+/** Single-use tickets and when each expires. */
+export type Tickets = Map<string, number>;
+
+/** Takes a ticket if it is there and not expired; it cannot be used again either way. */
+function takeTicket(tickets: Tickets, given: string): boolean {
+  for (const [ticket, expires] of tickets) if (expires < Date.now()) tickets.delete(ticket);
+  for (const ticket of tickets.keys()) {
+    if (sameToken(given, ticket)) {
+      tickets.delete(ticket);
+      return true;
+    }
+  }
+  return false;
+}
+
+export async function handle(
+  request: IncomingMessage,
+  response: ServerResponse,
+  port: number,
+  options: DashboardServerOptions,
+  tickets: Tickets = new Map(),
+): Promise<void> {
   const method = (request.method ?? 'GET').toUpperCase();
   const head = method === 'HEAD';
   const refusal = checkLocalRequest(request, port);
@@ -162,12 +222,25 @@ export async function handle(request: IncomingMessage, response: ServerResponse,
     sendError(response, new HttpError(refusal.status, code, message), head);
     return;
   }
+  // Cookies do not tell ports apart: a page of another server on 127.0.0.1 is the same site,
+  // and its <script src>, <img> or no-cors fetch carries the cookie without an Origin. Only the
+  // dashboard's own page calls it, so a same-site request is refused unless it opens a page.
+  if (header(request, 'sec-fetch-site') === 'same-site' && !(header(request, 'sec-fetch-mode') === 'navigate' && (method === 'GET' || head))) {
+    request.resume();
+    sendError(response, new HttpError(403, 'DSH006', 'DSH006: the dashboard refuses browser requests from other sites and from pages of other ports of 127.0.0.1; only its own page may call it.'), head);
+    return;
+  }
   const url = new URL(`http://127.0.0.1${request.url ?? '/'}`);
   const path = url.pathname;
 
-  // The first load: the token from the printed URL becomes a cookie, and the URL loses it.
-  if (path === '/' && url.searchParams.has('token') && (method === 'GET' || head)) {
-    if (!sameToken(url.searchParams.get('token') ?? '', options.token)) {
+  // The first load: the token from the printed URL (or a one-time ticket) becomes a cookie,
+  // and the URL loses it.
+  const key = url.searchParams.has('token') ? 'token' : url.searchParams.has('ticket') ? 'ticket' : undefined;
+  if (path === '/' && key && (method === 'GET' || head)) {
+    // Exactly one: with two, which one counts would depend on the order they came in.
+    const given = url.searchParams.getAll(key);
+    const valid = given.length === 1 && (key === 'token' ? sameToken(given[0], options.token) : !head && takeTicket(tickets, given[0]!));
+    if (!valid) {
       refuseWithoutToken(request, response, path, method);
       return;
     }
@@ -190,7 +263,8 @@ export async function handle(request: IncomingMessage, response: ServerResponse,
     }
     try {
       const body = match.route.method === 'POST' ? await readJsonBody(request) : (request.resume(), {});
-      const value = await match.route.handler({ query: url.searchParams, body });
+      const timeout = match.route.timeoutMs ?? options.handlerTimeoutMs ?? HANDLER_TIMEOUT_MS;
+      const value = await withinDeadline(match.route.handler({ query: url.searchParams, body }), timeout, path);
       sendJson(response, 200, value, head);
     } catch (error) {
       if (!request.readableEnded) request.resume();
@@ -215,9 +289,10 @@ export async function handle(request: IncomingMessage, response: ServerResponse,
 /** Starts the server on 127.0.0.1; DSH001 when the port cannot be had. */
 export async function startDashboardServer(options: DashboardServerOptions): Promise<DashboardServer> {
   const server: Server = createServer({ requestTimeout: 60_000, headersTimeout: 30_000 });
+  const tickets: Tickets = new Map();
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     const port = (server.address() as AddressInfo).port;
-    handle(request, response, port, options).catch((error: unknown) => {
+    handle(request, response, port, options, tickets).catch((error: unknown) => {
       // Unreachable in practice; the process must still not end on a request.
       if (!response.headersSent) sendError(response, new HttpError(400, 'DSH004', `The request could not be read: ${(error as Error)?.message ?? String(error)}`));
       else response.destroy();
@@ -240,6 +315,11 @@ export async function startDashboardServer(options: DashboardServerOptions): Pro
   return {
     url: `http://127.0.0.1:${port}/`,
     port,
+    oneTimeUrl: () => {
+      const ticket = newToken();
+      tickets.set(ticket, Date.now() + TICKET_TTL_MS);
+      return `http://127.0.0.1:${port}/?ticket=${ticket}`;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -3,7 +3,8 @@
  * Scheduler server, DynamoDB, S3, SES and its mail viewer). Local mode listens on 127.0.0.1
  * and checks no signatures, so without this any web page the developer opens could use it:
  *
- * - a `Host` other than 127.0.0.1, localhost or [::1] with the server's own port → 421
+ * - a `Host` other than 127.0.0.1, localhost or [::1] with the server's own port, or more
+ *   than one Host line → 421
  *   (LOC004): a page on evil.example whose name is rebound to 127.0.0.1 (DNS rebinding)
  *   sends `Host: evil.example`, and could otherwise read the answers (GET /info holds the
  *   webhook secret);
@@ -34,6 +35,16 @@ export interface GuardedRequest {
   method?: string;
   url?: string;
   headers: IncomingHttpHeaders;
+  /** The header lines as received (node's `rawHeaders`): `headers` keeps only the first of several Host lines. */
+  rawHeaders?: readonly string[];
+}
+
+/** How many Host lines the request has; node's parsed `headers` keeps the first and drops the rest. */
+function hostLines(request: GuardedRequest): number {
+  if (!request.rawHeaders) return request.headers.host === undefined ? 0 : 1;
+  let count = 0;
+  for (let i = 0; i < request.rawHeaders.length; i += 2) if (request.rawHeaders[i]!.toLowerCase() === 'host') count++;
+  return count;
 }
 
 /** The origins a browser page of this server has: http://127.0.0.1:<port>, http://localhost:<port>, http://[::1]:<port>. */
@@ -71,14 +82,16 @@ export function isWellEncodedPath(target: string): boolean {
 export function checkLocalRequest(request: GuardedRequest, port: number): Refusal | undefined {
   const allowedHosts = LOCAL_NAMES.map((name) => `${name}:${port}`);
   const host = header(request.headers, 'host')?.toLowerCase();
-  if (host === undefined || !allowedHosts.includes(host)) {
+  // A second Host line (`Host: 127.0.0.1:<port>` then `Host: evil.example`) would pass on the
+  // first one alone; HTTP/1.1 allows exactly one.
+  if (host === undefined || !allowedHosts.includes(host) || hostLines(request) > 1) {
     return {
       status: 421,
       type: 'MisdirectedRequest',
       code: 'LOC004',
       message:
         `LOC004: local mode answers only requests addressed to ${allowedHosts.join(', ')}; ` +
-        `this one named Host ${host === undefined ? '(none)' : quoted(host)}. ` +
+        `this one named ${hostLines(request) > 1 ? 'Host more than once' : `Host ${host === undefined ? '(none)' : quoted(host)}`}. ` +
         `Use http://127.0.0.1:${port} as the endpoint (other names are refused so that a web page cannot reach local mode through DNS rebinding).`,
     };
   }

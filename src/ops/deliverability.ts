@@ -6,6 +6,8 @@
  * `status --json`, `install` and the dashboard show the same thing.
  */
 
+import { domainToASCII } from 'node:url';
+
 export type CheckState = 'ok' | 'warn' | 'fail' | 'unknown';
 
 /** A DNS record to publish at the sender's DNS host. */
@@ -104,8 +106,16 @@ export function isFailure(value: unknown): value is LookupFailure {
   return typeof value === 'object' && value !== null && 'error' in value;
 }
 
+/**
+ * The sender's domain as DNS and SES name it: lower case, without the final dot of an
+ * absolute name (`example.com.`), an internationalised name as its A-label (`bücher.de` is
+ * `xn--bcher-kva.de`). What cannot be a domain name is returned lower-cased, for the DNS
+ * lookup to refuse.
+ */
 export function senderDomain(sender: string): string {
-  return sender.slice(sender.lastIndexOf('@') + 1).toLowerCase();
+  const given = sender.slice(sender.lastIndexOf('@') + 1).toLowerCase();
+  const ascii = given.includes('..') ? '' : domainToASCII(given.replace(/\.$/, ''));
+  return ascii === '' ? given : ascii;
 }
 
 /**

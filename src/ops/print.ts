@@ -88,25 +88,35 @@ const STATE_COLOUR: Record<CheckState, (text: string) => string> = {
   unknown: chalk.yellow,
 };
 
+/**
+ * Text from outside (SES's answers, template names listed from S3, the stack's sender) as it
+ * may reach a terminal: control characters (an ESC starts a sequence that can clear the
+ * screen, retitle the window or forge a link) and bidirectional overrides become `?`.
+ */
+export function terminalText(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '?');
+}
+
 /** One check's lines: its state and what was found, then the fix and the DNS records to publish. */
 export function deliverabilityLines(item: DeliverabilityItem): string[] {
-  const lines = [`${item.title.padEnd(22)} ${STATE_COLOUR[item.state](item.state)}: ${item.summary}`];
-  if (item.fix) lines.push(`  fix: ${item.fix}`);
-  if (item.note) lines.push(`  note: ${item.note}`);
-  for (const r of item.records ?? []) lines.push(`    ${r.type.padEnd(5)} ${r.name}  ${r.value}`);
+  const t = terminalText;
+  const lines = [`${t(item.title).padEnd(22)} ${STATE_COLOUR[item.state](item.state)}: ${t(item.summary)}`];
+  if (item.fix) lines.push(`  fix: ${t(item.fix)}`);
+  if (item.note) lines.push(`  note: ${t(item.note)}`);
+  for (const r of item.records ?? []) lines.push(`    ${t(r.type).padEnd(5)} ${t(r.name)}  ${t(r.value)}`);
   return lines;
 }
 
 /** The Deliverability section of `status`. */
 export function printDeliverability(ui: Ui, report: DeliverabilityReport): void {
-  ui.out(`Deliverability of ${report.sender}: ${STATE_COLOUR[report.state](report.state)}`);
+  ui.out(`Deliverability of ${terminalText(report.sender)}: ${STATE_COLOUR[report.state](report.state)}`);
   for (const item of report.items) for (const line of deliverabilityLines(item)) ui.out(`  ${line}`);
 }
 
 /** The same check at the end of an install: what is fine in one line, each problem as a warning. */
 export function warnDeliverability(ui: Ui, report: DeliverabilityReport): void {
   const fine = report.items.filter((i) => i.state === 'ok');
-  if (fine.length > 0) ui.ok(`Deliverability of ${report.sender}: ${fine.map((i) => i.title).join(', ')} ok.`);
-  for (const item of fine.filter((i) => i.note)) ui.info(`  ${item.title}: ${item.note}`);
+  if (fine.length > 0) ui.ok(`Deliverability of ${terminalText(report.sender)}: ${fine.map((i) => i.title).join(', ')} ok.`);
+  for (const item of fine.filter((i) => i.note)) ui.info(`  ${item.title}: ${terminalText(item.note!)}`);
   for (const item of report.items.filter((i) => i.state !== 'ok')) ui.warn(deliverabilityLines(item).join('\n'));
 }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -252,7 +252,14 @@ export async function readLocalInfo(source: string | true, cwd = process.cwd(), 
   if (/^https?:\/\//i.test(value)) return fetchInfo(value, fetchImpl);
   if (value.startsWith('{')) return parseInfoText(value, '--local');
   const path = value.startsWith('@') ? value.slice(1) : value;
+  // An empty name would resolve to the working folder itself.
+  if (path.trim() === '') {
+    throw new CliError('OPS002', `--local ${JSON.stringify(value)} names no URL, JSON line or file.`, 'Give --local alone for http://127.0.0.1:4010, or a value: --local=http://127.0.0.1:<port>, --local=@local.json.');
+  }
   const file = resolvePath(cwd, path);
+  if (existsSync(file) && statSync(file).isDirectory()) {
+    throw new CliError('OPS005', `--local: ${file} is a folder, not the file holding local mode's JSON line.`, 'Save the line with: sesmailengine local --json > local.json, then pass --local @local.json.');
+  }
   if (value.startsWith('@') || existsSync(file)) {
     let text: string;
     try {
@@ -434,9 +441,11 @@ export function stackResources(stackName: string, region: string, outputs: Recor
 export function stackSettings(parameters: Record<string, string>): EngineSettings {
   return {
     bounceRateThreshold: numberParameter(parameters, 'BounceRateThreshold', STACK_DEFAULT_SETTINGS.bounceRateThreshold),
-    bounceRateMinimumSends: numberParameter(parameters, 'BounceRateMinimumSends', STACK_DEFAULT_SETTINGS.bounceRateMinimumSends),
+    // Two counts: CloudFormation's Number takes 99.5, and the Email Sender rounds it down
+    // (functions/email-sender/config.ts), so the figures shown here do the same.
+    bounceRateMinimumSends: Math.floor(numberParameter(parameters, 'BounceRateMinimumSends', STACK_DEFAULT_SETTINGS.bounceRateMinimumSends)),
     // A stack from before the floor has no such parameter, and its sender no floor.
-    bounceBrakeMaxHardBounces: numberParameter(parameters, 'BounceBrakeMaxHardBounces', 0),
+    bounceBrakeMaxHardBounces: Math.floor(numberParameter(parameters, 'BounceBrakeMaxHardBounces', 0)),
     templateCacheSeconds: numberParameter(parameters, 'TemplateCacheSeconds', STACK_DEFAULT_SETTINGS.templateCacheSeconds),
     softBounceRetryDelaySeconds: numberParameter(parameters, 'SoftBounceRetryDelaySeconds', STACK_DEFAULT_SETTINGS.softBounceRetryDelaySeconds),
     ...(parameters.MaxSendRate !== undefined && parameters.MaxSendRate !== '' && Number.isFinite(Number(parameters.MaxSendRate)) ? { maxSendRate: Number(parameters.MaxSendRate) } : {}),

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { CliError } from '../../src/errors.js';
 import type { Route } from '../../src/dashboard/routes.js';
 import { MAX_BODY_BYTES, startDashboardServer, type DashboardServer } from '../../src/dashboard/server.js';
@@ -77,6 +78,15 @@ afterAll(async () => {
 });
 
 describe('the first load', () => {
+  it('refuses a URL that gives token twice, whichever one is right', async () => {
+    for (const query of [`token=${token}&token=wrong`, `token=wrong&token=${token}`, `token=${token}&token=${token}`]) {
+      const answer = await raw('GET', `/?${query}`);
+
+      expect(answer.status).toBe(401);
+      expect(answer.headers['set-cookie']).toBeUndefined();
+    }
+  });
+
   it('trades the token in the URL for an HttpOnly SameSite=Strict cookie and redirects to the clean URL', async () => {
     const answer = await raw('GET', `/?token=${token}`);
 
@@ -146,12 +156,48 @@ describe('the token', () => {
   });
 });
 
+describe('the one-time URL that --open gives the browser', () => {
+  it('opens the page once, trading its ticket for the cookie, and never again', async () => {
+    const url = new URL(server.oneTimeUrl());
+
+    const first = await raw('GET', `${url.pathname}${url.search}`);
+    const again = await raw('GET', `${url.pathname}${url.search}`);
+
+    expect(url.search).not.toContain(token);
+    expect(first.status).toBe(303);
+    expect(first.headers['set-cookie']?.[0]).toContain(`${cookieName(server.port)}=${token};`);
+    expect(again.status).toBe(401);
+    expect(again.headers['set-cookie']).toBeUndefined();
+  });
+
+  it('refuses a made-up ticket, the token given as a ticket and a ticket given twice', async () => {
+    const ticket = new URL(server.oneTimeUrl()).searchParams.get('ticket')!;
+    for (const query of [`ticket=${newToken()}`, `ticket=${token}`, `ticket=${ticket}&ticket=${ticket}`]) {
+      expect((await raw('GET', `/?${query}`)).status).toBe(401);
+    }
+  });
+});
+
 describe('Host and Origin', () => {
   it.each(['evil.example', `evil.example:${0}`, '127.0.0.1', '127.0.0.1:1', '127.0.0.1.nip.io'])('refuses Host %s with 421 even with the token', async (host) => {
     const answer = await raw('GET', '/api/overview', { ...bearer(), Host: host });
 
     expect(answer.status).toBe(421);
     expect(answer.json().error.code).toBe('DSH005');
+  });
+
+  it('refuses a second Host line naming another name (node keeps only the first) with 421', async () => {
+    const reply = await new Promise<string>((resolve, reject) => {
+      const socket = connect(server.port, '127.0.0.1');
+      let text = '';
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+      socket.end(`GET /api/overview HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nHost: evil.example\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`);
+    });
+
+    expect(reply.split('\r\n')[0]).toBe('HTTP/1.1 421 Misdirected Request');
+    expect(reply).toContain('DSH005');
   });
 
   it('answers under localhost and [::1] with its own port', async () => {
@@ -170,6 +216,21 @@ describe('Host and Origin', () => {
       expect(answer.json().error.code).toBe('DSH006');
     }
     expect(posted).toEqual([]);
+  });
+
+  it('refuses what a page of another port of 127.0.0.1 loads with the cookie and no Origin (Sec-Fetch-Site: same-site) with 403', async () => {
+    const cookie = { Cookie: `${cookieName(server.port)}=${token}` };
+    const script = await raw('GET', '/api/overview', { ...cookie, 'Sec-Fetch-Site': 'same-site', 'Sec-Fetch-Mode': 'no-cors', 'Sec-Fetch-Dest': 'script' });
+    const file = await raw('GET', '/dashboard.js', { ...cookie, 'Sec-Fetch-Site': 'same-site', 'Sec-Fetch-Mode': 'no-cors' });
+    const opened = await raw('GET', '/', { ...cookie, 'Sec-Fetch-Site': 'same-site', 'Sec-Fetch-Mode': 'navigate' });
+    const own = await raw('GET', '/api/overview', { ...cookie, 'Sec-Fetch-Site': 'same-origin', 'Sec-Fetch-Mode': 'cors' });
+
+    for (const answer of [script, file]) {
+      expect(answer.status).toBe(403);
+      expect(answer.json().error.code).toBe('DSH006');
+    }
+    expect(opened.status).toBe(200);
+    expect(own.status).toBe(200);
   });
 
   it("lets the page's own Origin post an action", async () => {

@@ -41,6 +41,26 @@ describe('a word after --local', () => {
     expect(withLocalSourceChecked(program(), words, isFile)).toEqual(words);
   });
 
+  it.each([
+    ['a folder', ['diagnose', 'ada@example.com', '--local', './templates']],
+    ['an empty word', ['diagnose', 'ada@example.com', '--local', '']],
+    ['a blank word', ['diagnose', 'ada@example.com', '--local', ' ']],
+    ['a word after --json', ['diagnose', '--json', 'ada@example.com', '--local', 'nope']],
+    ['a word after --', ['diagnose', '--local', 'nope', '--', 'ada@example.com']],
+    ['a word of a subcommand', ['suppression', 'remove', 'ada@example.com', '--local', 'nope']],
+  ])('stays the source (and --local says what it accepts) when the arguments are all given: %s', (_what, given) => {
+    const words = argv(...given);
+    expect(withLocalSourceChecked(program(), words, isFile)).toEqual(words);
+  });
+
+  it('still moves a word when the argument is missing, past options that take values', () => {
+    const root = program();
+    root.commands.find((c) => c.name() === 'diagnose')!.option('--region <name>');
+    expect(withLocalSourceChecked(root, argv('diagnose', '--region', 'eu-west-1', '--local', 'ada@example.com'), isFile)).toEqual(
+      argv('diagnose', '--region', 'eu-west-1', 'ada@example.com', '--local'),
+    );
+  });
+
   it('leaves a bare --local at the end alone', () => {
     const words = argv('diagnose', 'ada@example.com', '--local');
     expect(withLocalSourceChecked(program(), words, isFile)).toEqual(words);

@@ -20,6 +20,16 @@ describe('the Host check', () => {
     expect(checkLocalRequest({ method: 'GET', url: '/', headers: {} }, PORT)).toMatchObject({ status: 421, code: 'LOC004' });
   });
 
+  it('refuses a request with two Host lines, whichever comes first, with 421 LOC004', () => {
+    const own = `127.0.0.1:${PORT}`;
+    for (const rawHeaders of [['Host', own, 'Host', 'evil.example'], ['host', own, 'HOST', own]]) {
+      const refusal = checkLocalRequest({ method: 'GET', url: '/info', headers: { host: own }, rawHeaders }, PORT);
+      expect(refusal).toMatchObject({ status: 421, code: 'LOC004' });
+      expect(refusal?.message).toContain('Host more than once');
+    }
+    expect(checkLocalRequest({ method: 'GET', url: '/info', headers: { host: own }, rawHeaders: ['Host', own, 'Accept', '*/*'] }, PORT)).toBeUndefined();
+  });
+
   it('names the endpoint to use in its message', () => {
     expect(check({ host: 'evil.example' })?.message).toContain(`http://127.0.0.1:${PORT}`);
   });

@@ -195,6 +195,23 @@ describe('the whole check', () => {
     expect(report.items[3]!.summary).toContain('1 marketing template');
   });
 
+  it.each([
+    ['an absolute name (final dot)', 'noreply@example.com.', 'example.com'],
+    ['upper case', 'noreply@EXAMPLE.Com', 'example.com'],
+    ['an internationalised name, by its A-label', 'noreply@bücher.de', 'xn--bcher-kva.de'],
+  ])('checks a sender domain written as %s under the name DNS and SES know', async (_what, sender, domain) => {
+    ses.on(GetEmailIdentityCommand).rejects(notFound('NotFoundException'));
+    ses.on(GetEmailIdentityCommand, { EmailIdentity: domain }).resolves(VERIFIED_DOMAIN);
+    const dns = fakeDns({ [`_dmarc.${domain}`]: [['v=DMARC1; p=reject']] });
+
+    const report = await checkDeliverability({ sender, region: 'eu-west-1' }, { ses: new SESv2Client({}), dns });
+
+    expect(report.domain).toBe(domain);
+    expect(dns.asked).toEqual([`_dmarc.${domain}`]);
+    expect(report.items.map((i) => `${i.id}=${i.state}`)).toEqual(['dkim=ok', 'mail-from=ok', 'dmarc=ok', 'unsubscribe=unknown']);
+    expect(report.items[2]!.summary).toBe('DMARC policy p=reject.');
+  });
+
   it('finds the transactional template that links to unsubscribeLink, and an unreadable one stays out of it', async () => {
     ses.on(GetEmailIdentityCommand).resolves(VERIFIED_DOMAIN);
     bucketWith({

@@ -1,11 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CliError } from '../../../src/errors.js';
 import { loadTemplate } from '../../support/cloudformation.js';
 import { LOCAL_DEFAULTS } from '../../../src/commands/local.js';
 import { DEFAULT_LOCAL_URL, STACK_DEFAULT_SETTINGS, localResources, readLocalInfo, stackResources, stackSettings, unsubscribeSecretName } from '../../../src/ops/target.js';
+import { emailSenderConfig } from '../../../functions/email-sender/config.js';
 import { choiceOption, dayOption, daysEndingWith, integerOption, jsonObjectOption } from '../../../src/ops/input.js';
 
 /** Target resolution (local mode's JSON line, stack outputs) and flag parsing. */
@@ -50,6 +51,21 @@ describe('--local sources', () => {
     writeFileSync(join(dir, 'local.json'), `starting…\n${JSON.stringify(INFO)}\n`);
     expect((await readLocalInfo('@local.json', dir, noFetch)).eventBusName).toBe('dev-EmailBus');
     expect((await readLocalInfo('local.json', dir, noFetch)).eventBusName).toBe('dev-EmailBus');
+  });
+
+  it('refuses an empty value and a folder by what they are, not as a file that cannot be read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ops-target-'));
+    mkdirSync(join(dir, 'templates'));
+    for (const empty of ['', ' ', '@', '@ ']) {
+      const error = await cliErrorOf(readLocalInfo(empty, dir, noFetch));
+      expect(error.code).toBe('OPS002');
+      expect(error.message).toContain('names no URL, JSON line or file');
+    }
+    for (const folder of ['templates', '@templates', '.']) {
+      const error = await cliErrorOf(readLocalInfo(folder, dir, noFetch));
+      expect(error.code).toBe('OPS005');
+      expect(error.message).toContain('is a folder');
+    }
   });
 
   it('fetches GET /info from a URL, and from the default URL for a bare --local', async () => {
@@ -213,6 +229,19 @@ describe('stack outputs', () => {
       templateCacheSeconds: 300,
       softBounceRetryDelaySeconds: 900,
     });
+  });
+
+  it('rounds the two counts down as the Email Sender does, so stats and the dashboard judge the brake as it does', () => {
+    // CloudFormation's Number parameters take 99.5 and 2.5; the template hands them to the sender as they are.
+    const sender = emailSenderConfig({
+      TRACKING_TABLE: 't', SUPPRESSION_TABLE: 's', COUNTERS_TABLE: 'c', TEMPLATE_BUCKET: 'b', CONFIGURATION_SET: 'cs',
+      BOUNCE_RATE_MIN_SENDS: '99.5', BOUNCE_BRAKE_MAX_HARD_BOUNCES: '2.5',
+    });
+    const settings = stackSettings({ BounceRateMinimumSends: '99.5', BounceBrakeMaxHardBounces: '2.5' });
+
+    expect(settings.bounceRateMinimumSends).toBe(sender.bounceRateMinSends);
+    expect(settings.bounceBrakeMaxHardBounces).toBe(sender.bounceBrakeMaxHardBounces);
+    expect([settings.bounceRateMinimumSends, settings.bounceBrakeMaxHardBounces]).toEqual([99, 2]);
   });
 
   it('reads no hard-bounce floor from a stack without the parameter (its sender has none)', () => {
