@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Runner, CommonOptions } from '../shared-options.js';
 import type { TargetOptions } from '../ops/target.js';
+import { commonOptions, commonValues, runFlags, type Raw } from './common-flags.js';
 
 /**
  * `sesmailengine dashboard`: the engine in a browser. It resolves the target once (a stack
@@ -9,8 +10,6 @@ import type { TargetOptions } from '../ops/target.js';
  * and serves until Ctrl-C, SIGTERM, SIGHUP or the end of the process that started it.
  * Its modules load when it runs, so `--help` reads none of them.
  */
-
-type Raw = Record<string, unknown>;
 
 export interface DashboardOptions extends CommonOptions, TargetOptions {
   /** 0 (the default) picks a free port. */
@@ -100,29 +99,22 @@ export async function dashboardCommand(options: DashboardOptions): Promise<numbe
 }
 
 export function registerDashboardCommand(program: Command, run: Runner): void {
-  program
-    .command('dashboard')
-    .description('see the engine in a browser: sending per day, rates, recent emails and their diagnosis, suppressions, DLQs, alarms (127.0.0.1 only; docs/DASHBOARD.md)')
-    .option('--stack-name <name>', 'CloudFormation stack name (default: sesmailengine)')
-    .option('--region <region>', "AWS region (default: AWS_REGION or the profile's region)")
-    .option('--profile <name>', 'AWS profile (default: AWS_PROFILE or the default chain)')
-    .option('--local [source]', 'use a running `sesmailengine local` instead of AWS: its URL (default http://127.0.0.1:4010), its --json line, or @file')
+  commonOptions(
+    program
+      .command('dashboard')
+      .description('see the engine in a browser: sending per day, rates, recent emails and their diagnosis, suppressions, DLQs, deliverability, alarms (127.0.0.1 only; docs/DASHBOARD.md)'),
+    { local: true, json: false },
+  )
     .option('--port <n>', 'port on 127.0.0.1 (default: 0, a free one)')
     .option('--open', 'open the URL in the system browser')
     .option('--json', 'print one JSON line {url, port} once serving')
-    .option('--debug', 'on errors, also print the stack trace and the AWS error behind it')
     .action(async (raw: Raw) => {
-      await run({ debug: Boolean(raw.debug) || Boolean(program.opts().debug), json: Boolean(raw.json) }, async () => {
-        const { commonFlagValues } = await import('./common-flags.js');
-        const local = raw.local;
-        return dashboardCommand({
-          ...commonFlagValues(raw),
-          ...(local === true || typeof local === 'string' ? { local: local as string | true } : {}),
+      await run(runFlags(program, raw), async () =>
+        dashboardCommand({
+          ...commonValues(raw),
           ...(typeof raw.port === 'string' ? { port: raw.port } : {}),
           open: Boolean(raw.open),
-          json: Boolean(raw.json),
-          debug: Boolean(raw.debug),
-        });
-      });
+        }),
+      );
     });
 }
