@@ -4,13 +4,14 @@ import { checkLocalRequest } from '../local/request-guard.js';
 import { CliError } from '../errors.js';
 import { matchRoute, type Route } from './routes.js';
 import type { PageFile } from './static-files.js';
-import { isAuthorized, newToken, sameToken, sessionCookie } from './token.js';
+import { isAuthorized, newToken, sameToken } from './token.js';
 
 /**
  * The dashboard's HTTP server, on 127.0.0.1 only. Before anything else each request passes
  * local mode's check (src/local/request-guard.ts: a foreign Host → 421, a cross-site Origin →
- * 403, a malformed path → 400), then the token (401 without it). `/?token=` trades the token
- * for a cookie and redirects to `/`. GET serves the page's files and the read-only API; an
+ * 403, a malformed path → 400). `/?token=` checks the token and redirects to `/#token=`, where
+ * the page takes it; the page's files need no token, the API needs it as
+ * `Authorization: Bearer` (401 without it). GET serves the files and the read-only API; an
  * action is a POST with a JSON object holding `"confirm": true`. A bad request gets a 4xx
  * with a code (DSH0xx) and never reaches a handler; a failure behind a handler (AWS,
  * local mode gone) is a 502, and no answer from it within its deadline a 504.
@@ -222,9 +223,9 @@ export async function handle(
     sendError(response, new HttpError(refusal.status, code, message), head);
     return;
   }
-  // Cookies do not tell ports apart: a page of another server on 127.0.0.1 is the same site,
-  // and its <script src>, <img> or no-cors fetch carries the cookie without an Origin. Only the
-  // dashboard's own page calls it, so a same-site request is refused unless it opens a page.
+  // A page of another server on 127.0.0.1 is the same site, and its <script src>, <img> or
+  // no-cors fetch comes without an Origin. Only the dashboard's own page calls it, so a
+  // same-site request is refused unless it opens a page.
   if (header(request, 'sec-fetch-site') === 'same-site' && !(header(request, 'sec-fetch-mode') === 'navigate' && (method === 'GET' || head))) {
     request.resume();
     sendError(response, new HttpError(403, 'DSH006', 'DSH006: the dashboard refuses browser requests from other sites and from pages of other ports of 127.0.0.1; only its own page may call it.'), head);
@@ -233,8 +234,8 @@ export async function handle(
   const url = new URL(`http://127.0.0.1${request.url ?? '/'}`);
   const path = url.pathname;
 
-  // The first load: the token from the printed URL (or a one-time ticket) becomes a cookie,
-  // and the URL loses it.
+  // The first load: the token from the printed URL (or a one-time ticket) moves into the
+  // fragment, which the page keeps in sessionStorage and removes from the address bar.
   const key = url.searchParams.has('token') ? 'token' : url.searchParams.has('ticket') ? 'ticket' : undefined;
   if (path === '/' && key && (method === 'GET' || head)) {
     // Exactly one: with two, which one counts would depend on the order they came in.
@@ -245,15 +246,15 @@ export async function handle(
       return;
     }
     request.resume();
-    send(response, 303, { Location: '/', 'Set-Cookie': sessionCookie(port, options.token), 'Cache-Control': 'no-store' }, '', head);
-    return;
-  }
-  if (!isAuthorized(request.headers, port, options.token)) {
-    refuseWithoutToken(request, response, path, method);
+    send(response, 303, { Location: `/#token=${encodeURIComponent(options.token)}`, 'Cache-Control': 'no-store' }, '', head);
     return;
   }
 
   if (path === '/api' || path.startsWith('/api/')) {
+    if (!isAuthorized(request.headers, options.token)) {
+      refuseWithoutToken(request, response, path, method);
+      return;
+    }
     const match = matchRoute(options.routes, method, path);
     if ('status' in match) {
       request.resume();
@@ -273,6 +274,8 @@ export async function handle(
     return;
   }
 
+  // The page's three files hold no data: they are served without the token, which the page
+  // then sends with each API request.
   request.resume();
   const file = options.page.get(path);
   if (!file) {

@@ -2,10 +2,11 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 
 /**
- * The dashboard's per-run secret. It is printed once in the URL; the first page load trades
- * it for a cookie (HttpOnly, SameSite=Strict, named after the port so two dashboards on
- * one machine keep theirs apart), and every later request carries the cookie or
- * `Authorization: Bearer <token>`. Pure, apart from the random bytes.
+ * The dashboard's per-run secret. It is printed once in the URL; the first page load moves
+ * it into the URL's fragment, which the page keeps in its tab's sessionStorage (per origin,
+ * so per port) and sends as `Authorization: Bearer <token>` with every API request. No
+ * cookie: browsers send cookies to every port of 127.0.0.1, so a cookie would reach any
+ * other local server the browser opens. Pure, apart from the random bytes.
  */
 
 /** 32 random bytes (256 bits), base64url. */
@@ -21,36 +22,13 @@ export function sameToken(given: string | undefined, expected: string): boolean 
   return timingSafeEqual(a, b);
 }
 
-export function cookieName(port: number): string {
-  return `sesmailengine-dashboard-${port}`;
-}
-
-/** The value of one cookie of a Cookie header, or undefined. */
-export function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (!header) return undefined;
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq < 0) continue;
-    if (part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}
-
-/** The token a request carries: its Bearer header first, else its cookie. */
-export function tokenOf(headers: IncomingHttpHeaders, port: number): string | undefined {
+/** The token a request carries in `Authorization: Bearer <token>`. */
+export function tokenOf(headers: IncomingHttpHeaders): string | undefined {
   const auth = headers.authorization;
-  if (typeof auth === 'string') {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(auth);
-    if (match) return match[1];
-  }
-  return cookieValue(headers.cookie, cookieName(port));
+  if (typeof auth !== 'string') return undefined;
+  return /^Bearer\s+(\S+)\s*$/i.exec(auth)?.[1];
 }
 
-export function isAuthorized(headers: IncomingHttpHeaders, port: number, token: string): boolean {
-  return sameToken(tokenOf(headers, port), token);
-}
-
-/** The Set-Cookie header that hands the token to the browser. */
-export function sessionCookie(port: number, token: string): string {
-  return `${cookieName(port)}=${token}; HttpOnly; SameSite=Strict; Path=/`;
+export function isAuthorized(headers: IncomingHttpHeaders, token: string): boolean {
+  return sameToken(tokenOf(headers), token);
 }

@@ -5,7 +5,7 @@ import { CliError } from '../../src/errors.js';
 import type { Route } from '../../src/dashboard/routes.js';
 import { MAX_BODY_BYTES, startDashboardServer, type DashboardServer } from '../../src/dashboard/server.js';
 import { loadPage } from '../../src/dashboard/static-files.js';
-import { cookieName, newToken } from '../../src/dashboard/token.js';
+import { newToken } from '../../src/dashboard/token.js';
 
 /**
  * The dashboard's server as an attacker meets it: a real server on 127.0.0.1 with the real
@@ -83,36 +83,38 @@ describe('the first load', () => {
       const answer = await raw('GET', `/?${query}`);
 
       expect(answer.status).toBe(401);
-      expect(answer.headers['set-cookie']).toBeUndefined();
+      expect(answer.headers.location).toBeUndefined();
     }
   });
 
-  it('trades the token in the URL for an HttpOnly SameSite=Strict cookie and redirects to the clean URL', async () => {
+  it('moves the token from the query into the fragment, which the page keeps and never sends, and sets no cookie', async () => {
     const answer = await raw('GET', `/?token=${token}`);
 
     expect(answer.status).toBe(303);
-    expect(answer.headers.location).toBe('/');
-    expect(String(answer.headers['set-cookie'])).toBe(`${cookieName(server.port)}=${token}; HttpOnly; SameSite=Strict; Path=/`);
+    expect(answer.headers.location).toBe(`/#token=${token}`);
+    expect(answer.headers['set-cookie']).toBeUndefined();
   });
 
-  it('refuses a wrong token with 401 and sets no cookie', async () => {
+  it('refuses a wrong token with 401', async () => {
     const answer = await raw('GET', `/?token=${newToken()}`);
 
     expect(answer.status).toBe(401);
     expect(answer.json().error.code).toBe('DSH003');
-    expect(answer.headers['set-cookie']).toBeUndefined();
+    expect(answer.headers.location).toBeUndefined();
   });
 
-  it('serves the page with the cookie, under a strict Content-Security-Policy', async () => {
-    const answer = await raw('GET', '/', { Cookie: `${cookieName(server.port)}=${token}` });
+  it('serves the page, which holds no data, under a strict Content-Security-Policy', async () => {
+    const answer = await raw('GET', '/');
 
     expect(answer.status).toBe(200);
     expect(answer.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(answer.text).toContain('<script src="/dashboard.js" defer></script>');
+    expect(answer.text).not.toContain('<script>alert(1)</script>');
     expect(answer.headers['content-security-policy']).toContain("default-src 'self'");
     expect(answer.headers['content-security-policy']).not.toContain('unsafe');
     expect(answer.headers['x-content-type-options']).toBe('nosniff');
     expect(answer.headers['referrer-policy']).toBe('no-referrer');
+    expect(answer.headers['set-cookie']).toBeUndefined();
   });
 });
 
@@ -120,27 +122,23 @@ describe('the token', () => {
   it.each([
     ['no token', {}],
     ['a wrong Bearer token', { Authorization: `Bearer ${newToken()}` }],
-    ['a wrong cookie', { Cookie: `${cookieName(1)}=${token}` }],
+    ['the token in a cookie (cookies reach every port of 127.0.0.1, so none is read)', { Cookie: `sesmailengine-dashboard=${token}` }],
     ['the token in a Basic header', { Authorization: `Basic ${token}` }],
-  ])('is required for the API and the page: %s → 401', async (_what, headers) => {
-    for (const path of ['/api/overview', '/', '/dashboard.js', '/dashboard.css', '/api/nope']) {
+  ])('is required for every API route: %s → 401', async (_what, headers) => {
+    for (const path of ['/api/overview', '/api', '/api/nope']) {
       const answer = await raw('GET', path, headers as Record<string, string>);
       expect(answer.status).toBe(401);
       expect(answer.json().error.code).toBe('DSH003');
-      expect(answer.text).not.toContain('<html');
     }
   });
 
-  it('shows a browser that opens the page without it (or with an old one) where the URL comes from, as a page', async () => {
-    for (const path of ['/', `/?token=${newToken()}`]) {
-      const answer = await raw('GET', path, { Accept: 'text/html,application/xhtml+xml' });
-      expect(answer.status).toBe(401);
-      expect(answer.headers['content-type']).toBe('text/html; charset=utf-8');
-      expect(answer.text).toContain('<code>sesmailengine dashboard</code> printed');
-      expect(answer.text).not.toContain('dashboard.js');
-      expect(answer.headers['set-cookie']).toBeUndefined();
-      expect(answer.headers['content-security-policy']).toContain("default-src 'self'");
-    }
+  it('shows a browser that opens the printed URL with a wrong token (an old run\'s) where the URL comes from, as a page', async () => {
+    const answer = await raw('GET', `/?token=${newToken()}`, { Accept: 'text/html,application/xhtml+xml' });
+    expect(answer.status).toBe(401);
+    expect(answer.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(answer.text).toContain('<code>sesmailengine dashboard</code> printed');
+    expect(answer.text).not.toContain('dashboard.js');
+    expect(answer.headers['content-security-policy']).toContain("default-src 'self'");
     // The API stays JSON whatever the Accept header says.
     expect((await raw('GET', '/api/overview', { Accept: 'text/html' })).json().error.code).toBe('DSH003');
   });
@@ -157,7 +155,7 @@ describe('the token', () => {
 });
 
 describe('the one-time URL that --open gives the browser', () => {
-  it('opens the page once, trading its ticket for the cookie, and never again', async () => {
+  it('opens the page once, trading its ticket for the token in the fragment, and never again', async () => {
     const url = new URL(server.oneTimeUrl());
 
     const first = await raw('GET', `${url.pathname}${url.search}`);
@@ -165,9 +163,9 @@ describe('the one-time URL that --open gives the browser', () => {
 
     expect(url.search).not.toContain(token);
     expect(first.status).toBe(303);
-    expect(first.headers['set-cookie']?.[0]).toContain(`${cookieName(server.port)}=${token};`);
+    expect(first.headers.location).toBe(`/#token=${token}`);
     expect(again.status).toBe(401);
-    expect(again.headers['set-cookie']).toBeUndefined();
+    expect(again.headers.location).toBeUndefined();
   });
 
   it('refuses a made-up ticket, the token given as a ticket and a ticket given twice', async () => {
@@ -218,8 +216,8 @@ describe('Host and Origin', () => {
     expect(posted).toEqual([]);
   });
 
-  it('refuses what a page of another port of 127.0.0.1 loads with the cookie and no Origin (Sec-Fetch-Site: same-site) with 403', async () => {
-    const cookie = { Cookie: `${cookieName(server.port)}=${token}` };
+  it('refuses what a page of another port of 127.0.0.1 loads without an Origin (Sec-Fetch-Site: same-site) with 403', async () => {
+    const cookie = bearer();
     const script = await raw('GET', '/api/overview', { ...cookie, 'Sec-Fetch-Site': 'same-site', 'Sec-Fetch-Mode': 'no-cors', 'Sec-Fetch-Dest': 'script' });
     const file = await raw('GET', '/dashboard.js', { ...cookie, 'Sec-Fetch-Site': 'same-site', 'Sec-Fetch-Mode': 'no-cors' });
     const opened = await raw('GET', '/', { ...cookie, 'Sec-Fetch-Site': 'same-site', 'Sec-Fetch-Mode': 'navigate' });

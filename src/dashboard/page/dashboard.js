@@ -49,11 +49,28 @@ class ApiError extends Error {
   }
 }
 
+// The run's token: the server's first answer puts it in the fragment (#token=…), which
+// never travels in a request; the page keeps it in this tab's sessionStorage (which belongs
+// to this origin, port included) and takes it out of the address bar.
+const TOKEN_KEY = 'sesmailengine-dashboard-token';
+
+function sessionToken() {
+  const fromUrl = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (fromUrl) {
+    sessionStorage.setItem(TOKEN_KEY, fromUrl);
+    history.replaceState(null, '', '/');
+  }
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
 async function api(path, body) {
+  const token = sessionToken();
+  if (!token) throw new ApiError(401, null);
+  const headers = { Accept: 'application/json', Authorization: `Bearer ${token}` };
   const init = body === undefined
-    ? { headers: { Accept: 'application/json' } }
-    : { method: 'POST', headers: { Accept: 'application/json', 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
-  const response = await fetch(path, { ...init, credentials: 'same-origin', cache: 'no-store' });
+    ? { headers }
+    : { method: 'POST', headers: { ...headers, 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
+  const response = await fetch(path, { ...init, credentials: 'omit', cache: 'no-store' });
   let value = null;
   try {
     value = await response.json();
@@ -74,7 +91,9 @@ function showProblem(error) {
     problem.hidden = true;
     return;
   }
-  problem.textContent = error.status === 401 ? 'This page has no valid token any more: open the URL the dashboard printed for this run.' : errorText(error);
+  problem.textContent = error.status === 401
+    ? 'This page has no valid token: open the URL `sesmailengine dashboard` printed for this run (each run has its own; after a restart, use the new one).'
+    : errorText(error);
   problem.hidden = false;
 }
 
@@ -415,6 +434,7 @@ async function refresh() {
 }
 
 document.addEventListener('DOMContentLoaded', () => {
+  sessionToken();
   byId('refresh').addEventListener('click', refresh);
   byId('search-form').addEventListener('submit', (event) => {
     event.preventDefault();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { cookieName, cookieValue, isAuthorized, newToken, sameToken, sessionCookie, tokenOf } from '../../../src/dashboard/token.js';
+import { isAuthorized, newToken, sameToken, tokenOf } from '../../../src/dashboard/token.js';
 import { matchRoute, type Route } from '../../../src/dashboard/routes.js';
 import { searchSubject } from '../../../src/dashboard/api.js';
 
@@ -27,26 +27,17 @@ describe('the dashboard token', () => {
     expect(sameToken(newToken(), token)).toBe(false);
   });
 
-  it('is read from a Bearer header or from the cookie named after the port', () => {
+  it('is read from a Bearer header only: no cookie (browsers send cookies to every port of 127.0.0.1)', () => {
     const token = newToken();
 
-    expect(tokenOf({ authorization: `Bearer ${token}` }, 4020)).toBe(token);
-    expect(tokenOf({ authorization: `bearer   ${token} ` }, 4020)).toBe(token);
-    expect(tokenOf({ cookie: `other=1; ${cookieName(4020)}=${token}; x=y` }, 4020)).toBe(token);
-    expect(tokenOf({ cookie: `${cookieName(4021)}=${token}` }, 4020)).toBeUndefined();
-    expect(tokenOf({ authorization: `Basic ${token}` }, 4020)).toBeUndefined();
-    expect(isAuthorized({ cookie: `${cookieName(4020)}=${token}` }, 4020, token)).toBe(true);
-    expect(isAuthorized({ cookie: `${cookieName(4020)}=${newToken()}` }, 4020, token)).toBe(false);
-    expect(isAuthorized({}, 4020, token)).toBe(false);
-  });
-
-  it('goes into an HttpOnly, SameSite=Strict cookie', () => {
-    const cookie = sessionCookie(4020, 'abc');
-
-    expect(cookie).toBe(`${cookieName(4020)}=abc; HttpOnly; SameSite=Strict; Path=/`);
-    expect(cookieValue(cookie.split(';')[0], cookieName(4020))).toBe('abc');
-    expect(cookieValue(undefined, 'x')).toBeUndefined();
-    expect(cookieValue('broken; =;x', 'x')).toBeUndefined();
+    expect(tokenOf({ authorization: `Bearer ${token}` })).toBe(token);
+    expect(tokenOf({ authorization: `bearer   ${token} ` })).toBe(token);
+    expect(tokenOf({ authorization: `Basic ${token}` })).toBeUndefined();
+    expect(tokenOf({ cookie: `sesmailengine-dashboard-4020=${token}` })).toBeUndefined();
+    expect(isAuthorized({ authorization: `Bearer ${token}` }, token)).toBe(true);
+    expect(isAuthorized({ authorization: `Bearer ${newToken()}` }, token)).toBe(false);
+    expect(isAuthorized({ cookie: `sesmailengine-dashboard-4020=${token}` }, token)).toBe(false);
+    expect(isAuthorized({}, token)).toBe(false);
   });
 });
 
