@@ -199,6 +199,8 @@ function renderChart(days) {
       ? svg('text', { class: 'tick', x: xMid(i), y: height - bottom + 16, 'text-anchor': 'middle' }, d.date.slice(5))
       : null)));
   clear(byId('chart'), chart);
+  // In a narrow window the chart scrolls sideways: show the newest days first.
+  byId('chart').scrollLeft = byId('chart').scrollWidth;
 }
 
 // ----------------------------------------------------------------------------- diagnosis
