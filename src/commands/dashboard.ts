@@ -101,7 +101,7 @@ export async function dashboardCommand(options: DashboardOptions): Promise<numbe
 export function registerDashboardCommand(program: Command, run: Runner): void {
   program
     .command('dashboard')
-    .description('see the engine in a browser: sending per day, rates, recent emails and their diagnosis, suppressions, DLQs, alarms (127.0.0.1 only; docs/DASHBOARD.md)')
+    .description('see the engine in a browser: sending per day, rates, recent emails and their diagnosis, suppressions, DLQs, deliverability, alarms and the SES quota (127.0.0.1 only; docs/DASHBOARD.md)')
     .option('--stack-name <name>', 'CloudFormation stack name (default: sesmailengine)')
     .option('--region <region>', "AWS region (default: AWS_REGION or the profile's region)")
     .option('--profile <name>', 'AWS profile (default: AWS_PROFILE or the default chain)')
