@@ -90,6 +90,7 @@ describe('the dashboard in a browser', () => {
     expect(await page.locator('#deliverability [data-check="dkim"] td').nth(1).textContent()).toBe('ok');
     expect(await page.locator('#deliverability [data-check="dmarc"]').count()).toBe(1);
     expect(await page.locator('#deliverability').textContent()).toContain(local.info.senderEmail ?? '@');
+    expect(await page.locator('#deliverability [data-note="deliverability"]').textContent()).toContain("Local mode's SES stand-in answers every identity as verified");
     expect(consoleErrors).toEqual([]);
     await page.screenshot({ path: join(IMAGES, 'dashboard-overview.png'), fullPage: true });
   }, 60_000);
