@@ -101,7 +101,7 @@ describe('the dashboard in a browser', () => {
       await narrow.goto(dashboard.url);
       await narrow.waitForSelector('body[data-loaded="all"]', { timeout: 30_000 });
 
-      expect(await narrow.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(400);
+      expect(await narrow.locator('html').evaluate((html) => html.scrollWidth)).toBeLessThanOrEqual(400);
       const refresh = await narrow.locator('#refresh').boundingBox();
       expect(refresh!.x + refresh!.width).toBeLessThanOrEqual(400);
       // Each address of the recent emails is on one line or two, not one letter per line.
