@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { CliError } from './errors.js';
 import { awsErrorInfo, clientConfig, type AwsTarget, type ClientConfig } from './aws/clients.js';
@@ -44,8 +47,25 @@ export function noRegionError(cause?: unknown): CliError {
   );
 }
 
+/** The profile names of the shared config and credentials files (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/…). */
+export function configuredProfiles(env: NodeJS.ProcessEnv = process.env): Set<string> {
+  const home = env.HOME || env.USERPROFILE || homedir();
+  const files = [env.AWS_CONFIG_FILE || join(home, '.aws', 'config'), env.AWS_SHARED_CREDENTIALS_FILE || join(home, '.aws', 'credentials')];
+  const names = new Set<string>();
+  for (const file of files) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const match of text.matchAll(/^\s*\[\s*(?:profile\s+)?([^\]\s]+)\s*\]/gm)) names.add(match[1]!);
+  }
+  return names;
+}
+
 /** Turns a failure to get credentials or to use them into the error the user sees first. */
-export function credentialsError(error: unknown, profile?: string): CliError {
+export function credentialsError(error: unknown, profile?: string, profiles: () => Set<string> = configuredProfiles): CliError {
   const info = awsErrorInfo(error);
   const where = profile ? ` for profile "${profile}"` : '';
   if (/region is missing/i.test(info.message)) return noRegionError(error);
@@ -53,6 +73,16 @@ export function credentialsError(error: unknown, profile?: string): CliError {
     info.name === 'CredentialsProviderError' ||
     (!REJECTED.has(info.name) && /could not load credentials|could not be found|credentials/i.test(info.message))
   ) {
+    // --profile, else AWS_PROFILE: the SDK reads that one.
+    const named = profile || process.env.AWS_PROFILE;
+    if (named && !profiles().has(named)) {
+      return new CliError(
+        'AWS001',
+        `There is no AWS profile "${named}"${profile ? '' : ' (AWS_PROFILE)'}: it is in neither ~/.aws/config nor ~/.aws/credentials (${info.message}).`,
+        `Check its name with: aws configure list-profiles\nor create it: aws configure --profile ${named} (access keys) or aws configure sso --profile ${named} (IAM Identity Center)`,
+        { cause: error },
+      );
+    }
     const sso = /sso|token/i.test(info.message) ? `\nIf the profile uses SSO, refresh it: aws sso login${profile ? ` --profile ${profile}` : ''}` : '';
     return new CliError('AWS001', `No usable AWS credentials were found${where}: ${info.message}`, CONFIGURE_CREDENTIALS + sso, {
       cause: error,

@@ -102,7 +102,7 @@ export function registerDashboardCommand(program: Command, run: Runner): void {
   commonOptions(
     program
       .command('dashboard')
-      .description('see the engine in a browser: sending per day, rates, recent emails and their diagnosis, suppressions, DLQs, deliverability, alarms (127.0.0.1 only; docs/DASHBOARD.md)'),
+      .description('see the engine in a browser: sending per day, rates, recent emails and their diagnosis, suppressions, DLQs, deliverability, alarms and the SES quota (127.0.0.1 only; docs/DASHBOARD.md)'),
     { local: true, json: false },
   )
     .option('--port <n>', 'port on 127.0.0.1 (default: 0, a free one)')

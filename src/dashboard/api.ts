@@ -17,6 +17,10 @@ import type { EngineTarget } from '../ops/target.js';
 import type { ApiRequest, Route } from './routes.js';
 import { HttpError } from './server.js';
 
+/** What the deliverability report means against local mode, where SES is a stand-in. */
+const LOCAL_DELIVERABILITY_NOTE =
+  "Local mode's SES stand-in answers every identity as verified and DKIM-signed, so DKIM and MAIL FROM here say nothing about your real domain; DMARC is a real DNS lookup of the sender's domain (local mode's --sender). Run `sesmailengine status` against your stack for the real check.";
+
 /**
  * The dashboard's routes over one engine target. Every read is what a CLI command does
  * (stats, diagnose, suppression list, dlq list), through the same src/ops modules; the two
@@ -178,7 +182,7 @@ export function dashboardRoutes(context: ApiContext): Route[] {
           { sender, region: target.region, bucket: target.resources.templateBucket },
           { ses, s3, ...(context.dns ? { dns: context.dns } : {}) },
         );
-        return { report, reason: null };
+        return { report, reason: null, ...(target.kind === 'local' ? { note: LOCAL_DELIVERABILITY_NOTE } : {}) };
       },
     },
     {

@@ -131,8 +131,26 @@ export async function lookupDmarc(dns: TxtResolver, domain: string): Promise<Txt
   if (!DOMAIN_NAME.test(domain)) return [{ name: `_dmarc.${domain}`, failure: 'not a domain name' }];
   const first = await lookupTxt(dns, `_dmarc.${domain}`);
   const org = organisationalDomain(domain);
-  if ('failure' in first || org === domain || first.records.some(isDmarcRecord)) return [first];
-  return [first, await lookupTxt(dns, `_dmarc.${org}`)];
+  if ('failure' in first || first.records.some(isDmarcRecord)) return [first];
+  const answers = org === domain ? [first] : [first, await lookupTxt(dns, `_dmarc.${org}`)];
+  if (answers.some((answer) => 'failure' in answer || answer.records.some(isDmarcRecord))) return answers;
+  // No DMARC record anywhere: that is only an answer if DNS knows the domain at all. A resolver
+  // that reaches no public DNS (an offline machine, a closed network) says NXDOMAIN for every name.
+  if (await nonExistent(dns, org)) {
+    return [{ name: `_dmarc.${domain}`, failure: `${org} itself does not resolve here: no public DNS from this machine, or the domain does not exist` }];
+  }
+  return answers;
+}
+
+/** True when DNS says the name does not exist (NXDOMAIN); a name with no TXT record exists. */
+async function nonExistent(dns: TxtResolver, name: string): Promise<boolean> {
+  try {
+    await Promise.race([dns.resolveTxt(name), new Promise((resolve) => setTimeout(resolve, DMARC_DEADLINE_MS).unref())]);
+    return false;
+  } catch (error) {
+    const code = (error as { code?: string })?.code;
+    return code === 'ENOTFOUND' || code === 'NXDOMAIN';
+  }
 }
 
 async function readText(s3: S3Client, bucket: string, key: string): Promise<string | undefined> {

@@ -200,7 +200,13 @@ function failedVerdict(record: StoredRecord, facts: DiagnosisFacts): Verdict {
         'problem',
         `failed BRK001: the daily bounce-rate brake was on when this was sent`,
         [...details, ...(now ? [now] : [])],
-        [fixFor(code), rate && !rate.brakeOn ? 'The brake is off now: publish it again with a new emailId.' : 'Wait for 00:00 UTC, then publish it again with a new emailId.'],
+        [
+          fixFor(code).replace(/sesmailengine stats\.$/, 'sesmailengine stats{flags}.'),
+          rate && !rate.brakeOn ? 'The brake is off now: publish it again with a new emailId.' : 'Wait for 00:00 UTC, then publish it again with a new emailId.',
+          ...(facts.targetKind === 'local' && !(rate && !rate.brakeOn)
+            ? ['In local mode the brake has its default limits and no parameter to change them: restarting `sesmailengine local` (without --data-dir, whose counters persist) starts the day\'s counts at zero.']
+            : []),
+        ],
         code,
       );
     }

@@ -90,8 +90,31 @@ describe('the dashboard in a browser', () => {
     expect(await page.locator('#deliverability [data-check="dkim"] td').nth(1).textContent()).toBe('ok');
     expect(await page.locator('#deliverability [data-check="dmarc"]').count()).toBe(1);
     expect(await page.locator('#deliverability').textContent()).toContain(local.info.senderEmail ?? '@');
+    expect(await page.locator('#deliverability [data-note="deliverability"]').textContent()).toContain("Local mode's SES stand-in answers every identity as verified");
     expect(consoleErrors).toEqual([]);
     await page.screenshot({ path: join(IMAGES, 'dashboard-overview.png'), fullPage: true });
+  }, 60_000);
+
+  it('stays readable in a 400 px wide window: the page does not overflow, tables and the chart scroll in their panels', async () => {
+    const narrow = await browser.newPage({ viewport: { width: 400, height: 800 } });
+    try {
+      await narrow.goto(dashboard.url);
+      await narrow.waitForSelector('body[data-loaded="all"]', { timeout: 30_000 });
+
+      expect(await narrow.locator('html').evaluate((html) => html.scrollWidth)).toBeLessThanOrEqual(400);
+      const refresh = await narrow.locator('#refresh').boundingBox();
+      expect(refresh!.x + refresh!.width).toBeLessThanOrEqual(400);
+      // Each address of the recent emails is on one line or two, not one letter per line.
+      const toCells = await narrow.locator('#recent tbody tr td:nth-child(3)').evaluateAll((cells) => cells.map((cell) => cell.getBoundingClientRect().width));
+      expect(toCells.length).toBeGreaterThan(0);
+      expect(Math.min(...toCells)).toBeGreaterThan(120);
+      const tick = await narrow.locator('#chart text.tick').first().evaluate((text) => text.getBoundingClientRect().height);
+      expect(tick).toBeGreaterThan(8);
+      // Today, at the right end of the chart, is in view.
+      expect(await narrow.locator('#chart').evaluate((chart) => chart.scrollLeft + chart.clientWidth >= chart.scrollWidth - 1)).toBe(true);
+    } finally {
+      await narrow.close();
+    }
   }, 60_000);
 
   it('shows hostile text from the engine as text, never as markup', async () => {

@@ -1,5 +1,8 @@
 import { describe, it, expect } from '@jest/globals';
-import { credentialsError, noRegionError, stackNotFound } from '../../src/aws-account.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configuredProfiles, credentialsError, noRegionError, stackNotFound } from '../../src/aws-account.js';
 import { ERROR_ALIASES, lookupError } from '../../src/error-registry.js';
 
 /** Reaching the AWS account: one code per failure, whichever command meets it (AWS001–AWS004). */
@@ -16,10 +19,37 @@ describe('credentialsError', () => {
   });
 
   it('adds the SSO login for an expired SSO profile', () => {
-    const e = credentialsError(err('CredentialsProviderError', 'The SSO session associated with this profile has expired'), 'work');
+    const e = credentialsError(err('CredentialsProviderError', 'The SSO session associated with this profile has expired'), 'work', () => new Set(['work']));
     expect(e.code).toBe('AWS001');
     expect(e.message).toContain('profile "work"');
     expect(e.fix).toContain('aws sso login --profile work');
+  });
+
+  it('says when the --profile is in no config file, reading the files named by AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'profiles-'));
+    writeFileSync(join(dir, 'config'), '[default]\nregion = eu-west-1\n[profile ops]\nsso_session = corp\n[sso-session corp]\nsso_region = eu-west-1\n');
+    writeFileSync(join(dir, 'credentials'), '[deploy]\naws_access_key_id = AKIAEXAMPLE\n');
+    const env = { HOME: dir, AWS_CONFIG_FILE: join(dir, 'config'), AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials') };
+    expect([...configuredProfiles(env)].sort()).toEqual(['default', 'deploy', 'ops']);
+
+    const missing = credentialsError(err('CredentialsProviderError', 'Could not load credentials from any providers'), 'opps', () => configuredProfiles(env));
+    expect(missing.code).toBe('AWS001');
+    expect(missing.message).toContain('There is no AWS profile "opps"');
+    expect(missing.fix).toContain('aws configure list-profiles');
+    expect(missing.fix).toContain('aws configure --profile opps');
+    // With no config files at all (a new machine), no profile exists.
+    expect(credentialsError(err('CredentialsProviderError', 'Could not load credentials from any providers'), 'ops', () => configuredProfiles({ HOME: join(dir, 'nowhere') })).message).toContain('no AWS profile "ops"');
+    // AWS_PROFILE names it when --profile does not.
+    const saved = process.env.AWS_PROFILE;
+    process.env.AWS_PROFILE = 'opps';
+    try {
+      expect(credentialsError(err('CredentialsProviderError', 'Could not load credentials from any providers'), undefined, () => configuredProfiles(env)).message).toContain('no AWS profile "opps" (AWS_PROFILE)');
+    } finally {
+      if (saved === undefined) delete process.env.AWS_PROFILE;
+      else process.env.AWS_PROFILE = saved;
+    }
+    // A profile that exists but has no usable credentials keeps the general message.
+    expect(credentialsError(err('CredentialsProviderError', 'Could not load credentials from any providers'), 'ops', () => configuredProfiles(env)).message).toContain('No usable AWS credentials were found for profile "ops"');
   });
 
   it('calls rejected keys AWS002', () => {

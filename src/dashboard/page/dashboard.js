@@ -218,6 +218,8 @@ function renderChart(days) {
       ? svg('text', { class: 'tick', x: xMid(i), y: height - bottom + 16, 'text-anchor': 'middle' }, d.date.slice(5))
       : null)));
   clear(byId('chart'), chart);
+  // In a narrow window the chart scrolls sideways: show the newest days first.
+  byId('chart').scrollLeft = byId('chart').scrollWidth;
 }
 
 // ----------------------------------------------------------------------------- diagnosis
@@ -386,6 +388,7 @@ async function loadDeliverability() {
       item.subjects && item.subjects.length ? el('div', { className: 'empty' }, `Templates: ${item.subjects.join(', ')}`) : null)));
   clear(byId('deliverability'),
     el('p', {}, 'Sender ', el('code', {}, r.sender), ' — overall ', el('span', { className: CHECK_LEVEL[r.state] || '' }, r.state)),
+    d.note ? el('p', { className: 'empty', 'data-note': 'deliverability' }, d.note) : null,
     el('table', {}, el('thead', {}, el('tr', {}, el('th', {}, 'check'), el('th', {}, 'state'), el('th', {}, 'what was found, and the fix'))), el('tbody', {}, rows)));
 }
 

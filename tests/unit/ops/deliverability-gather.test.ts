@@ -4,6 +4,7 @@ import { GetEmailIdentityCommand, SESv2Client, type GetEmailIdentityCommandOutpu
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { createSocket } from 'node:dgram';
 import { checkDeliverability, gatherDeliverability, lookupDmarc, lookupTxt, readIdentity, systemResolver, type TxtResolver } from '../../../src/ops/deliverability-gather.js';
+import { evaluateDmarc } from '../../../src/ops/deliverability.js';
 
 /**
  * Gathering the deliverability facts: SES v2 and S3 mocked with the real answer shapes, DNS
@@ -159,6 +160,33 @@ describe('looking up DMARC', () => {
     expect(answers).toEqual([{ name: '_dmarc.example.com', failure: 'ETIMEOUT' }]);
     expect(queries).toBeGreaterThan(0);
     expect(Date.now() - started).toBeLessThan(4_500);
+  });
+
+  it('says "no record" only when DNS knows the domain: a domain with no DMARC record', async () => {
+    const dns = fakeDns({ 'example.com': dnsError('ENODATA') });
+
+    expect(await lookupDmarc(dns, 'news.example.com')).toEqual([
+      { name: '_dmarc.news.example.com', records: [] },
+      { name: '_dmarc.example.com', records: [] },
+    ]);
+  });
+
+  it("reports a resolver that says NXDOMAIN for every name (no public DNS) as a failure, not as a missing record, through node's own resolver", async () => {
+    // A DNS server that answers every query with NXDOMAIN, as a closed network's resolver does.
+    const closed = createSocket('udp4');
+    closed.on('message', (query, from) => {
+      const answer = Buffer.from(query);
+      answer[2] = (answer[2]! | 0x80) & 0xfb; // a response, not authoritative
+      answer[3] = 0x83; // recursion available, RCODE 3 (NXDOMAIN)
+      closed.send(answer, from.port, from.address);
+    });
+    await new Promise<void>((resolve) => closed.bind(0, '127.0.0.1', resolve));
+
+    const answers = await lookupDmarc(systemResolver([`127.0.0.1:${closed.address().port}`]), 'example.com');
+    closed.close();
+
+    expect(answers).toEqual([{ name: '_dmarc.example.com', failure: expect.stringContaining('example.com itself does not resolve') }]);
+    expect(evaluateDmarc({ sender: 'no-reply@example.com', region: 'us-east-1', domainIdentity: null, addressIdentity: null, dmarc: answers, templates: null }).state).toBe('unknown');
   });
 
   it('sends nothing to DNS for a sender domain that is not a domain name', async () => {

@@ -100,6 +100,15 @@ describe('failed records', () => {
     expect(v.warnings).toEqual([]);
   });
 
+  it('for a BRK001 in local mode, says how the brake ends there and checks the same engine', () => {
+    const rate = { date: '2026-03-01', sent: 12, bounced: 12, ratePercent: 100, thresholdPercent: 5, minimumSends: 100, maxHardBounces: 10, brakeOn: true };
+    const v = diagnose(facts({ targetKind: 'local', flags: ' --local', record: record({ status: 'failed', errorCode: 'BRK001' }), bounceRate: rate }));
+    expect(v.fix[0]).toContain('sesmailengine stats --local.');
+    expect(v.fix.at(-1)).toContain('restarting `sesmailengine local`');
+    const onAws = diagnose(facts({ record: record({ status: 'failed', errorCode: 'BRK001' }), bounceRate: rate }));
+    expect(onAws.fix.join(' ')).not.toContain('sesmailengine local');
+  });
+
   it('points a missing template at templates push', () => {
     const v = diagnose(facts({ record: record({ status: 'failed', errorCode: 'TMPL001', templateName: 'invoice' }) }));
     expect(v.summary).toContain('"invoice"');
