@@ -33,24 +33,6 @@ export async function dashboardPort(value: string | number | undefined): Promise
   return port;
 }
 
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
-/** Resolves on Ctrl-C, SIGTERM, SIGHUP, or when the process that started the dashboard ends. */
-async function waitForStop(): Promise<string> {
-  const { watchParent } = await import('../local/parent-watch.js');
-  return new Promise((resolve) => {
-    const stop = (why: string) => {
-      for (const signal of STOP_SIGNALS) process.off(signal, stop);
-      unwatch();
-      resolve(why);
-    };
-    // The CLI's default Ctrl-C handler exits at once; the server is closed first instead.
-    process.removeAllListeners('SIGINT');
-    for (const signal of STOP_SIGNALS) process.on(signal, stop);
-    const unwatch = watchParent((pid) => stop(`the process that started it (pid ${pid}) ended`));
-  });
-}
-
 /** Opens the system browser on the URL, if there is one; a missing opener is not an error. */
 async function openBrowser(url: string): Promise<void> {
   const { spawn } = await import('node:child_process');
@@ -80,7 +62,7 @@ export async function dashboardCommand(options: DashboardOptions): Promise<numbe
   try {
     const token = newToken();
     const server = await startDashboardServer({ token, port, routes: dashboardRoutes({ target }), page: loadPage() });
-    const stopped = options.untilStopped ? undefined : waitForStop();
+    const stopped = options.untilStopped ? undefined : (await import('../local/parent-watch.js')).waitForStop();
     const url = `${server.url}?token=${token}`;
     if (options.json) stdout(`${JSON.stringify({ url, port: server.port })}\n`);
     else {

@@ -21,7 +21,7 @@ import { startLocalEngine, type LocalEngine, type LocalEngineOptions } from '../
 import type { LocalInfo } from '../local/info.js';
 import { humanLine, jsonLine, type RequestLogEntry } from '../local/request-log.js';
 import { LineWriter } from '../local/line-writer.js';
-import { watchParent } from '../local/parent-watch.js';
+import { waitForStop } from '../local/parent-watch.js';
 
 export interface LocalCommandOptions {
   json?: boolean;
@@ -218,23 +218,6 @@ function translateStartError(error: unknown): unknown {
     return new CliError('LOC002', error.message, fix, { cause: error });
   }
   return error;
-}
-
-const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
-/** Resolves with why local mode should stop: a signal, or the process that started it ended. */
-function waitForStop(): Promise<string> {
-  return new Promise((resolve) => {
-    const stop = (why: string) => {
-      for (const signal of STOP_SIGNALS) process.off(signal, stop);
-      unwatch();
-      resolve(why);
-    };
-    // The CLI's default Ctrl-C handler exits at once; local mode must stop its children first.
-    process.removeAllListeners('SIGINT');
-    for (const signal of STOP_SIGNALS) process.on(signal, stop);
-    const unwatch = watchParent((pid) => stop(`the process that started it (pid ${pid}) ended`));
-  });
 }
 
 function firstSend(info: LocalInfo): { detail: Record<string, unknown> } {

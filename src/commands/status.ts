@@ -1,6 +1,7 @@
 import { EXIT_NOT_INSTALLED, EXIT_OK } from '../errors.js';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { listAlarmsInAlarm } from '../ops/account-health.js';
 import { CloudWatchLogsClient } from '@aws-sdk/client-cloudwatch-logs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -213,25 +214,7 @@ export async function collectStatus(
         }),
       ),
     ),
-    part(async () => {
-      const found: { name: string; reason: string; since?: string }[] = [];
-      if (!installed) return found;
-      let token: string | undefined;
-      do {
-        const out = await clients.cloudWatch.send(
-          new DescribeAlarmsCommand({ AlarmNamePrefix: stackName, StateValue: 'ALARM', ...(token ? { NextToken: token } : {}) }),
-        );
-        for (const alarm of out.MetricAlarms ?? []) {
-          found.push({
-            name: alarm.AlarmName ?? '?',
-            reason: alarm.StateReason ?? '',
-            ...(alarm.StateUpdatedTimestamp ? { since: new Date(alarm.StateUpdatedTimestamp).toISOString() } : {}),
-          });
-        }
-        token = out.NextToken;
-      } while (token);
-      return found;
-    }),
+    part(async () => (installed ? listAlarmsInAlarm(clients.cloudWatch, stackName) : [])),
     part(() => findOrphaned(clients, stackName, stack, root)),
     sender
       ? part(() => checkDeliverability({ sender, region, ...(view?.bucket ? { bucket: view.bucket } : {}) }, clients))

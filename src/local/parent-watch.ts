@@ -97,3 +97,23 @@ export function watchParent(onGone: (pid: number) => void, options: ParentWatchO
   timer.unref();
   return () => clearInterval(timer);
 }
+
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/**
+ * Resolves with why a long-running command (local mode, the dashboard) should stop: Ctrl-C,
+ * SIGTERM, SIGHUP, or the end of the process that started it. The CLI's default Ctrl-C
+ * handler exits at once; this replaces it, so the command closes what it runs first.
+ */
+export function waitForStop(): Promise<string> {
+  return new Promise((resolve) => {
+    const stop = (why: string) => {
+      for (const signal of STOP_SIGNALS) process.off(signal, stop);
+      unwatch();
+      resolve(why);
+    };
+    process.removeAllListeners('SIGINT');
+    for (const signal of STOP_SIGNALS) process.on(signal, stop);
+    const unwatch = watchParent((pid) => stop(`the process that started it (pid ${pid}) ended`));
+  });
+}

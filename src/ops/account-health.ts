@@ -1,4 +1,4 @@
-import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeAlarmsCommand, type CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { rateInForce } from '../../functions/core/send-pacing.js';
 import { readSesAccount, type SesAccount } from '../installer/preflight.js';
 import { percent } from './print.js';
@@ -19,13 +19,12 @@ export interface AlarmInAlarm {
 
 export type AlarmsView = { available: true; alarms: AlarmInAlarm[] } | { available: false; reason: string };
 
-export async function alarmsInAlarm(target: EngineTarget): Promise<AlarmsView> {
-  if (target.kind === 'local') return { available: false, reason: 'Local mode has no CloudWatch alarms; on AWS this lists the stack\'s alarms in ALARM.' };
-  const cloudWatch = await target.clients.cloudWatch();
+/** The alarms (metric and composite) in ALARM whose names start with `prefix`, every page. */
+export async function listAlarmsInAlarm(cloudWatch: CloudWatchClient, prefix: string): Promise<AlarmInAlarm[]> {
   const alarms: AlarmInAlarm[] = [];
   let token: string | undefined;
   do {
-    const out = await cloudWatch.send(new DescribeAlarmsCommand({ AlarmNamePrefix: target.stackName, StateValue: 'ALARM', ...(token ? { NextToken: token } : {}) }));
+    const out = await cloudWatch.send(new DescribeAlarmsCommand({ AlarmNamePrefix: prefix, StateValue: 'ALARM', ...(token ? { NextToken: token } : {}) }));
     for (const alarm of [...(out.MetricAlarms ?? []), ...(out.CompositeAlarms ?? [])]) {
       alarms.push({
         name: alarm.AlarmName ?? '?',
@@ -35,7 +34,12 @@ export async function alarmsInAlarm(target: EngineTarget): Promise<AlarmsView> {
     }
     token = out.NextToken;
   } while (token);
-  return { available: true, alarms };
+  return alarms;
+}
+
+export async function alarmsInAlarm(target: EngineTarget): Promise<AlarmsView> {
+  if (target.kind === 'local') return { available: false, reason: 'Local mode has no CloudWatch alarms; on AWS this lists the stack\'s alarms in ALARM.' };
+  return { available: true, alarms: await listAlarmsInAlarm(await target.clients.cloudWatch(), target.stackName) };
 }
 
 export interface QuotaView extends SesAccount {
