@@ -232,6 +232,8 @@ describe('install: a first install', () => {
     const dns = {
       resolveTxt: async (name: string): Promise<string[][]> => {
         asked.push(name);
+        // The domain exists (it has an SPF record); it has no DMARC record.
+        if (name === 'example.com') return [['v=spf1 include:amazonses.com ~all']];
         throw Object.assign(new Error(`queryTxt ENOTFOUND ${name}`), { code: 'ENOTFOUND' });
       },
     };
@@ -244,7 +246,7 @@ describe('install: a first install', () => {
     expect(err).toContain('Custom MAIL FROM');
     expect(err).toContain('No DMARC record at _dmarc.example.com: Gmail and Yahoo require DMARC for bulk senders since February 2024.');
     expect(err).toContain('TXT   _dmarc.example.com  "v=DMARC1; p=none; rua=mailto:dmarc-reports@example.com"');
-    expect(asked).toEqual(['_dmarc.example.com']);
+    expect(asked).toEqual(['_dmarc.example.com', 'example.com']);
     expect(opts.log.lines.join('\n')).toContain('deliverability fail: dkim=ok mail-from=warn dmarc=fail unsubscribe=ok');
   });
 
