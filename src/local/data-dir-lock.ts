@@ -6,6 +6,7 @@
  */
 import { linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isProcessAlive } from './parent-watch.js';
 
 export class DataDirLockedError extends Error {
   override readonly name = 'DataDirLockedError';
@@ -49,11 +50,7 @@ function ownStartMs(): number {
 
 /** Whether the lock's holder is still running (and is the process that wrote it, where the start time can be checked). */
 function holderAlive(holder: LockContent): boolean {
-  try {
-    process.kill(holder.pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
+  if (!isProcessAlive(holder.pid)) return false;
   const started = processStartMs(holder.pid);
   // Another process with the dead holder's pid started later than the holder did.
   return started === undefined || Math.abs(started - holder.startedAt) < 2000;

@@ -63,7 +63,8 @@ function isGone(watched: Watched, stat: (pid: number) => ProcessStat | undefined
   return !info || info.state === 'Z' || info.state === 'X' || (watched.startTime !== undefined && info.startTime !== watched.startTime);
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process with this id exists (EPERM: it does, under another user). */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
@@ -89,7 +90,7 @@ export function watchParent(onGone: (pid: number) => void, options: ParentWatchO
   const watched: Watched[] = useProc ? ancestorsToWatch(ppid, readProcStat(process.pid)?.session) : ppid > 1 ? [{ pid: ppid }] : [];
   if (watched.length === 0) return () => undefined;
   const timer = setInterval(() => {
-    const gone = watched.find((w) => (useProc ? isGone(w, readProcStat) : !isAlive(w.pid)));
+    const gone = watched.find((w) => (useProc ? isGone(w, readProcStat) : !isProcessAlive(w.pid)));
     if (!gone) return;
     clearInterval(timer);
     onGone(gone.pid);

@@ -6,6 +6,7 @@
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Item } from './expressions.js';
+import { isProcessAlive } from '../parent-watch.js';
 
 export interface TableSnapshot {
   /** The TableDescription the table was created with. */
@@ -126,15 +127,6 @@ export async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Deletes the temporary files (`<file>.<pid>.<n>.tmp`) that a process killed while saving
  * left behind; those of another live process (saving now) are kept. Called at open, before
@@ -153,7 +145,7 @@ export async function removeStaleTemporaries(file: string): Promise<string[]> {
   for (const name of names) {
     if (!name.startsWith(prefix) || !name.endsWith('.tmp')) continue;
     const pid = Number(name.slice(prefix.length).split('.')[0]);
-    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) continue;
+    if (Number.isSafeInteger(pid) && pid > 0 && pid !== process.pid && isProcessAlive(pid)) continue;
     await rm(join(dirname(file), name), { force: true });
     removed.push(name);
   }
