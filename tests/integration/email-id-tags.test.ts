@@ -5,7 +5,7 @@ import { SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { startStandIns, type StandIns } from '../support/stand-ins.js';
-import { requestEvent, sqsEvent as sendQueueEvent, uploadStarterTemplates } from '../support/sender-events.js';
+import { requestEvent, sqsEvent as sendQueueEvent, uploadStarterTemplates, senderEnv, tableEnv } from '../support/sender-events.js';
 import { adjust, eventBridgeEnvelope, sesFixture, sqsEvent as feedbackQueueEvent } from '../support/ses-events.js';
 import { createEmailSenderHandler } from '../../functions/email-sender/handler.js';
 import { createFeedbackProcessorHandler } from '../../functions/feedback-processor/handler.js';
@@ -56,22 +56,16 @@ beforeEach(() => {
   logs.length = 0;
 });
 
-const tables = () => ({ TRACKING_TABLE: env.tables.tracking, SUPPRESSION_TABLE: env.tables.suppression, COUNTERS_TABLE: env.tables.counters });
-
 function sender() {
   return createEmailSenderHandler({
     clients: { ddb: env.ddb, s3: env.s3, ses: env.ses },
-    env: {
-      ...tables(),
-      TEMPLATE_BUCKET: env.bucket,
-      CONFIGURATION_SET: 'emailidtags-tracking',
-      DEFAULT_SENDER_EMAIL: 'noreply@app.example',
+    env: senderEnv(env, 'emailidtags-tracking', {
       DEFAULT_SENDER_NAME: 'App Team',
       BOUNCE_RATE_THRESHOLD: '5',
       BOUNCE_RATE_MIN_SENDS: '100',
       TEMPLATE_CACHE_SECONDS: '300',
       TRACKING_RETENTION_DAYS: '30',
-    },
+    }),
     now: () => NOW,
     log: (entry) => logs.push(entry),
   });
@@ -81,7 +75,7 @@ function feedbackProcessor() {
   return createFeedbackProcessorHandler({
     clients: { ddb: env.ddb, sqs, events },
     env: {
-      ...tables(),
+      ...tableEnv(env),
       EVENT_BUS_NAME: 'emailidtags-EmailBus',
       // The key the engine signs its status events with is derived from it.
       UNSUBSCRIBE_SECRET: 'email-id-tags-unsubscribe-secret',

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
 import { startStandIns, type StandIns } from '../support/stand-ins.js';
-import { requestEvent, sqsRecord, uploadStarterTemplates } from '../support/sender-events.js';
+import { requestEvent, sqsRecord, uploadStarterTemplates, senderEnv } from '../support/sender-events.js';
 
 /**
  * A request the parser itself cannot judge (it throws, against its promise) fails only its
@@ -38,14 +38,7 @@ describe('a parser that throws', () => {
   it('fails its own record only, and from the third receive tracks it ENG001', async () => {
     const handler = createEmailSenderHandler({
       clients: { ddb: env.ddb, s3: env.s3, ses: env.ses },
-      env: {
-        TRACKING_TABLE: env.tables.tracking,
-        SUPPRESSION_TABLE: env.tables.suppression,
-        COUNTERS_TABLE: env.tables.counters,
-        TEMPLATE_BUCKET: env.bucket,
-        CONFIGURATION_SET: 'poison-tracking',
-        DEFAULT_SENDER_EMAIL: 'noreply@app.example',
-      },
+      env: senderEnv(env, 'poison-tracking'),
       log: () => undefined,
     });
     const bomb = sqsRecord(requestEvent({ emailId: 'parser-bomb-1', to: 'a@customer.example', templateName: 'welcome' }), 'bomb-msg-1');

@@ -5,7 +5,7 @@ import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { startLocalStores, type LocalStores } from '../support/local-stores.js';
-import { requestEvent, sqsRecord, uploadStarterTemplates, uploadTemplate } from '../support/sender-events.js';
+import { requestEvent, sqsRecord, uploadStarterTemplates, uploadTemplate, senderEnv, tableEnv } from '../support/sender-events.js';
 import { adjust, emailIdTagMap, eventBridgeEnvelope, sesFixture } from '../support/ses-events.js';
 import { fakeEventBus, fakeSqs } from '../support/fault-injection.js';
 import { createEmailSenderHandler } from '../../functions/email-sender/handler.js';
@@ -44,14 +44,7 @@ afterAll(async () => {
 function sender() {
   return createEmailSenderHandler({
     clients: { ddb: env.clients.ddb, s3: env.clients.s3, ses: env.clients.ses },
-    env: {
-      TRACKING_TABLE: env.tables.tracking,
-      SUPPRESSION_TABLE: env.tables.suppression,
-      COUNTERS_TABLE: env.tables.counters,
-      TEMPLATE_BUCKET: env.bucket,
-      CONFIGURATION_SET: 'poison-tracking',
-      DEFAULT_SENDER_EMAIL: 'noreply@app.example',
-    },
+    env: senderEnv(env, 'poison-tracking'),
     now: () => NOW,
     log: () => undefined,
   });
@@ -187,9 +180,7 @@ describe('keys named after Object.prototype members', () => {
         events: fakeEventBus(() => 'accept', published) as unknown as EventBridgeClient,
       },
       env: {
-        TRACKING_TABLE: env.tables.tracking,
-        SUPPRESSION_TABLE: env.tables.suppression,
-        COUNTERS_TABLE: env.tables.counters,
+        ...tableEnv(env),
         EVENT_BUS_NAME: 'poison-EmailBus',
         SEND_QUEUE_URL: 'http://127.0.0.1:9/000000000000/poison-send',
       },

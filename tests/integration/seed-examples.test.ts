@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { startStandIns, type StandIns } from '../support/stand-ins.js';
-import { requestEvent, sqsEvent, starterTemplate, uploadTemplate } from '../support/sender-events.js';
+import { requestEvent, sqsEvent, starterTemplate, uploadTemplate, senderEnv } from '../support/sender-events.js';
 import { createEmailSenderHandler } from '../../functions/email-sender/handler.js';
 import { readStarterTemplatesFromDirectory, seedTemplates } from '../../functions/lib/template-seeding.js';
 import type { SenderTrackingRecord } from '../../functions/lib/tracking-store.js';
@@ -44,13 +44,7 @@ let counter = 0;
 function makeHandler() {
   return createEmailSenderHandler({
     clients: { ddb: env.ddb, s3: env.s3, ses: env.ses },
-    env: {
-      TRACKING_TABLE: env.tables.tracking,
-      SUPPRESSION_TABLE: env.tables.suppression,
-      COUNTERS_TABLE: env.tables.counters,
-      TEMPLATE_BUCKET: env.bucket,
-      CONFIGURATION_SET: 'seed-examples-tracking',
-      DEFAULT_SENDER_EMAIL: 'noreply@app.example',
+    env: senderEnv(env, 'seed-examples-tracking', {
       DEFAULT_SENDER_NAME: 'App Team',
       BOUNCE_RATE_THRESHOLD: '5',
       BOUNCE_RATE_MIN_SENDS: '100',
@@ -58,7 +52,7 @@ function makeHandler() {
       TRACKING_RETENTION_DAYS: '30',
       UNSUBSCRIBE_URL: 'https://unsubscribe.app.example/u',
       UNSUBSCRIBE_SECRET: 'seed-examples-secret',
-    },
+    }),
     log: () => {},
   });
 }

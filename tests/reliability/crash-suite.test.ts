@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SendEmailCommandInput } from '@aws-sdk/client-sesv2';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { startStandIns, type StandIns } from '../support/stand-ins.js';
-import { requestEvent, uploadStarterTemplates } from '../support/sender-events.js';
+import { requestEvent, uploadStarterTemplates, senderEnv } from '../support/sender-events.js';
 import { SimulatedQueue, VirtualClock, seededRandom, type Container } from '../support/sqs-driver.js';
 import { sesEmailId, standInClients, statusSetBy } from '../support/fault-injection.js';
 import { deliverSendEvent } from '../support/send-evidence.js';
@@ -142,16 +142,10 @@ class CrashRun {
 
     const handler = createEmailSenderHandler({
       clients: { ddb: clients.ddb, s3: clients.s3, ses: clients.ses },
-      env: {
-        TRACKING_TABLE: env.tables.tracking,
-        SUPPRESSION_TABLE: env.tables.suppression,
-        COUNTERS_TABLE: env.tables.counters,
-        TEMPLATE_BUCKET: env.bucket,
-        CONFIGURATION_SET: 'crash-tracking',
-        DEFAULT_SENDER_EMAIL: 'noreply@app.example',
+      env: senderEnv(env, 'crash-tracking', {
         UNSUBSCRIBE_SECRET: 'crash-secret',
         ...(this.crash.policy ? { INTERRUPTED_SEND_POLICY: this.crash.policy } : {}),
-      },
+      }),
       now: () => this.clock.now(),
       log: () => undefined,
     });

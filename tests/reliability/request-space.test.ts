@@ -6,7 +6,7 @@ import { GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { startLocalStores, type LocalStores } from '../support/local-stores.js';
-import { uploadStarterTemplates, uploadTemplate } from '../support/sender-events.js';
+import { uploadStarterTemplates, uploadTemplate, senderEnv, tableEnv } from '../support/sender-events.js';
 import { adjust, emailIdTagMap, eventBridgeEnvelope, sesFixture } from '../support/ses-events.js';
 import { fakeEventBus, fakeSqs } from '../support/fault-injection.js';
 import { createFeedbackProcessorHandler } from '../../functions/feedback-processor/handler.js';
@@ -336,16 +336,10 @@ const asStored = (value: unknown) => storable(value);
 function sender() {
   return createEmailSenderHandler({
     clients: { ddb: env.clients.ddb, s3: env.clients.s3, ses: env.clients.ses },
-    env: {
-      TRACKING_TABLE: env.tables.tracking,
-      SUPPRESSION_TABLE: env.tables.suppression,
-      COUNTERS_TABLE: env.tables.counters,
-      TEMPLATE_BUCKET: env.bucket,
-      CONFIGURATION_SET: 'space-tracking',
-      DEFAULT_SENDER_EMAIL: 'noreply@app.example',
+    env: senderEnv(env, 'space-tracking', {
       UNSUBSCRIBE_URL: 'https://unsubscribe.app.example/u',
       UNSUBSCRIBE_SECRET: 'request-space-secret',
-    },
+    }),
     now: () => NOW,
     log: () => undefined,
   });
@@ -458,9 +452,7 @@ describe('the whole request space through the Email Sender', () => {
             events: fakeEventBus(() => 'accept', published) as unknown as EventBridgeClient,
           },
           env: {
-            TRACKING_TABLE: env.tables.tracking,
-            SUPPRESSION_TABLE: env.tables.suppression,
-            COUNTERS_TABLE: env.tables.counters,
+            ...tableEnv(env),
             EVENT_BUS_NAME: 'space-EmailBus',
             SEND_QUEUE_URL: 'http://127.0.0.1:9/000000000000/space-send',
             SOFT_BOUNCE_RETRY_DELAY_SECONDS: '900',

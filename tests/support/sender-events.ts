@@ -6,6 +6,7 @@ import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { SenderTrackingRecord } from '../../functions/lib/tracking-store.js';
+import type { Env } from '../../functions/lib/env.js';
 
 /** Event factories and fixtures for the Email Sender's tests and benchmark. */
 
@@ -21,6 +22,22 @@ function starterRoot(): string {
 }
 
 const STARTER_ROOT = starterRoot();
+
+/** The stand-ins' tables and bucket, as startStandIns and startLocalStores give them. */
+export interface EngineStores {
+  tables: { tracking: string; suppression: string; counters: string };
+  bucket: string;
+}
+
+/** The three tables' variables, which every handler reads. */
+export function tableEnv(stores: EngineStores): Env {
+  return { TRACKING_TABLE: stores.tables.tracking, SUPPRESSION_TABLE: stores.tables.suppression, COUNTERS_TABLE: stores.tables.counters };
+}
+
+/** The Email Sender's environment over the stand-ins, sending from noreply@app.example. */
+export function senderEnv(stores: EngineStores, configurationSet: string, extra: Env = {}): Env {
+  return { ...tableEnv(stores), TEMPLATE_BUCKET: stores.bucket, CONFIGURATION_SET: configurationSet, DEFAULT_SENDER_EMAIL: 'noreply@app.example', ...extra };
+}
 
 /** An "Email Request" EventBridge event as the send queue receives it (the body of an SQS message). */
 export function requestEvent(detail: unknown, envelope: Record<string, unknown> = {}): string {
