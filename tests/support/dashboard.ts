@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
-import { CLI } from './local-mode.js';
+import type { ChildProcess } from 'node:child_process';
+import { CLI, spawnForJsonLine } from './local-mode.js';
 
 /**
  * Starts `sesmailengine dashboard --json` (the built CLI of this clone, or an installed
@@ -21,28 +20,7 @@ export interface RunningDashboard {
 }
 
 export async function startDashboard(args: string[], cli = CLI, timeoutMs = 30_000, env: NodeJS.ProcessEnv = {}): Promise<RunningDashboard> {
-  const child = spawn(process.execPath, [cli, 'dashboard', '--json', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
-  });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => {
-    if (stderr.length < 100_000) stderr += chunk;
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const lines = createInterface({ input: child.stdout! });
-  const first = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the dashboard did not print its JSON line in time. stderr: ${stderr}`)), timeoutMs);
-    lines.once('line', (line) => {
-      clearTimeout(timer);
-      resolve(line);
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`the dashboard exited with ${code} before it served. stderr: ${stderr}`));
-    });
-  });
+  const { child, first, stderr, exited } = await spawnForJsonLine([cli, 'dashboard', '--json', ...args], 'the dashboard', timeoutMs, env);
   const { url, port } = JSON.parse(first) as { url: string; port: number };
   const token = new URL(url).searchParams.get('token') ?? '';
   const origin = `http://127.0.0.1:${port}`;
@@ -52,7 +30,7 @@ export async function startDashboard(args: string[], cli = CLI, timeoutMs = 30_0
     port,
     token,
     origin,
-    stderr: () => stderr,
+    stderr,
     api: async (path, body) => {
       const response = await fetch(`${origin}${path}`, {
         ...(body === undefined ? {} : { method: 'POST', body: JSON.stringify(body) }),

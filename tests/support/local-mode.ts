@@ -37,11 +37,25 @@ export interface LocalMode {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** `cli`: the CLI to start, the built one of this clone by default (the npm package's in tests/cli/package.test.ts). */
-export async function startLocalMode(args: string[] = [], timeoutMs = 60_000, cli = CLI): Promise<LocalMode> {
-  const child = spawn(process.execPath, [cli, 'local', '--json', '--port', '0', '--dynamodb-port', '0', '--s3-port', '0', '--ses-port', '0', ...args], {
+export interface SpawnedWithLine {
+  child: ChildProcess;
+  /** The first line it printed on stdout. */
+  first: string;
+  stderr(): string;
+  exited: Promise<number | null>;
+  /** Every line it printed on stdout so far, the first one included (kept up to date). */
+  lines: string[];
+}
+
+/**
+ * Starts `node <args>` as a user would and waits for its first stdout line (the JSON line
+ * of `local --json` or `dashboard --json`); fails with its stderr if it exits first or
+ * stays silent past `timeoutMs`.
+ */
+export async function spawnForJsonLine(args: string[], what: string, timeoutMs: number, env: NodeJS.ProcessEnv = {}): Promise<SpawnedWithLine> {
+  const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...env },
   });
   let stderr = '';
   child.stderr!.setEncoding('utf8');
@@ -49,20 +63,30 @@ export async function startLocalMode(args: string[] = [], timeoutMs = 60_000, cl
     if (stderr.length < 100_000) stderr += chunk;
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const lines = createInterface({ input: child.stdout! });
-  const stdoutLines: string[] = [];
-  lines.on('line', (line) => stdoutLines.push(line));
+  const reader = createInterface({ input: child.stdout! });
+  const lines: string[] = [];
+  reader.on('line', (line) => lines.push(line));
   const first = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`local mode did not print its JSON line in time. stderr: ${stderr}`)), timeoutMs);
-    lines.once('line', (line) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not print its JSON line in time. stderr: ${stderr}`)), timeoutMs);
+    reader.once('line', (line) => {
       clearTimeout(timer);
       resolve(line);
     });
     void exited.then((code) => {
       clearTimeout(timer);
-      reject(new Error(`local mode exited with ${code} before it was ready. stderr: ${stderr}`));
+      reject(new Error(`${what} exited with ${code} before it was ready. stderr: ${stderr}`));
     });
   });
+  return { child, first, stderr: () => stderr, exited, lines };
+}
+
+/** `cli`: the CLI to start, the built one of this clone by default (the npm package's in tests/cli/package.test.ts). */
+export async function startLocalMode(args: string[] = [], timeoutMs = 60_000, cli = CLI): Promise<LocalMode> {
+  const { child, first, stderr, exited, lines: stdoutLines } = await spawnForJsonLine(
+    [cli, 'local', '--json', '--port', '0', '--dynamodb-port', '0', '--s3-port', '0', '--ses-port', '0', ...args],
+    'local mode',
+    timeoutMs,
+  );
   const info = JSON.parse(first) as LocalInfo;
   const common = { region: info.region, credentials: info.credentials };
   const events = new EventBridgeClient({ ...common, endpoint: info.eventBridgeEndpoint });
@@ -73,7 +97,7 @@ export async function startLocalMode(args: string[] = [], timeoutMs = 60_000, cl
   return {
     child,
     info,
-    stderr: () => stderr,
+    stderr,
     stdoutLines: () => [...stdoutLines],
     events,
     ddb,
